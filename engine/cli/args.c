@@ -1,0 +1,168 @@
+#include "args.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "vggsimd%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static opt *find(opt *opts, const char *name, size_t len) {
+  for (opt *o = opts; o->name; o++)
+    if (strlen(o->name) == len && !strncmp(o->name, name, len)) return o;
+  return NULL;
+}
+
+int args_parse(const char *cmd, int argc, char **argv, int first, opt *opts, const char **pos, int max_pos,
+               int *npos) {
+  *npos = 0;
+  int only_pos = 0;
+  for (int i = first; i < argc; i++) {
+    const char *a = argv[i];
+    if (!only_pos && !strcmp(a, "--")) {
+      only_pos = 1;
+      continue;
+    }
+    if (!only_pos && a[0] == '-' && a[1] == '-' && a[2]) {
+      const char *name = a + 2, *eq = strchr(name, '=');
+      const size_t len = eq ? (size_t)(eq - name) : strlen(name);
+      opt *o = find(opts, name, len);
+      if (!o) {
+        cli_error(cmd, "unknown option '--%.*s' (see 'vggsimd %s --help')", (int)len, name, cmd);
+        return EXIT_USAGE;
+      }
+      if (o->kind == OPT_FLAG) {
+        if (eq) {
+          cli_error(cmd, "option '--%s' takes no value", o->name);
+          return EXIT_USAGE;
+        }
+        o->value = "1";
+      } else if (eq) {
+        o->value = eq + 1;
+      } else {
+        if (i + 1 >= argc) {
+          cli_error(cmd, "option '--%s' needs a value", o->name);
+          return EXIT_USAGE;
+        }
+        o->value = argv[++i];
+      }
+      if (o->kind == OPT_VALUE && !o->value[0]) {
+        cli_error(cmd, "option '--%s' needs a non-empty value", o->name);
+        return EXIT_USAGE;
+      }
+      continue;
+    }
+    if (!only_pos && a[0] == '-' && a[1]) {
+      cli_error(cmd, "unknown option '%s' (see 'vggsimd %s --help')", a, cmd);
+      return EXIT_USAGE;
+    }
+    if (*npos >= max_pos) {
+      cli_error(cmd, "unexpected argument '%s'", a);
+      return EXIT_USAGE;
+    }
+    pos[(*npos)++] = a;
+  }
+  return 0;
+}
+
+const char *opt_get(const opt *opts, const char *name) {
+  for (const opt *o = opts; o->name; o++)
+    if (!strcmp(o->name, name)) return o->value;
+  return NULL;
+}
+
+static int parse_long(const char *s, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end) return -1;
+  *out = v;
+  return 0;
+}
+
+int opt_int(const char *cmd, const opt *opts, const char *name, long lo, long hi, long *out) {
+  const char *v = opt_get(opts, name);
+  if (!v) return 0;
+  if (parse_long(v, out) || *out < lo || *out > hi) {
+    cli_error(cmd, "--%s '%s' is not a whole number from %ld to %ld", name, v, lo, hi);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+int opt_u64(const char *cmd, const opt *opts, const char *name, uint64_t *out) {
+  const char *v = opt_get(opts, name);
+  if (!v) return 0;
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (errno || end == v || *end || v[0] == '-') {
+    cli_error(cmd, "--%s '%s' is not a non-negative whole number", name, v);
+    return EXIT_USAGE;
+  }
+  *out = x;
+  return 0;
+}
+
+int opt_choice(const char *cmd, const opt *opts, const char *name, const char *const *choices, int *out) {
+  const char *v = opt_get(opts, name);
+  if (!v) return 0;
+  char list[256] = "";
+  for (int i = 0; choices[i]; i++) {
+    if (!strcmp(v, choices[i])) {
+      *out = i;
+      return 0;
+    }
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", choices[i]);
+  }
+  cli_error(cmd, "--%s '%s' is not one of: %s", name, v, list);
+  return EXIT_USAGE;
+}
+
+int opt_arch(const char *cmd, const opt *opts, vgg_arch *out) {
+  static const char *const archs[] = {"vgg11", "vgg13", "vgg16", "vgg19", NULL};
+  int a = VGG16;
+  int rc = opt_choice(cmd, opts, "arch", archs, &a);
+  *out = (vgg_arch)a;
+  return rc;
+}
+
+int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
+  out->isa = -1;
+  out->threads = 0;
+  const char *isa = opt_get(opts, "isa");
+  const char *src = "--isa";
+  if (!isa && (isa = getenv("VGGSIMD_ISA")) && *isa) src = "VGGSIMD_ISA";
+  if (isa && *isa && strcmp(isa, "auto") != 0) {
+    int l = vgg_level_parse(isa);
+    if (l < 0) {
+      cli_error(cmd, "%s '%s' is not one of: auto, scalar, avx2, avx512, neon", src, isa);
+      return EXIT_USAGE;
+    }
+    if (!vgg_level_usable(l)) {
+      cli_error(cmd, "%s '%s' is not available %s (best here: %s)", src, isa,
+                vgg_level_compiled(l) ? "on this CPU" : "in this build", vgg_level_name(vgg_level_best()));
+      return EXIT_USAGE;
+    }
+    out->isa = l;
+  }
+  const char *th = opt_get(opts, "threads");
+  src = "--threads";
+  if (!th && (th = getenv("VGGSIMD_THREADS")) && *th) src = "VGGSIMD_THREADS";
+  if (th && *th) {
+    long n;
+    if (parse_long(th, &n) || n < 1 || n > 1024) {
+      cli_error(cmd, "%s '%s' is not a whole number from 1 to 1024", src, th);
+      return EXIT_USAGE;
+    }
+    out->threads = (int)n;
+  }
+  return 0;
+}

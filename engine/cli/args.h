@@ -1,0 +1,43 @@
+/* Small option parser shared by the subcommands: --name VALUE, --name=VALUE,
+ * boolean --flag, and positional arguments.  Errors are one line on stderr and
+ * exit code 2 (usage), runtime failures exit code 1. */
+#ifndef VGG_CLI_ARGS_H
+#define VGG_CLI_ARGS_H
+
+#include "vggsimd.h"
+
+#define EXIT_USAGE 2
+#define EXIT_FAIL 1
+
+typedef enum { OPT_FLAG, OPT_VALUE } opt_kind;
+
+typedef struct {
+  const char *name; /* without the leading dashes */
+  opt_kind kind;
+  const char *value; /* parsed value (OPT_VALUE) or "1" when a flag is set */
+} opt;
+
+/* Parses argv[first..argc) into opts (NULL-name terminated) and up to
+ * max_pos positionals.  Returns 0, or prints the error and returns EXIT_USAGE. */
+int args_parse(const char *cmd, int argc, char **argv, int first, opt *opts, const char **pos, int max_pos,
+               int *npos);
+const char *opt_get(const opt *opts, const char *name);
+
+/* Value checkers: print "vggsimd CMD: ..." and return EXIT_USAGE on a bad value. */
+int opt_int(const char *cmd, const opt *opts, const char *name, long lo, long hi, long *out);
+int opt_u64(const char *cmd, const opt *opts, const char *name, uint64_t *out);
+int opt_choice(const char *cmd, const opt *opts, const char *name, const char *const *choices, int *out);
+int opt_arch(const char *cmd, const opt *opts, vgg_arch *out);
+/* --isa and VGGSIMD_ISA ("auto" -> -1), --threads and VGGSIMD_THREADS (0 -> online cores). */
+int opt_engine(const char *cmd, const opt *opts, vgg_options *out);
+
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_summary(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_cpu(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,200 @@
+/* vggsimd run IMAGE: block shapes and times, feature-map PNGs, .npy dumps, top-5. */
+#include "args.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef VGG_DATA_DIR
+#define VGG_DATA_DIR "engine/data"
+#endif
+
+static const char help[] =
+    "usage: vggsimd run [IMAGE] [options]\n"
+    "  IMAGE            JPEG/PNG/BMP/... (1-4 channels, 8/16 bit) or a .npy float32 (H,W,3)/(1,H,W,3) array\n"
+    "                   used as-is; default: the bundled photo " VGG_DATA_DIR "/chelsea.png\n"
+    "  --weights FILE   safetensors, torchvision or Keras naming (default: random init, see --seed)\n"
+    "  --seed N         seed of the random init when no --weights (default 0)\n"
+    "  --arch NAME      vgg11|vgg13|vgg16|vgg19 (default vgg16)\n"
+    "  --top            include the classifier (implied when --weights holds it)\n"
+    "  --top5           print the five most likely ImageNet classes (needs the classifier)\n"
+    "  --size N         resize to N x N (default 224; the classifier needs 224..255)\n"
+    "  --resize MODE    direct (default) | crop (shorter side to N*256/224, centre crop)\n"
+    "  --preproc MODE   caffe (BGR, mean subtracted) | torch (RGB/255, ImageNet mean/std);\n"
+    "                   default: torch for torchvision weights, caffe otherwise\n"
+    "  --maps DIR       write blockN.png: first 64 channels of each block output, viridis grid\n"
+    "  --npy DIR        write blockN.npy: each block output, NHWC float32\n"
+    "  --isa LEVEL      auto|scalar|avx2|avx512|neon (env VGGSIMD_ISA)\n"
+    "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n";
+
+#define MAX_OUT 16
+
+typedef struct {
+  const char *maps, *npy;
+  char written[MAX_OUT][4200];
+  int nwritten;
+  int failed;
+  vgg_error err;
+  double total;
+} run_ctx;
+
+static void on_block(void *user, int block, const vgg_tensor *t, double seconds) {
+  run_ctx *c = user;
+  c->total += seconds;
+  printf("block%d  [%d, %d, %d, %d]  %9.2f ms\n", block, t->n, t->h, t->w, t->c, seconds * 1e3);
+  fflush(stdout);
+  const char *dirs[2] = {c->maps, c->npy};
+  for (int k = 0; k < 2 && !c->failed; k++) {
+    if (!dirs[k]) continue;
+    char *path = c->written[c->nwritten];
+    snprintf(path, sizeof c->written[0], "%s/block%d.%s", dirs[k], block, k ? "npy" : "png");
+    vgg_status s;
+    if (k == 0) s = vgg_maps_write_png(path, t, &c->err);
+    else {
+      const int64_t shape[4] = {t->n, t->h, t->w, t->c};
+      s = vgg_npy_write(path, t->data, shape, 4, &c->err);
+    }
+    if (s) c->failed = 1;
+    else c->nwritten++;
+  }
+}
+
+/* Creates dir if missing (*created = 1); it must end up a writable directory. */
+static int prepare_dir(const char *flag, const char *dir, int *created) {
+  struct stat sb;
+  *created = 0;
+  if (stat(dir, &sb) != 0) {
+    if (mkdir(dir, 0777) != 0) {
+      cli_error("run", "--%s %s: cannot create directory: %s", flag, dir, strerror(errno));
+      return EXIT_FAIL;
+    }
+    *created = 1;
+    return 0;
+  }
+  if (!S_ISDIR(sb.st_mode)) {
+    cli_error("run", "--%s %s: not a directory", flag, dir);
+    return EXIT_FAIL;
+  }
+  if (access(dir, W_OK) != 0) {
+    cli_error("run", "--%s %s: directory is not writable", flag, dir);
+    return EXIT_FAIL;
+  }
+  return 0;
+}
+
+int cmd_run(int argc, char **argv) {
+  for (int i = 2; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help, stdout);
+      return 0;
+    }
+  opt opts[] = {{"weights", OPT_VALUE}, {"seed", OPT_VALUE},    {"arch", OPT_VALUE},    {"top", OPT_FLAG},
+                {"top5", OPT_FLAG},     {"size", OPT_VALUE},    {"resize", OPT_VALUE},  {"preproc", OPT_VALUE},
+                {"maps", OPT_VALUE},    {"npy", OPT_VALUE},     {"isa", OPT_VALUE},     {"threads", OPT_VALUE},
+                {0}};
+  const char *pos[1] = {VGG_DATA_DIR "/chelsea.png"};
+  int npos, rc;
+  if ((rc = args_parse("run", argc, argv, 2, opts, pos, 1, &npos))) return rc;
+  vgg_arch arch;
+  uint64_t seed = 0;
+  long size = 224;
+  int resize = VGG_RESIZE_DIRECT, preproc = -1;
+  static const char *const resizes[] = {"direct", "crop", NULL}, *const preprocs[] = {"caffe", "torch", NULL};
+  vgg_options eo;
+  if ((rc = opt_arch("run", opts, &arch)) || (rc = opt_u64("run", opts, "seed", &seed)) ||
+      (rc = opt_int("run", opts, "size", 32, 4096, &size)) || (rc = opt_choice("run", opts, "resize", resizes, &resize)) ||
+      (rc = opt_choice("run", opts, "preproc", preprocs, &preproc)) || (rc = opt_engine("run", opts, &eo)))
+    return rc;
+  const char *wpath = opt_get(opts, "weights");
+  if (wpath && opt_get(opts, "seed")) {
+    cli_error("run", "--seed applies to the random init; it cannot be used with --weights");
+    return EXIT_USAGE;
+  }
+  int top = opt_get(opts, "top") != NULL;
+  const int top5 = opt_get(opts, "top5") != NULL;
+  vgg_error err;
+  vgg_naming naming = VGG_NAMING_KERAS;
+  if (wpath) {
+    int has_top;
+    if (vgg_weights_probe(wpath, &naming, &has_top, &err)) {
+      cli_error("run", "%s", err.msg);
+      return EXIT_FAIL;
+    }
+    if (top && !has_top) {
+      cli_error("run", "--top: %s holds no classifier (conv base only)", wpath);
+      return EXIT_USAGE;
+    }
+    top = has_top;
+  }
+  if (top5 && !top) {
+    cli_error("run", "--top5 needs the classifier: add --top (random init) or use weights that hold it");
+    return EXIT_USAGE;
+  }
+  if (preproc < 0) preproc = wpath && naming == VGG_NAMING_TORCH ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
+  run_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.maps = opt_get(opts, "maps");
+  ctx.npy = opt_get(opts, "npy");
+  int made_maps = 0, made_npy = 0;
+  if (ctx.maps && (rc = prepare_dir("maps", ctx.maps, &made_maps))) return rc;
+  if (ctx.npy && (rc = prepare_dir("npy", ctx.npy, &made_npy))) {
+    if (made_maps) rmdir(ctx.maps);
+    return rc;
+  }
+
+  vgg_tensor in = {0};
+  vgg_model *m = NULL;
+  vgg_weights *w = NULL;
+  vgg_net *net = NULL;
+  const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc};
+  rc = EXIT_FAIL;
+  if (vgg_image_load(pos[0], &io, &in, &err)) goto fail;
+  if (vgg_model_create(arch, top, in.h, in.w, &m, &err)) goto fail;
+  if (wpath ? vgg_weights_load(m, wpath, &w, &err) : vgg_weights_init(m, seed, &w, &err)) goto fail;
+  if (vgg_net_create(m, w, &eo, &net, &err)) goto fail;
+
+  printf("%s%s, input %dx%d, %s preprocessing, weights: ", vgg_arch_name(arch), top ? " with classifier" : " conv base",
+         in.h, in.w, preprocs[preproc]);
+  if (wpath) printf("%s (%s naming)", wpath, naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
+  else printf("random Glorot-uniform (seed %llu)", (unsigned long long)seed);
+  printf(", isa %s, %d thread%s\n", vgg_net_isa(net), vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "");
+  float logits[1000], probs[1000];
+  if (vgg_net_forward(net, &in, on_block, &ctx, top ? logits : NULL, top ? probs : NULL, &err)) goto fail;
+  if (ctx.failed) {
+    err = ctx.err;
+    goto fail;
+  }
+  printf("conv base %9.2f ms\n", ctx.total * 1e3);
+  if (top5) {
+    int idx[5];
+    for (int k = 0; k < 5; k++) {
+      int best = -1;
+      for (int i = 0; i < 1000; i++) {
+        int used = 0;
+        for (int j = 0; j < k; j++) used |= idx[j] == i;
+        if (!used && (best < 0 || probs[i] > probs[best])) best = i;
+      }
+      idx[k] = best;
+    }
+    printf("top-5:\n");
+    for (int k = 0; k < 5; k++)
+      printf("  %d. %-30s %8.5f  (class %d, logit %.6g)\n", k + 1, vgg_imagenet_label(idx[k]), probs[idx[k]], idx[k],
+             logits[idx[k]]);
+  }
+  for (int i = 0; i < ctx.nwritten; i++) printf("wrote %s\n", ctx.written[i]);
+  rc = 0;
+fail:
+  if (rc) {
+    cli_error("run", "%s", err.msg);
+    for (int i = 0; i < ctx.nwritten; i++) remove(ctx.written[i]); /* no partial output */
+    if (made_maps) rmdir(ctx.maps);
+    if (made_npy) rmdir(ctx.npy);
+  }
+  vgg_net_free(net);
+  vgg_weights_free(w);
+  vgg_model_free(m);
+  vgg_tensor_free(&in);
+  return rc;
+}

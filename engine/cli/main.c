@@ -1,0 +1,44 @@
+/* vggsimd: command-line front end.  Uses the public API only. */
+#include "args.h"
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+  const char *name;
+  int (*fn)(int, char **);
+  const char *help;
+} commands[] = {
+  {"summary", cmd_summary, "Keras-style model table: output shapes, parameters, FLOPs, memory"},
+  {"init", cmd_init, "write seeded Glorot-uniform weights as safetensors"},
+  {"run", cmd_run, "run an image through the network; block shapes and times, feature maps, top-5"},
+  {"cpu", cmd_cpu, "detected CPU features and the kernel chosen for every operation"},
+#ifdef VGG_CLI_HAVE_VERIFY
+  {"verify", cmd_verify, "every kernel at every level against the scalar reference"},
+  {"bench", cmd_bench, "per-layer and per-block throughput table"},
+#endif
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: vggsimd COMMAND [options]   (vggsimd COMMAND --help for its options)\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("vggsimd %s\n", VGGSIMD_VERSION);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc, argv);
+  cli_error(NULL, "unknown command '%s' (see 'vggsimd --help')", argv[1]);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,373 @@
+/* Images in (stb_image + stb_image_resize, caffe/torch preprocessing, .npy)
+ * and pictures out (.npy, PNG feature-map grids). */
+#include "internal.h"
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+
+#define MAX_PIXELS (1LL << 27) /* 134 M pixels: a 16k x 8k photo, ~1.6 GB as float RGB */
+
+vgg_status vgg_tensor_alloc(vgg_tensor *t, int n, int h, int w, int c, vgg_error *err) {
+  t->n = n, t->h = h, t->w = w, t->c = c;
+  t->data = vgg_alloc((size_t)n * h * w * c, sizeof(float));
+  if (!t->data) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a %dx%dx%dx%d tensor", n, h, w, c);
+  return VGG_OK;
+}
+
+void vgg_tensor_free(vgg_tensor *t) {
+  vgg_free(t->data);
+  t->data = NULL;
+}
+
+/* ------------------------------------------------------------------- npy -- */
+
+static const char NPY_MAGIC[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
+
+vgg_status vgg_npy_write(const char *path, const float *data, const int64_t *shape, int ndim, vgg_error *err) {
+  char dict[256];
+  int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+  size_t count = 1;
+  for (int d = 0; d < ndim; d++) {
+    n += snprintf(dict + n, sizeof dict - n, "%lld,%s", (long long)shape[d], d + 1 < ndim ? " " : "");
+    count *= (size_t)shape[d];
+  }
+  n += snprintf(dict + n, sizeof dict - n, "), }");
+  /* magic(6) + version(2) + len(2) + dict + padding + '\n' is a multiple of 64. */
+  int total = 10 + n + 1;
+  int pad = (64 - total % 64) % 64;
+  unsigned char head[10];
+  memcpy(head, NPY_MAGIC, 6);
+  head[6] = 1, head[7] = 0;
+  const int hl = n + pad + 1;
+  head[8] = (unsigned char)(hl & 0xff), head[9] = (unsigned char)(hl >> 8);
+  vgg_outfile o;
+  vgg_status s = vgg_outfile_open(&o, path, err);
+  if (s) return s;
+  char tail[80];
+  memset(tail, ' ', sizeof tail);
+  tail[pad] = '\n';
+  if (!(s = vgg_outfile_write(&o, head, 10, err)) && !(s = vgg_outfile_write(&o, dict, (size_t)n, err)) &&
+      !(s = vgg_outfile_write(&o, tail, (size_t)pad + 1, err)) &&
+      !(s = vgg_outfile_write(&o, data, count * sizeof(float), err)))
+    s = vgg_outfile_commit(&o, err);
+  return s;
+}
+
+/* Value text following 'key': in a numpy header dict, or NULL. */
+static const char *npy_field(const char *dict, const char *key) {
+  const char *p = strstr(dict, key);
+  if (!p) return NULL;
+  p += strlen(key);
+  while (*p == ' ' || *p == '\'' || *p == '"') p++;
+  if (*p != ':') return NULL;
+  p++;
+  while (*p == ' ') p++;
+  return p;
+}
+
+vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndim, vgg_error *err) {
+  *data = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  vgg_status s = VGG_OK;
+  char *dict = NULL;
+  unsigned char head[12];
+  if (fread(head, 1, 10, f) != 10 || memcmp(head, NPY_MAGIC, 6) != 0) {
+    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: not a .npy file", path);
+    goto done;
+  }
+  uint32_t hl;
+  if (head[6] == 1) hl = head[8] | (uint32_t)head[9] << 8;
+  else if (head[6] == 2 || head[6] == 3) {
+    if (fread(head + 10, 1, 2, f) != 2) {
+      s = vgg_fail(err, VGG_ERR_FORMAT, "%s: truncated .npy header", path);
+      goto done;
+    }
+    hl = head[8] | (uint32_t)head[9] << 8 | (uint32_t)head[10] << 16 | (uint32_t)head[11] << 24;
+  } else {
+    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: unsupported .npy version %d", path, head[6]);
+    goto done;
+  }
+  if (hl > 65536 || !(dict = malloc(hl + 1)) || fread(dict, 1, hl, f) != hl) {
+    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: truncated or oversized .npy header", path);
+    goto done;
+  }
+  dict[hl] = 0;
+  const char *descr = npy_field(dict, "descr");
+  if (!descr || strncmp(descr, "'<f4'", 5) != 0) {
+    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: .npy dtype must be little-endian float32 ('<f4')", path);
+    goto done;
+  }
+  const char *fo = npy_field(dict, "fortran_order");
+  if (!fo || strncmp(fo, "False", 5) != 0) {
+    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: .npy must be in C order (fortran_order False)", path);
+    goto done;
+  }
+  const char *sh = npy_field(dict, "shape");
+  if (!sh || *sh != '(') {
+    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: .npy header has no shape", path);
+    goto done;
+  }
+  sh++;
+  *ndim = 0;
+  uint64_t count = 1;
+  while (1) {
+    while (*sh == ' ' || *sh == ',') sh++;
+    if (*sh == ')') break;
+    char *end;
+    errno = 0;
+    long long d = strtoll(sh, &end, 10);
+    if (end == sh || d < 0 || errno || *ndim == 8 || d > (1LL << 32)) {
+      s = vgg_fail(err, VGG_ERR_FORMAT, "%s: bad .npy shape", path);
+      goto done;
+    }
+    shape[(*ndim)++] = d;
+    count *= (uint64_t)d;
+    if (count > (1ULL << 34)) {
+      s = vgg_fail(err, VGG_ERR_FORMAT, "%s: .npy array too large", path);
+      goto done;
+    }
+    sh = end;
+  }
+  struct stat sb;
+  const long pos = ftell(f);
+  if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size - (uint64_t)pos != count * 4) {
+    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: .npy holds %llu data bytes, its shape needs %llu", path,
+                 (unsigned long long)((uint64_t)sb.st_size - (uint64_t)pos), (unsigned long long)(count * 4));
+    goto done;
+  }
+  *data = vgg_alloc((size_t)count, sizeof(float));
+  if (!*data) {
+    s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  if (fread(*data, 4, (size_t)count, f) != count) {
+    vgg_free(*data);
+    *data = NULL;
+    s = vgg_fail(err, VGG_ERR_IO, "%s: read failed", path);
+  }
+done:
+  free(dict);
+  fclose(f);
+  return s;
+}
+
+/* -------------------------------------------------------------- pictures -- */
+
+static vgg_status load_npy_input(const char *path, vgg_tensor *out, vgg_error *err) {
+  float *data;
+  int64_t shape[8];
+  int nd;
+  vgg_status s = vgg_npy_read(path, &data, shape, &nd, err);
+  if (s) return s;
+  const int64_t *hwc = nd == 4 ? shape + 1 : shape;
+  if (!((nd == 3) || (nd == 4 && shape[0] == 1)) || hwc[2] != 3 || hwc[0] < 1 || hwc[1] < 1 || hwc[0] > 16384 ||
+      hwc[1] > 16384) {
+    vgg_free(data);
+    return vgg_fail(err, VGG_ERR_SHAPE, "%s: .npy input must have shape (H,W,3) or (1,H,W,3) (NHWC)", path);
+  }
+  const size_t n = (size_t)(hwc[0] * hwc[1] * 3);
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(data[i])) {
+      vgg_free(data);
+      return vgg_fail(err, VGG_ERR_FORMAT, "%s: .npy input holds a non-finite value (NaN or Inf)", path);
+    }
+  out->n = 1, out->h = (int)hwc[0], out->w = (int)hwc[1], out->c = 3;
+  out->data = data;
+  return VGG_OK;
+}
+
+/* Resizes an RGB float image (values 0..255) to ow x oh. */
+static float *resize_rgb(const float *src, int w, int h, int ow, int oh, vgg_error *err) {
+  float *dst = vgg_alloc((size_t)ow * oh * 3, sizeof(float));
+  if (!dst) {
+    vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    return NULL;
+  }
+  if (ow == w && oh == h) {
+    memcpy(dst, src, sizeof(float) * (size_t)w * h * 3);
+    return dst;
+  }
+  if (!stbir_resize_float_generic(src, w, h, 0, dst, ow, oh, 0, 3, STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
+                                  STBIR_FILTER_DEFAULT, STBIR_COLORSPACE_LINEAR, NULL)) {
+    vgg_free(dst);
+    vgg_fail(err, VGG_ERR_NOMEM, "resize to %dx%d failed", ow, oh);
+    return NULL;
+  }
+  return dst;
+}
+
+vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err) {
+  memset(out, 0, sizeof *out);
+  if (opt->size < 32 || opt->size > 4096)
+    return vgg_fail(err, VGG_ERR_ARG, "--size %d is out of range (32 to 4096)", opt->size);
+  struct stat sb;
+  if (stat(path, &sb) != 0) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (S_ISDIR(sb.st_mode)) return vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not an image", path);
+  FILE *f = fopen(path, "rb");
+  if (!f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  char magic[6] = {0};
+  size_t got = fread(magic, 1, 6, f);
+  if (got == 0) {
+    fclose(f);
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: empty file", path);
+  }
+  if (got == 6 && memcmp(magic, NPY_MAGIC, 6) == 0) {
+    fclose(f);
+    return load_npy_input(path, out, err);
+  }
+  rewind(f);
+  int w, h, comp;
+  if (!stbi_info_from_file(f, &w, &h, &comp)) {
+    fclose(f);
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: not an image this build reads (%s)", path, stbi_failure_reason());
+  }
+  if (w < 1 || h < 1 || (long long)w * h > MAX_PIXELS) {
+    fclose(f);
+    return vgg_fail(err, VGG_ERR_SHAPE, "%s: image of %dx%d pixels is too large (at most %lld pixels)", path, w, h,
+                    MAX_PIXELS);
+  }
+  const int is16 = stbi_is_16_bit_from_file(f);
+  float *rgb = vgg_alloc((size_t)w * h * 3, sizeof(float));
+  if (!rgb) {
+    fclose(f);
+    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+  }
+  /* req_comp = 3: gray is replicated, alpha dropped. 16-bit samples map to 0..255 as v/257. */
+  int ok;
+  if (is16) {
+    stbi_us *p = stbi_load_from_file_16(f, &w, &h, &comp, 3);
+    ok = p != NULL;
+    if (ok)
+      for (size_t i = 0; i < (size_t)w * h * 3; i++) rgb[i] = p[i] / 257.0f;
+    stbi_image_free(p);
+  } else {
+    stbi_uc *p = stbi_load_from_file(f, &w, &h, &comp, 3);
+    ok = p != NULL;
+    if (ok)
+      for (size_t i = 0; i < (size_t)w * h * 3; i++) rgb[i] = p[i];
+    stbi_image_free(p);
+  }
+  fclose(f);
+  if (!ok) {
+    vgg_free(rgb);
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: cannot decode image (%s)", path, stbi_failure_reason());
+  }
+
+  const int S = opt->size;
+  float *img;
+  if (opt->resize == VGG_RESIZE_CROP) {
+    /* torchvision: shorter side to S*256/224, then the centre S x S. */
+    const int short_side = (int)lround(S * 256.0 / 224.0);
+    int rw, rh;
+    if (w <= h) rw = short_side, rh = (int)lround((double)h * short_side / w);
+    else rh = short_side, rw = (int)lround((double)w * short_side / h);
+    float *r = resize_rgb(rgb, w, h, rw, rh, err);
+    vgg_free(rgb);
+    if (!r) return VGG_ERR_NOMEM;
+    img = vgg_alloc((size_t)S * S * 3, sizeof(float));
+    if (!img) {
+      vgg_free(r);
+      return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    }
+    const int x0 = (rw - S) / 2, y0 = (rh - S) / 2;
+    for (int y = 0; y < S; y++) memcpy(img + (size_t)y * S * 3, r + ((size_t)(y + y0) * rw + x0) * 3, sizeof(float) * S * 3);
+    vgg_free(r);
+  } else {
+    img = resize_rgb(rgb, w, h, S, S, err);
+    vgg_free(rgb);
+    if (!img) return VGG_ERR_NOMEM;
+  }
+
+  /* Preprocess in place. */
+  const size_t np = (size_t)S * S;
+  if (opt->preproc == VGG_PREPROC_CAFFE) {
+    /* Keras VGG16: RGB -> BGR, subtract the ImageNet BGR means. */
+    for (size_t i = 0; i < np; i++) {
+      float *p = img + 3 * i;
+      const float r = p[0], g = p[1], b = p[2];
+      p[0] = b - 103.939f, p[1] = g - 116.779f, p[2] = r - 123.68f;
+    }
+  } else {
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    for (size_t i = 0; i < np; i++)
+      for (int c = 0; c < 3; c++) img[3 * i + c] = (img[3 * i + c] / 255.0f - mean[c]) / std[c];
+  }
+  out->n = 1, out->h = S, out->w = S, out->c = 3;
+  out->data = img;
+  return VGG_OK;
+}
+
+/* --------------------------------------------------------- feature maps -- */
+
+static const unsigned char viridis[256][3] = {
+#include "viridis.inc"
+};
+
+typedef struct {
+  vgg_outfile *o;
+  vgg_status s;
+  vgg_error *err;
+} png_sink;
+
+static void png_write_cb(void *ctx, void *data, int size) {
+  png_sink *k = ctx;
+  if (!k->s) k->s = vgg_outfile_write(k->o, data, (size_t)size, k->err);
+}
+
+vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *err) {
+  const int n = t->c < 64 ? t->c : 64;
+  const int cols = n < 8 ? n : 8, rows = (n + cols - 1) / cols;
+  const int big = t->h > t->w ? t->h : t->w;
+  const int scale = big >= 96 ? 1 : (96 + big - 1) / big;
+  const int th = t->h * scale, tw = t->w * scale, gap = 2;
+  const int W = cols * tw + (cols + 1) * gap, H = rows * th + (rows + 1) * gap;
+  unsigned char *pix = malloc((size_t)W * H * 3);
+  if (!pix) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+  memset(pix, 24, (size_t)W * H * 3); /* dark gaps */
+  for (int k = 0; k < n; k++) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < t->h * t->w; i++) {
+      const float v = t->data[(size_t)i * t->c + k];
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    const float inv = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+    const int ox = gap + (k % cols) * (tw + gap), oy = gap + (k / cols) * (th + gap);
+    for (int y = 0; y < th; y++)
+      for (int x = 0; x < tw; x++) {
+        const float v = t->data[((size_t)(y / scale) * t->w + x / scale) * t->c + k];
+        int idx = (int)((v - lo) * inv + 0.5f);
+        idx = idx < 0 ? 0 : idx > 255 ? 255 : idx;
+        memcpy(pix + ((size_t)(oy + y) * W + ox + x) * 3, viridis[idx], 3);
+      }
+  }
+  vgg_outfile o;
+  vgg_status s = vgg_outfile_open(&o, path, err);
+  if (!s) {
+    png_sink k = {&o, VGG_OK, err};
+    if (!stbi_write_png_to_func(png_write_cb, &k, W, H, 3, pix, W * 3))
+      s = k.s ? k.s : vgg_fail(err, VGG_ERR_IO, "%s: PNG encoding failed", path);
+    else s = k.s;
+    if (s) vgg_outfile_abort(&o);
+    else s = vgg_outfile_commit(&o, err);
+  }
+  free(pix);
+  return s;
+}
+
+/* ---------------------------------------------------------------- labels -- */
+
+static const char *const imagenet_labels[1000] = {
+#include "labels.inc"
+};
+
+const char *vgg_imagenet_label(int index) {
+  return index >= 0 && index < 1000 ? imagenet_labels[index] : "?";
+}

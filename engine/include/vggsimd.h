@@ -1,0 +1,192 @@
+/* vggsimd — VGG inference on the CPU.  Public API.
+ *
+ * Every function that can fail returns a vgg_status and, on failure, writes
+ * one line of explanation into a caller-provided vgg_error.  The library never
+ * exits, aborts or prints.
+ *
+ * Tensors are NHWC float32.  The forward pass hands every block's output to a
+ * callback as soon as it is computed.
+ */
+#ifndef VGGSIMD_H
+#define VGGSIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VGGSIMD_VERSION "0.1.0"
+
+typedef enum {
+  VGG_OK = 0,
+  VGG_ERR_ARG,         /* an argument or option value is not valid */
+  VGG_ERR_IO,          /* a file cannot be opened, read or written */
+  VGG_ERR_FORMAT,      /* a file's contents are malformed */
+  VGG_ERR_SHAPE,       /* a shape the architecture does not allow */
+  VGG_ERR_NOMEM,       /* out of memory */
+  VGG_ERR_UNSUPPORTED, /* e.g. an ISA this CPU or build lacks */
+} vgg_status;
+
+typedef struct {
+  char msg[512];
+} vgg_error;
+
+const char *vgg_status_str(vgg_status s);
+
+/* ---------------------------------------------------------------- model -- */
+
+typedef enum { VGG11 = 0, VGG13, VGG16, VGG19 } vgg_arch;
+
+/* "vgg11", "vgg13", "vgg16", "vgg19" -> arch; -1 when unknown. */
+int vgg_arch_parse(const char *name);
+const char *vgg_arch_name(vgg_arch arch);
+
+typedef enum {
+  VGG_LAYER_INPUT,
+  VGG_LAYER_CONV,    /* 3x3, stride 1, same padding, + bias + ReLU */
+  VGG_LAYER_POOL,    /* 2x2 max, stride 2 */
+  VGG_LAYER_FLATTEN, /* H,W,C order */
+  VGG_LAYER_DENSE,   /* + bias, ReLU (fc1, fc2) or softmax (predictions) */
+} vgg_layer_kind;
+
+typedef struct {
+  char name[32];        /* Keras name: block1_conv1 ... block5_pool, flatten, fc1, fc2, predictions */
+  vgg_layer_kind kind;
+  int block;            /* 1..5 in the conv base, 0 otherwise */
+  int in_h, in_w, in_c;
+  int out_h, out_w, out_c; /* flatten and dense: 1 x 1 x units */
+  int relu, softmax;
+  int64_t weights, biases; /* parameter counts */
+  int64_t flops;        /* a multiply-add counts as 2 */
+  int param;            /* index of this layer's parameters (conv/dense), else -1 */
+} vgg_layer;
+
+typedef struct vgg_model vgg_model;
+
+/* Shape inference for arch at input h x w x 3.  The conv base takes any
+ * h, w >= 32; the classifier (top) needs a 7x7 final map (224x224 input). */
+vgg_status vgg_model_create(vgg_arch arch, int top, int h, int w, vgg_model **out, vgg_error *err);
+void vgg_model_free(vgg_model *m);
+vgg_arch vgg_model_arch(const vgg_model *m);
+int vgg_model_top(const vgg_model *m);
+int vgg_model_num_layers(const vgg_model *m);
+const vgg_layer *vgg_model_layer(const vgg_model *m, int i);
+/* Layers with parameters (conv and dense), in order. */
+int vgg_model_num_params(const vgg_model *m);
+const vgg_layer *vgg_model_param_layer(const vgg_model *m, int p);
+int64_t vgg_model_total_params(const vgg_model *m);
+int64_t vgg_model_total_flops(const vgg_model *m);
+/* Output of block b (1..5): the block's pool layer. */
+const vgg_layer *vgg_model_block_output(const vgg_model *m, int b);
+/* Largest activation (floats) of any layer, and of the conv base. */
+size_t vgg_model_max_activation(const vgg_model *m);
+
+/* Keras-style summary table into buf (NUL-terminated, truncated to size). */
+size_t vgg_model_summary(const vgg_model *m, char *buf, size_t size);
+
+/* -------------------------------------------------------------- weights -- */
+
+typedef enum { VGG_NAMING_TORCH = 0, VGG_NAMING_KERAS = 1 } vgg_naming;
+
+typedef struct vgg_weights vgg_weights;
+
+/* Seeded Glorot-uniform kernels and zero biases (Keras defaults); the same
+ * values for the same seed on every run and thread count. */
+vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, vgg_weights **out, vgg_error *err);
+/* Loads a safetensors file in torchvision or Keras naming (detected) and
+ * converts to the engine's layout.  F32, F16 and BF16 are accepted. */
+vgg_status vgg_weights_load(const vgg_model *m, const char *path, vgg_weights **out, vgg_error *err);
+/* Writes a safetensors file (atomically: nothing is left on failure). */
+vgg_status vgg_weights_save(const vgg_weights *w, const char *path, vgg_naming naming, vgg_error *err);
+void vgg_weights_free(vgg_weights *w);
+vgg_naming vgg_weights_naming(const vgg_weights *w);
+/* Engine layout: conv kernel [3][3][cin][cout]; dense kernel [out][in] with
+ * the inputs of fc1 in H,W,C order. */
+float *vgg_weights_kernel(const vgg_weights *w, int p);
+float *vgg_weights_bias(const vgg_weights *w, int p);
+
+/* Reads only a safetensors header: its naming, and whether it holds the classifier. */
+vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top, vgg_error *err);
+
+/* ---------------------------------------------------------------- images -- */
+
+typedef struct {
+  int n, h, w, c;
+  float *data; /* n*h*w*c floats, 64-byte aligned when allocated by the library */
+} vgg_tensor;
+
+vgg_status vgg_tensor_alloc(vgg_tensor *t, int n, int h, int w, int c, vgg_error *err);
+void vgg_tensor_free(vgg_tensor *t);
+
+typedef enum { VGG_PREPROC_CAFFE = 0, VGG_PREPROC_TORCH = 1 } vgg_preproc;
+typedef enum { VGG_RESIZE_DIRECT = 0, VGG_RESIZE_CROP = 1 } vgg_resize_mode;
+
+typedef struct {
+  int size;               /* output is size x size */
+  vgg_resize_mode resize; /* direct resize, or shorter side to size*256/224 then centre crop */
+  vgg_preproc preproc;
+} vgg_image_options;
+
+/* Loads a picture (anything stb_image reads: 1-4 channels, 8 or 16 bit) and
+ * preprocesses it to 1 x size x size x 3; or loads a .npy float32 array of
+ * shape (H,W,3) or (1,H,W,3) as-is (already preprocessed). */
+vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err);
+
+/* .npy float32, C order. */
+vgg_status vgg_npy_write(const char *path, const float *data, const int64_t *shape, int ndim, vgg_error *err);
+vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndim, vgg_error *err);
+
+/* A grid of the first min(c, 64) channels of a 1 x h x w x c map (8 columns),
+ * each channel min-max normalised, viridis colours, thin gaps, upscaled so a
+ * channel is at least 96 pixels wide.  Written as PNG, atomically. */
+vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *err);
+
+/* ------------------------------------------------------------ inference -- */
+
+typedef struct {
+  int isa;     /* -1: best available; else a level (scalar 0, avx2 1, avx512 2, neon 3) used as a cap */
+  int threads; /* <= 0: online cores */
+} vgg_options;
+
+typedef struct vgg_net vgg_net;
+
+/* Packs the weights for the chosen kernels.  The net keeps pointers into w's
+ * dense kernels: w must outlive the net. */
+vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_options *opt,
+                          vgg_net **out, vgg_error *err);
+void vgg_net_free(vgg_net *net);
+/* The level and kernel names in use, e.g. for `vggsimd cpu`. */
+const char *vgg_net_isa(const vgg_net *net);
+int vgg_net_threads(const vgg_net *net);
+
+/* Called once per block (1..5) with its output and the time it took. */
+typedef void (*vgg_block_fn)(void *user, int block, const vgg_tensor *out, double seconds);
+
+/* Runs one image (input 1 x H x W x 3, H and W those of the model).  With the
+ * classifier, logits and probs (1000 floats each, either may be NULL) are filled. */
+vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user,
+                           float *logits, float *probs, vgg_error *err);
+
+/* ------------------------------------------------------- CPU and levels -- */
+
+/* Levels: 0 scalar, 1 avx2 (AVX2+FMA), 2 avx512 (F/BW/DQ/VL), 3 neon. */
+int vgg_level_parse(const char *name);   /* -1 when unknown */
+const char *vgg_level_name(int level);
+int vgg_level_compiled(int level);       /* built into this library */
+int vgg_level_usable(int level);         /* built in and the CPU (and OS) support it */
+int vgg_level_best(void);
+/* Detected CPU features, the level that `level` (-1: best) resolves to, and
+ * the kernel chosen for every operation at each usable level. */
+size_t vgg_cpu_report(int level, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ misc -- */
+
+/* ImageNet class name for index 0..999 (the label file built in). */
+const char *vgg_imagenet_label(int index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

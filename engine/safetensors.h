@@ -1,0 +1,50 @@
+/* safetensors: an 8-byte little-endian header length N, N bytes of JSON
+ * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+ *  "__metadata__": {"key": "value"}}, then the data buffer.  Offsets are
+ * relative to the buffer, which the tensors must cover exactly: no overlap,
+ * no gap, nothing after the last tensor. */
+#ifndef VGG_SAFETENSORS_H
+#define VGG_SAFETENSORS_H
+
+#include "internal.h"
+
+typedef enum { ST_F32 = 0, ST_F16, ST_BF16, ST_OTHER } st_dtype;
+
+typedef struct {
+  char name[256];
+  st_dtype dtype;
+  char dtype_name[16];
+  int ndim;
+  int64_t shape[8];
+  uint64_t begin, end; /* within the data buffer */
+} st_tensor;
+
+typedef struct {
+  FILE *f;
+  char path[4096];
+  uint64_t file_size, data_start;
+  int n;
+  st_tensor *t;
+} st_file;
+
+/* Opens and validates the whole header. */
+vgg_status st_open(const char *path, st_file *sf, vgg_error *err);
+void st_close(st_file *sf);
+const st_tensor *st_find(const st_file *sf, const char *name);
+/* Reads count values starting at element `first` of t as float32 (F16 and BF16 are widened). */
+vgg_status st_read(st_file *sf, const st_tensor *t, uint64_t first, size_t count, float *dst, vgg_error *err);
+
+/* Writer: declare all tensors (F32), then write their data in the same order. */
+typedef struct {
+  vgg_outfile out;
+  int n, next;
+  uint64_t written, expected;
+  st_tensor *t;
+} st_writer;
+
+vgg_status st_writer_open(st_writer *w, const char *path, const st_tensor *tensors, int n, vgg_error *err);
+vgg_status st_writer_data(st_writer *w, const float *data, size_t count, vgg_error *err);
+vgg_status st_writer_commit(st_writer *w, vgg_error *err);
+void st_writer_abort(st_writer *w);
+
+#endif

@@ -1,0 +1,83 @@
+/* Errors, aligned memory and atomic file output. */
+#include "internal.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *vgg_status_str(vgg_status s) {
+  switch (s) {
+  case VGG_OK: return "ok";
+  case VGG_ERR_ARG: return "invalid argument";
+  case VGG_ERR_IO: return "i/o error";
+  case VGG_ERR_FORMAT: return "malformed file";
+  case VGG_ERR_SHAPE: return "unsupported shape";
+  case VGG_ERR_NOMEM: return "out of memory";
+  case VGG_ERR_UNSUPPORTED: return "unsupported";
+  }
+  return "unknown error";
+}
+
+vgg_status vgg_fail(vgg_error *err, vgg_status s, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    /* One line, always. */
+    for (char *p = err->msg; *p; p++)
+      if (*p == '\n' || *p == '\r') *p = ' ';
+  }
+  return s;
+}
+
+void *vgg_alloc(size_t count, size_t elem) {
+  if (elem && count > (SIZE_MAX - 64) / elem) return NULL;
+  size_t bytes = (count * elem + 63) & ~(size_t)63;
+  if (bytes == 0) bytes = 64;
+  return aligned_alloc(64, bytes);
+}
+
+void vgg_free(void *p) { free(p); }
+
+vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err) {
+  memset(o, 0, sizeof *o);
+  if (strlen(path) >= sizeof o->path) return vgg_fail(err, VGG_ERR_ARG, "%s: path too long", path);
+  strcpy(o->path, path);
+  snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
+  o->f = fopen(o->tmp, "wb");
+  if (!o->f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+  return VGG_OK;
+}
+
+vgg_status vgg_outfile_write(vgg_outfile *o, const void *data, size_t n, vgg_error *err) {
+  if (n && fwrite(data, 1, n, o->f) != n) {
+    int e = errno;
+    vgg_outfile_abort(o);
+    return vgg_fail(err, VGG_ERR_IO, "%s: write failed: %s", o->path, strerror(e));
+  }
+  return VGG_OK;
+}
+
+vgg_status vgg_outfile_commit(vgg_outfile *o, vgg_error *err) {
+  int bad = fflush(o->f) != 0 || ferror(o->f);
+  int e = errno;
+  bad |= fclose(o->f) != 0;
+  o->f = NULL;
+  if (bad) {
+    remove(o->tmp);
+    return vgg_fail(err, VGG_ERR_IO, "%s: write failed: %s", o->path, strerror(e));
+  }
+  if (rename(o->tmp, o->path) != 0) {
+    e = errno;
+    remove(o->tmp);
+    return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", o->path, strerror(e));
+  }
+  return VGG_OK;
+}
+
+void vgg_outfile_abort(vgg_outfile *o) {
+  if (o->f) fclose(o->f);
+  o->f = NULL;
+  if (o->tmp[0]) remove(o->tmp);
+}

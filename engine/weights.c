@@ -1,0 +1,359 @@
+/* Weights: seeded Glorot-uniform init, and safetensors load/save in
+ * torchvision or Keras naming, converted to and from the engine's layout.
+ *
+ *                 torchvision                    Keras                    engine
+ * conv kernel     features.N.weight  [O][I][3][3] blockB_convK/kernel [3][3][I][O]  [3][3][I][O]
+ * dense kernel    classifier.N.weight [out][in]   fc1/kernel [in][out]              [out][in]
+ * fc1 inputs      C,H,W order                     H,W,C order                       H,W,C order
+ */
+#include "safetensors.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* torchvision's nn.Sequential indices: each conv is followed by a ReLU, each
+ * block by a pool; the classifier is Linear, ReLU, Dropout, Linear, ReLU,
+ * Dropout, Linear. */
+static int torch_index(const vgg_model *m, int p, int *is_classifier) {
+  const vgg_layer *l = vgg_model_param_layer(m, p);
+  if (l->kind == VGG_LAYER_DENSE) {
+    int k = 0;
+    for (int q = 0; q < p; q++) k += vgg_model_param_layer(m, q)->kind == VGG_LAYER_DENSE;
+    *is_classifier = 1;
+    return 3 * k;
+  }
+  *is_classifier = 0;
+  int idx = 0;
+  for (int i = 1; i < m->nlayers; i++) {
+    const vgg_layer *x = &m->layers[i];
+    if (x == l) return idx;
+    idx += x->kind == VGG_LAYER_CONV ? 2 : 1;
+  }
+  return -1;
+}
+
+const char *vgg_param_name(const vgg_model *m, int p, vgg_naming naming, int bias, char *buf, size_t n) {
+  const vgg_layer *l = vgg_model_param_layer(m, p);
+  if (naming == VGG_NAMING_KERAS) {
+    snprintf(buf, n, "%s/%s", l->name, bias ? "bias" : "kernel");
+  } else {
+    int cls;
+    int idx = torch_index(m, p, &cls);
+    snprintf(buf, n, "%s.%d.%s", cls ? "classifier" : "features", idx, bias ? "bias" : "weight");
+  }
+  return buf;
+}
+
+/* Shape of the kernel tensor in the file. */
+static int file_shape(const vgg_layer *l, vgg_naming naming, int64_t *shape) {
+  if (l->kind == VGG_LAYER_CONV) {
+    if (naming == VGG_NAMING_TORCH) {
+      shape[0] = l->out_c, shape[1] = l->in_c, shape[2] = 3, shape[3] = 3;
+    } else {
+      shape[0] = 3, shape[1] = 3, shape[2] = l->in_c, shape[3] = l->out_c;
+    }
+    return 4;
+  }
+  if (naming == VGG_NAMING_TORCH) shape[0] = l->out_c, shape[1] = l->in_c;
+  else shape[0] = l->in_c, shape[1] = l->out_c;
+  return 2;
+}
+
+/* Spatial shape of a dense layer's input: fc1 follows flatten (7x7x512), the others are 1x1. */
+static void dense_input(const vgg_model *m, const vgg_layer *l, int *h, int *w, int *c) {
+  const vgg_layer *prev = l - 1;
+  if (prev >= m->layers && prev->kind == VGG_LAYER_FLATTEN) *h = prev->in_h, *w = prev->in_w, *c = prev->in_c;
+  else *h = 1, *w = 1, *c = l->in_c;
+}
+
+/* Rows of a dense kernel in the file: torch rows are outputs, Keras rows inputs. */
+static int64_t file_rows(const vgg_layer *l, vgg_naming naming) {
+  return naming == VGG_NAMING_TORCH ? l->out_c : l->in_c;
+}
+
+/* File rows [r0, r1) (in `f`) -> engine kernel `e`, or the reverse when to_file. */
+static void convert_dense_rows(const vgg_model *m, const vgg_layer *l, vgg_naming naming, int64_t r0, int64_t r1,
+                               float *f, float *e, int to_file) {
+  const int64_t IN = l->in_c, OUT = l->out_c;
+  if (naming == VGG_NAMING_TORCH) {
+    int H, W, C;
+    dense_input(m, l, &H, &W, &C);
+    for (int64_t o = r0; o < r1; o++) {
+      float *fr = f + (o - r0) * IN, *er = e + o * IN;
+      for (int c = 0; c < C; c++)
+        for (int y = 0; y < H; y++)
+          for (int x = 0; x < W; x++) {
+            const int64_t fi = ((int64_t)c * H + y) * W + x, ei = ((int64_t)y * W + x) * C + c;
+            if (to_file) fr[fi] = er[ei];
+            else er[ei] = fr[fi];
+          }
+    }
+  } else {
+    for (int64_t o = 0; o < OUT; o++)
+      for (int64_t i = r0; i < r1; i++) {
+        if (to_file) f[(i - r0) * OUT + o] = e[o * IN + i];
+        else e[o * IN + i] = f[(i - r0) * OUT + o];
+      }
+  }
+}
+
+/* Whole conv kernel: file <-> engine HWIO. */
+static void convert_conv(const vgg_layer *l, vgg_naming naming, float *f, float *e, int to_file) {
+  const int64_t I = l->in_c, O = l->out_c, n = 9 * I * O;
+  if (naming == VGG_NAMING_KERAS) {
+    if (to_file) memcpy(f, e, sizeof(float) * n);
+    else memcpy(e, f, sizeof(float) * n);
+    return;
+  }
+  for (int64_t o = 0; o < O; o++)
+    for (int64_t i = 0; i < I; i++)
+      for (int k = 0; k < 9; k++) {
+        const int64_t fi = (o * I + i) * 9 + k, ei = (k * I + i) * O + o;
+        if (to_file) f[fi] = e[ei];
+        else e[ei] = f[fi];
+      }
+}
+
+static vgg_status weights_alloc(const vgg_model *m, vgg_weights **out, vgg_error *err) {
+  vgg_weights *w = calloc(1, sizeof *w);
+  if (!w) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+  w->model = m;
+  for (int p = 0; p < m->nparams; p++) {
+    const vgg_layer *l = vgg_model_param_layer(m, p);
+    w->kernel[p] = vgg_alloc((size_t)l->weights, sizeof(float));
+    w->bias[p] = vgg_alloc((size_t)l->biases, sizeof(float));
+    if (!w->kernel[p] || !w->bias[p]) {
+      vgg_weights_free(w);
+      return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for the weights of %s (%lld floats)", l->name,
+                      (long long)l->weights);
+    }
+  }
+  *out = w;
+  return VGG_OK;
+}
+
+void vgg_weights_free(vgg_weights *w) {
+  if (!w) return;
+  for (int p = 0; p < VGG_MAX_PARAMS; p++) {
+    vgg_free(w->kernel[p]);
+    vgg_free(w->bias[p]);
+  }
+  free(w);
+}
+
+vgg_naming vgg_weights_naming(const vgg_weights *w) { return w->naming; }
+float *vgg_weights_kernel(const vgg_weights *w, int p) { return w->kernel[p]; }
+float *vgg_weights_bias(const vgg_weights *w, int p) { return w->bias[p]; }
+
+/* ------------------------------------------------------------------ init -- */
+
+static uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, vgg_weights **out, vgg_error *err) {
+  vgg_status s = weights_alloc(m, out, err);
+  if (s) return s;
+  vgg_weights *w = *out;
+  w->naming = VGG_NAMING_TORCH;
+  for (int p = 0; p < m->nparams; p++) {
+    const vgg_layer *l = vgg_model_param_layer(m, p);
+    /* Keras' glorot_uniform: fan_in = receptive field x inputs, fan_out = receptive field x outputs. */
+    const double rf = l->kind == VGG_LAYER_CONV ? 9.0 : 1.0;
+    const float limit = (float)sqrt(6.0 / (rf * l->in_c + rf * l->out_c));
+    /* Counter-based: element e of parameter p depends only on (seed, p, e), so
+     * the values do not depend on the thread count or the order of work. */
+    const uint64_t key = splitmix64(seed ^ splitmix64((uint64_t)p + 1));
+    float *k = w->kernel[p];
+    const int64_t n = l->weights;
+#pragma omp parallel for schedule(static)
+    for (int64_t e = 0; e < n; e++) {
+      const uint64_t r = splitmix64(key + (uint64_t)e);
+      const float u = (float)(r >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
+      k[e] = (2.0f * u - 1.0f) * limit;
+    }
+    memset(w->bias[p], 0, sizeof(float) * (size_t)l->biases);
+  }
+  return VGG_OK;
+}
+
+/* ------------------------------------------------------------- load/save -- */
+
+static vgg_status detect_naming(const st_file *sf, vgg_naming *naming, int *has_top, vgg_error *err) {
+  int torch = 0, keras = 0;
+  *has_top = 0;
+  for (int i = 0; i < sf->n; i++) {
+    const char *nm = sf->t[i].name;
+    if (!strncmp(nm, "features.", 9) || !strncmp(nm, "classifier.", 11)) torch++;
+    else if (strchr(nm, '/')) keras++;
+    if (!strcmp(nm, "classifier.0.weight") || !strcmp(nm, "fc1/kernel")) *has_top = 1;
+  }
+  if (torch && keras)
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: mixes torchvision (features.N.weight) and Keras (block1_conv1/kernel) names",
+                    sf->path);
+  if (!torch && !keras)
+    return vgg_fail(err, VGG_ERR_FORMAT,
+                    "%s: no VGG tensors found (expected torchvision 'features.0.weight' or Keras 'block1_conv1/kernel')",
+                    sf->path);
+  *naming = torch ? VGG_NAMING_TORCH : VGG_NAMING_KERAS;
+  return VGG_OK;
+}
+
+vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top, vgg_error *err) {
+  st_file sf;
+  vgg_status s = st_open(path, &sf, err);
+  if (s) return s;
+  s = detect_naming(&sf, naming, has_top, err);
+  st_close(&sf);
+  return s;
+}
+
+static vgg_status check_tensor(const st_file *sf, const st_tensor *t, const char *name, const int64_t *shape,
+                               int ndim, vgg_error *err) {
+  if (!t) return vgg_fail(err, VGG_ERR_FORMAT, "%s: missing tensor '%s'", sf->path, name);
+  int same = t->ndim == ndim;
+  for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
+  if (!same) {
+    char want[96] = "", got[96] = "";
+    for (int d = 0; d < ndim; d++)
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? "," : "", (long long)shape[d]);
+    for (int d = 0; d < t->ndim; d++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? "," : "", (long long)t->shape[d]);
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", sf->path, name, got, want);
+  }
+  if (t->dtype == ST_OTHER)
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' is %s; F32, F16 or BF16 is required", sf->path, name,
+                    t->dtype_name);
+  return VGG_OK;
+}
+
+#define CHUNK_FLOATS (1 << 20)
+
+static vgg_status load_param(st_file *sf, const vgg_model *m, int p, vgg_naming naming, vgg_weights *w,
+                             float *tmp, vgg_error *err) {
+  const vgg_layer *l = vgg_model_param_layer(m, p);
+  char name[128];
+  int64_t shape[4];
+  int nd = file_shape(l, naming, shape);
+  const st_tensor *tk = st_find(sf, vgg_param_name(m, p, naming, 0, name, sizeof name));
+  vgg_status s = check_tensor(sf, tk, name, shape, nd, err);
+  if (s) return s;
+  const st_tensor *tb = st_find(sf, vgg_param_name(m, p, naming, 1, name, sizeof name));
+  int64_t bshape[1] = {l->biases};
+  if ((s = check_tensor(sf, tb, name, bshape, 1, err))) return s;
+  if ((s = st_read(sf, tb, 0, (size_t)l->biases, w->bias[p], err))) return s;
+  if (l->kind == VGG_LAYER_CONV) {
+    float *f = vgg_alloc((size_t)l->weights, sizeof(float));
+    if (!f) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    s = st_read(sf, tk, 0, (size_t)l->weights, f, err);
+    if (!s) convert_conv(l, naming, f, w->kernel[p], 0);
+    vgg_free(f);
+    return s;
+  }
+  const int64_t rows = file_rows(l, naming), rowlen = l->weights / rows;
+  const int64_t step = rowlen >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / rowlen;
+  for (int64_t r0 = 0; r0 < rows; r0 += step) {
+    const int64_t r1 = r0 + step < rows ? r0 + step : rows;
+    if ((s = st_read(sf, tk, (uint64_t)(r0 * rowlen), (size_t)((r1 - r0) * rowlen), tmp, err))) return s;
+    convert_dense_rows(m, l, naming, r0, r1, tmp, w->kernel[p], 0);
+  }
+  return VGG_OK;
+}
+
+vgg_status vgg_weights_load(const vgg_model *m, const char *path, vgg_weights **out, vgg_error *err) {
+  *out = NULL;
+  st_file sf;
+  vgg_status s = st_open(path, &sf, err);
+  if (s) return s;
+  vgg_naming naming;
+  int has_top;
+  vgg_weights *w = NULL;
+  float *tmp = NULL;
+  if ((s = detect_naming(&sf, &naming, &has_top, err))) goto done;
+  /* Every tensor in the file must be one the model expects. */
+  for (int i = 0; i < sf.n && !s; i++) {
+    int known = 0;
+    char name[128];
+    for (int p = 0; p < m->nparams && !known; p++)
+      for (int b = 0; b < 2 && !known; b++) known = !strcmp(sf.t[i].name, vgg_param_name(m, p, naming, b, name, sizeof name));
+    if (!known)
+      s = vgg_fail(err, VGG_ERR_FORMAT, "%s: unexpected tensor '%s' for %s%s%s", path, sf.t[i].name,
+                   vgg_arch_name(m->arch), m->top ? " with the classifier" : " (conv base)",
+                   has_top && !m->top ? "; the file holds the classifier: use --top" : "");
+  }
+  if (s) goto done;
+  if ((s = weights_alloc(m, &w, err))) goto done;
+  w->naming = naming;
+  tmp = vgg_alloc(CHUNK_FLOATS + 32768, sizeof(float));
+  if (!tmp) {
+    s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  for (int p = 0; p < m->nparams && !s; p++) s = load_param(&sf, m, p, naming, w, tmp, err);
+  /* Non-finite weights would poison every output silently. */
+  for (int p = 0; p < m->nparams && !s; p++) {
+    const vgg_layer *l = vgg_model_param_layer(m, p);
+    for (int64_t e = 0; e < l->weights && !s; e++)
+      if (!isfinite(w->kernel[p][e]))
+        s = vgg_fail(err, VGG_ERR_FORMAT, "%s: the kernel of %s holds a non-finite value (NaN or Inf)", path, l->name);
+    for (int64_t e = 0; e < l->biases && !s; e++)
+      if (!isfinite(w->bias[p][e]))
+        s = vgg_fail(err, VGG_ERR_FORMAT, "%s: the bias of %s holds a non-finite value (NaN or Inf)", path, l->name);
+  }
+done:
+  vgg_free(tmp);
+  st_close(&sf);
+  if (s) vgg_weights_free(w);
+  else *out = w;
+  return s;
+}
+
+vgg_status vgg_weights_save(const vgg_weights *w, const char *path, vgg_naming naming, vgg_error *err) {
+  const vgg_model *m = w->model;
+  st_tensor *t = calloc((size_t)m->nparams * 2, sizeof *t);
+  float *tmp = vgg_alloc(CHUNK_FLOATS + 32768, sizeof(float));
+  if (!t || !tmp) {
+    free(t);
+    vgg_free(tmp);
+    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+  }
+  for (int p = 0; p < m->nparams; p++) {
+    const vgg_layer *l = vgg_model_param_layer(m, p);
+    vgg_param_name(m, p, naming, 0, t[2 * p].name, sizeof t[2 * p].name);
+    t[2 * p].ndim = file_shape(l, naming, t[2 * p].shape);
+    vgg_param_name(m, p, naming, 1, t[2 * p + 1].name, sizeof t[2 * p + 1].name);
+    t[2 * p + 1].ndim = 1;
+    t[2 * p + 1].shape[0] = l->biases;
+  }
+  st_writer sw;
+  vgg_status s = st_writer_open(&sw, path, t, m->nparams * 2, err);
+  for (int p = 0; p < m->nparams && !s; p++) {
+    const vgg_layer *l = vgg_model_param_layer(m, p);
+    if (l->kind == VGG_LAYER_CONV) {
+      float *f = vgg_alloc((size_t)l->weights, sizeof(float));
+      if (!f) s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+      else {
+        convert_conv(l, naming, f, w->kernel[p], 1);
+        s = st_writer_data(&sw, f, (size_t)l->weights, err);
+        vgg_free(f);
+      }
+    } else {
+      const int64_t rows = file_rows(l, naming), rowlen = l->weights / rows;
+      const int64_t step = rowlen >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / rowlen;
+      for (int64_t r0 = 0; r0 < rows && !s; r0 += step) {
+        const int64_t r1 = r0 + step < rows ? r0 + step : rows;
+        convert_dense_rows(m, l, naming, r0, r1, tmp, w->kernel[p], 1);
+        s = st_writer_data(&sw, tmp, (size_t)((r1 - r0) * rowlen), err);
+      }
+    }
+    if (!s) s = st_writer_data(&sw, w->bias[p], (size_t)l->biases, err);
+  }
+  if (!s) s = st_writer_commit(&sw, err);
+  else if (sw.out.f) st_writer_abort(&sw);
+  free(t);
+  vgg_free(tmp);
+  return s;
+}

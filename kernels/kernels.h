@@ -1,0 +1,131 @@
+/* Kernel signatures and the dispatch table.
+ *
+ * Kernels are pure compute: NHWC float32 tensors in, NHWC float32 out, no
+ * knowledge of VGG, files or threads.  Each kernel takes a work range so the
+ * engine can split one call across threads; the value of every output element
+ * must not depend on how the range was split (results are bit-identical for
+ * every thread count).
+ */
+#ifndef VGG_KERNELS_H
+#define VGG_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Instruction-set levels, lowest first.  A level is a cap: "avx512" means the
+ * best kernels up to and including AVX-512. */
+typedef enum {
+  VGG_ISA_SCALAR = 0,
+  VGG_ISA_AVX2 = 1,   /* AVX2 + FMA */
+  VGG_ISA_AVX512 = 2, /* AVX-512 F/BW/DQ/VL */
+  VGG_ISA_NEON = 3,   /* aarch64 Advanced SIMD */
+  VGG_ISA_COUNT
+} vgg_isa;
+
+/* 3x3 convolution, stride 1, 'same' zero padding, + bias, optional ReLU.
+ * in:  h x w x cin, out: h x w x cout (both NHWC, batch 1).
+ * weights: in the layout produced by the same table's conv3x3_pack. */
+typedef struct {
+  const float *in;
+  float *out;
+  const float *weights;
+  const float *bias;
+  int h, w, cin, cout;
+  int relu;
+} vgg_conv3x3_args;
+
+/* Computes output rows [y0, y1) and output channels [oc0, oc1).
+ * oc0 is a multiple of the table's conv_oc_block; oc1 is one too, or cout. */
+typedef void (*vgg_conv3x3_fn)(const vgg_conv3x3_args *a, int y0, int y1, int oc0, int oc1);
+/* Floats needed for the packed weights of a cin x cout layer. */
+typedef size_t (*vgg_conv3x3_packed_size_fn)(int cin, int cout);
+/* hwio: [3][3][cin][cout] -> packed.  Pure function of the inputs. */
+typedef void (*vgg_conv3x3_pack_fn)(const float *hwio, int cin, int cout, float *packed);
+
+/* 2x2 stride-2 max-pool, floor: out is (h/2) x (w/2) x c.  Output rows [y0, y1). */
+typedef void (*vgg_maxpool2x2_fn)(const float *in, float *out, int h, int w, int c, int y0, int y1);
+
+/* Dense layer y = W x + b, optional ReLU, batch-1.  W is [n_out][n_in] row-major.
+ * Computes outputs [o0, o1). */
+typedef void (*vgg_dense_fn)(const float *x, const float *w, const float *bias, float *y,
+                             int n_in, int n_out, int relu, int o0, int o1);
+
+/* Numerically stable softmax over n values; y may alias x. */
+typedef void (*vgg_softmax_fn)(const float *x, float *y, int n);
+
+/* One list drives the table, the names printed by `vggsimd cpu`, the tests and
+ * the benchmarks: X(op, type). */
+#define VGG_KERNEL_OPS(X)                  \
+  X(conv3x3, vgg_conv3x3_fn)               \
+  X(conv3x3_c3, vgg_conv3x3_fn)            \
+  X(maxpool2x2, vgg_maxpool2x2_fn)         \
+  X(dense, vgg_dense_fn)                   \
+  X(softmax, vgg_softmax_fn)
+
+typedef struct {
+  vgg_isa isa;
+  const char *isa_name;
+  /* Output-channel granularity of conv3x3 work ranges (a multiple of the
+   * micro-kernel's register block). */
+  int conv_oc_block;
+  vgg_conv3x3_packed_size_fn conv3x3_packed_size;
+  vgg_conv3x3_pack_fn conv3x3_pack;
+#define VGG_X_FIELD(op, type) type op; const char *op##_name;
+  VGG_KERNEL_OPS(VGG_X_FIELD)
+#undef VGG_X_FIELD
+} vgg_kernel_table;
+
+/* ---- CPU features and dispatch (kernels/dispatch.c) ---- */
+
+typedef struct {
+  int x86, arm;
+  /* x86: CPUID bits, and whether XCR0 shows the OS saves the register state */
+  int sse2, avx, avx2, fma, avx512f, avx512bw, avx512dq, avx512vl;
+  int os_avx, os_avx512;
+  /* aarch64 */
+  int asimd, fp16, dotprod;
+  char brand[64];
+} vgg_cpu_features;
+
+const vgg_cpu_features *vgg_cpu_get(void);
+/* Highest level both compiled in and usable on this CPU. */
+vgg_isa vgg_isa_best(void);
+/* 1 when `isa` is compiled into this build and usable on this CPU. */
+int vgg_isa_available(vgg_isa isa);
+/* 1 when `isa` is compiled into this build (whether or not the CPU has it). */
+int vgg_isa_compiled(vgg_isa isa);
+const char *vgg_isa_name(vgg_isa isa);
+/* Parses "scalar", "avx2", "avx512", "neon"; returns -1 if unknown. */
+int vgg_isa_parse(const char *s);
+/* Table for `isa`, or NULL when it is not available.  Tables are static data:
+ * nothing runs at load time. */
+const vgg_kernel_table *vgg_kernels_get(vgg_isa isa);
+
+/* ---- Reference kernels (kernels/ref) ---- */
+void vgg_f32_conv3x3_ref(const vgg_conv3x3_args *a, int y0, int y1, int oc0, int oc1);
+size_t vgg_f32_conv3x3_packed_size_ref(int cin, int cout);
+void vgg_f32_conv3x3_pack_ref(const float *hwio, int cin, int cout, float *packed);
+void vgg_f32_maxpool2x2_ref(const float *in, float *out, int h, int w, int c, int y0, int y1);
+void vgg_f32_dense_ref(const float *x, const float *w, const float *bias, float *y,
+                       int n_in, int n_out, int relu, int o0, int o1);
+void vgg_f32_softmax_ref(const float *x, float *y, int n);
+
+extern const vgg_kernel_table vgg_kernels_scalar;
+#if defined(VGG_HAVE_AVX2)
+extern const vgg_kernel_table vgg_kernels_avx2;
+#endif
+#if defined(VGG_HAVE_AVX512)
+extern const vgg_kernel_table vgg_kernels_avx512;
+#endif
+#if defined(VGG_HAVE_NEON)
+extern const vgg_kernel_table vgg_kernels_neon;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

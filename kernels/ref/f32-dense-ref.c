@@ -1,0 +1,16 @@
+/* Reference dense layer: y[o] = b[o] + sum_i W[o][i] x[i], optional ReLU.
+ * Accumulates in double: the classifier's rows are 25,088 long, and the
+ * reference should be the most accurate thing in the project. */
+#include "kernels.h"
+
+void vgg_f32_dense_ref(const float *x, const float *w, const float *bias, float *y,
+                       int n_in, int n_out, int relu, int o0, int o1) {
+  (void)n_out;
+  for (int o = o0; o < o1; o++) {
+    const float *row = w + (size_t)o * n_in;
+    double acc = bias[o];
+    for (int i = 0; i < n_in; i++) acc += (double)row[i] * x[i];
+    float v = (float)acc;
+    y[o] = relu && v < 0.0f ? 0.0f : v;
+  }
+}
