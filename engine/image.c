@@ -200,6 +200,8 @@ static float *resize_rgb(const float *src, int w, int h, int ow, int oh, vgg_err
     vgg_fail(err, VGG_ERR_NOMEM, "resize to %dx%d failed", ow, oh);
     return NULL;
   }
+  /* Cubic filters overshoot at sharp edges; keep the 8-bit range, as an 8-bit resize would. */
+  for (size_t i = 0; i < (size_t)ow * oh * 3; i++) dst[i] = dst[i] < 0.0f ? 0.0f : dst[i] > 255.0f ? 255.0f : dst[i];
   return dst;
 }
 
@@ -225,6 +227,18 @@ vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_te
   rewind(f);
   int w, h, comp;
   if (!stbi_info_from_file(f, &w, &h, &comp)) {
+    /* stb refuses PNGs it would not decode for size with a generic reason; say what it is. */
+    unsigned char ihdr[24];
+    rewind(f);
+    if (fread(ihdr, 1, 24, f) == 24 && !memcmp(ihdr, "\x89PNG\r\n\x1a\n", 8)) {
+      const unsigned long pw = (unsigned long)ihdr[16] << 24 | ihdr[17] << 16 | ihdr[18] << 8 | ihdr[19];
+      const unsigned long ph = (unsigned long)ihdr[20] << 24 | ihdr[21] << 16 | ihdr[22] << 8 | ihdr[23];
+      if ((unsigned long long)pw * ph > (unsigned long long)MAX_PIXELS) {
+        fclose(f);
+        return vgg_fail(err, VGG_ERR_SHAPE, "%s: image of %lux%lu pixels is too large (at most %lld pixels)", path, pw,
+                        ph, MAX_PIXELS);
+      }
+    }
     fclose(f);
     return vgg_fail(err, VGG_ERR_FORMAT, "%s: not an image this build reads (%s)", path, stbi_failure_reason());
   }

@@ -312,7 +312,8 @@ vgg_status st_open(const char *path, st_file *sf, vgg_error *err) {
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; i--) hlen = hlen << 8 | len8[i];
   if (hlen > sf->file_size - 8) {
-    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: header length %llu runs past the end of the file (%llu bytes)", path,
+    s = vgg_fail(err, VGG_ERR_FORMAT,
+                 "%s: not a safetensors file: header length %llu runs past the end of the file (%llu bytes)", path,
                  (unsigned long long)hlen, (unsigned long long)sf->file_size);
     goto fail;
   }

@@ -211,9 +211,11 @@ vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top,
   return s;
 }
 
-static vgg_status check_tensor(const st_file *sf, const st_tensor *t, const char *name, const int64_t *shape,
-                               int ndim, vgg_error *err) {
-  if (!t) return vgg_fail(err, VGG_ERR_FORMAT, "%s: missing tensor '%s'", sf->path, name);
+static vgg_status check_tensor(const st_file *sf, const vgg_model *m, const st_tensor *t, const char *name,
+                               const int64_t *shape, int ndim, vgg_error *err) {
+  if (!t)
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: missing tensor '%s' of %s (is --arch right?)", sf->path, name,
+                    vgg_arch_name(m->arch));
   int same = t->ndim == ndim;
   for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
   if (!same) {
@@ -239,11 +241,11 @@ static vgg_status load_param(st_file *sf, const vgg_model *m, int p, vgg_naming 
   int64_t shape[4];
   int nd = file_shape(l, naming, shape);
   const st_tensor *tk = st_find(sf, vgg_param_name(m, p, naming, 0, name, sizeof name));
-  vgg_status s = check_tensor(sf, tk, name, shape, nd, err);
+  vgg_status s = check_tensor(sf, m, tk, name, shape, nd, err);
   if (s) return s;
   const st_tensor *tb = st_find(sf, vgg_param_name(m, p, naming, 1, name, sizeof name));
   int64_t bshape[1] = {l->biases};
-  if ((s = check_tensor(sf, tb, name, bshape, 1, err))) return s;
+  if ((s = check_tensor(sf, m, tb, name, bshape, 1, err))) return s;
   if ((s = st_read(sf, tb, 0, (size_t)l->biases, w->bias[p], err))) return s;
   if (l->kind == VGG_LAYER_CONV) {
     float *f = vgg_alloc((size_t)l->weights, sizeof(float));

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# CLI behaviour: exit codes, one-line error messages, no partial output files.
+# usage: test_cli.sh path/to/vggsimd
+set -u
+BIN=${1:?usage: test_cli.sh path/to/vggsimd}
+ROOT=${VGGSIMD_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+IMG=$ROOT/tests/data/img
+T=$(mktemp -d /tmp/vggsimd-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE NEEDLE -- ARGS...: exit code, a one-line stderr containing NEEDLE.
+expect() {
+  local code=$1 needle=$2
+  shift 3
+  "$BIN" "$@" >"$T/out" 2>"$T/err"
+  local rc=$? lines
+  lines=$(wc -l <"$T/err")
+  if [ "$rc" != "$code" ]; then bad "vggsimd $* -> exit $rc, want $code; stderr: $(cat "$T/err")"; return; fi
+  if [ "$code" != 0 ]; then
+    if [ "$lines" != 1 ]; then bad "vggsimd $* -> $lines stderr lines, want 1: $(cat "$T/err")"; return; fi
+    if ! grep -qF -- "$needle" "$T/err"; then bad "vggsimd $* -> stderr lacks '$needle': $(cat "$T/err")"; return; fi
+    if ! grep -q '^vggsimd' "$T/err"; then bad "vggsimd $* -> stderr does not start with 'vggsimd'"; return; fi
+  elif ! grep -qF -- "$needle" "$T/out"; then bad "vggsimd $* -> stdout lacks '$needle'"; return; fi
+  ok
+}
+
+# Usage errors: exit 2.
+expect 2 "unknown command" -- bogus
+expect 2 "not one of: vgg11, vgg13, vgg16, vgg19" -- summary --arch vgg99
+expect 2 "needs H and W >= 32" -- summary --size 31
+expect 2 "is not a whole number" -- summary --size abc
+expect 2 "7x7" -- summary --top --size 300
+expect 2 "unknown option '--bogus'" -- summary --bogus
+expect 2 "unknown option '-x'" -- summary -x
+expect 2 "needs a value" -- summary --arch
+expect 2 "takes no value" -- summary --top=1
+expect 2 "unexpected argument" -- summary extra
+expect 2 "missing -o FILE" -- init
+expect 2 "non-negative whole number" -- init --seed -3 -o "$T/w.safetensors"
+expect 2 "not one of: torch, keras" -- init --naming onnx -o "$T/w.safetensors"
+expect 2 "--top5 needs the classifier" -- run "$IMG/rgb8.png" --top5
+expect 2 "not one of: auto, scalar" -- run "$IMG/rgb8.png" --isa avx9
+expect 2 "is not a whole number from 1 to 1024" -- run "$IMG/rgb8.png" --threads 0
+expect 2 "not one of: direct, crop" -- run "$IMG/rgb8.png" --resize squash
+expect 2 "not one of: caffe, torch" -- run "$IMG/rgb8.png" --preproc tf
+VGGSIMD_ISA=bogus expect 2 "VGGSIMD_ISA 'bogus'" -- run "$IMG/rgb8.png"
+VGGSIMD_THREADS=-1 expect 2 "VGGSIMD_THREADS '-1'" -- run "$IMG/rgb8.png"
+"$BIN" >/dev/null 2>&1; [ $? = 2 ] && ok || bad "no arguments should exit 2"
+
+# Runtime errors: exit 1, nothing left behind.
+expect 1 "cannot open" -- run "$T/missing.png"
+expect 1 "cannot decode" -- run "$IMG/corrupt.png" --maps "$T/m1" --npy "$T/n1"
+[ ! -e "$T/m1" ] && [ ! -e "$T/n1" ] && ok || bad "failed run left output directories behind"
+expect 1 "empty file" -- run "$IMG/empty.png"
+expect 1 "not an image" -- run "$IMG/notimage.txt"
+expect 1 "too large" -- run "$IMG/big.png"
+expect 1 "float32" -- run "$IMG/bad_f8.npy"
+expect 1 "cannot write" -- init -o "$T/no/such/dir/w.safetensors"
+expect 1 "not a directory" -- run "$IMG/rgb8.png" --maps /etc/hostname
+expect 1 "cannot open" -- run "$IMG/rgb8.png" --weights "$T/nothing.safetensors"
+expect 1 "not a safetensors file" -- run "$IMG/rgb8.png" --weights "$IMG/notimage.txt"
+ls "$T" | grep -q tmp && bad "temporary files left in $T" || ok
+
+# A failure part-way through (block3.png cannot be written) removes what was written.
+mkdir -p "$T/part/block3.png"
+expect 1 "block3.png" -- run "$IMG/rgb8.png" --maps "$T/part" --size 64
+[ "$(ls "$T/part")" = "block3.png" ] && ok || bad "partial maps left: $(ls "$T/part")"
+
+# Working paths.
+expect 0 "Total params: 14,714,688" -- summary
+expect 0 "Total params: 138,357,544" -- summary --top
+expect 0 "Total params: 143,667,240" -- summary --arch vgg19 --top
+expect 0 "block5_pool (MaxPooling2D)   (None, 1, 1, 512)" -- summary --size 32
+expect 0 "usable" -- cpu
+expect 0 "block1  [1, 32, 32, 64]" -- run "$IMG/rgb8.png" --size 64 --maps "$T/maps" --npy "$T/npy"
+[ "$(ls "$T/maps" | wc -l)" = 5 ] && [ "$(ls "$T/npy" | wc -l)" = 5 ] && ok || bad "expected 5 PNGs and 5 .npy files"
+expect 0 "block1  [1, 20, 18, 64]" -- run "$IMG/nhwc.npy"
+expect 0 "block5  [1, 1, 1, 512]" -- run "$IMG/rgb8.png" --size 32 --resize crop --preproc torch --threads 1
+expect 0 "keras naming" -- init --arch vgg11 --naming keras --seed 4 -o "$T/k.safetensors"
+expect 0 "Keras naming" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/k.safetensors" --size 48
+expect 0 "caffe preprocessing" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/k.safetensors" --size 48
+expect 2 "holds no classifier" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/k.safetensors" --top
+expect 2 "cannot be used with --weights" -- run "$IMG/rgb8.png" --weights "$T/k.safetensors" --seed 3
+expect 1 "missing tensor 'block1_conv2/kernel' of vgg13 (is --arch right?)" -- run "$IMG/rgb8.png" --arch vgg13 --weights "$T/k.safetensors"
+# The classifier from a file: --top is implied, --top5 prints five labelled classes.
+expect 0 "with classifier" -- init --arch vgg11 --top --seed 9 -o "$T/full.safetensors"
+expect 0 "top-5:" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --top5
+[ "$(grep -cE '^  [1-5]\. .+ \(class [0-9]+, logit' "$T/out")" = 5 ] && ok || bad "top-5 should list 5 classes"
+grep -q "torch preprocessing" "$T/out" && ok || bad "torchvision weights should default to torch preprocessing"
+expect 1 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]

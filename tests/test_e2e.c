@@ -1,0 +1,156 @@
+/* End to end against PyTorch: weights regenerated from the seed the golden
+ * data was made with (scripts/make_golden.py), the committed photo, every
+ * block within 1e-5 of the block's max |value|, the logits likewise, and the
+ * same top-5 classes, at every level the CPU has. */
+#include "testutil.h"
+#include "vggsimd.h"
+
+#define GOLDEN VGG_SOURCE_ROOT "/tests/data/golden_vgg16_seed7.txt"
+#define TOL 1e-5
+
+typedef struct {
+  int seed;
+  char image[256];
+  int h[6], w[6], c[6];
+  double maxabs[6], mean[6];
+  int nsamp[6];
+  long *idx[6];
+  double *val[6];
+  double logits[1000];
+  int top5[5];
+} golden;
+
+static void load_golden(golden *g) {
+  FILE *f = fopen(GOLDEN, "r");
+  assert_non_null(f);
+  memset(g, 0, sizeof *g);
+  char line[512];
+  int b = 0, nl = -1;
+  while (fgets(line, sizeof line, f)) {
+    double sd;
+    if (sscanf(line, "seed %d", &g->seed) == 1) continue;
+    if (sscanf(line, "image %255s", g->image) == 1) continue;
+    if (!strncmp(line, "block ", 6)) {
+      int bb, h, w, c;
+      double mx, mean;
+      assert_int_equal(sscanf(line, "block %d %d %d %d %lf %lf %lf", &bb, &h, &w, &c, &mx, &mean, &sd), 7);
+      assert_true(bb >= 1 && bb <= 5);
+      b = bb;
+      g->h[b] = h, g->w[b] = w, g->c[b] = c, g->maxabs[b] = mx, g->mean[b] = mean;
+      g->idx[b] = malloc(sizeof(long) * 400);
+      g->val[b] = malloc(sizeof(double) * 400);
+      continue;
+    }
+    if (!strncmp(line, "sample ", 7)) {
+      assert_true(g->nsamp[b] < 400);
+      sscanf(line, "sample %ld %lf", &g->idx[b][g->nsamp[b]], &g->val[b][g->nsamp[b]]);
+      g->nsamp[b]++;
+      continue;
+    }
+    if (!strncmp(line, "logits", 6)) {
+      nl = 0;
+      continue;
+    }
+    if (!strncmp(line, "top5", 4)) {
+      sscanf(line, "top5 %d %d %d %d %d", &g->top5[0], &g->top5[1], &g->top5[2], &g->top5[3], &g->top5[4]);
+      continue;
+    }
+    if (nl >= 0 && nl < 1000) g->logits[nl++] = atof(line);
+  }
+  fclose(f);
+  assert_int_equal(nl, 1000);
+  for (b = 1; b <= 5; b++) assert_true(g->nsamp[b] >= 300);
+}
+
+typedef struct {
+  const golden *g;
+  double worst[6];
+  int bad;
+} check;
+
+static void on_block(void *user, int b, const vgg_tensor *t, double sec) {
+  check *c = user;
+  const golden *g = c->g;
+  (void)sec;
+  assert_int_equal(t->h, g->h[b]);
+  assert_int_equal(t->w, g->w[b]);
+  assert_int_equal(t->c, g->c[b]);
+  double worst = 0, mean = 0;
+  for (int i = 0; i < g->nsamp[b]; i++) {
+    const double e = fabs(t->data[g->idx[b][i]] - g->val[b][i]) / g->maxabs[b];
+    worst = e > worst ? e : worst;
+  }
+  const size_t n = (size_t)t->h * t->w * t->c;
+  double mx = 0;
+  for (size_t i = 0; i < n; i++) {
+    mean += t->data[i];
+    mx = fmax(mx, fabs(t->data[i]));
+  }
+  mean /= (double)n;
+  c->worst[b] = worst;
+  /* The block statistics over every value, not just the samples. */
+  if (worst > TOL || fabs(mx - g->maxabs[b]) > TOL * g->maxabs[b] || fabs(mean - g->mean[b]) > TOL * g->maxabs[b])
+    c->bad++;
+}
+
+static void golden_all_levels(void **s) {
+  (void)s;
+  golden g;
+  load_golden(&g);
+  vgg_model *m;
+  vgg_weights *w;
+  vgg_error err;
+  assert_int_equal(vgg_model_create(VGG16, 1, 224, 224, &m, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, (uint64_t)g.seed, &w, &err), VGG_OK);
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, g.image);
+  vgg_image_options io = {224, VGG_RESIZE_DIRECT, VGG_PREPROC_TORCH};
+  vgg_tensor in;
+  assert_int_equal(vgg_image_load(path, &io, &in, &err), VGG_OK);
+  double lmax = 0;
+  for (int i = 0; i < 1000; i++) lmax = fmax(lmax, fabs(g.logits[i]));
+  int tested = 0;
+  for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
+    if (!vgg_level_usable(isa)) {
+      if (vgg_level_compiled(isa)) print_message("[  SKIP    ] level %s: not supported by this CPU\n", vgg_level_name(isa));
+      continue;
+    }
+    vgg_net *net;
+    vgg_options o = {isa, 0};
+    assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
+    check c = {&g, {0}, 0};
+    float logits[1000], probs[1000];
+    assert_int_equal(vgg_net_forward(net, &in, on_block, &c, logits, probs, &err), VGG_OK);
+    vgg_net_free(net);
+    double le = 0;
+    for (int i = 0; i < 1000; i++) le = fmax(le, fabs(logits[i] - g.logits[i]) / lmax);
+    int top[5];
+    for (int k = 0; k < 5; k++) {
+      int best = -1;
+      for (int i = 0; i < 1000; i++) {
+        int used = 0;
+        for (int j = 0; j < k; j++) used |= top[j] == i;
+        if (!used && (best < 0 || logits[i] > logits[best])) best = i;
+      }
+      top[k] = best;
+    }
+    print_message("level %-6s rel err vs PyTorch float64: block1 %.2e block2 %.2e block3 %.2e block4 %.2e "
+                  "block5 %.2e logits %.2e; top-5 %d %d %d %d %d\n",
+                  vgg_level_name(isa), c.worst[1], c.worst[2], c.worst[3], c.worst[4], c.worst[5], le, top[0], top[1],
+                  top[2], top[3], top[4]);
+    assert_int_equal(c.bad, 0);
+    assert_true(le <= TOL);
+    assert_memory_equal(top, g.top5, sizeof top);
+    tested++;
+  }
+  assert_true(tested >= 1);
+  for (int b = 1; b <= 5; b++) free(g.idx[b]), free(g.val[b]);
+  vgg_tensor_free(&in);
+  vgg_weights_free(w);
+  vgg_model_free(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(golden_all_levels)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,215 @@
+/* Every kernel at every level the CPU has, against a float64 naive layer and
+ * (for SIMD levels) the scalar reference, on awkward sizes and the 13 VGG16
+ * conv shapes; guard zones around every output; split work ranges must give
+ * bit-identical results. */
+#include "testutil.h"
+
+static const int chans[] = {1, 3, 7, 8, 15, 16, 17, 33, 64};
+static const int sizes[] = {1, 2, 3, 5, 7, 13, 14, 15};
+#define NCH (int)(sizeof chans / sizeof chans[0])
+#define NSZ (int)(sizeof sizes / sizeof sizes[0])
+#define TOL 1e-5
+
+/* One conv case: returns the relative error against float64; checks guards,
+ * split ranges, and (for SIMD levels) agreement with the scalar reference. */
+static double conv_case(const vgg_kernel_table *k, int H, int W, int CI, int CO, int relu, uint64_t seed) {
+  const size_t nin = (size_t)H * W * CI, nout = (size_t)H * W * CO, nw = (size_t)9 * CI * CO;
+  float *in = malloc(sizeof(float) * nin), *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * CO);
+  tu_fill(in, nin, seed);
+  tu_fill(w, nw, seed + 1);
+  tu_fill(b, CO, seed + 2);
+  tu_buf packed = tu_buf_new(k->conv3x3_packed_size(CI, CO));
+  k->conv3x3_pack(w, CI, CO, packed.p);
+  assert_true(tu_guard_ok(&packed));
+  tu_buf out = tu_buf_new(nout), out2 = tu_buf_new(nout);
+  vgg_conv3x3_args a = {in, out.p, packed.p, b, H, W, CI, CO, relu};
+  const vgg_conv3x3_fn fn = CI == 3 ? k->conv3x3_c3 : k->conv3x3;
+  fn(&a, 0, H, 0, CO);
+  assert_true(tu_guard_ok(&out));
+
+  /* The same result from split rows and channel blocks. */
+  a.out = out2.p;
+  const int ym = H / 2, ob = k->conv_oc_block, om = CO > ob ? ob * ((CO / ob + 1) / 2) : CO;
+  fn(&a, 0, ym, 0, om);
+  fn(&a, ym, H, 0, om);
+  if (om < CO) {
+    fn(&a, 0, ym, om, CO);
+    fn(&a, ym, H, om, CO);
+  }
+  assert_true(tu_guard_ok(&out2));
+  assert_memory_equal(out.p, out2.p, nout * sizeof(float));
+
+  double *ref = malloc(sizeof(double) * nout);
+  tu_conv_f64(in, w, b, ref, H, W, CI, CO, relu);
+  double err = tu_rel_err(out.p, ref, nout, NULL);
+  if (k->isa != VGG_ISA_SCALAR) {
+    /* Against the scalar reference too. */
+    const vgg_kernel_table *r = vgg_kernels_get(VGG_ISA_SCALAR);
+    float *rw = malloc(sizeof(float) * r->conv3x3_packed_size(CI, CO)), *ro = malloc(sizeof(float) * nout);
+    r->conv3x3_pack(w, CI, CO, rw);
+    vgg_conv3x3_args ra = {in, ro, rw, b, H, W, CI, CO, relu};
+    r->conv3x3(&ra, 0, H, 0, CO);
+    double *rd = malloc(sizeof(double) * nout);
+    for (size_t i = 0; i < nout; i++) rd[i] = ro[i];
+    double e2 = tu_rel_err(out.p, rd, nout, NULL);
+    if (e2 > err) err = e2;
+    free(rw), free(ro), free(rd);
+  }
+  if (err > TOL)
+    print_error("conv %s H=%d W=%d cin=%d cout=%d relu=%d: rel err %.3g\n", k->isa_name, H, W, CI, CO, relu, err);
+  free(ref), free(in), free(w), free(b);
+  tu_buf_free(&packed), tu_buf_free(&out), tu_buf_free(&out2);
+  return err;
+}
+
+static void conv_awkward(vgg_isa isa) {
+  TU_NEED_LEVEL(isa);
+  const vgg_kernel_table *k = vgg_kernels_get(isa);
+  double worst = 0;
+  int n = 0;
+  for (int i = 0; i < NCH; i++)
+    for (int o = 0; o < NCH; o++)
+      for (int s = 0; s < 3; s++) {
+        const int H = sizes[(i + o + s) % NSZ], W = sizes[(i + 2 * o + 3 * s + 1) % NSZ];
+        double e = conv_case(k, H, W, chans[i], chans[o], (i + o + s) & 1, (uint64_t)(i * 100 + o * 10 + s));
+        worst = e > worst ? e : worst;
+        n++;
+      }
+  print_message("conv3x3 %s: %d awkward shapes, worst rel err %.3g\n", k->isa_name, n, worst);
+  assert_true(worst <= TOL);
+}
+
+/* The 13 VGG16 layer shapes (channels as in the network, spatial reduced to 12x10). */
+static const int vgg16_convs[13][2] = {{3, 64},    {64, 64},   {64, 128},  {128, 128}, {128, 256},
+                                        {256, 256}, {256, 256}, {256, 512}, {512, 512}, {512, 512},
+                                        {512, 512}, {512, 512}, {512, 512}};
+
+static void conv_vgg16(vgg_isa isa) {
+  TU_NEED_LEVEL(isa);
+  const vgg_kernel_table *k = vgg_kernels_get(isa);
+  double worst = 0;
+  for (int l = 0; l < 13; l++) {
+    double e = conv_case(k, 12, 10, vgg16_convs[l][0], vgg16_convs[l][1], 1, 500 + l);
+    worst = e > worst ? e : worst;
+  }
+  print_message("conv3x3 %s: 13 VGG16 shapes at 12x10, worst rel err %.3g\n", k->isa_name, worst);
+  assert_true(worst <= TOL);
+}
+
+static void pool_awkward(vgg_isa isa) {
+  TU_NEED_LEVEL(isa);
+  const vgg_kernel_table *k = vgg_kernels_get(isa);
+  for (int i = 0; i < NCH; i++)
+    for (int s = 0; s < NSZ; s++) {
+      const int H = sizes[s], W = sizes[(s + i) % NSZ], C = chans[i], OH = H / 2, OW = W / 2;
+      float *in = malloc(sizeof(float) * H * W * C);
+      tu_fill(in, (size_t)H * W * C, 900 + i * 10 + s);
+      tu_buf out = tu_buf_new((size_t)OH * OW * C);
+      k->maxpool2x2(in, out.p, H, W, C, 0, OH / 2);
+      k->maxpool2x2(in, out.p, H, W, C, OH / 2, OH);
+      assert_true(tu_guard_ok(&out));
+      for (int y = 0; y < OH; y++)
+        for (int x = 0; x < OW; x++)
+          for (int c = 0; c < C; c++) {
+            float m = -INFINITY;
+            for (int dy = 0; dy < 2; dy++)
+              for (int dx = 0; dx < 2; dx++) m = fmaxf(m, in[((size_t)(2 * y + dy) * W + 2 * x + dx) * C + c]);
+            assert_true(out.p[((size_t)y * OW + x) * C + c] == m);
+          }
+      free(in);
+      tu_buf_free(&out);
+    }
+}
+
+static void dense_awkward(vgg_isa isa) {
+  TU_NEED_LEVEL(isa);
+  const vgg_kernel_table *k = vgg_kernels_get(isa);
+  static const int ins[] = {1, 3, 17, 33, 100, 1000, 4097}, outs[] = {1, 7, 16, 17, 65};
+  double worst = 0;
+  for (int a = 0; a < 7; a++)
+    for (int b = 0; b < 5; b++) {
+      const int NI = ins[a], NO = outs[b], relu = (a + b) & 1;
+      float *x = malloc(sizeof(float) * NI), *w = malloc(sizeof(float) * NI * NO), *bias = malloc(sizeof(float) * NO);
+      tu_fill(x, NI, 40 + a);
+      tu_fill(w, (size_t)NI * NO, 50 + b);
+      tu_fill(bias, NO, 60 + a + b);
+      tu_buf y = tu_buf_new(NO);
+      k->dense(x, w, bias, y.p, NI, NO, relu, 0, NO / 2);
+      k->dense(x, w, bias, y.p, NI, NO, relu, NO / 2, NO);
+      assert_true(tu_guard_ok(&y));
+      double *ref = malloc(sizeof(double) * NO);
+      for (int o = 0; o < NO; o++) {
+        double acc = bias[o];
+        for (int i = 0; i < NI; i++) acc += (double)w[(size_t)o * NI + i] * x[i];
+        ref[o] = relu && acc < 0 ? 0 : acc;
+      }
+      double e = tu_rel_err(y.p, ref, NO, NULL);
+      if (e > TOL) print_error("dense %s in=%d out=%d: rel err %.3g\n", k->isa_name, NI, NO, e);
+      worst = e > worst ? e : worst;
+      free(x), free(w), free(bias), free(ref);
+      tu_buf_free(&y);
+    }
+  print_message("dense %s: worst rel err %.3g\n", k->isa_name, worst);
+  assert_true(worst <= TOL);
+}
+
+static void softmax_awkward(vgg_isa isa) {
+  TU_NEED_LEVEL(isa);
+  const vgg_kernel_table *k = vgg_kernels_get(isa);
+  static const int ns[] = {1, 2, 7, 16, 17, 33, 1000};
+  for (int a = 0; a < 7; a++) {
+    const int n = ns[a];
+    float *x = malloc(sizeof(float) * n);
+    tu_fill(x, n, 70 + a);
+    for (int i = 0; i < n; i++) x[i] *= 30.0f; /* a spread that needs the max subtraction */
+    tu_buf y = tu_buf_new(n);
+    k->softmax(x, y.p, n);
+    assert_true(tu_guard_ok(&y));
+    double m = -INFINITY, sum = 0;
+    for (int i = 0; i < n; i++) m = fmax(m, x[i]);
+    for (int i = 0; i < n; i++) sum += exp((double)x[i] - m);
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+      const double ref = exp((double)x[i] - m) / sum;
+      assert_true(fabs(y.p[i] - ref) <= TOL * ref + 1e-30);
+      total += y.p[i];
+    }
+    assert_true(fabs(total - 1.0) < 1e-5);
+    /* In place. */
+    k->softmax(x, x, n);
+    assert_memory_equal(x, y.p, sizeof(float) * n);
+    free(x);
+    tu_buf_free(&y);
+  }
+}
+
+#define LEVEL_TESTS(isa, tag)                                         \
+  static void conv_awkward_##tag(void **s) { (void)s; conv_awkward(isa); }   \
+  static void conv_vgg16_##tag(void **s) { (void)s; conv_vgg16(isa); }       \
+  static void pool_##tag(void **s) { (void)s; pool_awkward(isa); }           \
+  static void dense_##tag(void **s) { (void)s; dense_awkward(isa); }         \
+  static void softmax_##tag(void **s) { (void)s; softmax_awkward(isa); }
+#define LEVEL_ENTRIES(tag)                                                                        \
+  cmocka_unit_test(conv_awkward_##tag), cmocka_unit_test(conv_vgg16_##tag), cmocka_unit_test(pool_##tag), \
+      cmocka_unit_test(dense_##tag), cmocka_unit_test(softmax_##tag)
+
+LEVEL_TESTS(VGG_ISA_SCALAR, scalar)
+#if defined(__x86_64__)
+LEVEL_TESTS(VGG_ISA_AVX2, avx2)
+LEVEL_TESTS(VGG_ISA_AVX512, avx512)
+#elif defined(__aarch64__)
+LEVEL_TESTS(VGG_ISA_NEON, neon)
+#endif
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    LEVEL_ENTRIES(scalar),
+#if defined(__x86_64__)
+    LEVEL_ENTRIES(avx2),
+    LEVEL_ENTRIES(avx512),
+#elif defined(__aarch64__)
+    LEVEL_ENTRIES(neon),
+#endif
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

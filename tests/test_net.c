@@ -1,0 +1,144 @@
+/* The forward pass: block callbacks, bit-identity across thread counts at
+ * every level, agreement between levels, and bad arguments. */
+#include "testutil.h"
+#include "vggsimd.h"
+
+typedef struct {
+  int calls;
+  float *copy[6];
+  int h[6], c[6];
+} blocks;
+
+static void keep(void *user, int b, const vgg_tensor *t, double sec) {
+  blocks *k = user;
+  (void)sec;
+  k->calls++;
+  k->h[b] = t->h, k->c[b] = t->c;
+  const size_t n = (size_t)t->h * t->w * t->c;
+  k->copy[b] = malloc(n * sizeof(float));
+  memcpy(k->copy[b], t->data, n * sizeof(float));
+}
+
+static void run(const vgg_model *m, const vgg_weights *w, int isa, int threads, const vgg_tensor *in, blocks *out,
+                float *probs) {
+  vgg_net *net;
+  vgg_error err;
+  vgg_options o = {isa, threads};
+  memset(out, 0, sizeof *out);
+  assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
+  assert_int_equal(vgg_net_forward(net, in, keep, out, NULL, probs, &err), VGG_OK);
+  vgg_net_free(net);
+  assert_int_equal(out->calls, 5);
+}
+
+static void free_blocks(blocks *b) {
+  for (int i = 1; i <= 5; i++) free(b->copy[i]);
+}
+
+static void threads_bit_identical(void **s) {
+  (void)s;
+  /* VGG11 at 64x48: small, odd per-thread splits of rows and channels. */
+  vgg_model *m;
+  vgg_weights *w;
+  vgg_error err;
+  assert_int_equal(vgg_model_create(VGG11, 0, 64, 48, &m, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 11, &w, &err), VGG_OK);
+  vgg_tensor in;
+  assert_int_equal(vgg_tensor_alloc(&in, 1, 64, 48, 3, &err), VGG_OK);
+  tu_fill(in.data, 64 * 48 * 3, 12);
+  for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
+    if (!vgg_level_usable(isa)) {
+      if (vgg_level_compiled(isa)) print_message("[  SKIP    ] level %s: not supported by this CPU\n", vgg_level_name(isa));
+      continue;
+    }
+    blocks one, two, three;
+    run(m, w, isa, 1, &in, &one, NULL);
+    run(m, w, isa, 2, &in, &two, NULL);
+    run(m, w, isa, 3, &in, &three, NULL);
+    for (int b = 1; b <= 5; b++) {
+      const vgg_layer *l = vgg_model_block_output(m, b);
+      const size_t n = (size_t)l->out_h * l->out_w * l->out_c;
+      assert_memory_equal(one.copy[b], two.copy[b], n * sizeof(float));
+      assert_memory_equal(one.copy[b], three.copy[b], n * sizeof(float));
+    }
+    print_message("level %s: 1, 2 and 3 threads bit-identical on all 5 blocks\n", vgg_level_name(isa));
+    free_blocks(&one), free_blocks(&two), free_blocks(&three);
+  }
+  vgg_tensor_free(&in);
+  vgg_weights_free(w);
+  vgg_model_free(m);
+}
+
+static void levels_agree_with_classifier(void **s) {
+  (void)s;
+  vgg_model *m;
+  vgg_weights *w;
+  vgg_error err;
+  assert_int_equal(vgg_model_create(VGG11, 1, 224, 224, &m, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 3, &w, &err), VGG_OK);
+  vgg_tensor in;
+  assert_int_equal(vgg_tensor_alloc(&in, 1, 224, 224, 3, &err), VGG_OK);
+  tu_fill(in.data, 224 * 224 * 3, 4);
+  for (int i = 0; i < 224 * 224 * 3; i++) in.data[i] *= 100.0f;
+  blocks ref;
+  float pref[1000], p[1000];
+  run(m, w, 0, 2, &in, &ref, pref);
+  double sum = 0;
+  for (int i = 0; i < 1000; i++) sum += pref[i];
+  assert_true(fabs(sum - 1.0) < 1e-5);
+  for (int isa = 1; isa < VGG_ISA_COUNT; isa++) {
+    if (!vgg_level_usable(isa)) continue;
+    blocks b;
+    run(m, w, isa, 2, &in, &b, p);
+    for (int k = 1; k <= 5; k++) {
+      const vgg_layer *l = vgg_model_block_output(m, k);
+      const size_t n = (size_t)l->out_h * l->out_w * l->out_c;
+      double *rd = malloc(n * sizeof(double));
+      for (size_t i = 0; i < n; i++) rd[i] = ref.copy[k][i];
+      double e = tu_rel_err(b.copy[k], rd, n, NULL);
+      print_message("level %s block%d: rel err vs scalar %.3g\n", vgg_level_name(isa), k, e);
+      assert_true(e <= 1e-5);
+      free(rd);
+    }
+    for (int i = 0; i < 1000; i++) assert_true(fabs(p[i] - pref[i]) <= 1e-5 * pref[i] + 1e-9);
+    free_blocks(&b);
+  }
+  free_blocks(&ref);
+  vgg_tensor_free(&in);
+  vgg_weights_free(w);
+  vgg_model_free(m);
+}
+
+static void bad_arguments(void **s) {
+  (void)s;
+  vgg_model *m;
+  vgg_weights *w;
+  vgg_net *net = NULL;
+  vgg_error err;
+  assert_int_equal(vgg_model_create(VGG11, 0, 32, 32, &m, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 1, &w, &err), VGG_OK);
+  vgg_options o = {VGG_ISA_COUNT, 1};
+  assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_ERR_ARG);
+  for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
+    if (vgg_level_usable(isa)) continue;
+    o.isa = isa;
+    assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "not available"));
+  }
+  o.isa = -1;
+  assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
+  vgg_tensor in;
+  assert_int_equal(vgg_tensor_alloc(&in, 1, 33, 32, 3, &err), VGG_OK);
+  assert_int_equal(vgg_net_forward(net, &in, NULL, NULL, NULL, NULL, &err), VGG_ERR_SHAPE);
+  assert_non_null(strstr(err.msg, "1x32x32x3"));
+  vgg_tensor_free(&in);
+  vgg_net_free(net);
+  vgg_weights_free(w);
+  vgg_model_free(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(threads_bit_identical),
+                                     cmocka_unit_test(levels_agree_with_classifier), cmocka_unit_test(bad_arguments)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
