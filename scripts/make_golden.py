@@ -13,7 +13,6 @@ Weights are not committed: the test regenerates them from the seed.
 Needs Debian's python3-torch, python3-torchvision, python3-numpy, python3-pil.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -24,24 +23,12 @@ import torch
 import torchvision
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
 SAMPLES = 300
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        assert t["dtype"] == "F32", t["dtype"]
-        b, e = t["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], dtype="<f4").reshape(t["shape"])
-    return out
 
 
 def preprocess_torch(path):
@@ -65,12 +52,12 @@ def main():
         wpath = os.path.join(tmp, "w.safetensors")
         subprocess.run([a.vggsimd, "init", "--arch", "vgg16", "--top", "--seed", str(a.seed), "-o", wpath],
                        check=True, stdout=subprocess.DEVNULL)
-        tensors = read_safetensors(wpath)
+        tensors = safetensors_io.read(wpath)
 
     model = torchvision.models.vgg16(weights=None)
     state = {k: torch.from_numpy(v.astype(np.float64)) for k, v in tensors.items()}
     model = model.double().eval()
-    missing, unexpected = model.load_state_dict(state, strict=True), None
+    model.load_state_dict(state, strict=True)
     x = preprocess_torch(a.image)
     xt = torch.from_numpy(x.astype(np.float64)).permute(2, 0, 1).unsqueeze(0)  # NCHW
 

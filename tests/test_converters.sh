@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The weight converters: a torchvision state dict and a Keras .h5 made from
+# engine-written weights must convert to files that give bit-identical block
+# outputs to the originals.  Exit 77 (skipped) without /usr/bin/python3's torch/h5py.
+set -u
+BIN=${1:?usage: test_converters.sh path/to/vggsimd}
+ROOT=${VGGSIMD_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+PY=/usr/bin/python3
+if ! $PY -c "import torch, h5py, numpy" 2>/dev/null; then
+  echo "SKIP: /usr/bin/python3 lacks torch/h5py/numpy (scripts/setup.sh python installs them)"
+  exit 77
+fi
+T=$(mktemp -d /tmp/vggsimd-conv-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+IMG=$ROOT/tests/data/img/rgb8.png
+set -e
+"$BIN" init --arch vgg11 --top --seed 21 -o "$T/t.safetensors" >/dev/null
+"$BIN" init --arch vgg11 --top --seed 21 --naming keras -o "$T/k.safetensors" >/dev/null
+$PY - "$ROOT/scripts" "$T" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import h5py, numpy as np, torch, safetensors_io
+t = sys.argv[2]
+sd = {k: torch.from_numpy(v.copy()) for k, v in safetensors_io.read(t + "/t.safetensors").items()}
+torch.save(sd, t + "/t.pth")
+k = safetensors_io.read(t + "/k.safetensors")
+layers = sorted({n.split("/")[0] for n in k}, key=lambda n: list(k).index(n + "/kernel"))
+with h5py.File(t + "/k.h5", "w") as f:  # the layout of Keras 2 save_weights
+    f.attrs["layer_names"] = [b"input_1"] + [l.encode() for l in layers]
+    f.create_group("input_1").attrs["weight_names"] = []
+    for l in layers:
+        g = f.create_group(l)
+        g.attrs["weight_names"] = [(l + "/kernel:0").encode(), (l + "/bias:0").encode()]
+        g.create_dataset(l + "/kernel:0", data=k[l + "/kernel"])
+        g.create_dataset(l + "/bias:0", data=k[l + "/bias"])
+PY
+$PY "$ROOT/scripts/convert_torchvision.py" "$T/t.pth" "$T/t2.safetensors" >/dev/null
+$PY "$ROOT/scripts/convert_keras.py" "$T/k.h5" "$T/k2.safetensors" >/dev/null
+for f in t t2 k k2; do
+  "$BIN" run "$IMG" --arch vgg11 --weights "$T/$f.safetensors" --preproc caffe --npy "$T/out-$f" >/dev/null
+done
+pass=0 fail=0
+for b in 1 2 3 4 5; do
+  for pair in "t t2" "k k2" "t k"; do
+    set -- $pair
+    if cmp -s "$T/out-$1/block$b.npy" "$T/out-$2/block$b.npy"; then pass=$((pass + 1)); else
+      fail=$((fail + 1)); echo "FAIL: block$b differs between $1 and $2"; fi
+  done
+done
+echo "converters: $pass passed, $fail failed"
+[ $fail = 0 ]
