@@ -72,29 +72,30 @@ void vgg_net_free(vgg_net *net) {
 const char *vgg_net_isa(const vgg_net *net) { return net->k->isa_name; }
 int vgg_net_threads(const vgg_net *net) { return net->threads; }
 
-/* Work is split into (row range, output-channel range) tasks with a static
- * schedule; each output element is computed by one task in a fixed order, so
- * the result does not depend on the thread count. */
+/* Work is split into (row range, output-channel range) tasks, one or a few per
+ * thread, static schedule.  Rows are contiguous so a thread reuses each pass
+ * of packed weights over many rows; channels are split too when rows alone
+ * would leave threads idle.  Each output element is computed by one task in
+ * a fixed order, so the result does not depend on the thread count. */
 static void conv(const vgg_net *net, const vgg_layer *l, const float *in, float *out, int p) {
   const vgg_kernel_table *k = net->k;
   const vgg_conv3x3_args a = {in, out, net->packed[p], net->w->bias[p], l->in_h, l->in_w, l->in_c, l->out_c,
                               l->relu};
   const vgg_conv3x3_fn fn = l->in_c == 3 ? k->conv3x3_c3 : k->conv3x3;
-  const int H = l->out_h;
-  /* Split channels too when rows alone give the threads too little to share. */
-  int oc_step = l->out_c;
-  if (H < 4 * net->threads) {
-    const int blocks = (l->out_c + k->conv_oc_block - 1) / k->conv_oc_block;
-    const int want = (4 * net->threads + H - 1) / H;
-    const int per = (blocks + want - 1) / want;
-    oc_step = per * k->conv_oc_block;
-  }
-  const int noc = (l->out_c + oc_step - 1) / oc_step, ntask = H * noc;
-#pragma omp parallel for num_threads(net->threads) schedule(static)
+  const int H = l->out_h, T = net->threads;
+  const int blocks = (l->out_c + k->conv_oc_block - 1) / k->conv_oc_block;
+  /* Channel groups: enough that groups x rows covers the threads evenly. */
+  int groups = 1;
+  while (groups < blocks && H * groups < 4 * T) groups++;
+  const int oc_step = ((blocks + groups - 1) / groups) * k->conv_oc_block;
+  const int noc = (l->out_c + oc_step - 1) / oc_step;
+  const int rsplit = H < T ? H : T, ntask = rsplit * noc;
+#pragma omp parallel for num_threads(T) schedule(static)
   for (int t = 0; t < ntask; t++) {
-    const int y = t / noc, oc0 = (t % noc) * oc_step;
-    const int oc1 = oc0 + oc_step < l->out_c ? oc0 + oc_step : l->out_c;
-    fn(&a, y, y + 1, oc0, oc1);
+    const int r = t / noc, c = t % noc;
+    const int y0 = (int)((long)H * r / rsplit), y1 = (int)((long)H * (r + 1) / rsplit);
+    const int oc0 = c * oc_step, oc1 = oc0 + oc_step < l->out_c ? oc0 + oc_step : l->out_c;
+    fn(&a, y0, y1, oc0, oc1);
   }
 }
 

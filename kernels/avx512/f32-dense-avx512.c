@@ -1,0 +1,5 @@
+/* dense, avx512. */
+#include "kernels.h"
+#include "vec-avx512.h"
+
+#include "templates/f32-dense.c.inc"

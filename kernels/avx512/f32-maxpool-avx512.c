@@ -1,0 +1,5 @@
+/* maxpool, avx512. */
+#include "kernels.h"
+#include "vec-avx512.h"
+
+#include "templates/f32-maxpool.c.inc"
