@@ -16,6 +16,7 @@ struct vgg_net {
   int threads;
   float *packed[VGG_MAX_PARAMS]; /* conv weights in the kernels' layout */
   float *buf[2];                 /* ping-pong activations */
+  double layer_sec[VGG_MAX_LAYERS]; /* of the last forward pass */
 };
 
 static double now(void) {
@@ -71,6 +72,30 @@ void vgg_net_free(vgg_net *net) {
 
 const char *vgg_net_isa(const vgg_net *net) { return net->k->isa_name; }
 int vgg_net_threads(const vgg_net *net) { return net->threads; }
+const double *vgg_net_layer_seconds(const vgg_net *net) { return net->layer_sec; }
+
+double vgg_level_peak_gflops(int level, int threads) {
+  const vgg_kernel_table *k = vgg_kernels_get((vgg_isa)level);
+  if (!k || !k->fma_peak) return 0.0;
+  if (threads <= 0) threads = omp_get_num_procs();
+  /* About 20 ms a try; the best of 5 tries. */
+  const int64_t iters = 2000000;
+  double best = 1e30;
+  volatile float sink = 0;
+  for (int r = 0; r < 5; r++) {
+    double t0 = now();
+#pragma omp parallel num_threads(threads)
+    {
+      float v = k->fma_peak(iters);
+#pragma omp atomic
+      sink += v;
+    }
+    double t = now() - t0;
+    best = t < best ? t : best;
+  }
+  (void)sink;
+  return (double)iters * k->fma_peak_flops * threads / best / 1e9;
+}
 
 /* Work is split into (row range, output-channel range) tasks, one or a few per
  * thread, static schedule.  Rows are contiguous so a thread reuses each pass
@@ -129,6 +154,7 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
   for (int i = 1; i < m->nlayers; i++) {
     const vgg_layer *l = &m->layers[i];
     float *out = net->buf[side];
+    const double ts = now();
     switch (l->kind) {
     case VGG_LAYER_CONV: conv(net, l, cur, out, l->param); break;
     case VGG_LAYER_POOL: pool(net, l, cur, out); break;
@@ -142,6 +168,7 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
     case VGG_LAYER_FLATTEN: /* NHWC is already H,W,C order */
     case VGG_LAYER_INPUT: continue;
     }
+    net->layer_sec[i] = now() - ts;
     cur = out;
     side ^= 1;
     if (l->kind == VGG_LAYER_POOL && on_block) {

@@ -72,6 +72,10 @@ typedef struct {
   /* Output-channel granularity of conv3x3 work ranges (a multiple of the
    * micro-kernel's register block). */
   int conv_oc_block;
+  /* FMA throughput calibration: fma_peak(iters) performs iters * fma_peak_flops
+   * floating-point operations at the core's peak rate (NULL at the scalar level). */
+  float (*fma_peak)(int64_t iters);
+  int fma_peak_flops;
   vgg_conv3x3_packed_size_fn conv3x3_packed_size;
   vgg_conv3x3_pack_fn conv3x3_pack;
 #define VGG_X_FIELD(op, type) type op; const char *op##_name;
@@ -113,6 +117,11 @@ void vgg_f32_maxpool2x2_ref(const float *in, float *out, int h, int w, int c, in
 void vgg_f32_dense_ref(const float *x, const float *w, const float *bias, float *y,
                        int n_in, int n_out, int relu, int o0, int o1);
 void vgg_f32_softmax_ref(const float *x, float *y, int n);
+
+/* float64 naive layers (kernels/ref/f64-naive.c), for tests and verification. */
+void vgg_f64_conv3x3_naive(const float *in, const float *hwio, const float *bias, double *out, int h, int w, int cin,
+                           int cout, int relu);
+void vgg_f64_dense_naive(const float *x, const float *w, const float *bias, double *y, int n_in, int n_out, int relu);
 
 extern const vgg_kernel_table vgg_kernels_scalar;
 #if defined(VGG_HAVE_AVX2)

@@ -138,11 +138,7 @@ static void dense_awkward(vgg_isa isa) {
       k->dense(x, w, bias, y.p, NI, NO, relu, NO / 2, NO);
       assert_true(tu_guard_ok(&y));
       double *ref = malloc(sizeof(double) * NO);
-      for (int o = 0; o < NO; o++) {
-        double acc = bias[o];
-        for (int i = 0; i < NI; i++) acc += (double)w[(size_t)o * NI + i] * x[i];
-        ref[o] = relu && acc < 0 ? 0 : acc;
-      }
+      vgg_f64_dense_naive(x, w, bias, ref, NI, NO, relu);
       double e = tu_rel_err(y.p, ref, NO, NULL);
       if (e > TOL) print_error("dense %s in=%d out=%d: rel err %.3g\n", k->isa_name, NI, NO, e);
       worst = e > worst ? e : worst;

@@ -69,23 +69,7 @@ static inline void tu_buf_free(tu_buf *b) { free(b->base); }
     }                                                                                             \
   } while (0)
 
-/* float64 naive conv3x3 same + bias (+ReLU), weights HWIO. */
-static inline void tu_conv_f64(const float *in, const float *w, const float *b, double *out, int H, int W, int CI,
-                               int CO, int relu) {
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++)
-      for (int o = 0; o < CO; o++) {
-        double acc = b[o];
-        for (int ky = 0; ky < 3; ky++)
-          for (int kx = 0; kx < 3; kx++) {
-            int iy = y + ky - 1, ix = x + kx - 1;
-            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-            for (int i = 0; i < CI; i++)
-              acc += (double)in[((size_t)iy * W + ix) * CI + i] * w[((size_t)(ky * 3 + kx) * CI + i) * CO + o];
-          }
-        out[((size_t)y * W + x) * CO + o] = relu && acc < 0 ? 0 : acc;
-      }
-}
+#define tu_conv_f64 vgg_f64_conv3x3_naive
 
 /* max |got - ref| / max |ref| (max |ref| floored at 1e-30). */
 static inline double tu_rel_err(const float *got, const double *ref, size_t n, double *max_abs_err) {

@@ -12,10 +12,8 @@ static const struct {
   {"init", cmd_init, "write seeded Glorot-uniform weights as safetensors"},
   {"run", cmd_run, "run an image through the network; block shapes and times, feature maps, top-5"},
   {"cpu", cmd_cpu, "detected CPU features and the kernel chosen for every operation"},
-#ifdef VGG_CLI_HAVE_VERIFY
   {"verify", cmd_verify, "every kernel at every level against the scalar reference"},
   {"bench", cmd_bench, "per-layer and per-block throughput table"},
-#endif
 };
 
 static void usage(FILE *f) {

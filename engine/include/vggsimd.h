@@ -160,6 +160,11 @@ void vgg_net_free(vgg_net *net);
 /* The level and kernel names in use, e.g. for `vggsimd cpu`. */
 const char *vgg_net_isa(const vgg_net *net);
 int vgg_net_threads(const vgg_net *net);
+/* Seconds each layer (indexed as vgg_model_layer) took in the last forward pass. */
+const double *vgg_net_layer_seconds(const vgg_net *net);
+/* Measured FMA peak of `level` on `threads` cores (<= 0: all online), GFLOP/s;
+ * 0 for a level without a calibration loop (scalar) or not usable. */
+double vgg_level_peak_gflops(int level, int threads);
 
 /* Called once per block (1..5) with its output and the time it took. */
 typedef void (*vgg_block_fn)(void *user, int block, const vgg_tensor *out, double seconds);
@@ -180,6 +185,27 @@ int vgg_level_best(void);
 /* Detected CPU features, the level that `level` (-1: best) resolves to, and
  * the kernel chosen for every operation at each usable level. */
 size_t vgg_cpu_report(int level, char *buf, size_t size);
+
+/* ---------------------------------------------------------- verification -- */
+
+typedef struct {
+  const char *kernel; /* conv3x3, conv3x3_c3, maxpool2x2, dense, softmax */
+  const char *level;
+  char shape[64];
+  double max_abs_err;
+  double max_rel_err; /* max |got - ref| / max |ref| */
+  int pass;           /* max_rel_err <= 1e-5 */
+} vgg_verify_row;
+
+typedef void (*vgg_verify_fn)(void *user, const vgg_verify_row *row);
+
+/* Every kernel of `level` (-1: every usable level) against the scalar
+ * reference (SIMD levels) or float64 (the scalar level): the 13 VGG16 conv
+ * shapes (SIMD at full size unless `reduced`; the scalar level at 16x16),
+ * awkward channel counts and sizes, pooling, dense (the VGG16 classifier
+ * shapes unless reduced) and softmax.  One callback per row; *failures counts
+ * the rows that did not pass. */
+vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, int *failures, vgg_error *err);
 
 /* ------------------------------------------------------------------ misc -- */
 

@@ -15,11 +15,14 @@ void SUFFIX(vgg_f32_maxpool2x2)(const float *in, float *out, int h, int w, int c
 void SUFFIX(vgg_f32_dense)(const float *x, const float *w, const float *bias, float *y, int n_in, int n_out, int relu,
                            int o0, int o1);
 void SUFFIX(vgg_f32_softmax)(const float *x, float *y, int n);
+float SUFFIX(vgg_f32_fma_peak)(int64_t iters);
 
 const vgg_kernel_table vgg_kernels_avx2 = {
   .isa = VGG_ISA_AVX2,
   .isa_name = "avx2",
   .conv_oc_block = VGG_AVX2_CONV_NV * VL,
+  .fma_peak = SUFFIX(vgg_f32_fma_peak),
+  .fma_peak_flops = 12 * VL * 2,
   .conv3x3_packed_size = SUFFIX(vgg_f32_conv3x3_packed_size),
   .conv3x3_pack = SUFFIX(vgg_f32_conv3x3_pack),
   .conv3x3 = SUFFIX(vgg_f32_conv3x3),

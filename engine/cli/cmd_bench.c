@@ -1,0 +1,221 @@
+/* vggsimd bench: per-layer, per-block and whole conv-base times for each
+ * level and thread count, against the measured FMA peak, min over reps. */
+#include "args.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char help[] =
+    "usage: vggsimd bench [--isa all|LEVEL] [--threads N] [--reps N] [--size N] [--arch vgg16] [--json]\n"
+    "  Times the conv base (batch 1, random weights) at each usable level (or LEVEL), at 1 thread and\n"
+    "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
+    "  scalar level 3).  Per layer: ms, GFLOP/s, %% of the FMA peak measured here for the same level and\n"
+    "  thread count, and speedup over the scalar level.  --json prints one JSON document instead.\n";
+
+#define MAXL 64
+#define MAXR 16
+
+typedef struct {
+  int level, threads, reps;
+  double peak;           /* GFLOP/s, same level and threads */
+  double layer[MAXL];    /* min seconds per layer */
+  double block[6];       /* min seconds per block */
+  double total;          /* min seconds, conv base */
+} result;
+
+static double sum_block(const vgg_model *m, const double *sec, int b) {
+  double t = 0;
+  for (int i = 0; i < vgg_model_num_layers(m); i++)
+    if (vgg_model_layer(m, i)->block == b) t += sec[i];
+  return t;
+}
+
+static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor *in, int level, int threads, int reps,
+                     int quiet, result *r) {
+  vgg_options o = {level, threads};
+  vgg_net *net;
+  vgg_error err;
+  if (vgg_net_create(m, w, &o, &net, &err)) {
+    cli_error("bench", "%s", err.msg);
+    return EXIT_FAIL;
+  }
+  const int nl = vgg_model_num_layers(m);
+  r->level = level, r->threads = threads, r->reps = reps, r->total = 1e30;
+  for (int i = 0; i < MAXL; i++) r->layer[i] = 1e30;
+  for (int b = 0; b < 6; b++) r->block[b] = 1e30;
+  vgg_net_forward(net, in, NULL, NULL, NULL, NULL, &err); /* warm-up: page faults, caches */
+  for (int k = 0; k < reps; k++) {
+    if (!quiet) {
+      fprintf(stderr, "\r  %-6s %d thread%s: run %d/%d ", vgg_level_name(level), threads, threads > 1 ? "s" : "", k + 1,
+              reps);
+      fflush(stderr);
+    }
+    if (vgg_net_forward(net, in, NULL, NULL, NULL, NULL, &err)) {
+      cli_error("bench", "%s", err.msg);
+      vgg_net_free(net);
+      return EXIT_FAIL;
+    }
+    const double *sec = vgg_net_layer_seconds(net);
+    double total = 0;
+    for (int i = 1; i < nl; i++) {
+      r->layer[i] = sec[i] < r->layer[i] ? sec[i] : r->layer[i];
+      total += sec[i];
+    }
+    for (int b = 1; b <= 5; b++) {
+      const double t = sum_block(m, sec, b);
+      r->block[b] = t < r->block[b] ? t : r->block[b];
+    }
+    r->total = total < r->total ? total : r->total;
+  }
+  if (!quiet) fprintf(stderr, "\r%60s\r", "");
+  vgg_net_free(net);
+  return 0;
+}
+
+/* The scalar result with the same thread count, if measured (for speedups). */
+static const result *scalar_of(const result *res, int nres, const result *r) {
+  for (int q = 0; q < nres; q++)
+    if (res[q].level == 0 && res[q].threads == r->threads) return &res[q];
+  return NULL;
+}
+
+static double block_flops(const vgg_model *m, int b) {
+  double f = 0;
+  for (int i = 0; i < vgg_model_num_layers(m); i++)
+    if (vgg_model_layer(m, i)->block == b) f += (double)vgg_model_layer(m, i)->flops;
+  return f;
+}
+
+int cmd_bench(int argc, char **argv) {
+  for (int i = 2; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help, stdout);
+      return 0;
+    }
+  opt opts[] = {{"isa", OPT_VALUE},  {"threads", OPT_VALUE}, {"reps", OPT_VALUE},
+                {"size", OPT_VALUE}, {"arch", OPT_VALUE},    {"json", OPT_FLAG}, {0}};
+  const char *pos[1];
+  int npos, rc;
+  if ((rc = args_parse("bench", argc, argv, 2, opts, pos, 0, &npos))) return rc;
+  long reps = 10, size = 224;
+  vgg_arch arch;
+  if ((rc = opt_int("bench", opts, "reps", 1, 100000, &reps)) || (rc = opt_int("bench", opts, "size", 32, 4096, &size)) ||
+      (rc = opt_arch("bench", opts, &arch)))
+    return rc;
+  const int reps_given = opt_get(opts, "reps") != NULL, json = opt_get(opts, "json") != NULL;
+  const char *isa = opt_get(opts, "isa");
+  vgg_options eo = {-1, 0};
+  if (isa && !strcmp(isa, "all")) {
+    opt *o = opts;
+    o->value = NULL; /* --isa all: every usable level */
+  }
+  if ((rc = opt_engine("bench", opts, &eo))) return rc;
+  const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  int thread_list[2], nthreads = 0;
+  if (eo.threads > 0) thread_list[nthreads++] = eo.threads;
+  else {
+    thread_list[nthreads++] = 1;
+    if (cores > 1) thread_list[nthreads++] = cores;
+  }
+  vgg_model *m;
+  vgg_weights *w;
+  vgg_error err;
+  vgg_tensor in;
+  if (vgg_model_create(arch, 0, (int)size, (int)size, &m, &err)) {
+    cli_error("bench", "%s", err.msg);
+    return EXIT_USAGE;
+  }
+  if (vgg_weights_init(m, 0, &w, &err) || vgg_tensor_alloc(&in, 1, (int)size, (int)size, 3, &err)) {
+    cli_error("bench", "%s", err.msg);
+    vgg_model_free(m);
+    return EXIT_FAIL;
+  }
+  for (size_t i = 0; i < (size_t)size * size * 3; i++) in.data[i] = (float)((i * 7919) % 255) - 120.0f;
+
+  result res[MAXR];
+  int nres = 0;
+  rc = 0;
+  for (int l = 0; l < 4 && !rc; l++) {
+    if (!vgg_level_usable(l) || (eo.isa >= 0 && l != eo.isa)) continue;
+    for (int t = 0; t < nthreads && !rc; t++) {
+      result *r = &res[nres];
+      const int n = reps_given ? (int)reps : l == 0 ? 3 : (int)reps;
+      rc = bench_one(m, w, &in, l, thread_list[t], n, json, r);
+      r->peak = vgg_level_peak_gflops(l, thread_list[t]);
+      nres++;
+    }
+  }
+  if (rc) goto done;
+  const int nl = vgg_model_num_layers(m);
+  const double conv_flops = (double)vgg_model_total_flops(m);
+  if (json) {
+    printf("{\"arch\":\"%s\",\"size\":%ld,\"conv_base_flops\":%.0f,\"runs\":[", vgg_arch_name(arch), size, conv_flops);
+    for (int k = 0; k < nres; k++) {
+      const result *r = &res[k];
+      printf("%s{\"level\":\"%s\",\"threads\":%d,\"reps\":%d,\"fma_peak_gflops\":%.2f,\"conv_base_ms\":%.4f,"
+             "\"conv_base_gflops\":%.2f,\"layers\":[",
+             k ? "," : "", vgg_level_name(r->level), r->threads, r->reps, r->peak, r->total * 1e3,
+             conv_flops / r->total / 1e9);
+      for (int i = 1, first = 1; i < nl; i++) {
+        const vgg_layer *L = vgg_model_layer(m, i);
+        printf("%s{\"name\":\"%s\",\"ms\":%.4f,\"gflops\":%.2f}", first ? "" : ",", L->name, r->layer[i] * 1e3,
+               (double)L->flops / r->layer[i] / 1e9);
+        first = 0;
+      }
+      printf("],\"blocks\":[");
+      for (int b = 1; b <= 5; b++)
+        printf("%s{\"block\":%d,\"ms\":%.4f,\"gflops\":%.2f}", b > 1 ? "," : "", b, r->block[b] * 1e3,
+               block_flops(m, b) / r->block[b] / 1e9);
+      printf("]}");
+    }
+    printf("]}\n");
+    goto done;
+  }
+  printf("vggsimd bench: %s conv base, %ldx%ld, batch 1, min of the runs shown; %.2f GFLOP\n", vgg_arch_name(arch), size,
+         size, conv_flops / 1e9);
+  printf("FMA peak measured here (GFLOP/s):");
+  for (int k = 0; k < nres; k++)
+    if (res[k].peak > 0) printf("  %s/%dt %.1f", vgg_level_name(res[k].level), res[k].threads, res[k].peak);
+  printf("\n\n%-14s %-7s %3s %10s %9s %7s %9s\n", "layer", "level", "thr", "ms", "GFLOP/s", "%peak", "x scalar");
+  for (int i = 1; i < nl; i++) {
+    const vgg_layer *L = vgg_model_layer(m, i);
+    for (int k = 0; k < nres; k++) {
+      const result *r = &res[k], *s = scalar_of(res, nres, r);
+      const double gf = (double)L->flops / r->layer[i] / 1e9;
+      printf("%-14s %-7s %3d %10.3f ", L->name, vgg_level_name(r->level), r->threads, r->layer[i] * 1e3);
+      if (L->flops) printf("%9.1f ", gf);
+      else printf("%9s ", "-");
+      if (L->flops && r->peak > 0) printf("%6.1f%% ", 100 * gf / r->peak);
+      else printf("%7s ", "-");
+      if (s && s != r) printf("%8.1fx\n", s->layer[i] / r->layer[i]);
+      else printf("%9s\n", "-");
+    }
+  }
+  printf("\n%-14s %-7s %3s %10s %9s %7s %9s %9s\n", "block", "level", "thr", "ms", "GFLOP/s", "%peak", "x scalar",
+         "images/s");
+  for (int b = 1; b <= 6; b++)
+    for (int k = 0; k < nres; k++) {
+      const result *r = &res[k], *s = scalar_of(res, nres, r);
+      const double t = b <= 5 ? r->block[b] : r->total, f = b <= 5 ? block_flops(m, b) : conv_flops;
+      char name[16];
+      snprintf(name, sizeof name, b <= 5 ? "block%d" : "conv base", b);
+      printf("%-14s %-7s %3d %10.3f %9.1f ", name, vgg_level_name(r->level), r->threads, t * 1e3, f / t / 1e9);
+      if (r->peak > 0) printf("%6.1f%% ", 100 * f / t / 1e9 / r->peak);
+      else printf("%7s ", "-");
+      if (s && s != r) printf("%8.1fx ", (b <= 5 ? s->block[b] : s->total) / t);
+      else printf("%9s ", "-");
+      printf("%9.1f\n", 1.0 / t);
+    }
+  printf("\nthread scaling (conv base, min of runs):");
+  for (int k = 0; k < nres; k++)
+    for (int q = 0; q < nres; q++)
+      if (res[q].level == res[k].level && res[k].threads == 1 && res[q].threads > 1)
+        printf("  %s %dt/1t %.2fx", vgg_level_name(res[k].level), res[q].threads, res[k].total / res[q].total);
+  printf("\n");
+done:
+  vgg_tensor_free(&in);
+  vgg_weights_free(w);
+  vgg_model_free(m);
+  return rc;
+}

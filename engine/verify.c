@@ -1,0 +1,173 @@
+/* `vggsimd verify`: every kernel of every usable level against the scalar
+ * reference (and the scalar reference against float64), on the 13 VGG16 conv
+ * shapes and on awkward shapes.  Tolerance: 1e-5 of max |reference|. */
+#include "internal.h"
+#include "kernels.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL 1e-5
+#define SCALAR_SIDE 16 /* the scalar-vs-float64 rows of VGG16 shapes use 16x16 maps */
+
+typedef struct {
+  vgg_verify_fn fn;
+  void *user;
+  int failures, rows;
+} ctx;
+
+static void fill(float *p, size_t n, uint64_t seed) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull + i * 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 31;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 29;
+    p[i] = (float)((double)(x >> 40) / 8388608.0 - 1.0);
+  }
+}
+
+static void report(ctx *c, const char *kernel, const vgg_kernel_table *k, const char *shape, const float *got,
+                   const double *ref, size_t n) {
+  double mr = 0, me = 0;
+  for (size_t i = 0; i < n; i++) {
+    mr = fmax(mr, fabs(ref[i]));
+    const double e = fabs((double)got[i] - ref[i]);
+    me = e <= me ? me : (isnan(e) ? INFINITY : e);
+  }
+  vgg_verify_row r;
+  memset(&r, 0, sizeof r);
+  r.kernel = kernel;
+  r.level = k->isa_name;
+  snprintf(r.shape, sizeof r.shape, "%s", shape);
+  r.max_abs_err = me;
+  r.max_rel_err = me / fmax(mr, 1e-30);
+  r.pass = r.max_rel_err <= TOL;
+  c->failures += !r.pass;
+  c->rows++;
+  c->fn(c->user, &r);
+}
+
+/* Runs conv at level k; the reference is the scalar kernel (SIMD levels) or
+ * float64 (the scalar level). */
+static int conv_row(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, int CO, int relu, uint64_t seed,
+                    const char *tag) {
+  const vgg_kernel_table *s = &vgg_kernels_scalar;
+  const size_t nin = (size_t)H * W * CI, nout = (size_t)H * W * CO, nw = (size_t)9 * CI * CO;
+  float *in = vgg_alloc(nin, 4), *w = vgg_alloc(nw, 4), *b = vgg_alloc((size_t)CO, 4);
+  float *pk = vgg_alloc(k->conv3x3_packed_size(CI, CO), 4), *out = vgg_alloc(nout, 4);
+  double *ref = vgg_alloc(nout, 8);
+  float *rout = k == s ? NULL : vgg_alloc(nout, 4);
+  if (!in || !w || !b || !pk || !out || !ref || (k != s && !rout)) {
+    vgg_free(in), vgg_free(w), vgg_free(b), vgg_free(pk), vgg_free(out), vgg_free(ref), vgg_free(rout);
+    return -1;
+  }
+  fill(in, nin, seed), fill(w, nw, seed + 1), fill(b, (size_t)CO, seed + 2);
+  k->conv3x3_pack(w, CI, CO, pk);
+  vgg_conv3x3_args a = {in, out, pk, b, H, W, CI, CO, relu};
+  (CI == 3 ? k->conv3x3_c3 : k->conv3x3)(&a, 0, H, 0, CO);
+  if (k == s) {
+    vgg_f64_conv3x3_naive(in, w, b, ref, H, W, CI, CO, relu);
+  } else {
+    vgg_conv3x3_args ra = {in, rout, w, b, H, W, CI, CO, relu}; /* scalar packing is the identity */
+    s->conv3x3(&ra, 0, H, 0, CO);
+    for (size_t i = 0; i < nout; i++) ref[i] = rout[i];
+  }
+  char shape[64];
+  snprintf(shape, sizeof shape, "%s%dx%d %d->%d%s", tag, H, W, CI, CO, relu ? " relu" : "");
+  report(c, CI == 3 ? "conv3x3_c3" : "conv3x3", k, shape, out, ref, nout);
+  vgg_free(in), vgg_free(w), vgg_free(b), vgg_free(pk), vgg_free(out), vgg_free(ref), vgg_free(rout);
+  return 0;
+}
+
+static void pool_row(ctx *c, const vgg_kernel_table *k, int H, int W, int C) {
+  const int OH = H / 2, OW = W / 2;
+  float *in = vgg_alloc((size_t)H * W * C, 4), *out = vgg_alloc((size_t)OH * OW * C + 1, 4);
+  double *ref = vgg_alloc((size_t)OH * OW * C + 1, 8);
+  float *r32 = vgg_alloc((size_t)OH * OW * C + 1, 4);
+  if (in && out && ref && r32) {
+    fill(in, (size_t)H * W * C, (uint64_t)(H * 31 + C));
+    k->maxpool2x2(in, out, H, W, C, 0, OH);
+    vgg_kernels_scalar.maxpool2x2(in, r32, H, W, C, 0, OH);
+    for (size_t i = 0; i < (size_t)OH * OW * C; i++) ref[i] = r32[i];
+    char shape[64];
+    snprintf(shape, sizeof shape, "%dx%dx%d", H, W, C);
+    report(c, "maxpool2x2", k, shape, out, ref, (size_t)OH * OW * C);
+  }
+  vgg_free(in), vgg_free(out), vgg_free(ref), vgg_free(r32);
+}
+
+static void dense_row(ctx *c, const vgg_kernel_table *k, int NI, int NO, int relu) {
+  float *x = vgg_alloc((size_t)NI, 4), *w = vgg_alloc((size_t)NI * NO, 4), *b = vgg_alloc((size_t)NO, 4);
+  float *y = vgg_alloc((size_t)NO, 4);
+  double *ref = vgg_alloc((size_t)NO, 8);
+  if (x && w && b && y && ref) {
+    fill(x, (size_t)NI, (uint64_t)NI), fill(w, (size_t)NI * NO, (uint64_t)NO), fill(b, (size_t)NO, 7);
+    k->dense(x, w, b, y, NI, NO, relu, 0, NO);
+    vgg_f64_dense_naive(x, w, b, ref, NI, NO, relu);
+    char shape[64];
+    snprintf(shape, sizeof shape, "%d->%d%s", NI, NO, relu ? " relu" : "");
+    report(c, "dense", k, shape, y, ref, (size_t)NO);
+  }
+  vgg_free(x), vgg_free(w), vgg_free(b), vgg_free(y), vgg_free(ref);
+}
+
+static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
+  float *x = vgg_alloc((size_t)n, 4), *y = vgg_alloc((size_t)n, 4);
+  double *ref = vgg_alloc((size_t)n, 8);
+  if (x && y && ref) {
+    fill(x, (size_t)n, (uint64_t)n);
+    for (int i = 0; i < n; i++) x[i] *= 20.0f;
+    k->softmax(x, y, n);
+    double m = -INFINITY, sum = 0;
+    for (int i = 0; i < n; i++) m = fmax(m, x[i]);
+    for (int i = 0; i < n; i++) sum += exp((double)x[i] - m);
+    for (int i = 0; i < n; i++) ref[i] = exp((double)x[i] - m) / sum;
+    char shape[64];
+    snprintf(shape, sizeof shape, "%d", n);
+    report(c, "softmax", k, shape, y, ref, (size_t)n);
+  }
+  vgg_free(x), vgg_free(y), vgg_free(ref);
+}
+
+static const int vgg16_convs[13][3] = {{224, 3, 64},   {224, 64, 64},  {112, 64, 128}, {112, 128, 128}, {56, 128, 256},
+                                       {56, 256, 256}, {56, 256, 256}, {28, 256, 512}, {28, 512, 512},  {28, 512, 512},
+                                       {14, 512, 512}, {14, 512, 512}, {14, 512, 512}};
+static const int awk_ch[] = {1, 3, 7, 8, 15, 16, 17, 33};
+static const int awk_sz[] = {1, 2, 3, 5, 7, 13, 15};
+
+vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, int *failures, vgg_error *err) {
+  ctx c = {fn, user, 0, 0};
+  *failures = 0;
+  for (int l = 0; l < VGG_ISA_COUNT; l++) {
+    if (level >= 0 && l != level) continue;
+    const vgg_kernel_table *k = vgg_kernels_get((vgg_isa)l);
+    if (!k) continue;
+    /* The 13 VGG16 conv layers: SIMD levels at full size against the scalar
+     * kernel; the scalar kernel against float64 at 16x16 (float64 is slow). */
+    for (int i = 0; i < 13; i++) {
+      int side = vgg16_convs[i][0];
+      if (l == VGG_ISA_SCALAR || reduced) side = side < SCALAR_SIDE ? side : SCALAR_SIDE;
+      char tag[32];
+      snprintf(tag, sizeof tag, "vgg16 #%d ", i + 1);
+      if (conv_row(&c, k, side, side, vgg16_convs[i][1], vgg16_convs[i][2], 1, 100 + i, tag))
+        return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    }
+    for (int a = 0; a < 8; a++)
+      for (int b = 0; b < 8; b++) {
+        const int H = awk_sz[(a + b) % 7], W = awk_sz[(a + 2 * b + 3) % 7];
+        if (conv_row(&c, k, H, W, awk_ch[a], awk_ch[b], (a + b) & 1, (uint64_t)(a * 8 + b), ""))
+          return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+      }
+    for (int i = 0; i < 8; i++) pool_row(&c, k, awk_sz[i % 7] + 1, awk_sz[(i + 3) % 7] + 2, awk_ch[i]);
+    pool_row(&c, k, 224, 224, 64);
+    pool_row(&c, k, 14, 14, 512);
+    static const int dense[][3] = {{1, 1, 0}, {7, 17, 1}, {33, 65, 0}, {1000, 7, 1},
+                                   {25088, 4096, 1}, {4096, 4096, 1}, {4096, 1000, 0}};
+    for (int i = 0; i < 7; i++)
+      if (!reduced || dense[i][0] * (int64_t)dense[i][1] < 1000000) dense_row(&c, k, dense[i][0], dense[i][1], dense[i][2]);
+    static const int sm[] = {1, 7, 16, 17, 1000};
+    for (int i = 0; i < 5; i++) softmax_row(&c, k, sm[i]);
+  }
+  *failures = c.failures;
+  return VGG_OK;
+}
