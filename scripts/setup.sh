@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libcmocka-dev libbenchmark-dev libdnnl-dev time"
+BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libcmocka-dev libbenchmark-dev libdnnl-dev time qemu-user"
 PY_PKGS="python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib"
 
 need() {

@@ -94,5 +94,22 @@ expect 0 "top-5:" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safeten
 grep -q "torch preprocessing" "$T/out" && ok || bad "torchvision weights should default to torch preprocessing"
 expect 1 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
 
+# verify, bench, cpu.
+expect 0 "all passed: 0 failing rows" -- verify --reduced
+grep -q FAIL "$T/out" && bad "verify printed a FAIL row" || ok
+for l in scalar avx2 avx512; do
+  if "$BIN" cpu | grep -q "$l(usable)"; then
+    grep -qE "^conv3x3 +$l " "$T/out" && ok || bad "verify has no conv3x3 rows for usable level $l"
+  fi
+done
+expect 0 "conv3x3     scalar" -- verify --isa scalar --reduced
+expect 2 "not one of: auto, scalar" -- verify --isa sse9
+expect 0 "in use:    scalar (requested)" -- cpu --isa scalar
+expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32
+expect 0 '"level":"scalar"' -- bench --isa scalar --threads 2 --reps 1 --size 32 --json
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["runs"][0]["layers"]) == 18' "$T/out" \
+  && ok || bad "bench --json is not the expected JSON"
+expect 2 "is not a whole number from 1 to 100000" -- bench --reps 0
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
