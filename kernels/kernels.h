@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+#define VGG_CAT2(a, b) a##b
+#define VGG_CAT(a, b) VGG_CAT2(a, b)
+
 /* Instruction-set levels, lowest first.  A level is a cap: "avx512" means the
  * best kernels up to and including AVX-512. */
 typedef enum {
@@ -45,6 +48,36 @@ typedef void (*vgg_conv3x3_fn)(const vgg_conv3x3_args *a, int y0, int y1, int oc
 typedef size_t (*vgg_conv3x3_packed_size_fn)(int cin, int cout);
 /* hwio: [3][3][cin][cout] -> packed.  Pure function of the inputs. */
 typedef void (*vgg_conv3x3_pack_fn)(const float *hwio, int cin, int cout, float *packed);
+
+/* Winograd F(m x m, 3x3) convolution + bias, optional ReLU, optional fused
+ * 2x2/2 max-pool (then out is (h/2) x (w/2) x cout).  u: filters as packed by
+ * the same family's pack.  scratch: the calling thread's own buffer of
+ * scratch_size(cin, cout) floats. */
+typedef struct {
+  const float *in;
+  float *out;
+  const float *u;
+  const float *bias;
+  int h, w, cin, cout;
+  int relu, pool;
+  float *scratch;
+} vgg_wino_args;
+
+/* Tile rows [ty0, ty1) (a tile row is m output rows) and channels [oc0, oc1). */
+typedef void (*vgg_wino_fn)(const vgg_wino_args *a, int ty0, int ty1, int oc0, int oc1);
+/* The input-transform stage alone: v[xi][t][c] for tiles [t0, t0+nt) in raster order. */
+typedef void (*vgg_wino_input_fn)(const vgg_wino_args *a, int t0, int nt, float *v);
+typedef size_t (*vgg_size_fn)(int cin, int cout);
+
+typedef struct {
+  int m;  /* output tile side: 2 or 4 */
+  int nr; /* output-channel block of the packed filters; oc0 of a work range is a multiple */
+  vgg_size_fn packed_size, scratch_size;
+  vgg_conv3x3_pack_fn pack; /* hwio -> [(m+2)^2][ceil(cout/nr)][cin][nr] */
+  vgg_wino_input_fn input;
+  vgg_wino_fn conv;
+  const char *name;
+} vgg_wino_kernels;
 
 /* 2x2 stride-2 max-pool, floor: out is (h/2) x (w/2) x c.  Output rows [y0, y1). */
 typedef void (*vgg_maxpool2x2_fn)(const float *in, float *out, int h, int w, int c, int y0, int y1);
@@ -78,10 +111,23 @@ typedef struct {
   int fma_peak_flops;
   vgg_conv3x3_packed_size_fn conv3x3_packed_size;
   vgg_conv3x3_pack_fn conv3x3_pack;
+  vgg_wino_kernels wino[2]; /* F(2x2,3x3), F(4x4,3x3) */
 #define VGG_X_FIELD(op, type) type op; const char *op##_name;
   VGG_KERNEL_OPS(VGG_X_FIELD)
 #undef VGG_X_FIELD
 } vgg_kernel_table;
+
+/* Declarations and table entries of a Winograd family, for the table files
+ * (SUFFIX comes from the level's vector header). */
+#define VGG_WINO_DECLS(WMV)                                                                        \
+  size_t SUFFIX(vgg_f32_wino##WMV##_packed_size)(int cin, int cout);                             \
+  size_t SUFFIX(vgg_f32_wino##WMV##_scratch_size)(int cin, int cout);                            \
+  void SUFFIX(vgg_f32_wino##WMV##_pack)(const float *hwio, int cin, int cout, float *u);         \
+  void SUFFIX(vgg_f32_wino##WMV##_input)(const vgg_wino_args *a, int t0, int nt, float *v);      \
+  void SUFFIX(vgg_f32_wino##WMV##_conv)(const vgg_wino_args *a, int ty0, int ty1, int oc0, int oc1);
+#define VGG_WINO_ENTRY(WMV, NRV, NAME)                                                             \
+  {WMV, NRV, SUFFIX(vgg_f32_wino##WMV##_packed_size), SUFFIX(vgg_f32_wino##WMV##_scratch_size),        \
+   SUFFIX(vgg_f32_wino##WMV##_pack), SUFFIX(vgg_f32_wino##WMV##_input), SUFFIX(vgg_f32_wino##WMV##_conv), NAME}
 
 /* ---- CPU features and dispatch (kernels/dispatch.c) ---- */
 

@@ -4,3 +4,6 @@
 #define VGG_AVX2_CONV_MR 6
 #define VGG_AVX2_CONV_NV 2
 #define VGG_AVX2_CONV_KC 256
+/* Winograd tiles per block (see avx512-config.h). */
+#define VGG_AVX2_WINO2_TB 64
+#define VGG_AVX2_WINO4_TB 24

@@ -30,6 +30,6 @@ static inline float vgg_hsum8(__m256 v) {
 #define V_RELU(v) _mm256_max_ps((v), _mm256_setzero_ps())
 #define V_HSUM(v) vgg_hsum8(v)
 #define V_EXP(v) Sleef_expf8_u10avx2(v)
-#define SUFFIX(name) name##__avx2
+#define SUFFIX(name) VGG_CAT(name, __avx2)
 
 #endif

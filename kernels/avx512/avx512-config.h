@@ -5,3 +5,7 @@
 #define VGG_AVX512_CONV_MR 6
 #define VGG_AVX512_CONV_NV 4
 #define VGG_AVX512_CONV_KC 256
+/* Winograd tiles per block: the transformed inputs of a block,
+ * (m+2)^2 x TB x cin floats, stay in L2 while every channel block reuses them. */
+#define VGG_AVX512_WINO2_TB 64
+#define VGG_AVX512_WINO4_TB 24

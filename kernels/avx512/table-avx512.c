@@ -16,6 +16,8 @@ void SUFFIX(vgg_f32_dense)(const float *x, const float *w, const float *bias, fl
                            int o0, int o1);
 void SUFFIX(vgg_f32_softmax)(const float *x, float *y, int n);
 float SUFFIX(vgg_f32_fma_peak)(int64_t iters);
+VGG_WINO_DECLS(2)
+VGG_WINO_DECLS(4)
 
 const vgg_kernel_table vgg_kernels_avx512 = {
   .isa = VGG_ISA_AVX512,
@@ -25,6 +27,8 @@ const vgg_kernel_table vgg_kernels_avx512 = {
   .fma_peak_flops = 12 * VL * 2,
   .conv3x3_packed_size = SUFFIX(vgg_f32_conv3x3_packed_size),
   .conv3x3_pack = SUFFIX(vgg_f32_conv3x3_pack),
+  .wino = {VGG_WINO_ENTRY(2, VGG_AVX512_CONV_NV * VL, "vgg_f32_wino2x2_relu_pool_ukernel_" TILE "v__avx512f"),
+           VGG_WINO_ENTRY(4, VGG_AVX512_CONV_NV * VL, "vgg_f32_wino4x4_relu_pool_ukernel_" TILE "v__avx512f")},
   .conv3x3 = SUFFIX(vgg_f32_conv3x3),
   .conv3x3_name = "vgg_f32_conv3x3_relu_ukernel_" TILE "v__avx512f",
   .conv3x3_c3 = SUFFIX(vgg_f32_conv3x3_c3),

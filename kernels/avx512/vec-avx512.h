@@ -21,6 +21,6 @@
 #define V_RELU(v) _mm512_max_ps((v), _mm512_setzero_ps())
 #define V_HSUM(v) _mm512_reduce_add_ps(v)
 #define V_EXP(v) Sleef_expf16_u10avx512f(v)
-#define SUFFIX(name) name##__avx512
+#define SUFFIX(name) VGG_CAT(name, __avx512)
 
 #endif

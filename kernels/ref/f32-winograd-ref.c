@@ -1,0 +1,21 @@
+/* Reference Winograd F(2x2,3x3) and F(4x4,3x3) in plain C: the same
+ * algorithm and layouts as the SIMD levels, one lane wide, so each stage can
+ * be compared with them and with float64. */
+#include "kernels.h"
+#include "vec-scalar.h"
+#include <string.h>
+
+#define MR 4
+#define NV 4
+#define VGG_M(M) VGG_TILE_CASE(M, 1) VGG_TILE_CASE(M, 2) VGG_TILE_CASE(M, 3) VGG_TILE_CASE(M, 4)
+#define VGG_TILE_CASES VGG_M(1) VGG_M(2) VGG_M(3) VGG_M(4)
+#include "templates/f32-gemm-ukernel.c.inc"
+
+#define TB 64
+#define WM 2
+#include "templates/f32-winograd.c.inc"
+#undef WM
+#undef TB
+#define TB 32
+#define WM 4
+#include "templates/f32-winograd.c.inc"

@@ -1,0 +1,182 @@
+/* Winograd F(2x2,3x3) and F(4x4,3x3) at every level: each stage against
+ * float64 (filter transform G g G^T, input transform B^T d B), the whole
+ * convolution against a float64 direct one (F(2x2) <= 1e-5, F(4x4) <= 1e-4 of
+ * max |ref|), the fused max-pool, guard zones, and split work ranges. */
+#include "testutil.h"
+
+static const double G2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
+static const double BT2[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+static const double G4[6][3] = {{1. / 4, 0, 0},         {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
+                                {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
+static const double BT4[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                 {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+
+static const double *G_of(int m) { return m == 2 ? &G2[0][0] : &G4[0][0]; }
+static const double *BT_of(int m) { return m == 2 ? &BT2[0][0] : &BT4[0][0]; }
+
+static void filter_transform(vgg_isa isa, int w) {
+  TU_NEED_LEVEL(isa);
+  const vgg_wino_kernels *k = &vgg_kernels_get(isa)->wino[w];
+  const int A = k->m + 2, CI = 5, CO = 19, NR = k->nr, nb = (CO + NR - 1) / NR;
+  float *hwio = malloc(sizeof(float) * 9 * CI * CO);
+  tu_fill(hwio, 9 * CI * CO, 31);
+  tu_buf u = tu_buf_new(k->packed_size(CI, CO));
+  k->pack(hwio, CI, CO, u.p);
+  assert_true(tu_guard_ok(&u));
+  const double *G = G_of(k->m);
+  double worst = 0;
+  for (int ci = 0; ci < CI; ci++)
+    for (int co = 0; co < CO; co++)
+      for (int i = 0; i < A; i++)
+        for (int j = 0; j < A; j++) {
+          double r = 0;
+          for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++) r += G[i * 3 + a] * hwio[((a * 3 + b) * CI + ci) * CO + co] * G[j * 3 + b];
+          const float got = u.p[(((size_t)(i * A + j) * nb + co / NR) * CI + ci) * NR + co % NR];
+          worst = fmax(worst, fabs(got - r));
+        }
+  /* Padding channels of the last block are zero. */
+  for (int co = CO; co < nb * NR; co++) assert_true(u.p[(size_t)(nb - 1) * CI * NR + co % NR] == 0.0f);
+  print_message("F(%dx%d) filter transform %s: max abs err %.3g\n", k->m, k->m, vgg_isa_name(isa), worst);
+  assert_true(worst < 1e-6);
+  free(hwio);
+  tu_buf_free(&u);
+}
+
+static void input_transform(vgg_isa isa, int w) {
+  TU_NEED_LEVEL(isa);
+  const vgg_wino_kernels *k = &vgg_kernels_get(isa)->wino[w];
+  const int m = k->m, A = m + 2;
+  static const int shapes[][3] = {{1, 1, 1}, {3, 5, 17}, {7, 6, 16}, {13, 15, 33}};
+  const double *BT = BT_of(m);
+  for (int s = 0; s < 4; s++) {
+    const int H = shapes[s][0], W = shapes[s][1], C = shapes[s][2];
+    const int th = (H + m - 1) / m, tw = (W + m - 1) / m, nt = th * tw;
+    float *in = malloc(sizeof(float) * H * W * C);
+    tu_fill(in, (size_t)H * W * C, 40 + s);
+    tu_buf v = tu_buf_new((size_t)A * A * nt * C);
+    vgg_wino_args a = {in, NULL, NULL, NULL, H, W, C, C, 0, 0, NULL};
+    k->input(&a, 0, nt, v.p);
+    assert_true(tu_guard_ok(&v));
+    double worst = 0, mx = 0;
+    for (int t = 0; t < nt; t++)
+      for (int c = 0; c < C; c++)
+        for (int i = 0; i < A; i++)
+          for (int j = 0; j < A; j++) {
+            double r = 0;
+            for (int p = 0; p < A; p++)
+              for (int q = 0; q < A; q++) {
+                const int y = (t / tw) * m - 1 + p, x = (t % tw) * m - 1 + q;
+                if (y < 0 || y >= H || x < 0 || x >= W) continue;
+                r += BT[i * A + p] * in[((size_t)y * W + x) * C + c] * BT[j * A + q];
+              }
+            worst = fmax(worst, fabs(v.p[((size_t)(i * A + j) * nt + t) * C + c] - r));
+            mx = fmax(mx, fabs(r));
+          }
+    if (worst > 1e-6 * mx) print_error("input transform %dx%dx%d: err %.3g of %.3g\n", H, W, C, worst, mx);
+    assert_true(worst <= 1e-6 * mx);
+    free(in);
+    tu_buf_free(&v);
+  }
+}
+
+/* Whole convolution (optionally pooled) against float64; returns the relative error. */
+static double conv_case(vgg_isa isa, int w, int H, int W, int CI, int CO, int pool, uint64_t seed) {
+  const vgg_wino_kernels *k = &vgg_kernels_get(isa)->wino[w];
+  const int m = k->m, th = (H + m - 1) / m, OH = pool ? H / 2 : H, OW = pool ? W / 2 : W;
+  const size_t nin = (size_t)H * W * CI, nout = (size_t)OH * OW * CO;
+  float *in = malloc(sizeof(float) * nin), *hwio = malloc(sizeof(float) * 9 * CI * CO), *b = malloc(sizeof(float) * CO);
+  tu_fill(in, nin, seed), tu_fill(hwio, (size_t)9 * CI * CO, seed + 1), tu_fill(b, CO, seed + 2);
+  float *u = malloc(sizeof(float) * k->packed_size(CI, CO)), *scratch = malloc(sizeof(float) * k->scratch_size(CI, CO));
+  k->pack(hwio, CI, CO, u);
+  tu_buf out = tu_buf_new(nout + 1), out2 = tu_buf_new(nout + 1);
+  vgg_wino_args a = {in, out.p, u, b, H, W, CI, CO, 1, pool, scratch};
+  k->conv(&a, 0, th, 0, CO);
+  assert_true(tu_guard_ok(&out));
+  /* Split tile rows and channel blocks: bit-identical. */
+  a.out = out2.p;
+  const int tm = th / 2, om = CO > k->nr ? k->nr * ((CO / k->nr + 1) / 2) : CO;
+  k->conv(&a, 0, tm, 0, om);
+  k->conv(&a, tm, th, 0, om);
+  if (om < CO) {
+    k->conv(&a, 0, tm, om, CO);
+    k->conv(&a, tm, th, om, CO);
+  }
+  assert_true(tu_guard_ok(&out2));
+  assert_memory_equal(out.p, out2.p, nout * sizeof(float));
+  double *full = malloc(sizeof(double) * H * W * CO), *ref = malloc(sizeof(double) * (nout + 1));
+  vgg_f64_conv3x3_naive(in, hwio, b, full, H, W, CI, CO, 1);
+  for (int y = 0; y < OH; y++)
+    for (int x = 0; x < OW; x++)
+      for (int c = 0; c < CO; c++) {
+        double r = full[((size_t)y * W + x) * CO + c];
+        if (pool) /* the max of the 2x2 window at (2y, 2x) */
+          for (int d = 0; d < 4; d++)
+            r = d ? fmax(r, full[((size_t)(2 * y + d / 2) * W + 2 * x + d % 2) * CO + c])
+                  : full[((size_t)(2 * y) * W + 2 * x) * CO + c];
+        ref[((size_t)y * OW + x) * CO + c] = r;
+      }
+  const double e = tu_rel_err(out.p, ref, nout, NULL);
+  if (e > 1e-4) print_error("F(%dx%d) %s %dx%d %d->%d pool %d: rel err %.3g\n", m, m, vgg_isa_name(isa), H, W, CI, CO, pool, e);
+  free(in), free(hwio), free(b), free(u), free(scratch), free(full), free(ref);
+  tu_buf_free(&out), tu_buf_free(&out2);
+  return e;
+}
+
+static void conv_shapes(vgg_isa isa, int w) {
+  TU_NEED_LEVEL(isa);
+  const int m = vgg_kernels_get(isa)->wino[w].m;
+  const double tol = m == 2 ? 1e-5 : 1e-4;
+  static const int ch[] = {1, 3, 7, 8, 15, 16, 17, 33, 64};
+  static const int sz[] = {1, 2, 3, 5, 7, 13, 14, 15};
+  double worst = 0, worst_pool = 0;
+  int n = 0;
+  for (int i = 0; i < 9; i++)
+    for (int o = 0; o < 9; o += 2) {
+      const int H = sz[(i + o) % 8], W = sz[(i + 3 * o + 1) % 8];
+      worst = fmax(worst, conv_case(isa, w, H, W, ch[i], ch[o], 0, (uint64_t)(i * 10 + o)));
+      if (H >= 2 && W >= 2) worst_pool = fmax(worst_pool, conv_case(isa, w, H, W, ch[i], ch[o], 1, (uint64_t)(i * 10 + o + 5)));
+      n++;
+    }
+  /* The VGG16 conv shapes with Cin > 3, spatial reduced to 12x10. */
+  static const int vgg[][2] = {{64, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 256}, {256, 512}, {512, 512}};
+  for (int i = 0; i < 7; i++) {
+    worst = fmax(worst, conv_case(isa, w, 12, 10, vgg[i][0], vgg[i][1], 0, 700 + i));
+    worst_pool = fmax(worst_pool, conv_case(isa, w, 12, 10, vgg[i][0], vgg[i][1], 1, 800 + i));
+  }
+  print_message("F(%dx%d) %s: %d awkward + 7 VGG16 shapes, worst rel err %.3g, pooled %.3g (tolerance %g)\n", m, m,
+                vgg_isa_name(isa), n, worst, worst_pool, tol);
+  assert_true(worst <= tol);
+  assert_true(worst_pool <= tol);
+}
+
+#define WINO_TESTS(isa, tag, w)                                                             \
+  static void filter_##tag##_##w(void **s) { (void)s; filter_transform(isa, w); }          \
+  static void input_##tag##_##w(void **s) { (void)s; input_transform(isa, w); }            \
+  static void conv_##tag##_##w(void **s) { (void)s; conv_shapes(isa, w); }
+#define WINO_ENTRIES(tag, w) \
+  cmocka_unit_test(filter_##tag##_##w), cmocka_unit_test(input_##tag##_##w), cmocka_unit_test(conv_##tag##_##w)
+
+WINO_TESTS(VGG_ISA_SCALAR, scalar, 0)
+WINO_TESTS(VGG_ISA_SCALAR, scalar, 1)
+#if defined(__x86_64__)
+WINO_TESTS(VGG_ISA_AVX2, avx2, 0)
+WINO_TESTS(VGG_ISA_AVX2, avx2, 1)
+WINO_TESTS(VGG_ISA_AVX512, avx512, 0)
+WINO_TESTS(VGG_ISA_AVX512, avx512, 1)
+#elif defined(__aarch64__)
+WINO_TESTS(VGG_ISA_NEON, neon, 0)
+WINO_TESTS(VGG_ISA_NEON, neon, 1)
+#endif
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    WINO_ENTRIES(scalar, 0), WINO_ENTRIES(scalar, 1),
+#if defined(__x86_64__)
+    WINO_ENTRIES(avx2, 0),   WINO_ENTRIES(avx2, 1),   WINO_ENTRIES(avx512, 0), WINO_ENTRIES(avx512, 1),
+#elif defined(__aarch64__)
+    WINO_ENTRIES(neon, 0),   WINO_ENTRIES(neon, 1),
+#endif
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
