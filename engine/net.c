@@ -14,10 +14,19 @@ struct vgg_net {
   const vgg_weights *w;
   const vgg_kernel_table *k;
   int threads;
-  float *packed[VGG_MAX_PARAMS]; /* conv weights in the kernels' layout */
-  float *buf[2];                 /* ping-pong activations */
+  vgg_algo want;                    /* as asked for */
+  vgg_algo algo[VGG_MAX_LAYERS];    /* per conv layer: direct, wino2 or wino4 */
+  int fused_pool[VGG_MAX_LAYERS];   /* conv layer writes the next layer's (pool) output */
+  float *packed[VGG_MAX_PARAMS];    /* conv weights in the layout of the layer's kernel */
+  float *buf[2];                    /* ping-pong activations */
+  float *scratch;                   /* Winograd: scratch_floats per thread */
+  size_t scratch_floats;
   double layer_sec[VGG_MAX_LAYERS]; /* of the last forward pass */
 };
+
+static const vgg_wino_kernels *wino_of(const vgg_kernel_table *k, vgg_algo a) {
+  return a == VGG_ALGO_WINO2 ? &k->wino[0] : a == VGG_ALGO_WINO4 ? &k->wino[1] : NULL;
+}
 
 static double now(void) {
   struct timespec ts;
@@ -40,19 +49,42 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   }
   int threads = opt && opt->threads > 0 ? opt->threads : omp_get_num_procs();
   if (threads > 1024) return vgg_fail(err, VGG_ERR_ARG, "%d threads is too many (at most 1024)", threads);
+  const vgg_algo want = opt ? opt->algo : VGG_ALGO_AUTO;
+  if ((unsigned)want > VGG_ALGO_FAST) return vgg_fail(err, VGG_ERR_ARG, "unknown algorithm %d", (int)want);
   vgg_net *net = calloc(1, sizeof *net);
   if (!net) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
-  net->m = m, net->w = w, net->k = vgg_kernels_get(isa), net->threads = threads;
+  net->m = m, net->w = w, net->k = vgg_kernels_get(isa), net->threads = threads, net->want = want;
   const size_t act = vgg_model_max_activation(m);
   net->buf[0] = vgg_alloc(act, sizeof(float));
   net->buf[1] = vgg_alloc(act, sizeof(float));
   vgg_status s = net->buf[0] && net->buf[1] ? VGG_OK : vgg_fail(err, VGG_ERR_NOMEM, "out of memory for activations");
-  for (int p = 0; p < m->nparams && !s; p++) {
-    const vgg_layer *l = vgg_model_param_layer(m, p);
+  /* Per conv layer: the algorithm, its packed weights, and pooling fused
+   * into a Winograd output transform when a pool follows. */
+  for (int i = 0; i < m->nlayers && !s; i++) {
+    const vgg_layer *l = &m->layers[i];
     if (l->kind != VGG_LAYER_CONV) continue;
-    net->packed[p] = vgg_alloc(net->k->conv3x3_packed_size(l->in_c, l->out_c), sizeof(float));
-    if (!net->packed[p]) s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
-    else net->k->conv3x3_pack(w->kernel[p], l->in_c, l->out_c, net->packed[p]);
+    const vgg_algo a = vgg_plan_algo(isa, l, want);
+    const vgg_wino_kernels *wk = wino_of(net->k, a);
+    net->algo[i] = a;
+    net->fused_pool[i] = wk && i + 1 < m->nlayers && m->layers[i + 1].kind == VGG_LAYER_POOL;
+    const size_t n = wk ? wk->packed_size(l->in_c, l->out_c) : net->k->conv3x3_packed_size(l->in_c, l->out_c);
+    float *pk = net->packed[l->param] = vgg_alloc(n, sizeof(float));
+    if (!pk) {
+      s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
+      break;
+    }
+    if (wk) {
+      wk->pack(w->kernel[l->param], l->in_c, l->out_c, pk);
+      const size_t sc = wk->scratch_size(l->in_c, l->out_c);
+      net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
+    } else {
+      net->k->conv3x3_pack(w->kernel[l->param], l->in_c, l->out_c, pk);
+    }
+  }
+  if (!s && net->scratch_floats) {
+    net->scratch_floats = (net->scratch_floats + 15) & ~(size_t)15; /* each thread's on its own cache lines */
+    net->scratch = vgg_alloc(net->scratch_floats * (size_t)threads, sizeof(float));
+    if (!net->scratch) s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory for Winograd scratch");
   }
   if (s) {
     vgg_net_free(net);
@@ -67,12 +99,17 @@ void vgg_net_free(vgg_net *net) {
   for (int p = 0; p < VGG_MAX_PARAMS; p++) vgg_free(net->packed[p]);
   vgg_free(net->buf[0]);
   vgg_free(net->buf[1]);
+  vgg_free(net->scratch);
   free(net);
 }
 
 const char *vgg_net_isa(const vgg_net *net) { return net->k->isa_name; }
 int vgg_net_threads(const vgg_net *net) { return net->threads; }
 const double *vgg_net_layer_seconds(const vgg_net *net) { return net->layer_sec; }
+
+const char *vgg_net_layer_algo(const vgg_net *net, int layer) {
+  return vgg_plan_layer_algo(net->m, layer, (int)net->k->isa, net->want);
+}
 
 double vgg_level_peak_gflops(int level, int threads) {
   const vgg_kernel_table *k = vgg_kernels_get((vgg_isa)level);
@@ -124,6 +161,36 @@ static void conv(const vgg_net *net, const vgg_layer *l, const float *in, float 
   }
 }
 
+/* Winograd: tile rows x channel groups, like direct convolution; each task
+ * uses its thread's scratch.  With pool, out is the pooled map. */
+static void wino(const vgg_net *net, const vgg_layer *l, const float *in, float *out, int i) {
+  const vgg_wino_kernels *wk = wino_of(net->k, net->algo[i]);
+  const vgg_wino_args base = {in, out, net->packed[l->param], net->w->bias[l->param], l->in_h, l->in_w, l->in_c,
+                              l->out_c, l->relu, net->fused_pool[i], NULL};
+  const int T = net->threads, TH = (l->out_h + wk->m - 1) / wk->m, TW = (l->out_w + wk->m - 1) / wk->m;
+  const int blocks = (l->out_c + wk->nr - 1) / wk->nr;
+  /* Every task streams the transformed filters of its channels: when they
+   * outweigh the transformed inputs (more channels than tiles), threads split
+   * channels and each streams only its share; otherwise they split tiles. */
+  const int by_channels = l->out_c > TH * TW;
+  int groups = 1;
+  if (by_channels) groups = blocks < T ? blocks : T;
+  else
+    while (groups < blocks && TH * groups < 4 * T) groups++;
+  const int oc_step = ((blocks + groups - 1) / groups) * wk->nr;
+  const int noc = (l->out_c + oc_step - 1) / oc_step;
+  const int rsplit = by_channels ? 1 : TH < T ? TH : T, ntask = rsplit * noc;
+#pragma omp parallel for num_threads(T) schedule(static)
+  for (int t = 0; t < ntask; t++) {
+    vgg_wino_args a = base;
+    a.scratch = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num();
+    const int r = t / noc, c = t % noc;
+    const int y0 = (int)((long)TH * r / rsplit), y1 = (int)((long)TH * (r + 1) / rsplit);
+    const int oc0 = c * oc_step, oc1 = oc0 + oc_step < l->out_c ? oc0 + oc_step : l->out_c;
+    wk->conv(&a, y0, y1, oc0, oc1);
+  }
+}
+
 static void pool(const vgg_net *net, const vgg_layer *l, const float *in, float *out) {
   const vgg_maxpool2x2_fn fn = net->k->maxpool2x2;
   const int H = l->out_h;
@@ -156,7 +223,21 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
     float *out = net->buf[side];
     const double ts = now();
     switch (l->kind) {
-    case VGG_LAYER_CONV: conv(net, l, cur, out, l->param); break;
+    case VGG_LAYER_CONV:
+      if (net->algo[i] == VGG_ALGO_DIRECT) {
+        conv(net, l, cur, out, l->param);
+        break;
+      }
+      wino(net, l, cur, out, i);
+      if (net->fused_pool[i]) {
+        net->layer_sec[i + 1] = 0; /* the pool ran inside the conv */
+        net->layer_sec[i] = now() - ts;
+        l = &m->layers[++i];
+        cur = out;
+        side ^= 1;
+        goto block_end;
+      }
+      break;
     case VGG_LAYER_POOL: pool(net, l, cur, out); break;
     case VGG_LAYER_DENSE:
       dense(net, l, cur, out, l->param);
@@ -171,6 +252,7 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
     net->layer_sec[i] = now() - ts;
     cur = out;
     side ^= 1;
+  block_end:
     if (l->kind == VGG_LAYER_POOL && on_block) {
       const double t1 = now();
       const vgg_tensor t = {1, l->out_h, l->out_w, l->out_c, out};

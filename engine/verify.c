@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define TOL 1e-5
+#define TOL_F4 1e-4 /* Winograd F(4x4): larger transform constants */
 #define SCALAR_SIDE 16 /* the scalar-vs-float64 rows of VGG16 shapes use 16x16 maps */
 
 typedef struct {
@@ -27,7 +28,7 @@ static void fill(float *p, size_t n, uint64_t seed) {
 }
 
 static void report(ctx *c, const char *kernel, const vgg_kernel_table *k, const char *shape, const float *got,
-                   const double *ref, size_t n) {
+                   const double *ref, size_t n, double tol) {
   double mr = 0, me = 0;
   for (size_t i = 0; i < n; i++) {
     mr = fmax(mr, fabs(ref[i]));
@@ -41,42 +42,72 @@ static void report(ctx *c, const char *kernel, const vgg_kernel_table *k, const 
   snprintf(r.shape, sizeof r.shape, "%s", shape);
   r.max_abs_err = me;
   r.max_rel_err = me / fmax(mr, 1e-30);
-  r.pass = r.max_rel_err <= TOL;
+  r.tol = tol;
+  r.pass = r.max_rel_err <= tol;
   c->failures += !r.pass;
   c->rows++;
   c->fn(c->user, &r);
 }
 
-/* Runs conv at level k; the reference is the scalar kernel (SIMD levels) or
- * float64 (the scalar level). */
-static int conv_row(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, int CO, int relu, uint64_t seed,
-                    const char *tag) {
+/* 2x2/2 max-pool of a float64 map (floor). */
+static void pool_f64(const double *in, double *out, int H, int W, int C) {
+  for (int y = 0; y < H / 2; y++)
+    for (int x = 0; x < W / 2; x++)
+      for (int c = 0; c < C; c++) {
+        double m = in[((size_t)(2 * y) * W + 2 * x) * C + c];
+        for (int d = 1; d < 4; d++) m = fmax(m, in[((size_t)(2 * y + d / 2) * W + 2 * x + d % 2) * C + c]);
+        out[((size_t)y * (W / 2) + x) * C + c] = m;
+      }
+}
+
+/* One conv shape at level k: direct, Winograd F(2x2) and F(4x4) (pooled when
+ * `pool`, as for the last conv of a block) against one reference, the scalar
+ * direct kernel (SIMD levels) or float64 (the scalar level). */
+static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, int CO, int relu, int pool,
+                     uint64_t seed, const char *tag) {
   const vgg_kernel_table *s = &vgg_kernels_scalar;
   const size_t nin = (size_t)H * W * CI, nout = (size_t)H * W * CO, nw = (size_t)9 * CI * CO;
-  float *in = vgg_alloc(nin, 4), *w = vgg_alloc(nw, 4), *b = vgg_alloc((size_t)CO, 4);
-  float *pk = vgg_alloc(k->conv3x3_packed_size(CI, CO), 4), *out = vgg_alloc(nout, 4);
-  double *ref = vgg_alloc(nout, 8);
-  float *rout = k == s ? NULL : vgg_alloc(nout, 4);
-  if (!in || !w || !b || !pk || !out || !ref || (k != s && !rout)) {
-    vgg_free(in), vgg_free(w), vgg_free(b), vgg_free(pk), vgg_free(out), vgg_free(ref), vgg_free(rout);
-    return -1;
+  size_t npk = k->conv3x3_packed_size(CI, CO), nsc = 0;
+  for (int w = 0; w < 2; w++) {
+    npk = k->wino[w].packed_size(CI, CO) > npk ? k->wino[w].packed_size(CI, CO) : npk;
+    nsc = k->wino[w].scratch_size(CI, CO) > nsc ? k->wino[w].scratch_size(CI, CO) : nsc;
   }
+  float *in = vgg_alloc(nin, 4), *w = vgg_alloc(nw, 4), *b = vgg_alloc((size_t)CO, 4), *pk = vgg_alloc(npk, 4);
+  float *out = vgg_alloc(nout, 4), *sc = vgg_alloc(nsc, 4), *r32 = vgg_alloc(nout, 4);
+  double *ref = vgg_alloc(nout, 8), *pref = vgg_alloc(nout / 4 + 1, 8);
+  int rc = -1;
+  if (!in || !w || !b || !pk || !out || !sc || !r32 || !ref || !pref) goto done;
   fill(in, nin, seed), fill(w, nw, seed + 1), fill(b, (size_t)CO, seed + 2);
-  k->conv3x3_pack(w, CI, CO, pk);
-  vgg_conv3x3_args a = {in, out, pk, b, H, W, CI, CO, relu};
-  (CI == 3 ? k->conv3x3_c3 : k->conv3x3)(&a, 0, H, 0, CO);
   if (k == s) {
     vgg_f64_conv3x3_naive(in, w, b, ref, H, W, CI, CO, relu);
   } else {
-    vgg_conv3x3_args ra = {in, rout, w, b, H, W, CI, CO, relu}; /* scalar packing is the identity */
+    vgg_conv3x3_args ra = {in, r32, w, b, H, W, CI, CO, relu}; /* scalar packing is the identity */
     s->conv3x3(&ra, 0, H, 0, CO);
-    for (size_t i = 0; i < nout; i++) ref[i] = rout[i];
+    for (size_t i = 0; i < nout; i++) ref[i] = r32[i];
   }
+  pool_f64(ref, pref, H, W, CO);
   char shape[64];
   snprintf(shape, sizeof shape, "%s%dx%d %d->%d%s", tag, H, W, CI, CO, relu ? " relu" : "");
-  report(c, CI == 3 ? "conv3x3_c3" : "conv3x3", k, shape, out, ref, nout);
-  vgg_free(in), vgg_free(w), vgg_free(b), vgg_free(pk), vgg_free(out), vgg_free(ref), vgg_free(rout);
-  return 0;
+  k->conv3x3_pack(w, CI, CO, pk);
+  vgg_conv3x3_args a = {in, out, pk, b, H, W, CI, CO, relu};
+  (CI == 3 ? k->conv3x3_c3 : k->conv3x3)(&a, 0, H, 0, CO);
+  report(c, CI == 3 ? "conv3x3_c3" : "conv3x3", k, shape, out, ref, nout, TOL);
+  for (int wi = 0; wi < 2; wi++) {
+    const vgg_wino_kernels *wk = &k->wino[wi];
+    wk->pack(w, CI, CO, pk);
+    vgg_wino_args wa = {in, out, pk, b, H, W, CI, CO, relu, pool, sc};
+    wk->conv(&wa, 0, (H + wk->m - 1) / wk->m, 0, CO);
+    char name[32], pshape[80];
+    snprintf(name, sizeof name, "wino%d%s", wk->m, pool ? "+pool" : "");
+    snprintf(pshape, sizeof pshape, "%s%s", shape, pool ? " pool" : "");
+    report(c, name, k, pshape, out, pool ? pref : ref, pool ? (size_t)(H / 2) * (W / 2) * CO : nout,
+           wk->m == 2 ? TOL : TOL_F4);
+  }
+  rc = 0;
+done:
+  vgg_free(in), vgg_free(w), vgg_free(b), vgg_free(pk), vgg_free(out), vgg_free(sc), vgg_free(r32);
+  vgg_free(ref), vgg_free(pref);
+  return rc;
 }
 
 static void pool_row(ctx *c, const vgg_kernel_table *k, int H, int W, int C) {
@@ -91,7 +122,7 @@ static void pool_row(ctx *c, const vgg_kernel_table *k, int H, int W, int C) {
     for (size_t i = 0; i < (size_t)OH * OW * C; i++) ref[i] = r32[i];
     char shape[64];
     snprintf(shape, sizeof shape, "%dx%dx%d", H, W, C);
-    report(c, "maxpool2x2", k, shape, out, ref, (size_t)OH * OW * C);
+    report(c, "maxpool2x2", k, shape, out, ref, (size_t)OH * OW * C, TOL);
   }
   vgg_free(in), vgg_free(out), vgg_free(ref), vgg_free(r32);
 }
@@ -106,7 +137,7 @@ static void dense_row(ctx *c, const vgg_kernel_table *k, int NI, int NO, int rel
     vgg_f64_dense_naive(x, w, b, ref, NI, NO, relu);
     char shape[64];
     snprintf(shape, sizeof shape, "%d->%d%s", NI, NO, relu ? " relu" : "");
-    report(c, "dense", k, shape, y, ref, (size_t)NO);
+    report(c, "dense", k, shape, y, ref, (size_t)NO, TOL);
   }
   vgg_free(x), vgg_free(w), vgg_free(b), vgg_free(y), vgg_free(ref);
 }
@@ -124,7 +155,7 @@ static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
     for (int i = 0; i < n; i++) ref[i] = exp((double)x[i] - m) / sum;
     char shape[64];
     snprintf(shape, sizeof shape, "%d", n);
-    report(c, "softmax", k, shape, y, ref, (size_t)n);
+    report(c, "softmax", k, shape, y, ref, (size_t)n, TOL);
   }
   vgg_free(x), vgg_free(y), vgg_free(ref);
 }
@@ -149,13 +180,15 @@ vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, 
       if (l == VGG_ISA_SCALAR || reduced) side = side < SCALAR_SIDE ? side : SCALAR_SIDE;
       char tag[32];
       snprintf(tag, sizeof tag, "vgg16 #%d ", i + 1);
-      if (conv_row(&c, k, side, side, vgg16_convs[i][1], vgg16_convs[i][2], 1, 100 + i, tag))
+      const int last_of_block = i == 1 || i == 3 || i == 6 || i == 9 || i == 12;
+      if (conv_rows(&c, k, side, side, vgg16_convs[i][1], vgg16_convs[i][2], 1, last_of_block, 100 + i, tag))
         return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     }
     for (int a = 0; a < 8; a++)
       for (int b = 0; b < 8; b++) {
         const int H = awk_sz[(a + b) % 7], W = awk_sz[(a + 2 * b + 3) % 7];
-        if (conv_row(&c, k, H, W, awk_ch[a], awk_ch[b], (a + b) & 1, (uint64_t)(a * 8 + b), ""))
+        if (conv_rows(&c, k, H, W, awk_ch[a], awk_ch[b], (a + b) & 1, H > 1 && W > 1 && (a + b) % 3 == 0,
+                      (uint64_t)(a * 8 + b), ""))
           return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
       }
     for (int i = 0; i < 8; i++) pool_row(&c, k, awk_sz[i % 7] + 1, awk_sz[(i + 3) % 7] + 2, awk_ch[i]);

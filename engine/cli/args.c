@@ -137,6 +137,14 @@ int opt_arch(const char *cmd, const opt *opts, vgg_arch *out) {
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
   out->isa = -1;
   out->threads = 0;
+  out->algo = VGG_ALGO_AUTO;
+  static const char *const algos[] = {"auto", "direct", "wino2", "wino4", "fast", NULL};
+  int algo = 0;
+  for (const opt *o = opts; o->name; o++)
+    if (!strcmp(o->name, "algo")) {
+      if (opt_choice(cmd, opts, "algo", algos, &algo)) return EXIT_USAGE;
+      out->algo = (vgg_algo)algo;
+    }
   const char *isa = opt_get(opts, "isa");
   const char *src = "--isa";
   if (!isa && (isa = getenv("VGGSIMD_ISA")) && *isa) src = "VGGSIMD_ISA";

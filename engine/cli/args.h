@@ -28,7 +28,8 @@ int opt_int(const char *cmd, const opt *opts, const char *name, long lo, long hi
 int opt_u64(const char *cmd, const opt *opts, const char *name, uint64_t *out);
 int opt_choice(const char *cmd, const opt *opts, const char *name, const char *const *choices, int *out);
 int opt_arch(const char *cmd, const opt *opts, vgg_arch *out);
-/* --isa and VGGSIMD_ISA ("auto" -> -1), --threads and VGGSIMD_THREADS (0 -> online cores). */
+/* --isa and VGGSIMD_ISA ("auto" -> -1), --threads and VGGSIMD_THREADS (0 -> online cores),
+ * and --algo when the command has it. */
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out);
 
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -31,9 +31,9 @@ static double sum_block(const vgg_model *m, const double *sec, int b) {
   return t;
 }
 
-static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor *in, int level, int threads, int reps,
-                     int quiet, result *r) {
-  vgg_options o = {level, threads};
+static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor *in, int level, int threads,
+                     vgg_algo algo, int reps, int quiet, result *r) {
+  vgg_options o = {level, threads, algo};
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(m, w, &o, &net, &err)) {
@@ -93,7 +93,7 @@ int cmd_bench(int argc, char **argv) {
       fputs(help, stdout);
       return 0;
     }
-  opt opts[] = {{"isa", OPT_VALUE},  {"threads", OPT_VALUE}, {"reps", OPT_VALUE},
+  opt opts[] = {{"isa", OPT_VALUE},  {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {"reps", OPT_VALUE},
                 {"size", OPT_VALUE}, {"arch", OPT_VALUE},    {"json", OPT_FLAG}, {0}};
   const char *pos[1];
   int npos, rc;
@@ -141,7 +141,7 @@ int cmd_bench(int argc, char **argv) {
     for (int t = 0; t < nthreads && !rc; t++) {
       result *r = &res[nres];
       const int n = reps_given ? (int)reps : l == 0 ? 3 : (int)reps;
-      rc = bench_one(m, w, &in, l, thread_list[t], n, json, r);
+      rc = bench_one(m, w, &in, l, thread_list[t], eo.algo, n, json, r);
       r->peak = vgg_level_peak_gflops(l, thread_list[t]);
       nres++;
     }
@@ -159,8 +159,9 @@ int cmd_bench(int argc, char **argv) {
              conv_flops / r->total / 1e9);
       for (int i = 1, first = 1; i < nl; i++) {
         const vgg_layer *L = vgg_model_layer(m, i);
-        printf("%s{\"name\":\"%s\",\"ms\":%.4f,\"gflops\":%.2f}", first ? "" : ",", L->name, r->layer[i] * 1e3,
-               (double)L->flops / r->layer[i] / 1e9);
+        printf("%s{\"name\":\"%s\",\"ms\":%.4f,\"gflops\":", first ? "" : ",", L->name, r->layer[i] * 1e3);
+        if (L->flops && r->layer[i] > 0) printf("%.2f}", (double)L->flops / r->layer[i] / 1e9);
+        else printf("null}"); /* a pool, or one fused into the conv before it */
         first = 0;
       }
       printf("],\"blocks\":[");

@@ -91,10 +91,12 @@ int cmd_init(int argc, char **argv) {
 }
 
 int cmd_cpu(int argc, char **argv) {
-  static const char help[] = "usage: vggsimd cpu [--isa auto|scalar|avx2|avx512|neon]\n"
-                             "  Detected CPU features, usable levels, and the kernel for every operation.\n";
+  static const char help[] =
+      "usage: vggsimd cpu [--isa auto|scalar|avx2|avx512|neon] [--algo auto|direct|wino2|wino4|fast]\n"
+      "  Detected CPU features, usable levels, the kernel for every operation, and the algorithm\n"
+      "  each VGG16 conv layer (224x224) would use.\n";
   if (wants_help(argc, argv, help)) return 0;
-  opt opts[] = {{"isa", OPT_VALUE}, {"threads", OPT_VALUE}, {0}};
+  opt opts[] = {{"isa", OPT_VALUE}, {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {0}};
   const char *pos[1];
   int npos, rc;
   if ((rc = args_parse("cpu", argc, argv, 2, opts, pos, 0, &npos))) return rc;
@@ -103,5 +105,17 @@ int cmd_cpu(int argc, char **argv) {
   char buf[8192];
   vgg_cpu_report(eo.isa, buf, sizeof buf);
   fputs(buf, stdout);
+  static const char *const algos[] = {"auto", "direct", "wino2", "wino4", "fast"};
+  vgg_model *m;
+  vgg_error err;
+  if (vgg_model_create(VGG16, 0, 224, 224, &m, &err) == VGG_OK) {
+    const int level = eo.isa >= 0 ? eo.isa : vgg_level_best();
+    printf("algorithms at %s, --algo %s (VGG16 224x224):\n", vgg_level_name(level), algos[eo.algo]);
+    for (int i = 0; i < vgg_model_num_layers(m); i++) {
+      const char *a = vgg_plan_layer_algo(m, i, level, eo.algo);
+      if (a) printf("  %-12s %s\n", vgg_model_layer(m, i)->name, a);
+    }
+    vgg_model_free(m);
+  }
   return 0;
 }

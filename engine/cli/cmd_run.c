@@ -27,6 +27,8 @@ static const char help[] =
     "  --maps DIR       write blockN.png: first 64 channels of each block output, viridis grid\n"
     "  --npy DIR        write blockN.npy: each block output, NHWC float32\n"
     "  --isa LEVEL      auto|scalar|avx2|avx512|neon (env VGGSIMD_ISA)\n"
+    "  --algo ALGO      auto (direct or Winograd F(2x2) per layer, measured) | direct | wino2 | wino4 |\n"
+    "                   fast (also F(4x4) where faster; results within 1e-4 instead of 1e-5)\n"
     "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n";
 
 #define MAX_OUT 16
@@ -92,7 +94,7 @@ int cmd_run(int argc, char **argv) {
     }
   opt opts[] = {{"weights", OPT_VALUE}, {"seed", OPT_VALUE},    {"arch", OPT_VALUE},    {"top", OPT_FLAG},
                 {"top5", OPT_FLAG},     {"size", OPT_VALUE},    {"resize", OPT_VALUE},  {"preproc", OPT_VALUE},
-                {"maps", OPT_VALUE},    {"npy", OPT_VALUE},     {"isa", OPT_VALUE},     {"threads", OPT_VALUE},
+                {"maps", OPT_VALUE},    {"npy", OPT_VALUE},     {"isa", OPT_VALUE},     {"threads", OPT_VALUE}, {"algo", OPT_VALUE},
                 {0}};
   const char *pos[1] = {VGG_DATA_DIR "/chelsea.png"};
   int npos, rc;
@@ -160,6 +162,17 @@ int cmd_run(int argc, char **argv) {
   if (wpath) printf("%s (%s naming)", wpath, naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
   else printf("random Glorot-uniform (seed %llu)", (unsigned long long)seed);
   printf(", isa %s, %d thread%s\n", vgg_net_isa(net), vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "");
+  printf("algorithms:");
+  for (int i = 0, b = 0; i < vgg_model_num_layers(m); i++) {
+    const char *a = vgg_net_layer_algo(net, i);
+    if (!a) continue;
+    if (vgg_model_layer(m, i)->block != b) {
+      printf("%s block%d", b ? " |" : "", vgg_model_layer(m, i)->block);
+      b = vgg_model_layer(m, i)->block;
+    }
+    printf(" %s", a);
+  }
+  printf("\n");
   float logits[1000], probs[1000];
   if (vgg_net_forward(net, &in, on_block, &ctx, top ? logits : NULL, top ? probs : NULL, &err)) goto fail;
   if (ctx.failed) {

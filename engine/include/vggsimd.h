@@ -145,9 +145,15 @@ vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *
 
 /* ------------------------------------------------------------ inference -- */
 
+/* Convolution algorithm.  auto: per layer, direct or Winograd F(2x2) from a
+ * table of measured choices per level; fast: also F(4x4) where it is faster
+ * (looser accuracy, 1e-4); direct/wino2/wino4 force one for every layer. */
+typedef enum { VGG_ALGO_AUTO = 0, VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_FAST } vgg_algo;
+
 typedef struct {
-  int isa;     /* -1: best available; else a level (scalar 0, avx2 1, avx512 2, neon 3) used as a cap */
-  int threads; /* <= 0: online cores */
+  int isa;       /* -1: best available; else a level (scalar 0, avx2 1, avx512 2, neon 3) */
+  int threads;   /* <= 0: online cores */
+  vgg_algo algo; /* default (0): auto */
 } vgg_options;
 
 typedef struct vgg_net vgg_net;
@@ -160,7 +166,14 @@ void vgg_net_free(vgg_net *net);
 /* The level and kernel names in use, e.g. for `vggsimd cpu`. */
 const char *vgg_net_isa(const vgg_net *net);
 int vgg_net_threads(const vgg_net *net);
-/* Seconds each layer (indexed as vgg_model_layer) took in the last forward pass. */
+/* The algorithm a net at `level` (-1: best) would use for conv layer `layer`
+ * when `want` is asked for (names as vgg_net_layer_algo); NULL for other layers. */
+const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_algo want);
+/* The algorithm of conv layer `layer` ("direct", "wino2", "wino2+pool", "wino4",
+ * "wino4+pool": +pool when the following max-pool is fused in); NULL otherwise. */
+const char *vgg_net_layer_algo(const vgg_net *net, int layer);
+/* Seconds each layer (indexed as vgg_model_layer) took in the last forward pass
+ * (a pool fused into the conv before it shows 0). */
 const double *vgg_net_layer_seconds(const vgg_net *net);
 /* Measured FMA peak of `level` on `threads` cores (<= 0: all online), GFLOP/s;
  * 0 for a level without a calibration loop (scalar) or not usable. */
@@ -189,18 +202,20 @@ size_t vgg_cpu_report(int level, char *buf, size_t size);
 /* ---------------------------------------------------------- verification -- */
 
 typedef struct {
-  const char *kernel; /* conv3x3, conv3x3_c3, maxpool2x2, dense, softmax */
+  const char *kernel; /* conv3x3, conv3x3_c3, wino2, wino2+pool, wino4, wino4+pool, maxpool2x2, dense, softmax */
   const char *level;
-  char shape[64];
+  char shape[80];
   double max_abs_err;
   double max_rel_err; /* max |got - ref| / max |ref| */
-  int pass;           /* max_rel_err <= 1e-5 */
+  double tol;         /* 1e-5; 1e-4 for Winograd F(4x4) */
+  int pass;           /* max_rel_err <= tol */
 } vgg_verify_row;
 
 typedef void (*vgg_verify_fn)(void *user, const vgg_verify_row *row);
 
 /* Every kernel of `level` (-1: every usable level) against the scalar
- * reference (SIMD levels) or float64 (the scalar level): the 13 VGG16 conv
+ * reference (SIMD levels) or float64 (the scalar level): direct and
+ * Winograd convolution (pooled for the last conv of a block) on the 13 VGG16 conv
  * shapes (SIMD at full size unless `reduced`; the scalar level at 16x16),
  * awkward channel counts and sizes, pooling, dense (the VGG16 classifier
  * shapes unless reduced) and softmax.  One callback per row; *failures counts
