@@ -1,0 +1,479 @@
+// Google Benchmark harness: every kernel at every level against the scalar
+// reference on the 13 VGG16 conv shapes (and pooling, dense, softmax shapes),
+// blocks and the whole network with the engine's plans, and oneDNN side by
+// side (meson feature `peers`).
+//
+// Counters: GFLOP/s (for Winograd also the direct-equivalent rate), %peak (of
+// the FMA peak measured by the calibration rows of this same run, per level
+// and thread count), x_scalar (speedup over the scalar row of the same shape,
+// measured earlier in the same run), B/s for memory-bound kernels, and for
+// oneDNN rows ours/oneDNN time ratios.  Add --benchmark_repetitions=10 for a
+// `_min` aggregate; the usual --benchmark_filter / --benchmark_out work.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <omp.h>
+
+#include "kernels.h"
+#include "vggsimd.h"
+#ifdef VGG_HAVE_PEERS
+#include "peer_onednn.h"
+#endif
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+struct Buf {  // 64-byte aligned float buffer
+  float *p = nullptr;
+  explicit Buf(size_t n) : p(static_cast<float *>(std::aligned_alloc(64, ((n * 4 + 63) / 64) * 64 + 64))) {}
+  ~Buf() { std::free(p); }
+  Buf(const Buf &) = delete;
+  Buf &operator=(const Buf &) = delete;
+};
+
+void fill(float *p, size_t n, unsigned seed) {
+  unsigned s = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    p[i] = static_cast<float>(s >> 8) / 8388608.0f - 1.0f;
+  }
+}
+
+const int kVgg16[13][3] = {{224, 3, 64},   {224, 64, 64},  {112, 64, 128}, {112, 128, 128}, {56, 128, 256},
+                           {56, 256, 256}, {56, 256, 256}, {28, 256, 512}, {28, 512, 512},  {28, 512, 512},
+                           {14, 512, 512}, {14, 512, 512}, {14, 512, 512}};
+const char *kVgg16Names[13] = {"block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1",
+                               "block3_conv2", "block3_conv3", "block4_conv1", "block4_conv2", "block4_conv3",
+                               "block5_conv1", "block5_conv2", "block5_conv3"};
+const char *kAlgoNames[] = {"auto", "direct", "wino2", "wino4", "fast"};
+
+std::map<std::string, double> g_peak;    // "level/threads" -> GFLOP/s
+std::map<std::string, double> g_scalar;  // shape key -> seconds per iteration at the scalar level
+std::map<std::string, double> g_ours;    // "algo/what/threads" -> seconds (ours, best level)
+
+std::string key(const std::string &a, const std::string &b) { return a + "/" + b; }
+
+void set_peak_counter(benchmark::State &st, int level, int threads, double gflops) {
+  auto it = g_peak.find(key(vgg_level_name(level), std::to_string(threads)));
+  if (it != g_peak.end() && it->second > 0) st.counters["%peak"] = 100.0 * gflops / it->second;
+}
+
+void set_scalar_counter(benchmark::State &st, int level, const std::string &shape, double sec) {
+  if (level == VGG_ISA_SCALAR) {
+    g_scalar[shape] = sec;
+    return;
+  }
+  auto it = g_scalar.find(shape);
+  if (it != g_scalar.end()) st.counters["x_scalar"] = it->second / sec;
+}
+
+// ---- calibration --------------------------------------------------------
+
+void BM_FmaPeak(benchmark::State &st, int level, int threads) {
+  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  const int64_t iters = 1 << 20;
+  const double t0 = now();
+  for (auto _ : st) {
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += k->fma_peak(iters);
+    benchmark::DoNotOptimize(sink);
+  }
+  const double gf = static_cast<double>(iters) * k->fma_peak_flops * threads * st.iterations() / (now() - t0) / 1e9;
+  auto &p = g_peak[key(vgg_level_name(level), std::to_string(threads))];
+  p = std::max(p, gf);
+  st.counters["GFLOP/s"] = gf;
+}
+
+// ---- kernels, single thread, full layer ---------------------------------
+
+// algo: 0 direct, 1 wino2, 2 wino4
+void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
+  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  const int H = kVgg16[layer][0], CI = kVgg16[layer][1], CO = kVgg16[layer][2];
+  Buf in(static_cast<size_t>(H) * H * CI), out(static_cast<size_t>(H) * H * CO), w(9ull * CI * CO), b(CO);
+  fill(in.p, static_cast<size_t>(H) * H * CI, 1), fill(w.p, 9ull * CI * CO, 2), fill(b.p, CO, 3);
+  const vgg_wino_kernels *wk = algo ? &k->wino[algo - 1] : nullptr;
+  Buf packed(wk ? wk->packed_size(CI, CO) : k->conv3x3_packed_size(CI, CO));
+  Buf scratch(wk ? wk->scratch_size(CI, CO) : 1);
+  if (wk) wk->pack(w.p, CI, CO, packed.p);
+  else k->conv3x3_pack(w.p, CI, CO, packed.p);
+  const vgg_conv3x3_args a = {in.p, out.p, packed.p, b.p, H, H, CI, CO, 1};
+  const vgg_wino_args wa = {in.p, out.p, packed.p, b.p, H, H, CI, CO, 1, 0, scratch.p};
+  const double t0 = now();
+  for (auto _ : st) {
+    if (wk) wk->conv(&wa, 0, (H + wk->m - 1) / wk->m, 0, CO);
+    else (CI == 3 ? k->conv3x3_c3 : k->conv3x3)(&a, 0, H, 0, CO);
+    benchmark::ClobberMemory();
+  }
+  const double sec = (now() - t0) / st.iterations();
+  const double direct_flops = 2.0 * 9 * CI * CO * H * H;
+  st.counters["GFLOP/s"] = direct_flops / sec / 1e9;  // direct-equivalent
+  double actual = direct_flops;
+  if (wk) {  // Winograd: the (m+2)^2 GEMMs only, transforms not counted
+    const double tiles = std::pow(std::ceil(static_cast<double>(H) / wk->m), 2);
+    actual = 2.0 * (wk->m + 2) * (wk->m + 2) * tiles * CI * CO;
+    st.counters["GFLOP/s_actual"] = actual / sec / 1e9;
+  }
+  set_peak_counter(st, level, 1, actual / sec / 1e9);
+  set_scalar_counter(st, level, key("conv", kVgg16Names[layer]), sec);
+}
+
+void BM_Pool(benchmark::State &st, int level, int H, int C) {
+  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  Buf in(static_cast<size_t>(H) * H * C), out(static_cast<size_t>(H / 2) * (H / 2) * C);
+  fill(in.p, static_cast<size_t>(H) * H * C, 4);
+  const double t0 = now();
+  for (auto _ : st) {
+    k->maxpool2x2(in.p, out.p, H, H, C, 0, H / 2);
+    benchmark::ClobberMemory();
+  }
+  const double sec = (now() - t0) / st.iterations();
+  st.counters["B/s"] = benchmark::Counter(4.0 * (H * H * C + (H / 2) * (H / 2) * C) / sec);
+  set_scalar_counter(st, level, key("pool", std::to_string(H)), sec);
+}
+
+void BM_Dense(benchmark::State &st, int level, int NI, int NO) {
+  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  Buf x(NI), w(static_cast<size_t>(NI) * NO), b(NO), y(NO);
+  fill(x.p, NI, 5), fill(w.p, static_cast<size_t>(NI) * NO, 6), fill(b.p, NO, 7);
+  const double t0 = now();
+  for (auto _ : st) {
+    k->dense(x.p, w.p, b.p, y.p, NI, NO, 1, 0, NO);
+    benchmark::ClobberMemory();
+  }
+  const double sec = (now() - t0) / st.iterations();
+  st.counters["B/s"] = benchmark::Counter(4.0 * NI * NO / sec);  // the weights, read once
+  st.counters["GFLOP/s"] = 2.0 * NI * NO / sec / 1e9;
+  set_scalar_counter(st, level, key("dense", std::to_string(NI)), sec);
+}
+
+void BM_Softmax(benchmark::State &st, int level, int n) {
+  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  Buf x(n), y(n);
+  fill(x.p, n, 8);
+  const double t0 = now();
+  for (auto _ : st) {
+    k->softmax(x.p, y.p, n);
+    benchmark::ClobberMemory();
+  }
+  set_scalar_counter(st, level, key("softmax", std::to_string(n)), (now() - t0) / st.iterations());
+}
+
+// ---- blocks and network through the public API --------------------------
+
+struct Model {
+  vgg_model *m = nullptr;
+  vgg_weights *w = nullptr;
+  std::vector<float> input;
+  explicit Model(bool top) {
+    vgg_error err;
+    if (vgg_model_create(VGG16, top, 224, 224, &m, &err) || vgg_weights_init(m, 0, &w, &err)) {
+      std::fprintf(stderr, "bench: %s\n", err.msg);
+      std::exit(1);
+    }
+    input.resize(224 * 224 * 3);
+    fill(input.data(), input.size(), 9);
+    for (auto &v : input) v *= 120.0f;
+  }
+  ~Model() {
+    vgg_weights_free(w);
+    vgg_model_free(m);
+  }
+};
+
+Model &conv_base() {
+  static Model model(false);
+  return model;
+}
+
+double block_flops(const vgg_model *m, int b) {
+  double f = 0;
+  for (int i = 0; i < vgg_model_num_layers(m); i++)
+    if (vgg_model_layer(m, i)->block == b || b == 0) f += static_cast<double>(vgg_model_layer(m, i)->flops);
+  return f;
+}
+
+// what: 0 = conv base, 1..5 = block, 100 + i = layer i.  Manual time: only that part of each forward pass.
+// store: when not empty, the fastest iteration is kept under that name for the oneDNN rows' ratios.
+void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int what, int batch, bool top,
+            std::string store) {
+  static Model full(true);
+  Model &md = top ? full : conv_base();
+  vgg_options o = {level, threads, algo};
+  vgg_net *net;
+  vgg_error err;
+  if (vgg_net_create(md.m, md.w, &o, &net, &err)) {
+    st.SkipWithError(err.msg);
+    return;
+  }
+  vgg_tensor in = {1, 224, 224, 3, md.input.data()};
+  std::vector<float> probs(1000);
+  const int nl = vgg_model_num_layers(md.m);
+  double best = 1e30;
+  for (auto _ : st) {
+    double sec = 0;
+    for (int img = 0; img < batch; img++) {
+      const double t0 = now();
+      vgg_net_forward(net, &in, nullptr, nullptr, nullptr, top ? probs.data() : nullptr, &err);
+      const double total = now() - t0;
+      const double *ls = vgg_net_layer_seconds(net);
+      if (what == 0) sec += total;
+      else if (what >= 100) sec += ls[what - 100];
+      else
+        for (int i = 0; i < nl; i++) sec += vgg_model_layer(md.m, i)->block == what ? ls[i] : 0;
+    }
+    st.SetIterationTime(sec);
+    best = std::min(best, sec);
+  }
+  vgg_net_free(net);
+  if (!store.empty()) g_ours[store] = best;
+  const double flops =
+      what >= 100 ? static_cast<double>(vgg_model_layer(md.m, what - 100)->flops) : block_flops(md.m, what);
+  st.counters["images/s"] = benchmark::Counter(batch, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GFLOP/s"] = benchmark::Counter(flops * batch / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+#ifdef VGG_HAVE_PEERS
+// oneDNN conv base at `threads`; what as in BM_Net (no batch, no classifier).
+void BM_Onednn(benchmark::State &st, peer::Algo algo, int threads, int what) {
+  Model &md = conv_base();
+  // oneDNN sizes its work split when a primitive is created: one net per thread count.
+  static std::map<std::pair<int, int>, std::unique_ptr<peer::OnednnConvBase>> nets;
+  auto &net = nets[{static_cast<int>(algo), threads}];
+  omp_set_num_threads(threads);
+  try {
+    if (!net) net.reset(new peer::OnednnConvBase(md.m, md.w, algo));
+  } catch (const std::exception &e) {
+    st.SkipWithError(e.what());
+    return;
+  }
+  std::vector<double> ls(64);
+  const int nl = vgg_model_num_layers(md.m);
+  double best = 1e30;
+  for (auto _ : st) {
+    const double t0 = now();
+    net->forward(md.input.data(), what == 0 ? nullptr : ls.data());
+    double sec = now() - t0;
+    if (what >= 100) sec = ls[what - 100];
+    else if (what > 0) {
+      sec = 0;
+      for (int i = 0; i < nl; i++) sec += vgg_model_layer(md.m, i)->block == what ? ls[i] : 0;
+    }
+    st.SetIterationTime(sec);
+    best = std::min(best, sec);
+  }
+  // ours / oneDNN, fastest iteration against fastest iteration, ours measured just before in this run.
+  for (int a : {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST}) {
+    auto it = g_ours.find(key(kAlgoNames[a], key(std::to_string(what), std::to_string(threads))));
+    if (it != g_ours.end()) st.counters[std::string("ours_") + kAlgoNames[a] + "/onednn"] = it->second / best;
+  }
+}
+#endif
+
+// ---- registration ----------------------------------------------------------
+
+void min_stat(benchmark::internal::Benchmark *b) {
+  b->ComputeStatistics("min", [](const std::vector<double> &v) { return *std::min_element(v.begin(), v.end()); });
+}
+
+std::string what_name(int what) {
+  if (what == 0) return "conv_base";
+  if (what < 100) return "block" + std::to_string(what);
+  return vgg_model_layer(conv_base().m, what - 100)->name;
+}
+
+// Rows compared with oneDNN: conv base, blocks, and every conv layer.
+std::vector<int> peer_rows() {
+  std::vector<int> whats{0, 1, 2, 3, 4, 5};
+  for (int i = 0; i < vgg_model_num_layers(conv_base().m); i++)
+    if (vgg_model_layer(conv_base().m, i)->kind == VGG_LAYER_CONV) whats.push_back(100 + i);
+  return whats;
+}
+
+void register_all() {
+  const int cores = omp_get_num_procs();
+  std::vector<int> threads{1};
+  if (cores > 1) threads.push_back(cores);
+  std::vector<int> levels;
+  for (int l = 0; l < VGG_ISA_COUNT; l++)
+    if (vgg_isa_available(static_cast<vgg_isa>(l))) levels.push_back(l);
+  const int best = levels.back();
+
+  for (int l : levels)
+    for (int t : threads)
+      if (vgg_kernels_get(static_cast<vgg_isa>(l))->fma_peak)
+        benchmark::RegisterBenchmark(("calibrate/fma_peak/" + std::string(vgg_level_name(l)) + "/threads:" +
+                                      std::to_string(t)).c_str(),
+                                     BM_FmaPeak, l, t)
+            ->MinTime(0.1)
+            ->Apply(min_stat);
+
+  // Kernels: the scalar rows first (they are the reference of x_scalar), one iteration each.
+  for (int l : levels) {
+    const char *ln = vgg_level_name(l);
+    for (int i = 0; i < 13; i++)
+      for (int a = 0; a < 3; a++) {
+        if (l == VGG_ISA_SCALAR && a) continue;
+        auto *b = benchmark::RegisterBenchmark(
+            ("conv/" + std::string(ln) + "/" + (a == 0 ? "direct" : a == 1 ? "wino2" : "wino4") + "/" +
+             kVgg16Names[i]).c_str(),
+            BM_Conv, l, i, a);
+        b->Unit(benchmark::kMillisecond)->Apply(min_stat);
+        if (l == VGG_ISA_SCALAR) b->Iterations(1);
+        else b->MinTime(0.2);
+      }
+    for (int s : {224, 112, 56, 28, 14}) {
+      const int c = s == 224 ? 64 : s == 112 ? 128 : s == 56 ? 256 : 512;
+      benchmark::RegisterBenchmark(("pool/" + std::string(ln) + "/" + std::to_string(s) + "x" + std::to_string(s) +
+                                    "x" + std::to_string(c)).c_str(),
+                                   BM_Pool, l, s, c)
+          ->Unit(benchmark::kMicrosecond)
+          ->MinTime(0.1)
+          ->Apply(min_stat);
+    }
+    for (auto io : {std::pair<int, int>{25088, 4096}, {4096, 4096}, {4096, 1000}})
+      benchmark::RegisterBenchmark(("dense/" + std::string(ln) + "/" + std::to_string(io.first) + "x" +
+                                    std::to_string(io.second)).c_str(),
+                                   BM_Dense, l, io.first, io.second)
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(0.2)
+          ->Apply(min_stat);
+    benchmark::RegisterBenchmark(("softmax/" + std::string(ln) + "/1000").c_str(), BM_Softmax, l, 1000)
+        ->Unit(benchmark::kMicrosecond)
+        ->MinTime(0.05)
+        ->Apply(min_stat);
+  }
+
+  // Blocks and network: every SIMD level and algorithm, 1..N threads.
+  for (int l : levels) {
+    if (l == VGG_ISA_SCALAR) continue;
+    for (int a : {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST})
+      for (int t : threads)
+        for (int what = 1; what <= 5; what++)
+          benchmark::RegisterBenchmark(("block/" + std::string(vgg_level_name(l)) + "/" + kAlgoNames[a] + "/" +
+                                        what_name(what) + "/threads:" + std::to_string(t)).c_str(),
+                                       BM_Net, l, static_cast<vgg_algo>(a), t, what, 1, false, std::string())
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond)
+              ->MinTime(0.3)
+              ->Apply(min_stat);
+  }
+  for (int a : {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST})
+    for (int t : threads)
+      for (int batch : {1, 8})
+        for (bool top : {false, true})
+          benchmark::RegisterBenchmark(("network/" + std::string(vgg_level_name(best)) + "/" + kAlgoNames[a] + "/" +
+                                        (top ? "full" : "conv_base") + "/batch:" + std::to_string(batch) +
+                                        "/threads:" + std::to_string(t)).c_str(),
+                                       BM_Net, best, static_cast<vgg_algo>(a), t, 0, batch, top, std::string())
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond)
+              ->MinTime(batch == 8 ? 1.0 : 0.5)
+              ->Apply(min_stat);
+#ifdef VGG_HAVE_PEERS
+  // Ours, the same rows as oneDNN's, just before them: each oneDNN row carries ours/oneDNN ratios taken in one run.
+  for (int a : {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST})
+    for (int t : threads)
+      for (int what : peer_rows())
+        benchmark::RegisterBenchmark(("ours/" + std::string(kAlgoNames[a]) + "/" + what_name(what) + "/threads:" +
+                                      std::to_string(t)).c_str(),
+                                     BM_Net, best, static_cast<vgg_algo>(a), t, what, 1, false,
+                                     key(kAlgoNames[a], key(std::to_string(what), std::to_string(t))))
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.5)
+            ->Apply(min_stat);
+  for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd})
+    for (int t : threads) {
+      for (int what : peer_rows())
+        benchmark::RegisterBenchmark(("onednn/" + std::string(alg == peer::Algo::Direct ? "direct" : "winograd") + "/" +
+                                      what_name(what) + "/threads:" + std::to_string(t)).c_str(),
+                                     BM_Onednn, alg, t, what)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.5)
+            ->Apply(min_stat);
+    }
+#endif
+}
+
+#ifdef VGG_HAVE_PEERS
+// oneDNN must compute what we compute, or the comparison means nothing.
+int check_peer() {
+  Model &md = conv_base();
+  vgg_options o = {-1, 0, VGG_ALGO_DIRECT};
+  vgg_net *net;
+  vgg_error err;
+  if (vgg_net_create(md.m, md.w, &o, &net, &err)) return 1;
+  std::vector<std::vector<float>> ours(6);
+  struct Keep {
+    static void cb(void *u, int b, const vgg_tensor *t, double) {
+      auto &v = (*static_cast<std::vector<std::vector<float>> *>(u))[b];
+      v.assign(t->data, t->data + static_cast<size_t>(t->h) * t->w * t->c);
+    }
+  };
+  vgg_tensor in = {1, 224, 224, 3, md.input.data()};
+  vgg_net_forward(net, &in, Keep::cb, &ours, nullptr, nullptr, &err);
+  vgg_net_free(net);
+  int bad = 0;
+  for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd}) {
+    const char *name = alg == peer::Algo::Direct ? "direct" : "winograd";
+    try {
+      peer::OnednnConvBase p(md.m, md.w, alg);
+      p.forward(md.input.data());
+      std::string worst;
+      for (int b = 1; b <= 5; b++) {
+        const std::vector<float> theirs = p.block_output(b);
+        double mx = 0, e = 0;
+        for (size_t i = 0; i < theirs.size(); i++) {
+          mx = std::max(mx, std::fabs(static_cast<double>(ours[b][i])));
+          e = std::max(e, std::fabs(static_cast<double>(ours[b][i]) - theirs[i]));
+        }
+        const double rel = e / std::max(mx, 1e-30), tol = alg == peer::Algo::Direct ? 1e-5 : 1e-4;
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%sblock%d %.2e", b > 1 ? ", " : "", b, rel);
+        worst += buf;
+        if (rel > tol) bad = 1;
+      }
+      benchmark::AddCustomContext(std::string("onednn_") + name + "_vs_ours_rel_err", worst);
+      benchmark::AddCustomContext(std::string("onednn_") + name + "_impl", p.impl(2));
+      std::fprintf(stderr, "oneDNN %s vs ours (direct), max error relative to max |block|: %s (%s)\n", name,
+                   worst.c_str(), p.impl(2).c_str());
+    } catch (const std::exception &e) {
+      std::fprintf(stderr, "oneDNN %s: not available here: %s\n", name, e.what());
+    }
+  }
+  if (bad) std::fprintf(stderr, "bench: oneDNN's output does not match ours; the comparison would not be honest\n");
+  return bad;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  char report[4096];
+  vgg_cpu_report(-1, report, sizeof report);
+  benchmark::AddCustomContext("vggsimd_cpu", vgg_cpu_get()->brand);
+  benchmark::AddCustomContext("vggsimd_best_level", vgg_level_name(vgg_level_best()));
+#ifdef VGG_HAVE_PEERS
+  if (check_peer()) return 1;
+#endif
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
