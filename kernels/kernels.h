@@ -63,9 +63,14 @@ typedef struct {
   float *scratch;
 } vgg_wino_args;
 
+/* Floats between consecutive (m+2)^2 planes of the Winograd buffers, beyond
+ * their size, so the planes do not alias in the L1 cache sets. */
+#define VGG_WINO_PAD 16
+
 /* Tile rows [ty0, ty1) (a tile row is m output rows) and channels [oc0, oc1). */
 typedef void (*vgg_wino_fn)(const vgg_wino_args *a, int ty0, int ty1, int oc0, int oc1);
-/* The input-transform stage alone: v[xi][t][c] for tiles [t0, t0+nt) in raster order. */
+/* The input-transform stage alone: v[xi * (nt*cin + VGG_WINO_PAD) + t*cin + c] for tiles
+ * [t0, t0+nt) in raster order. */
 typedef void (*vgg_wino_input_fn)(const vgg_wino_args *a, int t0, int nt, float *v);
 typedef size_t (*vgg_size_fn)(int cin, int cout);
 

@@ -54,7 +54,7 @@ static void input_transform(vgg_isa isa, int w) {
     const int th = (H + m - 1) / m, tw = (W + m - 1) / m, nt = th * tw;
     float *in = malloc(sizeof(float) * H * W * C);
     tu_fill(in, (size_t)H * W * C, 40 + s);
-    tu_buf v = tu_buf_new((size_t)A * A * nt * C);
+    tu_buf v = tu_buf_new((size_t)A * A * ((size_t)nt * C + VGG_WINO_PAD));
     vgg_wino_args a = {in, NULL, NULL, NULL, H, W, C, C, 0, 0, NULL};
     k->input(&a, 0, nt, v.p);
     assert_true(tu_guard_ok(&v));
@@ -70,7 +70,7 @@ static void input_transform(vgg_isa isa, int w) {
                 if (y < 0 || y >= H || x < 0 || x >= W) continue;
                 r += BT[i * A + p] * in[((size_t)y * W + x) * C + c] * BT[j * A + q];
               }
-            worst = fmax(worst, fabs(v.p[((size_t)(i * A + j) * nt + t) * C + c] - r));
+            worst = fmax(worst, fabs(v.p[(size_t)(i * A + j) * ((size_t)nt * C + VGG_WINO_PAD) + (size_t)t * C + c] - r));
             mx = fmax(mx, fabs(r));
           }
     if (worst > 1e-6 * mx) print_error("input transform %dx%dx%d: err %.3g of %.3g\n", H, W, C, worst, mx);

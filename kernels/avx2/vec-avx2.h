@@ -23,6 +23,7 @@ static inline float vgg_hsum8(__m256 v) {
 #define V_STOREU(p, v) _mm256_storeu_ps((p), (v))
 #define V_STOREN(p, v, n) _mm256_maskstore_ps((p), vgg_tail8(n), (v))
 #define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define V_FNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
 #define V_ADD(a, b) _mm256_add_ps((a), (b))
 #define V_SUB(a, b) _mm256_sub_ps((a), (b))
 #define V_MUL(a, b) _mm256_mul_ps((a), (b))

@@ -14,6 +14,7 @@
 #define V_STOREU(p, v) _mm512_storeu_ps((p), (v))
 #define V_STOREN(p, v, n) _mm512_mask_storeu_ps((p), VGG_TAIL(n), (v))
 #define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define V_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
 #define V_ADD(a, b) _mm512_add_ps((a), (b))
 #define V_SUB(a, b) _mm512_sub_ps((a), (b))
 #define V_MUL(a, b) _mm512_mul_ps((a), (b))

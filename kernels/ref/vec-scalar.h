@@ -12,6 +12,7 @@
 #define V_STOREU(p, v) (*(p) = (v))
 #define V_STOREN(p, v, n) (*(p) = (v))
 #define V_FMA(a, b, c) ((a) * (b) + (c))
+#define V_FNMA(a, b, c) ((c) - (a) * (b))
 #define V_ADD(a, b) ((a) + (b))
 #define V_SUB(a, b) ((a) - (b))
 #define V_MUL(a, b) ((a) * (b))
