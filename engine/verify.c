@@ -31,10 +31,11 @@ static void report(ctx *c, const char *kernel, const vgg_kernel_table *k, const 
                    const double *ref, size_t n, double tol) {
   double mr = 0, me = 0;
   for (size_t i = 0; i < n; i++) {
-    mr = fmax(mr, fabs(ref[i]));
-    const double e = fabs((double)got[i] - ref[i]);
-    me = e <= me ? me : (isnan(e) ? INFINITY : e);
+    const double a = fabs(ref[i]), e = fabs((double)got[i] - ref[i]);
+    if (a > mr) mr = a;
+    if (!(e <= me)) me = e; /* a NaN sticks */
   }
+  if (isnan(me)) me = INFINITY;
   vgg_verify_row r;
   memset(&r, 0, sizeof r);
   r.kernel = kernel;
@@ -55,7 +56,10 @@ static void pool_f64(const double *in, double *out, int H, int W, int C) {
     for (int x = 0; x < W / 2; x++)
       for (int c = 0; c < C; c++) {
         double m = in[((size_t)(2 * y) * W + 2 * x) * C + c];
-        for (int d = 1; d < 4; d++) m = fmax(m, in[((size_t)(2 * y + d / 2) * W + 2 * x + d % 2) * C + c]);
+        for (int d = 1; d < 4; d++) {
+          const double v = in[((size_t)(2 * y + d / 2) * W + 2 * x + d % 2) * C + c];
+          m = v > m ? v : m;
+        }
         out[((size_t)y * (W / 2) + x) * C + c] = m;
       }
 }
@@ -150,7 +154,7 @@ static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
     for (int i = 0; i < n; i++) x[i] *= 20.0f;
     k->softmax(x, y, n);
     double m = -INFINITY, sum = 0;
-    for (int i = 0; i < n; i++) m = fmax(m, x[i]);
+    for (int i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
     for (int i = 0; i < n; i++) sum += exp((double)x[i] - m);
     for (int i = 0; i < n; i++) ref[i] = exp((double)x[i] - m) / sum;
     char shape[64];

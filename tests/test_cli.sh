@@ -3,6 +3,8 @@
 # usage: test_cli.sh path/to/vggsimd
 set -u
 BIN=${1:?usage: test_cli.sh path/to/vggsimd}
+# Under a cross build the binary runs through an emulator (qemu-aarch64).
+vgg() { ${VGGSIMD_EXE_WRAPPER:-} "$BIN" "$@"; }
 ROOT=${VGGSIMD_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 IMG=$ROOT/tests/data/img
 T=$(mktemp -d /tmp/vggsimd-cli-XXXXXX)
@@ -17,7 +19,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 expect() {
   local code=$1 needle=$2
   shift 3
-  "$BIN" "$@" >"$T/out" 2>"$T/err"
+  vgg "$@" >"$T/out" 2>"$T/err"
   local rc=$? lines
   lines=$(wc -l <"$T/err")
   if [ "$rc" != "$code" ]; then bad "vggsimd $* -> exit $rc, want $code; stderr: $(cat "$T/err")"; return; fi
@@ -50,7 +52,7 @@ expect 2 "not one of: direct, crop" -- run "$IMG/rgb8.png" --resize squash
 expect 2 "not one of: caffe, torch" -- run "$IMG/rgb8.png" --preproc tf
 VGGSIMD_ISA=bogus expect 2 "VGGSIMD_ISA 'bogus'" -- run "$IMG/rgb8.png"
 VGGSIMD_THREADS=-1 expect 2 "VGGSIMD_THREADS '-1'" -- run "$IMG/rgb8.png"
-"$BIN" >/dev/null 2>&1; [ $? = 2 ] && ok || bad "no arguments should exit 2"
+vgg >/dev/null 2>&1; [ $? = 2 ] && ok || bad "no arguments should exit 2"
 
 # Runtime errors: exit 1, nothing left behind.
 expect 1 "cannot open" -- run "$T/missing.png"
@@ -97,8 +99,8 @@ expect 1 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensor
 # verify, bench, cpu.
 expect 0 "all passed: 0 failing rows" -- verify --reduced
 grep -q FAIL "$T/out" && bad "verify printed a FAIL row" || ok
-for l in scalar avx2 avx512; do
-  if "$BIN" cpu | grep -q "$l(usable)"; then
+for l in scalar avx2 avx512 neon; do
+  if vgg cpu | grep -q "$l(usable)"; then
     grep -qE "^conv3x3 +$l " "$T/out" && ok || bad "verify has no conv3x3 rows for usable level $l"
   fi
 done

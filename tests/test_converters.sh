@@ -4,6 +4,8 @@
 # outputs to the originals.  Exit 77 (skipped) without /usr/bin/python3's torch/h5py.
 set -u
 BIN=${1:?usage: test_converters.sh path/to/vggsimd}
+# Under a cross build the binary runs through an emulator (qemu-aarch64).
+vgg() { ${VGGSIMD_EXE_WRAPPER:-} "$BIN" "$@"; }
 ROOT=${VGGSIMD_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 PY=/usr/bin/python3
 if ! $PY -c "import torch, h5py, numpy" 2>/dev/null; then
@@ -14,8 +16,8 @@ T=$(mktemp -d /tmp/vggsimd-conv-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 IMG=$ROOT/tests/data/img/rgb8.png
 set -e
-"$BIN" init --arch vgg11 --top --seed 21 -o "$T/t.safetensors" >/dev/null
-"$BIN" init --arch vgg11 --top --seed 21 --naming keras -o "$T/k.safetensors" >/dev/null
+vgg init --arch vgg11 --top --seed 21 -o "$T/t.safetensors" >/dev/null
+vgg init --arch vgg11 --top --seed 21 --naming keras -o "$T/k.safetensors" >/dev/null
 $PY - "$ROOT/scripts" "$T" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
@@ -37,7 +39,7 @@ PY
 $PY "$ROOT/scripts/convert_torchvision.py" "$T/t.pth" "$T/t2.safetensors" >/dev/null
 $PY "$ROOT/scripts/convert_keras.py" "$T/k.h5" "$T/k2.safetensors" >/dev/null
 for f in t t2 k k2; do
-  "$BIN" run "$IMG" --arch vgg11 --weights "$T/$f.safetensors" --preproc caffe --npy "$T/out-$f" >/dev/null
+  vgg run "$IMG" --arch vgg11 --weights "$T/$f.safetensors" --preproc caffe --npy "$T/out-$f" >/dev/null
 done
 pass=0 fail=0
 for b in 1 2 3 4 5; do

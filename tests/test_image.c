@@ -58,7 +58,7 @@ static void channel_counts_and_depths(void **s) {
     for (int x = 0; x < 32; x++)
       for (int c = 0; c < 3; c++) {
         const float want = (float)(x * 3 + y * 2 + (2 - c) * 50);
-        worst = fmax(worst, fabsf(t.data[(y * 32 + x) * 3 + c] + mean[c] - want));
+        worst = tu_max(worst, fabsf(t.data[(y * 32 + x) * 3 + c] + mean[c] - want));
       }
   print_message("jpeg: worst |error| %.1f of 255\n", worst);
   assert_true(worst <= 8.0);

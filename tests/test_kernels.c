@@ -162,7 +162,7 @@ static void softmax_awkward(vgg_isa isa) {
     k->softmax(x, y.p, n);
     assert_true(tu_guard_ok(&y));
     double m = -INFINITY, sum = 0;
-    for (int i = 0; i < n; i++) m = fmax(m, x[i]);
+    for (int i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
     for (int i = 0; i < n; i++) sum += exp((double)x[i] - m);
     double total = 0;
     for (int i = 0; i < n; i++) {

@@ -110,7 +110,7 @@ static void levels_agree_with_classifier(void **s) {
     }
     /* Probabilities within 1e-5 of the largest, as every other comparison. */
     double pmax = 0, perr = 0;
-    for (int i = 0; i < 1000; i++) pmax = fmax(pmax, pref[i]), perr = fmax(perr, fabs(p[i] - pref[i]));
+    for (int i = 0; i < 1000; i++) pmax = tu_max(pmax, pref[i]), perr = tu_max(perr, fabs(p[i] - pref[i]));
     print_message("level %s probabilities: max abs err %.3g (max prob %.3g)\n", vgg_level_name(isa), perr, pmax);
     assert_true(perr <= 1e-5 * pmax);
     free_blocks(&b);

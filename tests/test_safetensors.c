@@ -336,7 +336,7 @@ static void init_is_deterministic(void **st) {
     const double lim = sqrt(6.0 / (9.0 * l->in_c + 9.0 * l->out_c));
     double mx = 0, mean = 0;
     for (int64_t i = 0; i < l->weights; i++) {
-      mx = fmax(mx, fabs(vgg_weights_kernel(a, p)[i]));
+      mx = tu_max(mx, fabs(vgg_weights_kernel(a, p)[i]));
       mean += vgg_weights_kernel(a, p)[i];
     }
     mean /= (double)l->weights;

@@ -33,7 +33,7 @@ static void filter_transform(vgg_isa isa, int w) {
           for (int a = 0; a < 3; a++)
             for (int b = 0; b < 3; b++) r += G[i * 3 + a] * hwio[((a * 3 + b) * CI + ci) * CO + co] * G[j * 3 + b];
           const float got = u.p[(((size_t)(i * A + j) * nb + co / NR) * CI + ci) * NR + co % NR];
-          worst = fmax(worst, fabs(got - r));
+          worst = tu_max(worst, fabs(got - r));
         }
   /* Padding channels of the last block are zero. */
   for (int co = CO; co < nb * NR; co++) assert_true(u.p[(size_t)(nb - 1) * CI * NR + co % NR] == 0.0f);
@@ -70,8 +70,8 @@ static void input_transform(vgg_isa isa, int w) {
                 if (y < 0 || y >= H || x < 0 || x >= W) continue;
                 r += BT[i * A + p] * in[((size_t)y * W + x) * C + c] * BT[j * A + q];
               }
-            worst = fmax(worst, fabs(v.p[(size_t)(i * A + j) * ((size_t)nt * C + VGG_WINO_PAD) + (size_t)t * C + c] - r));
-            mx = fmax(mx, fabs(r));
+            worst = tu_max(worst, fabs(v.p[(size_t)(i * A + j) * ((size_t)nt * C + VGG_WINO_PAD) + (size_t)t * C + c] - r));
+            mx = tu_max(mx, fabs(r));
           }
     if (worst > 1e-6 * mx) print_error("input transform %dx%dx%d: err %.3g of %.3g\n", H, W, C, worst, mx);
     assert_true(worst <= 1e-6 * mx);
@@ -112,7 +112,7 @@ static double conv_case(vgg_isa isa, int w, int H, int W, int CI, int CO, int po
         double r = full[((size_t)y * W + x) * CO + c];
         if (pool) /* the max of the 2x2 window at (2y, 2x) */
           for (int d = 0; d < 4; d++)
-            r = d ? fmax(r, full[((size_t)(2 * y + d / 2) * W + 2 * x + d % 2) * CO + c])
+            r = d ? tu_max(r, full[((size_t)(2 * y + d / 2) * W + 2 * x + d % 2) * CO + c])
                   : full[((size_t)(2 * y) * W + 2 * x) * CO + c];
         ref[((size_t)y * OW + x) * CO + c] = r;
       }
@@ -134,15 +134,15 @@ static void conv_shapes(vgg_isa isa, int w) {
   for (int i = 0; i < 9; i++)
     for (int o = 0; o < 9; o += 2) {
       const int H = sz[(i + o) % 8], W = sz[(i + 3 * o + 1) % 8];
-      worst = fmax(worst, conv_case(isa, w, H, W, ch[i], ch[o], 0, (uint64_t)(i * 10 + o)));
-      if (H >= 2 && W >= 2) worst_pool = fmax(worst_pool, conv_case(isa, w, H, W, ch[i], ch[o], 1, (uint64_t)(i * 10 + o + 5)));
+      worst = tu_max(worst, conv_case(isa, w, H, W, ch[i], ch[o], 0, (uint64_t)(i * 10 + o)));
+      if (H >= 2 && W >= 2) worst_pool = tu_max(worst_pool, conv_case(isa, w, H, W, ch[i], ch[o], 1, (uint64_t)(i * 10 + o + 5)));
       n++;
     }
   /* The VGG16 conv shapes with Cin > 3, spatial reduced to 12x10. */
   static const int vgg[][2] = {{64, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 256}, {256, 512}, {512, 512}};
   for (int i = 0; i < 7; i++) {
-    worst = fmax(worst, conv_case(isa, w, 12, 10, vgg[i][0], vgg[i][1], 0, 700 + i));
-    worst_pool = fmax(worst_pool, conv_case(isa, w, 12, 10, vgg[i][0], vgg[i][1], 1, 800 + i));
+    worst = tu_max(worst, conv_case(isa, w, 12, 10, vgg[i][0], vgg[i][1], 0, 700 + i));
+    worst_pool = tu_max(worst_pool, conv_case(isa, w, 12, 10, vgg[i][0], vgg[i][1], 1, 800 + i));
   }
   print_message("F(%dx%d) %s: %d awkward + 7 VGG16 shapes, worst rel err %.3g, pooled %.3g (tolerance %g)\n", m, m,
                 vgg_isa_name(isa), n, worst, worst_pool, tol);

@@ -16,6 +16,10 @@
 
 #include "kernels.h"
 
+/* max without fmax: GCC 12 for aarch64 crashes vectorising fmax reductions,
+ * and a NaN should win (and fail the check), not be skipped. */
+static inline double tu_max(double a, double b) { return a > b ? a : b; }
+
 static inline uint64_t tu_mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -75,12 +79,12 @@ static inline void tu_buf_free(tu_buf *b) { free(b->base); }
 static inline double tu_rel_err(const float *got, const double *ref, size_t n, double *max_abs_err) {
   double mr = 0, me = 0;
   for (size_t i = 0; i < n; i++) {
-    mr = fmax(mr, fabs(ref[i]));
+    mr = tu_max(mr, fabs(ref[i]));
     double e = fabs((double)got[i] - ref[i]);
     if (!(e <= me)) me = isnan(e) ? INFINITY : e;
   }
   if (max_abs_err) *max_abs_err = me;
-  return me / fmax(mr, 1e-30);
+  return me / tu_max(mr, 1e-30);
 }
 
 #endif

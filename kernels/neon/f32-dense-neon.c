@@ -1,0 +1,5 @@
+/* dense, neon. */
+#include "kernels.h"
+#include "vec-neon.h"
+
+#include "templates/f32-dense.c.inc"

@@ -1,0 +1,5 @@
+/* maxpool, neon. */
+#include "kernels.h"
+#include "vec-neon.h"
+
+#include "templates/f32-maxpool.c.inc"
