@@ -81,3 +81,15 @@ void vgg_outfile_abort(vgg_outfile *o) {
   o->f = NULL;
   if (o->tmp[0]) remove(o->tmp);
 }
+
+void vgg_top_k(const float *v, int n, int k, int *idx) {
+  for (int j = 0; j < k; j++) {
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+      int used = 0;
+      for (int q = 0; q < j && !used; q++) used = idx[q] == i;
+      if (!used && (best < 0 || v[i] > v[best])) best = i;
+    }
+    idx[j] = best;
+  }
+}

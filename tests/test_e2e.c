@@ -133,15 +133,7 @@ static void golden_all_levels(void **s) {
     double le = 0;
     for (int i = 0; i < 1000; i++) le = tu_max(le, fabs(logits[i] - g.logits[i]) / lmax);
     int top[5];
-    for (int k = 0; k < 5; k++) {
-      int best = -1;
-      for (int i = 0; i < 1000; i++) {
-        int used = 0;
-        for (int j = 0; j < k; j++) used |= top[j] == i;
-        if (!used && (best < 0 || logits[i] > logits[best])) best = i;
-      }
-      top[k] = best;
-    }
+    vgg_top_k(logits, 1000, 5, top);
     print_message("%-6s --algo %-6s rel err vs PyTorch float64: block1 %.2e block2 %.2e block3 %.2e block4 %.2e "
                   "block5 %.2e logits %.2e; top-5 %d %d %d %d %d\n",
                   vgg_level_name(isa), algo_names[ai], c.worst[1], c.worst[2], c.worst[3], c.worst[4], c.worst[5], le,

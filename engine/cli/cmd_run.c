@@ -182,15 +182,7 @@ int cmd_run(int argc, char **argv) {
   printf("conv base %9.2f ms\n", ctx.total * 1e3);
   if (top5) {
     int idx[5];
-    for (int k = 0; k < 5; k++) {
-      int best = -1;
-      for (int i = 0; i < 1000; i++) {
-        int used = 0;
-        for (int j = 0; j < k; j++) used |= idx[j] == i;
-        if (!used && (best < 0 || probs[i] > probs[best])) best = i;
-      }
-      idx[k] = best;
-    }
+    vgg_top_k(probs, 1000, 5, idx);
     printf("top-5:\n");
     for (int k = 0; k < 5; k++)
       printf("  %d. %-30s %8.5f  (class %d, logit %.6g)\n", k + 1, vgg_imagenet_label(idx[k]), probs[idx[k]], idx[k],

@@ -224,6 +224,9 @@ vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, 
 
 /* ------------------------------------------------------------------ misc -- */
 
+/* Indices of the k largest of v[0..n), largest first (ties: lower index first). */
+void vgg_top_k(const float *v, int n, int k, int *idx);
+
 /* ImageNet class name for index 0..999 (the label file built in). */
 const char *vgg_imagenet_label(int index);
 
