@@ -62,6 +62,10 @@ std::map<std::string, double> g_peak;    // "level/threads" -> GFLOP/s
 std::map<std::string, double> g_scalar;  // shape key -> seconds per iteration at the scalar level
 std::map<std::string, double> g_ours;    // "algo/what/threads" -> seconds (ours, best level)
 
+// Forward passes per row of the network-level benchmarks: a row times a part
+// of each pass (manual time), so a minimum time would mean many whole passes.
+const int kNetIters = 4;
+
 std::string key(const std::string &a, const std::string &b) { return a + "/" + b; }
 
 void set_peak_counter(benchmark::State &st, int level, int threads, double gflops) {
@@ -367,7 +371,7 @@ void register_all() {
                                        BM_Net, l, static_cast<vgg_algo>(a), t, what, 1, false, std::string())
               ->UseManualTime()
               ->Unit(benchmark::kMillisecond)
-              ->MinTime(0.3)
+              ->Iterations(kNetIters)
               ->Apply(min_stat);
   }
   for (int a : {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST})
@@ -380,7 +384,7 @@ void register_all() {
                                        BM_Net, best, static_cast<vgg_algo>(a), t, 0, batch, top, std::string())
               ->UseManualTime()
               ->Unit(benchmark::kMillisecond)
-              ->MinTime(batch == 8 ? 1.0 : 0.5)
+              ->Iterations(batch == 8 ? 2 : kNetIters)
               ->Apply(min_stat);
 #ifdef VGG_HAVE_PEERS
   // Ours, the same rows as oneDNN's, just before them: each oneDNN row carries ours/oneDNN ratios taken in one run.
@@ -393,7 +397,7 @@ void register_all() {
                                      key(kAlgoNames[a], key(std::to_string(what), std::to_string(t))))
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond)
-            ->MinTime(0.5)
+            ->Iterations(kNetIters)
             ->Apply(min_stat);
   for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd})
     for (int t : threads) {
@@ -403,7 +407,7 @@ void register_all() {
                                      BM_Onednn, alg, t, what)
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond)
-            ->MinTime(0.5)
+            ->Iterations(kNetIters)
             ->Apply(min_stat);
     }
 #endif

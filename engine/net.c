@@ -50,6 +50,8 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   int threads = opt && opt->threads > 0 ? opt->threads : omp_get_num_procs();
   if (threads > 1024) return vgg_fail(err, VGG_ERR_ARG, "%d threads is too many (at most 1024)", threads);
   const vgg_algo want = opt ? opt->algo : VGG_ALGO_AUTO;
+  for (int p = 0; p < m->nparams; p++)
+    if (!w->kernel[p]) return vgg_fail(err, VGG_ERR_ARG, "the conv kernels of these weights were released");
   if ((unsigned)want > VGG_ALGO_FAST) return vgg_fail(err, VGG_ERR_ARG, "unknown algorithm %d", (int)want);
   vgg_net *net = calloc(1, sizeof *net);
   if (!net) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");

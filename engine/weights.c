@@ -142,6 +142,14 @@ void vgg_weights_free(vgg_weights *w) {
 }
 
 vgg_naming vgg_weights_naming(const vgg_weights *w) { return w->naming; }
+
+void vgg_weights_release_conv(vgg_weights *w) {
+  for (int p = 0; p < w->model->nparams; p++)
+    if (vgg_model_param_layer(w->model, p)->kind == VGG_LAYER_CONV) {
+      vgg_free(w->kernel[p]);
+      w->kernel[p] = NULL;
+    }
+}
 float *vgg_weights_kernel(const vgg_weights *w, int p) { return w->kernel[p]; }
 float *vgg_weights_bias(const vgg_weights *w, int p) { return w->bias[p]; }
 
@@ -315,6 +323,8 @@ done:
 
 vgg_status vgg_weights_save(const vgg_weights *w, const char *path, vgg_naming naming, vgg_error *err) {
   const vgg_model *m = w->model;
+  for (int p = 0; p < m->nparams; p++)
+    if (!w->kernel[p]) return vgg_fail(err, VGG_ERR_ARG, "the conv kernels of these weights were released");
   st_tensor *t = calloc((size_t)m->nparams * 2, sizeof *t);
   float *tmp = vgg_alloc(CHUNK_FLOATS + 32768, sizeof(float));
   if (!t || !tmp) {

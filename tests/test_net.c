@@ -139,7 +139,17 @@ static void bad_arguments(void **s) {
   }
   o.isa = -1;
   assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
+  /* A net keeps working once the caller releases the conv kernels; new nets and saves refuse. */
+  vgg_weights_release_conv(w);
+  vgg_net *net2 = NULL;
+  assert_int_equal(vgg_net_create(m, w, &o, &net2, &err), VGG_ERR_ARG);
+  assert_non_null(strstr(err.msg, "released"));
+  assert_int_equal(vgg_weights_save(w, "/tmp/vggsimd-never-written.safetensors", VGG_NAMING_TORCH, &err), VGG_ERR_ARG);
   vgg_tensor in;
+  assert_int_equal(vgg_tensor_alloc(&in, 1, 32, 32, 3, &err), VGG_OK);
+  memset(in.data, 0, sizeof(float) * 32 * 32 * 3);
+  assert_int_equal(vgg_net_forward(net, &in, NULL, NULL, NULL, NULL, &err), VGG_OK);
+  vgg_tensor_free(&in);
   assert_int_equal(vgg_tensor_alloc(&in, 1, 33, 32, 3, &err), VGG_OK);
   assert_int_equal(vgg_net_forward(net, &in, NULL, NULL, NULL, NULL, &err), VGG_ERR_SHAPE);
   assert_non_null(strstr(err.msg, "1x32x32x3"));

@@ -7,7 +7,8 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: vggsimd bench [--isa all|LEVEL] [--threads N] [--reps N] [--size N] [--arch vgg16] [--json]\n"
+    "usage: vggsimd bench [--isa all|LEVEL] [--algo auto|direct|wino2|wino4|fast] [--threads N] [--reps N]\n"
+    "                     [--size N] [--arch vgg16] [--json]\n"
     "  Times the conv base (batch 1, random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
     "  scalar level 3).  Per layer: ms, GFLOP/s, %% of the FMA peak measured here for the same level and\n"
@@ -22,6 +23,7 @@ typedef struct {
   double layer[MAXL];    /* min seconds per layer */
   double block[6];       /* min seconds per block */
   double total;          /* min seconds, conv base */
+  const char *algo[MAXL]; /* per conv layer, as planned */
 } result;
 
 static double sum_block(const vgg_model *m, const double *sec, int b) {
@@ -44,6 +46,7 @@ static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor 
   r->level = level, r->threads = threads, r->reps = reps, r->total = 1e30;
   for (int i = 0; i < MAXL; i++) r->layer[i] = 1e30;
   for (int b = 0; b < 6; b++) r->block[b] = 1e30;
+  for (int i = 0; i < vgg_model_num_layers(m) && i < MAXL; i++) r->algo[i] = vgg_net_layer_algo(net, i);
   vgg_net_forward(net, in, NULL, NULL, NULL, NULL, &err); /* warm-up: page faults, caches */
   for (int k = 0; k < reps; k++) {
     if (!quiet) {
@@ -159,7 +162,9 @@ int cmd_bench(int argc, char **argv) {
              conv_flops / r->total / 1e9);
       for (int i = 1, first = 1; i < nl; i++) {
         const vgg_layer *L = vgg_model_layer(m, i);
-        printf("%s{\"name\":\"%s\",\"ms\":%.4f,\"gflops\":", first ? "" : ",", L->name, r->layer[i] * 1e3);
+        printf("%s{\"name\":\"%s\",", first ? "" : ",", L->name);
+        if (r->algo[i]) printf("\"algo\":\"%s\",", r->algo[i]);
+        printf("\"ms\":%.4f,\"gflops\":", r->layer[i] * 1e3);
         if (L->flops && r->layer[i] > 0) printf("%.2f}", (double)L->flops / r->layer[i] / 1e9);
         else printf("null}"); /* a pool, or one fused into the conv before it */
         first = 0;
@@ -178,13 +183,17 @@ int cmd_bench(int argc, char **argv) {
   printf("FMA peak measured here (GFLOP/s):");
   for (int k = 0; k < nres; k++)
     if (res[k].peak > 0) printf("  %s/%dt %.1f", vgg_level_name(res[k].level), res[k].threads, res[k].peak);
-  printf("\n\n%-14s %-7s %3s %10s %9s %7s %9s\n", "layer", "level", "thr", "ms", "GFLOP/s", "%peak", "x scalar");
+  printf("\nGFLOP/s and %%peak count the direct convolution's operations: Winograd layers do fewer, so they can\n"
+         "pass 100%% (that is their point); a pool fused into the Winograd conv before it shows 0.\n");
+  printf("\n%-14s %-11s %-7s %3s %10s %9s %7s %9s\n", "layer", "algo", "level", "thr", "ms", "GFLOP/s", "%peak",
+         "x scalar");
   for (int i = 1; i < nl; i++) {
     const vgg_layer *L = vgg_model_layer(m, i);
     for (int k = 0; k < nres; k++) {
       const result *r = &res[k], *s = scalar_of(res, nres, r);
       const double gf = (double)L->flops / r->layer[i] / 1e9;
-      printf("%-14s %-7s %3d %10.3f ", L->name, vgg_level_name(r->level), r->threads, r->layer[i] * 1e3);
+      printf("%-14s %-11s %-7s %3d %10.3f ", L->name, r->algo[i] ? r->algo[i] : "-", vgg_level_name(r->level),
+             r->threads, r->layer[i] * 1e3);
       if (L->flops) printf("%9.1f ", gf);
       else printf("%9s ", "-");
       if (L->flops && r->peak > 0) printf("%6.1f%% ", 100 * gf / r->peak);

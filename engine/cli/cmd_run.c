@@ -156,6 +156,7 @@ int cmd_run(int argc, char **argv) {
   if (vgg_model_create(arch, top, in.h, in.w, &m, &err)) goto fail;
   if (wpath ? vgg_weights_load(m, wpath, &w, &err) : vgg_weights_init(m, seed, &w, &err)) goto fail;
   if (vgg_net_create(m, w, &eo, &net, &err)) goto fail;
+  vgg_weights_release_conv(w); /* the net packed its own copy */
 
   printf("%s%s, input %dx%d, %s preprocessing, weights: ", vgg_arch_name(arch), top ? " with classifier" : " conv base",
          in.h, in.w, preprocs[preproc]);

@@ -107,6 +107,11 @@ vgg_naming vgg_weights_naming(const vgg_weights *w);
 float *vgg_weights_kernel(const vgg_weights *w, int p);
 float *vgg_weights_bias(const vgg_weights *w, int p);
 
+/* Frees the conv kernels (not biases, not dense layers): a net packs its own
+ * copy, so a program that builds its nets first saves their memory.  Nets
+ * cannot be created from w afterwards, nor can w be saved. */
+void vgg_weights_release_conv(vgg_weights *w);
+
 /* Reads only a safetensors header: its naming, and whether it holds the classifier. */
 vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top, vgg_error *err);
 
