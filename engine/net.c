@@ -200,13 +200,69 @@ static void pool(const vgg_net *net, const vgg_layer *l, const float *in, float 
   for (int y = 0; y < H; y++) fn(in, out, l->in_h, l->in_w, l->in_c, y, y + 1);
 }
 
-static void dense(const vgg_net *net, const vgg_layer *l, const float *in, float *out, int p) {
-  const vgg_dense_fn fn = net->k->dense;
-  const int step = 64, n = (l->out_c + step - 1) / step;
+/* Output ranges of 64 per task; one image through the GEMV, more through the small-batch GEMM. */
+static void dense(const vgg_net *net, const vgg_layer *l, const float *in, float *out, int p, int nb) {
+  const int step = 64, n = (l->out_c + step - 1) / step, relu = l->relu && !l->softmax;
+  const float *w = net->w->kernel[p], *b = net->w->bias[p];
 #pragma omp parallel for num_threads(net->threads) schedule(static)
   for (int t = 0; t < n; t++) {
     const int o1 = (t + 1) * step < l->out_c ? (t + 1) * step : l->out_c;
-    fn(in, net->w->kernel[p], net->w->bias[p], out, l->in_c, l->out_c, l->relu && !l->softmax, t * step, o1);
+    if (nb == 1) net->k->dense(in, w, b, out, l->in_c, l->out_c, relu, t * step, o1);
+    else net->k->dense_batch(in, nb, w, b, out, l->in_c, l->out_c, relu, t * step, o1);
+  }
+}
+
+/* The conv base on one image (layers up to the flatten); returns where the
+ * last pool's output is (one of the ping-pong buffers). */
+static const float *conv_base(vgg_net *net, const float *image, vgg_block_fn on_block, void *user, int first_image) {
+  const vgg_model *m = net->m;
+  const float *cur = image;
+  int side = 0;
+  double t0 = now();
+  for (int i = 1; i < m->nlayers && m->layers[i].block; i++) {
+    const vgg_layer *l = &m->layers[i];
+    float *out = net->buf[side];
+    const double ts = now();
+    int skip_pool = 0;
+    if (l->kind == VGG_LAYER_CONV && net->algo[i] == VGG_ALGO_DIRECT) conv(net, l, cur, out, l->param);
+    else if (l->kind == VGG_LAYER_CONV) {
+      wino(net, l, cur, out, i);
+      skip_pool = net->fused_pool[i];
+    } else pool(net, l, cur, out);
+    const double sec = now() - ts;
+    net->layer_sec[i] = first_image ? sec : net->layer_sec[i] + sec;
+    if (skip_pool) { /* the pool ran inside the conv */
+      l = &m->layers[++i];
+      if (first_image) net->layer_sec[i] = 0;
+    }
+    cur = out;
+    side ^= 1;
+    if (l->kind == VGG_LAYER_POOL && on_block) {
+      const vgg_tensor t = {1, l->out_h, l->out_w, l->out_c, out};
+      on_block(user, l->block, &t, now() - t0);
+      t0 = now();
+    }
+  }
+  return cur;
+}
+
+/* The classifier on nb flattened images x [nb][25088]: fc1, fc2, predictions. */
+static void classifier(vgg_net *net, float *x, float *tmp, int nb, float *logits, float *probs) {
+  const vgg_model *m = net->m;
+  float *cur = x, *out = tmp;
+  for (int i = 1; i < m->nlayers; i++) {
+    const vgg_layer *l = &m->layers[i];
+    if (l->kind != VGG_LAYER_DENSE) continue;
+    const double ts = now();
+    dense(net, l, cur, out, l->param, nb);
+    for (int b = 0; b < nb && l->softmax; b++) {
+      if (logits) memcpy(logits + (size_t)b * l->out_c, out + (size_t)b * l->out_c, sizeof(float) * l->out_c);
+      if (probs) net->k->softmax(out + (size_t)b * l->out_c, probs + (size_t)b * l->out_c, l->out_c);
+    }
+    net->layer_sec[i] = now() - ts;
+    float *t = cur;
+    cur = out;
+    out = t;
   }
 }
 
@@ -214,53 +270,31 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
                            float *probs, vgg_error *err) {
   const vgg_model *m = net->m;
   const vgg_layer *in_l = &m->layers[0];
-  if (input->n != 1 || input->h != in_l->out_h || input->w != in_l->out_w || input->c != 3)
-    return vgg_fail(err, VGG_ERR_SHAPE, "input is %dx%dx%dx%d; this model takes 1x%dx%dx3", input->n, input->h,
-                    input->w, input->c, in_l->out_h, in_l->out_w);
-  const float *cur = input->data;
-  int side = 0;
-  double t0 = now();
-  for (int i = 1; i < m->nlayers; i++) {
-    const vgg_layer *l = &m->layers[i];
-    float *out = net->buf[side];
-    const double ts = now();
-    switch (l->kind) {
-    case VGG_LAYER_CONV:
-      if (net->algo[i] == VGG_ALGO_DIRECT) {
-        conv(net, l, cur, out, l->param);
-        break;
-      }
-      wino(net, l, cur, out, i);
-      if (net->fused_pool[i]) {
-        net->layer_sec[i + 1] = 0; /* the pool ran inside the conv */
-        net->layer_sec[i] = now() - ts;
-        l = &m->layers[++i];
-        cur = out;
-        side ^= 1;
-        goto block_end;
-      }
-      break;
-    case VGG_LAYER_POOL: pool(net, l, cur, out); break;
-    case VGG_LAYER_DENSE:
-      dense(net, l, cur, out, l->param);
-      if (l->softmax) {
-        if (logits) memcpy(logits, out, sizeof(float) * l->out_c);
-        if (probs) net->k->softmax(out, probs, l->out_c);
-      }
-      break;
-    case VGG_LAYER_FLATTEN: /* NHWC is already H,W,C order */
-    case VGG_LAYER_INPUT: continue;
-    }
-    net->layer_sec[i] = now() - ts;
-    cur = out;
-    side ^= 1;
-  block_end:
-    if (l->kind == VGG_LAYER_POOL && on_block) {
-      const double t1 = now();
-      const vgg_tensor t = {1, l->out_h, l->out_w, l->out_c, out};
-      on_block(user, l->block, &t, t1 - t0);
-      t0 = now();
-    }
+  if (input->n < 1 || input->n > VGG_MAX_BATCH || input->h != in_l->out_h || input->w != in_l->out_w ||
+      input->c != 3)
+    return vgg_fail(err, VGG_ERR_SHAPE, "input is %dx%dx%dx%d; this model takes Nx%dx%dx3 with N from 1 to %d",
+                    input->n, input->h, input->w, input->c, in_l->out_h, in_l->out_w, VGG_MAX_BATCH);
+  const int nb = input->n;
+  const size_t img = (size_t)in_l->out_h * in_l->out_w * 3;
+  if (!m->top) {
+    for (int b = 0; b < nb; b++) conv_base(net, input->data + b * img, on_block, user, b == 0);
+    return VGG_OK;
   }
+  /* The images' flattened features side by side, so the classifier streams
+   * its weights once for the batch. */
+  const vgg_layer *flat = vgg_model_block_output(m, 5);
+  const size_t nf = (size_t)flat->out_h * flat->out_w * flat->out_c;
+  size_t widest = nf;
+  for (int i = 0; i < m->nlayers; i++)
+    if (m->layers[i].kind == VGG_LAYER_DENSE && (size_t)m->layers[i].out_c > widest) widest = m->layers[i].out_c;
+  float *x = vgg_alloc(widest * nb, sizeof(float)), *tmp = vgg_alloc(widest * nb, sizeof(float));
+  if (!x || !tmp) {
+    vgg_free(x), vgg_free(tmp);
+    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a batch of %d", nb);
+  }
+  for (int b = 0; b < nb; b++)
+    memcpy(x + b * nf, conv_base(net, input->data + b * img, on_block, user, b == 0), nf * sizeof(float));
+  classifier(net, x, tmp, nb, logits, probs);
+  vgg_free(x), vgg_free(tmp);
   return VGG_OK;
 }

@@ -146,6 +146,21 @@ static void dense_row(ctx *c, const vgg_kernel_table *k, int NI, int NO, int rel
   vgg_free(x), vgg_free(w), vgg_free(b), vgg_free(y), vgg_free(ref);
 }
 
+static void dense_batch_row(ctx *c, const vgg_kernel_table *k, int NB, int NI, int NO) {
+  float *x = vgg_alloc((size_t)NB * NI, 4), *w = vgg_alloc((size_t)NI * NO, 4), *b = vgg_alloc((size_t)NO, 4);
+  float *y = vgg_alloc((size_t)NB * NO, 4);
+  double *ref = vgg_alloc((size_t)NB * NO, 8);
+  if (x && w && b && y && ref) {
+    fill(x, (size_t)NB * NI, (uint64_t)NB), fill(w, (size_t)NI * NO, (uint64_t)NO), fill(b, (size_t)NO, 9);
+    k->dense_batch(x, NB, w, b, y, NI, NO, 1, 0, NO);
+    for (int i = 0; i < NB; i++) vgg_f64_dense_naive(x + (size_t)i * NI, w, b, ref + (size_t)i * NO, NI, NO, 1);
+    char shape[64];
+    snprintf(shape, sizeof shape, "batch %d x %d->%d relu", NB, NI, NO);
+    report(c, "dense_batch", k, shape, y, ref, (size_t)NB * NO, TOL);
+  }
+  vgg_free(x), vgg_free(w), vgg_free(b), vgg_free(y), vgg_free(ref);
+}
+
 static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
   float *x = vgg_alloc((size_t)n, 4), *y = vgg_alloc((size_t)n, 4);
   double *ref = vgg_alloc((size_t)n, 8);
@@ -202,6 +217,9 @@ vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, 
                                    {25088, 4096, 1}, {4096, 4096, 1}, {4096, 1000, 0}};
     for (int i = 0; i < 7; i++)
       if (!reduced || dense[i][0] * (int64_t)dense[i][1] < 1000000) dense_row(&c, k, dense[i][0], dense[i][1], dense[i][2]);
+    dense_batch_row(&c, k, 3, 1000, 65);
+    dense_batch_row(&c, k, 9, 33, 17);
+    if (!reduced) dense_batch_row(&c, k, 8, 4096, 1000);
     static const int sm[] = {1, 7, 16, 17, 1000};
     for (int i = 0; i < 5; i++) softmax_row(&c, k, sm[i]);
   }

@@ -92,6 +92,11 @@ typedef void (*vgg_maxpool2x2_fn)(const float *in, float *out, int h, int w, int
 typedef void (*vgg_dense_fn)(const float *x, const float *w, const float *bias, float *y,
                              int n_in, int n_out, int relu, int o0, int o1);
 
+/* Dense layer for a small batch: x [nb][n_in], y [nb][n_out]; outputs [o0, o1)
+ * of every image.  Streams the weights once per 8 images. */
+typedef void (*vgg_dense_batch_fn)(const float *x, int nb, const float *w, const float *bias, float *y, int n_in,
+                                   int n_out, int relu, int o0, int o1);
+
 /* Numerically stable softmax over n values; y may alias x. */
 typedef void (*vgg_softmax_fn)(const float *x, float *y, int n);
 
@@ -102,6 +107,7 @@ typedef void (*vgg_softmax_fn)(const float *x, float *y, int n);
   X(conv3x3_c3, vgg_conv3x3_fn)            \
   X(maxpool2x2, vgg_maxpool2x2_fn)         \
   X(dense, vgg_dense_fn)                   \
+  X(dense_batch, vgg_dense_batch_fn)       \
   X(softmax, vgg_softmax_fn)
 
 typedef struct {
@@ -167,6 +173,8 @@ void vgg_f32_conv3x3_pack_ref(const float *hwio, int cin, int cout, float *packe
 void vgg_f32_maxpool2x2_ref(const float *in, float *out, int h, int w, int c, int y0, int y1);
 void vgg_f32_dense_ref(const float *x, const float *w, const float *bias, float *y,
                        int n_in, int n_out, int relu, int o0, int o1);
+void vgg_f32_dense_batch_ref(const float *x, int nb, const float *w, const float *bias, float *y, int n_in,
+                             int n_out, int relu, int o0, int o1);
 void vgg_f32_softmax_ref(const float *x, float *y, int n);
 
 /* float64 naive layers (kernels/ref/f64-naive.c), for tests and verification. */

@@ -149,6 +149,36 @@ static void dense_awkward(vgg_isa isa) {
   assert_true(worst <= TOL);
 }
 
+static void dense_batch_awkward(vgg_isa isa) {
+  TU_NEED_LEVEL(isa);
+  const vgg_kernel_table *k = vgg_kernels_get(isa);
+  static const int nbs[] = {1, 2, 3, 7, 8, 9, 17}, ins[] = {1, 5, 33, 1000}, outs[] = {1, 17, 65};
+  double worst = 0;
+  for (int a = 0; a < 7; a++)
+    for (int c = 0; c < 4; c++)
+      for (int d = 0; d < 3; d++) {
+        const int NB = nbs[a], NI = ins[c], NO = outs[d], relu = (a + c + d) & 1;
+        float *x = malloc(sizeof(float) * NB * NI), *w = malloc(sizeof(float) * NI * NO), *b = malloc(sizeof(float) * NO);
+        tu_fill(x, (size_t)NB * NI, 80 + a), tu_fill(w, (size_t)NI * NO, 90 + c), tu_fill(b, NO, 95 + d);
+        /* Inputs of a dense layer come after a ReLU (or a max-pool of ReLUs): >= 0. */
+        for (size_t i = 0; i < (size_t)NB * NI; i++) x[i] = fabsf(x[i]);
+        tu_buf y = tu_buf_new((size_t)NB * NO);
+        k->dense_batch(x, NB, w, b, y.p, NI, NO, relu, 0, NO / 2);
+        k->dense_batch(x, NB, w, b, y.p, NI, NO, relu, NO / 2, NO);
+        assert_true(tu_guard_ok(&y));
+        double *ref = malloc(sizeof(double) * NB * NO);
+        for (int i = 0; i < NB; i++) vgg_f64_dense_naive(x + (size_t)i * NI, w, b, ref + (size_t)i * NO, NI, NO, relu);
+        /* Relative to max |ref| of the layer's whole output, the batch included. */
+        const double e = tu_rel_err(y.p, ref, (size_t)NB * NO, NULL);
+        if (e > TOL) print_error("dense_batch %s nb=%d in=%d out=%d: rel err %.3g\n", k->isa_name, NB, NI, NO, e);
+        worst = tu_max(worst, e);
+        free(x), free(w), free(b), free(ref);
+        tu_buf_free(&y);
+      }
+  print_message("dense_batch %s: batches 1..17, worst rel err %.3g\n", k->isa_name, worst);
+  assert_true(worst <= TOL);
+}
+
 static void softmax_awkward(vgg_isa isa) {
   TU_NEED_LEVEL(isa);
   const vgg_kernel_table *k = vgg_kernels_get(isa);
@@ -184,10 +214,11 @@ static void softmax_awkward(vgg_isa isa) {
   static void conv_vgg16_##tag(void **s) { (void)s; conv_vgg16(isa); }       \
   static void pool_##tag(void **s) { (void)s; pool_awkward(isa); }           \
   static void dense_##tag(void **s) { (void)s; dense_awkward(isa); }         \
+  static void dense_batch_##tag(void **s) { (void)s; dense_batch_awkward(isa); } \
   static void softmax_##tag(void **s) { (void)s; softmax_awkward(isa); }
 #define LEVEL_ENTRIES(tag)                                                                        \
   cmocka_unit_test(conv_awkward_##tag), cmocka_unit_test(conv_vgg16_##tag), cmocka_unit_test(pool_##tag), \
-      cmocka_unit_test(dense_##tag), cmocka_unit_test(softmax_##tag)
+      cmocka_unit_test(dense_##tag), cmocka_unit_test(dense_batch_##tag), cmocka_unit_test(softmax_##tag)
 
 LEVEL_TESTS(VGG_ISA_SCALAR, scalar)
 #if defined(__x86_64__)

@@ -177,8 +177,8 @@ const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_al
 /* The algorithm of conv layer `layer` ("direct", "wino2", "wino2+pool", "wino4",
  * "wino4+pool": +pool when the following max-pool is fused in); NULL otherwise. */
 const char *vgg_net_layer_algo(const vgg_net *net, int layer);
-/* Seconds each layer (indexed as vgg_model_layer) took in the last forward pass
- * (a pool fused into the conv before it shows 0). */
+/* Seconds each layer (indexed as vgg_model_layer) took in the last forward pass,
+ * summed over its images (a pool fused into the conv before it shows 0). */
 const double *vgg_net_layer_seconds(const vgg_net *net);
 /* Measured FMA peak of `level` on `threads` cores (<= 0: all online), GFLOP/s;
  * 0 for a level without a calibration loop (scalar) or not usable. */
@@ -187,8 +187,13 @@ double vgg_level_peak_gflops(int level, int threads);
 /* Called once per block (1..5) with its output and the time it took. */
 typedef void (*vgg_block_fn)(void *user, int block, const vgg_tensor *out, double seconds);
 
-/* Runs one image (input 1 x H x W x 3, H and W those of the model).  With the
- * classifier, logits and probs (1000 floats each, either may be NULL) are filled. */
+#define VGG_MAX_BATCH 64
+
+/* Runs N images (input N x H x W x 3, N <= VGG_MAX_BATCH, H and W those of the
+ * model).  The conv base runs image after image (on_block is called for each
+ * image's blocks in turn); the classifier runs on the whole batch, streaming its
+ * weights once per 8 images.  With the classifier, logits and probs (N x 1000
+ * floats each, either may be NULL) are filled. */
 vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user,
                            float *logits, float *probs, vgg_error *err);
 

@@ -14,3 +14,10 @@ void vgg_f32_dense_ref(const float *x, const float *w, const float *bias, float 
     y[o] = relu && v < 0.0f ? 0.0f : v;
   }
 }
+
+/* A batch: each image through the reference above. */
+void vgg_f32_dense_batch_ref(const float *x, int nb, const float *w, const float *bias, float *y, int n_in,
+                             int n_out, int relu, int o0, int o1) {
+  for (int b = 0; b < nb; b++)
+    vgg_f32_dense_ref(x + (size_t)b * n_in, w, bias, y + (size_t)b * n_out, n_in, n_out, relu, o0, o1);
+}

@@ -16,5 +16,6 @@ const vgg_kernel_table vgg_kernels_scalar = {
   .conv3x3_c3 = vgg_f32_conv3x3_ref, .conv3x3_c3_name = "vgg_f32_conv3x3_relu__ref",
   .maxpool2x2 = vgg_f32_maxpool2x2_ref, .maxpool2x2_name = "vgg_f32_maxpool2x2__ref",
   .dense = vgg_f32_dense_ref, .dense_name = "vgg_f32_dense_relu__ref",
+  .dense_batch = vgg_f32_dense_batch_ref, .dense_batch_name = "vgg_f32_dense_batch_relu__ref",
   .softmax = vgg_f32_softmax_ref, .softmax_name = "vgg_f32_softmax__ref",
 };
