@@ -209,6 +209,16 @@ double block_flops(const vgg_model *m, int b) {
   return f;
 }
 
+// The time of one part of a forward pass: what = 0 the whole (total), 1..5 a
+// block, 100 + i layer i (from per-layer seconds).
+double part_seconds(const vgg_model *m, int what, double total, const double *layer_sec) {
+  if (what == 0) return total;
+  if (what >= 100) return layer_sec[what - 100];
+  double sec = 0;
+  for (int i = 0; i < vgg_model_num_layers(m); i++) sec += vgg_model_layer(m, i)->block == what ? layer_sec[i] : 0;
+  return sec;
+}
+
 // what: 0 = conv base, 1..5 = block, 100 + i = layer i.  Manual time: only that part of each forward pass.
 // store: when not empty, the fastest iteration is kept under that name for the oneDNN rows' ratios.
 void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int what, int batch, bool top,
@@ -226,18 +236,11 @@ void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int wha
   std::vector<float> images(md.input.size() * batch), probs(1000 * batch);
   for (int b = 0; b < batch; b++) std::copy(md.input.begin(), md.input.end(), images.begin() + b * md.input.size());
   vgg_tensor in = {batch, 224, 224, 3, images.data()};
-  const int nl = vgg_model_num_layers(md.m);
   double best = 1e30;
   for (auto _ : st) {
     const double t0 = now();
     vgg_net_forward(net, &in, nullptr, nullptr, nullptr, top ? probs.data() : nullptr, &err);
-    double sec = now() - t0;
-    const double *ls = vgg_net_layer_seconds(net);
-    if (what >= 100) sec = ls[what - 100];
-    else if (what > 0) {
-      sec = 0;
-      for (int i = 0; i < nl; i++) sec += vgg_model_layer(md.m, i)->block == what ? ls[i] : 0;
-    }
+    const double sec = part_seconds(md.m, what, now() - t0, vgg_net_layer_seconds(net));
     st.SetIterationTime(sec);
     best = std::min(best, sec);
   }
@@ -264,17 +267,11 @@ void BM_Onednn(benchmark::State &st, peer::Algo algo, int threads, int what) {
     return;
   }
   std::vector<double> ls(64);
-  const int nl = vgg_model_num_layers(md.m);
   double best = 1e30;
   for (auto _ : st) {
     const double t0 = now();
     net->forward(md.input.data(), what == 0 ? nullptr : ls.data());
-    double sec = now() - t0;
-    if (what >= 100) sec = ls[what - 100];
-    else if (what > 0) {
-      sec = 0;
-      for (int i = 0; i < nl; i++) sec += vgg_model_layer(md.m, i)->block == what ? ls[i] : 0;
-    }
+    const double sec = part_seconds(md.m, what, now() - t0, ls.data());
     st.SetIterationTime(sec);
     best = std::min(best, sec);
   }
