@@ -93,7 +93,7 @@ typedef void (*vgg_dense_fn)(const float *x, const float *w, const float *bias, 
                              int n_in, int n_out, int relu, int o0, int o1);
 
 /* Dense layer for a small batch: x [nb][n_in], y [nb][n_out]; outputs [o0, o1)
- * of every image.  Streams the weights once per 8 images. */
+ * of every image.  Streams the weights once per 4 images. */
 typedef void (*vgg_dense_batch_fn)(const float *x, int nb, const float *w, const float *bias, float *y, int n_in,
                                    int n_out, int relu, int o0, int o1);
 

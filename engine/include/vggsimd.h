@@ -192,7 +192,7 @@ typedef void (*vgg_block_fn)(void *user, int block, const vgg_tensor *out, doubl
 /* Runs N images (input N x H x W x 3, N <= VGG_MAX_BATCH, H and W those of the
  * model).  The conv base runs image after image (on_block is called for each
  * image's blocks in turn); the classifier runs on the whole batch, streaming its
- * weights once per 8 images.  With the classifier, logits and probs (N x 1000
+ * weights once per 4 images.  With the classifier, logits and probs (N x 1000
  * floats each, either may be NULL) are filled. */
 vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user,
                            float *logits, float *probs, vgg_error *err);
