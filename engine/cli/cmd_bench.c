@@ -109,10 +109,7 @@ int cmd_bench(int argc, char **argv) {
   const int reps_given = opt_get(opts, "reps") != NULL, json = opt_get(opts, "json") != NULL;
   const char *isa = opt_get(opts, "isa");
   vgg_options eo = {-1, 0};
-  if (isa && !strcmp(isa, "all")) {
-    opt *o = opts;
-    o->value = NULL; /* --isa all: every usable level */
-  }
+  if (isa && !strcmp(isa, "all")) opts[0].value = NULL; /* opts[0] is --isa; "all": every usable level */
   if ((rc = opt_engine("bench", opts, &eo))) return rc;
   const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
   int thread_list[2], nthreads = 0;
