@@ -51,37 +51,34 @@ static void header_errors(void **st) {
   assert_true(got[0] == 1 && got[1] == 2);
   st_close(&sf);
 
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", d, 8);
-  expect_bad(p, "bad safetensors header");
-  raw_file(p, "{\"a\": tru}", d, 0);
-  expect_bad(p, "bad safetensors header");
-  raw_file(p, "[1,2]", d, 0);
-  expect_bad(p, "not a JSON object");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", d, 8);
-  expect_bad(p, "run past the end");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-              "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", d, 12);
-  expect_bad(p, "overlaps");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-              "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", d, 20);
-  expect_bad(p, "unused bytes");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", d, 12);
-  expect_bad(p, "after the last tensor");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", d, 8);
-  expect_bad(p, "need 12 bytes");
-  raw_file(p, "{\"a\":{\"dtype\":\"Q7\",\"shape\":[2],\"data_offsets\":[0,8]}}", d, 8);
-  expect_bad(p, "unknown dtype");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", d, 8);
-  expect_bad(p, "reversed");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-              "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", d, 16);
-  expect_bad(p, "duplicate tensor");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":1}}", d, 8);
-  expect_bad(p, "unknown key");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", d, 8);
-  expect_bad(p, "non-negative integer");
-  raw_file(p, "{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", d, 8);
-  expect_bad(p, "lacks shape");
+  /* Malformed headers: header, data bytes after it, what the one-line error must say. */
+#define T1(dt, shape, off) "\"a\":{\"dtype\":\"" dt "\",\"shape\":[" shape "],\"data_offsets\":[" off "]"
+  static const struct {
+    const char *header;
+    size_t bytes;
+    const char *needle;
+  } bad[] = {
+    {"{" T1("F32", "2", "0,8") "}", 8, "bad safetensors header"}, /* unterminated object */
+    {"{\"a\": tru}", 0, "bad safetensors header"},
+    {"[1,2]", 0, "not a JSON object"},
+    {"{" T1("F32", "2", "0,16") "}}", 8, "run past the end"},
+    {"{" T1("F32", "2", "0,8") "}," "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, "overlaps"},
+    {"{" T1("F32", "2", "0,8") "}," "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}", 20,
+     "unused bytes"},
+    {"{" T1("F32", "2", "0,8") "}}", 12, "after the last tensor"},
+    {"{" T1("F32", "3", "0,8") "}}", 8, "need 12 bytes"},
+    {"{" T1("Q7", "2", "0,8") "}}", 8, "unknown dtype"},
+    {"{" T1("F32", "2", "8,0") "}}", 8, "reversed"},
+    {"{" T1("F32", "2", "0,8") "}," T1("F32", "2", "8,16") "}}", 16, "duplicate tensor"},
+    {"{" T1("F32", "2", "0,8") ",\"x\":1}}", 8, "unknown key"},
+    {"{" T1("F32", "-2", "0,8") "}}", 8, "non-negative integer"},
+    {"{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, "lacks shape"},
+  };
+#undef T1
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    raw_file(p, bad[i].header, d, bad[i].bytes);
+    expect_bad(p, bad[i].needle);
+  }
 
   /* Header length beyond the file, and files too short to hold it. */
   FILE *f = fopen(p, "wb");
