@@ -37,17 +37,38 @@ static void free_blocks(blocks *b) {
   for (int i = 1; i <= 5; i++) free(b->copy[i]);
 }
 
+/* A model, seeded weights and n seeded input images scaled by `scale`. */
+typedef struct {
+  vgg_model *m;
+  vgg_weights *w;
+  vgg_tensor in;
+} fixture;
+
+static void fixture_make(fixture *f, vgg_arch arch, int top, int h, int wd, int n, uint64_t wseed, uint64_t iseed,
+                         float scale) {
+  vgg_error err;
+  assert_int_equal(vgg_model_create(arch, top, h, wd, &f->m, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(f->m, wseed, &f->w, &err), VGG_OK);
+  assert_int_equal(vgg_tensor_alloc(&f->in, n, h, wd, 3, &err), VGG_OK);
+  const size_t count = (size_t)n * h * wd * 3;
+  tu_fill(f->in.data, count, iseed);
+  for (size_t i = 0; i < count; i++) f->in.data[i] *= scale;
+}
+
+static void fixture_free(fixture *f) {
+  vgg_tensor_free(&f->in);
+  vgg_weights_free(f->w);
+  vgg_model_free(f->m);
+}
+
 static void threads_bit_identical(void **s) {
   (void)s;
   /* VGG11 at 64x48: small, odd per-thread splits of rows and channels. */
-  vgg_model *m;
-  vgg_weights *w;
-  vgg_error err;
-  assert_int_equal(vgg_model_create(VGG11, 0, 64, 48, &m, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, 11, &w, &err), VGG_OK);
-  vgg_tensor in;
-  assert_int_equal(vgg_tensor_alloc(&in, 1, 64, 48, 3, &err), VGG_OK);
-  tu_fill(in.data, 64 * 48 * 3, 12);
+  fixture f;
+  fixture_make(&f, VGG11, 0, 64, 48, 1, 11, 12, 1.0f);
+  vgg_model *m = f.m;
+  vgg_weights *w = f.w;
+  vgg_tensor in = f.in;
   static const vgg_algo algos[] = {VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4};
   for (int ai = 0; ai < 3; ai++)
   for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
@@ -72,22 +93,16 @@ static void threads_bit_identical(void **s) {
     free_blocks(&one), free_blocks(&two), free_blocks(&three);
   }
   g_algo = VGG_ALGO_DIRECT;
-  vgg_tensor_free(&in);
-  vgg_weights_free(w);
-  vgg_model_free(m);
+  fixture_free(&f);
 }
 
 static void levels_agree_with_classifier(void **s) {
   (void)s;
-  vgg_model *m;
-  vgg_weights *w;
-  vgg_error err;
-  assert_int_equal(vgg_model_create(VGG11, 1, 224, 224, &m, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, 3, &w, &err), VGG_OK);
-  vgg_tensor in;
-  assert_int_equal(vgg_tensor_alloc(&in, 1, 224, 224, 3, &err), VGG_OK);
-  tu_fill(in.data, 224 * 224 * 3, 4);
-  for (int i = 0; i < 224 * 224 * 3; i++) in.data[i] *= 100.0f;
+  fixture f;
+  fixture_make(&f, VGG11, 1, 224, 224, 1, 3, 4, 100.0f);
+  vgg_model *m = f.m;
+  vgg_weights *w = f.w;
+  vgg_tensor in = f.in;
   blocks ref;
   float pref[1000], p[1000];
   run(m, w, 0, 2, &in, &ref, pref);
@@ -116,25 +131,20 @@ static void levels_agree_with_classifier(void **s) {
     free_blocks(&b);
   }
   free_blocks(&ref);
-  vgg_tensor_free(&in);
-  vgg_weights_free(w);
-  vgg_model_free(m);
+  fixture_free(&f);
 }
 
 /* A batch of 3 gives each image the same bits as alone: the conv base is the
  * same code, and the batch GEMM accumulates each image as the GEMV does. */
 static void batch_matches_singles(void **s) {
   (void)s;
-  vgg_model *m;
-  vgg_weights *w;
+  fixture f;
+  fixture_make(&f, VGG11, 1, 224, 224, 3, 8, 21, 100.0f);
+  vgg_model *m = f.m;
+  vgg_weights *w = f.w;
+  vgg_tensor batch = f.in;
   vgg_error err;
-  assert_int_equal(vgg_model_create(VGG11, 1, 224, 224, &m, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, 8, &w, &err), VGG_OK);
   const size_t img = 224 * 224 * 3;
-  vgg_tensor batch;
-  assert_int_equal(vgg_tensor_alloc(&batch, 3, 224, 224, 3, &err), VGG_OK);
-  tu_fill(batch.data, 3 * img, 21);
-  for (size_t i = 0; i < 3 * img; i++) batch.data[i] *= 100.0f;
   for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
     if (!vgg_level_usable(isa)) continue;
     vgg_net *net;
@@ -154,9 +164,7 @@ static void batch_matches_singles(void **s) {
     assert_true(worst == 0.0);
     vgg_net_free(net);
   }
-  vgg_tensor_free(&batch);
-  vgg_weights_free(w);
-  vgg_model_free(m);
+  fixture_free(&f);
 }
 
 static void bad_arguments(void **s) {
