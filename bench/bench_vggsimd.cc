@@ -183,7 +183,7 @@ struct Model {
   std::vector<float> input;
   explicit Model(bool top) {
     vgg_error err;
-    if (vgg_model_create(VGG16, top, 224, 224, &m, &err) || vgg_weights_init(m, 0, &w, &err)) {
+    if (vgg_model_create(VGG16, top, 224, 224, &m, &err) || vgg_weights_init(m, 0, 0, &w, &err)) {
       std::fprintf(stderr, "bench: %s\n", err.msg);
       std::exit(1);
     }

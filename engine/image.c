@@ -7,15 +7,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <stb_image.h>
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
 
-#define MAX_PIXELS (1LL << 27) /* 134 M pixels: a 16k x 8k photo, ~1.6 GB as float RGB */
 
 vgg_status vgg_tensor_alloc(vgg_tensor *t, int n, int h, int w, int c, vgg_error *err) {
   t->n = n, t->h = h, t->w = w, t->c = c;
-  t->data = vgg_alloc((size_t)n * h * w * c, sizeof(float));
+  size_t count;
+  t->data = NULL;
+  if (n >= 0 && h >= 0 && w >= 0 && c >= 0 && vgg_size_mul(&count, (size_t)n, (size_t)h) &&
+      vgg_size_mul(&count, count, (size_t)w) && vgg_size_mul(&count, count, (size_t)c))
+    t->data = vgg_alloc(count, sizeof(float));
   if (!t->data) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a %dx%dx%dx%d tensor", n, h, w, c);
   return VGG_OK;
 }
@@ -123,13 +125,13 @@ vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndi
     char *end;
     errno = 0;
     long long d = strtoll(sh, &end, 10);
-    if (end == sh || d < 0 || errno || *ndim == 8 || d > (1LL << 32)) {
+    if (end == sh || d < 0 || errno || *ndim == 8) {
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s: bad .npy shape", path);
       goto done;
     }
     shape[(*ndim)++] = d;
-    count *= (uint64_t)d;
-    if (count > (1ULL << 34)) {
+    /* Checked before it can wrap: every dimension counts, not just the product's low bits. */
+    if (__builtin_mul_overflow(count, (uint64_t)d, &count) || count > VGG_NPY_MAX_ELEMS) {
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s: .npy array too large", path);
       goto done;
     }
@@ -183,21 +185,55 @@ static vgg_status load_npy_input(const char *path, vgg_tensor *out, vgg_error *e
   return VGG_OK;
 }
 
-/* Resizes an RGB float image (values 0..255) to ow x oh. */
-static float *resize_rgb(const float *src, int w, int h, int ow, int oh, vgg_error *err) {
+/* An RGB float image transposed (w x h -> h x w); NULL when out of memory. */
+static float *transpose_rgb(const float *src, int w, int h) {
+  float *dst = vgg_alloc((size_t)w * h * 3, sizeof(float));
+  if (dst)
+    for (size_t y = 0; y < (size_t)h; y++)
+      for (size_t x = 0; x < (size_t)w; x++) memcpy(dst + (x * h + y) * 3, src + (y * w + x) * 3, 3 * sizeof(float));
+  return dst;
+}
+
+/* Resizes an RGB float image (values 0..255) to the ow x oh window at
+ * (x0, y0) of the image scaled to sw x sh: the whole of it when they are equal
+ * (direct), its centre for torchvision's crop.  Only the window is computed,
+ * so a very thin or tall image never becomes a huge intermediate. */
+static float *resize_rgb(const vgg_picture *src, int64_t sw, int64_t sh, int64_t x0, int64_t y0, int ow, int oh,
+                         vgg_error *err) {
   float *dst = vgg_alloc((size_t)ow * oh * 3, sizeof(float));
   if (!dst) {
     vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     return NULL;
   }
-  if (ow == w && oh == h) {
-    memcpy(dst, src, sizeof(float) * (size_t)w * h * 3);
+  if (sw == src->w && sh == src->h && x0 == 0 && y0 == 0 && ow == src->w && oh == src->h) {
+    memcpy(dst, src->rgb, sizeof(float) * (size_t)ow * oh * 3);
     return dst;
   }
-  if (!stbir_resize_float_generic(src, w, h, 0, dst, ow, oh, 0, 3, STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
-                                  STBIR_FILTER_DEFAULT, STBIR_COLORSPACE_LINEAR, NULL)) {
+  /* stb resizes rows first: about h x max(w, ow) row work, then ow x max(h, oh)
+   * column work.  A tall thin image (1 x 3,000,000 to 1000 x 1000) would be
+   * billions of row operations; its transpose, rows first, is a few million. */
+  const double rows_first = (double)src->h * (src->w > ow ? src->w : ow) + (double)ow * (src->h > oh ? src->h : oh);
+  const double cols_first = (double)src->w * (src->h > oh ? src->h : oh) + (double)oh * (src->w > ow ? src->w : ow);
+  const int flip = cols_first * 4 < rows_first;
+  float *t = flip ? transpose_rgb(src->rgb, src->w, src->h) : NULL;
+  float *out = flip ? vgg_alloc((size_t)ow * oh * 3, sizeof(float)) : dst;
+  int ok = 0;
+  if (!flip || (t && out)) {
+    const int iw = flip ? src->h : src->w, ih = flip ? src->w : src->h, rw = flip ? oh : ow, rh = flip ? ow : oh;
+    const double xs = (double)(flip ? sh : sw) / iw, ys = (double)(flip ? sw : sh) / ih;
+    ok = stbir_resize_subpixel(flip ? t : src->rgb, iw, ih, 0, out, rw, rh, 0, STBIR_TYPE_FLOAT, 3,
+                               STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, STBIR_FILTER_DEFAULT,
+                               STBIR_FILTER_DEFAULT, STBIR_COLORSPACE_LINEAR, NULL, (float)xs, (float)ys,
+                               (float)(flip ? y0 : x0), (float)(flip ? x0 : y0));
+    if (ok && flip)
+      for (size_t y = 0; y < (size_t)oh; y++)
+        for (size_t x = 0; x < (size_t)ow; x++) memcpy(dst + (y * ow + x) * 3, out + (x * oh + y) * 3, 3 * sizeof(float));
+  }
+  vgg_free(t);
+  if (flip) vgg_free(out);
+  if (!ok) {
     vgg_free(dst);
-    vgg_fail(err, VGG_ERR_NOMEM, "resize to %dx%d failed", ow, oh);
+    vgg_fail(err, VGG_ERR_NOMEM, "out of memory resizing a %dx%d image to %dx%d", src->w, src->h, ow, oh);
     return NULL;
   }
   /* Cubic filters overshoot at sharp edges; keep the 8-bit range, as an 8-bit resize would. */
@@ -205,99 +241,41 @@ static float *resize_rgb(const float *src, int w, int h, int ow, int oh, vgg_err
   return dst;
 }
 
-vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err) {
+/* The size a w x h picture is scaled to before the S x S window is taken. */
+static void scaled_size(const vgg_image_options *opt, int64_t w, int64_t h, int64_t *sw, int64_t *sh) {
+  const int64_t S = opt->size;
+  if (opt->resize != VGG_RESIZE_CROP) {
+    *sw = *sh = S;
+    return;
+  }
+  /* torchvision: shorter side to S*256/224; the longer in proportion, never below it. */
+  const int64_t s = llround(S * 256.0 / 224.0);
+  const int64_t l = llround((double)(w > h ? w : h) * s / (double)(w > h ? h : w));
+  *sw = w <= h ? s : (l > s ? l : s);
+  *sh = w <= h ? (l > s ? l : s) : s;
+}
+
+vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
+                            vgg_tensor *out, vgg_error *err) {
   memset(out, 0, sizeof *out);
   if (opt->size < 32 || opt->size > 4096)
     return vgg_fail(err, VGG_ERR_ARG, "--size %d is out of range (32 to 4096)", opt->size);
-  struct stat sb;
-  if (stat(path, &sb) != 0) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  if (S_ISDIR(sb.st_mode)) return vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not an image", path);
-  FILE *f = fopen(path, "rb");
-  if (!f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  char magic[6] = {0};
-  size_t got = fread(magic, 1, 6, f);
-  if (got == 0) {
-    fclose(f);
-    return vgg_fail(err, VGG_ERR_FORMAT, "%s: empty file", path);
-  }
-  if (got == 6 && memcmp(magic, NPY_MAGIC, 6) == 0) {
-    fclose(f);
-    return load_npy_input(path, out, err);
-  }
-  rewind(f);
-  int w, h, comp;
-  if (!stbi_info_from_file(f, &w, &h, &comp)) {
-    /* stb refuses PNGs it would not decode for size with a generic reason; say what it is. */
-    unsigned char ihdr[24];
-    rewind(f);
-    if (fread(ihdr, 1, 24, f) == 24 && !memcmp(ihdr, "\x89PNG\r\n\x1a\n", 8)) {
-      const unsigned long pw = (unsigned long)ihdr[16] << 24 | ihdr[17] << 16 | ihdr[18] << 8 | ihdr[19];
-      const unsigned long ph = (unsigned long)ihdr[20] << 24 | ihdr[21] << 16 | ihdr[22] << 8 | ihdr[23];
-      if ((unsigned long long)pw * ph > (unsigned long long)MAX_PIXELS) {
-        fclose(f);
-        return vgg_fail(err, VGG_ERR_SHAPE, "%s: image of %lux%lu pixels is too large (at most %lld pixels)", path, pw,
-                        ph, MAX_PIXELS);
-      }
-    }
-    fclose(f);
-    return vgg_fail(err, VGG_ERR_FORMAT, "%s: not an image this build reads (%s)", path, stbi_failure_reason());
-  }
-  if (w < 1 || h < 1 || (long long)w * h > MAX_PIXELS) {
-    fclose(f);
-    return vgg_fail(err, VGG_ERR_SHAPE, "%s: image of %dx%d pixels is too large (at most %lld pixels)", path, w, h,
-                    MAX_PIXELS);
-  }
-  const int is16 = stbi_is_16_bit_from_file(f);
-  float *rgb = vgg_alloc((size_t)w * h * 3, sizeof(float));
-  if (!rgb) {
-    fclose(f);
-    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
-  }
-  /* req_comp = 3: gray is replicated, alpha dropped. 16-bit samples map to 0..255 as v/257. */
-  int ok;
-  if (is16) {
-    stbi_us *p = stbi_load_from_file_16(f, &w, &h, &comp, 3);
-    ok = p != NULL;
-    if (ok)
-      for (size_t i = 0; i < (size_t)w * h * 3; i++) rgb[i] = p[i] / 257.0f;
-    stbi_image_free(p);
-  } else {
-    stbi_uc *p = stbi_load_from_file(f, &w, &h, &comp, 3);
-    ok = p != NULL;
-    if (ok)
-      for (size_t i = 0; i < (size_t)w * h * 3; i++) rgb[i] = p[i];
-    stbi_image_free(p);
-  }
-  fclose(f);
-  if (!ok) {
-    vgg_free(rgb);
-    return vgg_fail(err, VGG_ERR_FORMAT, "%s: cannot decode image (%s)", path, stbi_failure_reason());
-  }
-
+  if (opt->max_pixels < 0) return vgg_fail(err, VGG_ERR_ARG, "max_pixels %lld is negative", (long long)opt->max_pixels);
   const int S = opt->size;
-  float *img;
-  if (opt->resize == VGG_RESIZE_CROP) {
-    /* torchvision: shorter side to S*256/224, then the centre S x S. */
-    const int short_side = (int)lround(S * 256.0 / 224.0);
-    int rw, rh;
-    if (w <= h) rw = short_side, rh = (int)lround((double)h * short_side / w);
-    else rh = short_side, rw = (int)lround((double)w * short_side / h);
-    float *r = resize_rgb(rgb, w, h, rw, rh, err);
-    vgg_free(rgb);
-    if (!r) return VGG_ERR_NOMEM;
-    img = vgg_alloc((size_t)S * S * 3, sizeof(float));
-    if (!img) {
-      vgg_free(r);
-      return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
-    }
-    const int x0 = (rw - S) / 2, y0 = (rh - S) / 2;
-    for (int y = 0; y < S; y++) memcpy(img + (size_t)y * S * 3, r + ((size_t)(y + y0) * rw + x0) * 3, sizeof(float) * S * 3);
-    vgg_free(r);
-  } else {
-    img = resize_rgb(rgb, w, h, S, S, err);
-    vgg_free(rgb);
-    if (!img) return VGG_ERR_NOMEM;
-  }
+  /* The decoder may shrink a JPEG as long as both sides stay at least as large as the scaled size. */
+  int64_t mw, mh;
+  scaled_size(opt, S, S, &mw, &mh);
+  vgg_decode_request rq = {name, data, len, opt->max_pixels ? opt->max_pixels : VGG_DEFAULT_MAX_PIXELS,
+                           (int)mw, (int)mh, opt->full_decode};
+  if (opt->resize == VGG_RESIZE_CROP) rq.min_w = rq.min_h = (int)llround(S * 256.0 / 224.0);
+  vgg_picture pic;
+  vgg_status s = vgg_decode_picture(&rq, &pic, err);
+  if (s) return s;
+  int64_t sw, sh;
+  scaled_size(opt, pic.w, pic.h, &sw, &sh);
+  float *img = resize_rgb(&pic, sw, sh, (sw - S) / 2, (sh - S) / 2, S, S, err);
+  vgg_free(pic.rgb);
+  if (!img) return VGG_ERR_NOMEM;
 
   /* Preprocess in place. */
   const size_t np = (size_t)S * S;
@@ -316,6 +294,25 @@ vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_te
   out->n = 1, out->h = S, out->w = S, out->c = 3;
   out->data = img;
   return VGG_OK;
+}
+
+vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err) {
+  memset(out, 0, sizeof *out);
+  if (opt->size < 32 || opt->size > 4096)
+    return vgg_fail(err, VGG_ERR_ARG, "--size %d is out of range (32 to 4096)", opt->size);
+  /* A .npy is read as it is stored; a picture is decoded from memory. */
+  FILE *f = fopen(path, "rb");
+  char magic[6];
+  const int npy = f && fread(magic, 1, 6, f) == 6 && memcmp(magic, NPY_MAGIC, 6) == 0;
+  if (f) fclose(f);
+  if (npy) return load_npy_input(path, out, err);
+  unsigned char *data;
+  size_t len;
+  vgg_status s = vgg_read_file(path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err);
+  if (s) return s;
+  s = vgg_image_decode(path, data, len, opt, out, err);
+  free(data);
+  return s;
 }
 
 /* --------------------------------------------------------- feature maps -- */

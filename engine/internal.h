@@ -34,6 +34,34 @@ vgg_status vgg_fail(vgg_error *err, vgg_status s, const char *fmt, ...)
 void *vgg_alloc(size_t count, size_t elem);
 void vgg_free(void *p);
 
+#define VGG_MAX_IMAGE_FILE ((size_t)1 << 30) /* bytes of a picture file */
+#define VGG_NPY_MAX_ELEMS (1ULL << 34)         /* elements of a .npy array */
+
+/* *out = a * b; 0 when that overflows a size_t. */
+int vgg_size_mul(size_t *out, size_t a, size_t b);
+
+/* Reads a whole file of at most max_bytes into a malloc'd buffer (decode.c). */
+vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, unsigned char **data, size_t *len,
+                         vgg_error *err);
+
+/* A decoded picture: w x h RGB samples 0..255 as floats. */
+typedef struct {
+  int w, h;
+  float *rgb;
+} vgg_picture;
+vgg_status vgg_picture_alloc(vgg_picture *p, int w, int h, vgg_error *err);
+
+typedef struct {
+  const char *name; /* for messages */
+  const unsigned char *data;
+  size_t len;
+  int64_t max_pixels; /* of the image as stored */
+  int min_w, min_h;   /* a JPEG may be decoded smaller, but not below this */
+  int full_size;      /* 1: never decode smaller */
+} vgg_decode_request;
+/* JPEG (libjpeg-turbo), PNG (libspng), BMP/TGA/PNM/GIF/PSD/HDR (stb_image). */
+vgg_status vgg_decode_picture(const vgg_decode_request *rq, vgg_picture *out, vgg_error *err);
+
 /* Atomic file output: write to "<path>.tmp.<pid>", rename on commit. */
 typedef struct {
   FILE *f;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *vgg_status_str(vgg_status s) {
@@ -92,4 +93,49 @@ void vgg_top_k(const float *v, int n, int k, int *idx) {
     }
     idx[j] = best;
   }
+}
+
+vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, unsigned char **data, size_t *len,
+                         vgg_error *err) {
+  *data = NULL, *len = 0;
+  struct stat sb;
+  if (stat(path, &sb) != 0) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  if (S_ISDIR(sb.st_mode)) return vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not %s", path, what);
+  FILE *f = fopen(path, "rb");
+  if (!f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  /* A regular file is read in one go; a pipe or device in growing chunks, up to the same bound. */
+  size_t cap = S_ISREG(sb.st_mode) ? (size_t)sb.st_size + 1 : 1 << 16, n = 0;
+  vgg_status s = VGG_OK;
+  unsigned char *buf = NULL;
+  for (;;) {
+    if (cap > max_bytes + 1) cap = max_bytes + 1;
+    unsigned char *nb = realloc(buf, cap);
+    if (!nb) {
+      s = vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
+      break;
+    }
+    buf = nb;
+    n += fread(buf + n, 1, cap - n, f);
+    if (ferror(f)) {
+      s = vgg_fail(err, VGG_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+      break;
+    }
+    if (n > max_bytes) {
+      s = vgg_fail(err, VGG_ERR_SHAPE, "%s: larger than the %zu MiB %s may be", path, max_bytes >> 20, what);
+      break;
+    }
+    if (n < cap) break; /* end of file */
+    cap *= 2;
+  }
+  fclose(f);
+  if (s) {
+    free(buf);
+    return s;
+  }
+  if (n == 0) {
+    free(buf);
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: empty file", path);
+  }
+  *data = buf, *len = n;
+  return VGG_OK;
 }

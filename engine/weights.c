@@ -7,6 +7,7 @@
  * fc1 inputs      C,H,W order                     H,W,C order                       H,W,C order
  */
 #include "safetensors.h"
+#include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +163,8 @@ static uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, vgg_weights **out, vgg_error *err) {
+vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, int threads, vgg_weights **out, vgg_error *err) {
+  if (threads <= 0) threads = omp_get_num_procs();
   vgg_status s = weights_alloc(m, out, err);
   if (s) return s;
   vgg_weights *w = *out;
@@ -177,7 +179,7 @@ vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, vgg_weights **out
     const uint64_t key = splitmix64(seed ^ splitmix64((uint64_t)p + 1));
     float *k = w->kernel[p];
     const int64_t n = l->weights;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t e = 0; e < n; e++) {
       const uint64_t r = splitmix64(key + (uint64_t)e);
       const float u = (float)(r >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */

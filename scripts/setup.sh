@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libcmocka-dev libbenchmark-dev libdnnl-dev time qemu-user"
-CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64 libstb-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
+BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturbojpeg0-dev libspng-dev libcmocka-dev libbenchmark-dev libdnnl-dev time qemu-user"
+CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64 libstb-dev:arm64 libturbojpeg0-dev:arm64 libspng-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
 PY_PKGS="python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib"
 
 need() {

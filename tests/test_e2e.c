@@ -103,7 +103,7 @@ static void golden_all_levels(void **s) {
   vgg_weights *w;
   vgg_error err;
   assert_int_equal(vgg_model_create(VGG16, 1, 224, 224, &m, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, (uint64_t)g.seed, &w, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, (uint64_t)g.seed, 0, &w, &err), VGG_OK);
   char path[512];
   snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, g.image);
   vgg_image_options io = {224, VGG_RESIZE_DIRECT, VGG_PREPROC_TORCH};

@@ -2,6 +2,7 @@
  * preprocessings, .npy input, and bad files.  Pictures out: .npy and PNG. */
 #include "testutil.h"
 #include "vggsimd.h"
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,9 +193,204 @@ static void outputs(void **s) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* ------------------------------------------------------ hostile inputs -- */
+
+#define DATA VGG_SOURCE_ROOT "/tests/data/"
+
+static unsigned char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  *len = (size_t)ftell(f);
+  rewind(f);
+  unsigned char *d = malloc(*len ? *len : 1);
+  assert_int_equal(fread(d, 1, *len, f), *len);
+  fclose(f);
+  return d;
+}
+
+/* The sorted regular files of dir (caller frees). */
+static int list_dir(const char *dir, char names[][128], int max) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    if (e->d_name[0] != '.' && n < max) snprintf(names[n++], 128, "%s", e->d_name);
+  closedir(d);
+  qsort(names, (size_t)n, 128, (int (*)(const void *, const void *))strcmp);
+  return n;
+}
+
+static void check_range(const vgg_tensor *t) {
+  for (size_t i = 0; i < (size_t)t->h * t->w * 3; i++) {
+    assert_true(isfinite(t->data[i]));
+    assert_true(t->data[i] >= -123.68f && t->data[i] <= 255.0f - 103.939f);
+  }
+}
+
+/* Every crafted file does what its name says, under every resize mode and a
+ * range of sizes: ok_* decodes to finite in-range values, big_* is refused as
+ * too large, bad_* as malformed; one line, no tensor. */
+static void hostile_files(void **st) {
+  (void)st;
+  char names[64][128];
+  const int n = list_dir(DATA "hostile", names, 64);
+  assert_true(n >= 10);
+  static const int sizes[] = {32, 224, 1000};
+  for (int i = 0; i < n; i++) {
+    char path[512];
+    snprintf(path, sizeof path, DATA "hostile/%s", names[i]);
+    const vgg_status want = !strncmp(names[i], "ok_", 3) ? VGG_OK : !strncmp(names[i], "big_", 4) ? VGG_ERR_SHAPE
+                                                                                                  : VGG_ERR_FORMAT;
+    for (int mode = 0; mode < 2; mode++)
+      for (int k = 0; k < 3; k++) {
+        if (want != VGG_OK && (mode || k)) continue; /* refusals do not depend on the output size */
+        vgg_image_options o = {sizes[k], (vgg_resize_mode)mode, VGG_PREPROC_CAFFE, 0, 0};
+        vgg_error err = {{0}};
+        vgg_tensor t = {0};
+        const vgg_status s = vgg_image_load(path, &o, &t, &err);
+        print_message("%-32s %s %4d: %d %s\n", names[i], mode ? "crop  " : "direct", sizes[k], s, s ? err.msg : "");
+        assert_int_equal(s, want);
+        if (s) {
+          assert_null(t.data);
+          assert_null(strchr(err.msg, '\n'));
+          assert_non_null(strstr(err.msg, names[i]));
+          continue;
+        }
+        assert_int_equal(t.h, sizes[k]);
+        assert_int_equal(t.w, sizes[k]);
+        check_range(&t);
+        vgg_tensor_free(&t);
+      }
+  }
+}
+
+/* A file cut short is refused, or (when only trailing bytes the picture does
+ * not need are gone) decodes to exactly the full file's values: never zeros
+ * standing in for the missing data. */
+static void truncated_files(void **st) {
+  (void)st;
+  char names[64][128];
+  const int n = list_dir(DATA "formats", names, 64);
+  assert_true(n >= 12);
+  const vgg_image_options o = {32, VGG_RESIZE_DIRECT, VGG_PREPROC_CAFFE, 0, 1};
+  for (int i = 0; i < n; i++) {
+    char path[512];
+    snprintf(path, sizeof path, DATA "formats/%s", names[i]);
+    size_t len;
+    unsigned char *data = slurp(path, &len);
+    vgg_error err;
+    vgg_tensor full;
+    if (vgg_image_decode(path, data, len, &o, &full, &err)) print_error("%s\n", err.msg);
+    assert_non_null(full.data);
+    check_range(&full);
+    int refused = 0, same = 0;
+    for (size_t cut = 0; cut < len; cut += cut + 64 < len ? 1 + len / 300 : 1) {
+      vgg_tensor t = {0};
+      unsigned char *part = malloc(cut ? cut : 1); /* exactly cut bytes: ASan sees a read past them */
+      memcpy(part, data, cut);
+      const vgg_status s = vgg_image_decode(path, part, cut, &o, &t, &err);
+      free(part);
+      if (s) {
+        assert_null(t.data);
+        refused++;
+        continue;
+      }
+      if (memcmp(t.data, full.data, sizeof(float) * 32 * 32 * 3) != 0)
+        print_error("%s cut at %zu of %zu bytes decodes to other values\n", names[i], cut, len);
+      assert_memory_equal(t.data, full.data, sizeof(float) * 32 * 32 * 3);
+      same++;
+      vgg_tensor_free(&t);
+    }
+    print_message("%-18s %6zu bytes: %d cuts refused, %d decode the same\n", names[i], len, refused, same);
+    assert_true(refused > 0);
+    vgg_tensor_free(&full);
+    free(data);
+  }
+}
+
+/* .npy shapes whose element count wraps or is absurd are refused before any allocation. */
+static void npy_shapes(void **st) {
+  (void)st;
+  static const char *const shapes[] = {"(4294967296, 4294967296, 3)", "(4611686018427387904, 4, 1)",
+                                       "(-1, 3)", "(99999999999999999999999, 1)", "(17179869185,)",
+                                       "(1, 1, 1, 1, 1, 1, 1, 1, 1)", "(3, x)"};
+  char dir[] = "/tmp/vggsimd-npy-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char p[256];
+  snprintf(p, sizeof p, "%s/a.npy", dir);
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    char dict[128];
+    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", shapes[i]);
+    while ((10 + n + 1) % 64) dict[n++] = ' ';
+    dict[n++] = '\n';
+    FILE *f = fopen(p, "wb");
+    const unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)n, 0};
+    fwrite(head, 1, 10, f);
+    fwrite(dict, 1, (size_t)n, f);
+    fwrite("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 1, 64, f); /* a 64-byte body */
+    fclose(f);
+    float *data = (float *)1;
+    int64_t sh[8];
+    int nd;
+    vgg_error err;
+    const vgg_status s = vgg_npy_read(p, &data, sh, &nd, &err);
+    print_message("shape %-30s -> %d %s\n", shapes[i], s, s ? err.msg : "");
+    assert_int_equal(s, VGG_ERR_FORMAT);
+    assert_null(data);
+    vgg_image_options o = {224, VGG_RESIZE_DIRECT, VGG_PREPROC_CAFFE, 0, 0};
+    vgg_tensor t = {0};
+    assert_int_not_equal(vgg_image_load(p, &o, &t, &err), VGG_OK);
+    assert_null(t.data);
+  }
+  remove(p);
+  rmdir(dir);
+}
+
+/* The pixel budget, and JPEG's DCT-domain downscaling against a full decode. */
+static void budget_and_jpeg_scaling(void **st) {
+  (void)st;
+  vgg_error err;
+  vgg_tensor t = {0};
+  vgg_image_options o = {32, VGG_RESIZE_DIRECT, VGG_PREPROC_CAFFE, 1023, 0};
+  assert_int_equal(vgg_image_load(IMG "rgb8.png", &o, &t, &err), VGG_ERR_SHAPE); /* 32x32 = 1024 pixels */
+  assert_non_null(strstr(err.msg, "too large"));
+  o.max_pixels = 1024;
+  assert_int_equal(vgg_image_load(IMG "rgb8.png", &o, &t, &err), VGG_OK);
+  vgg_tensor_free(&t);
+  o.max_pixels = -1;
+  assert_int_equal(vgg_image_load(IMG "rgb8.png", &o, &t, &err), VGG_ERR_ARG);
+  /* A 1200x800 photo for 224 (and crop's 256): decoded at 1/2 (600x400 covers both); a
+   * 300x200 budget is enough at 1/4 only for a 64 output. */
+  for (int mode = 0; mode < 2; mode++) {
+    vgg_tensor a, b;
+    vgg_image_options fast = {224, (vgg_resize_mode)mode, VGG_PREPROC_CAFFE, 0, 0}, full = fast;
+    full.full_decode = 1;
+    assert_int_equal(vgg_image_load(IMG "large_1200x800.jpg", &fast, &a, &err), VGG_OK);
+    assert_int_equal(vgg_image_load(IMG "large_1200x800.jpg", &full, &b, &err), VGG_OK);
+    double worst = 0, sum = 0;
+    for (int i = 0; i < 224 * 224 * 3; i++) {
+      worst = tu_max(worst, fabsf(a.data[i] - b.data[i]));
+      sum += fabsf(a.data[i] - b.data[i]);
+    }
+    print_message("%s: DCT-scaled vs full decode: mean |diff| %.3f, worst %.1f of 255\n", mode ? "crop" : "direct",
+                  sum / (224 * 224 * 3), worst);
+    assert_true(sum / (224 * 224 * 3) < 2.0);
+    vgg_tensor_free(&a);
+    vgg_tensor_free(&b);
+  }
+  vgg_image_options small = {64, VGG_RESIZE_DIRECT, VGG_PREPROC_CAFFE, 300 * 200, 0};
+  assert_int_equal(vgg_image_load(IMG "large_1200x800.jpg", &small, &t, &err), VGG_OK);
+  vgg_tensor_free(&t);
+  small.full_decode = 1;
+  assert_int_equal(vgg_image_load(IMG "large_1200x800.jpg", &small, &t, &err), VGG_ERR_SHAPE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(channel_counts_and_depths), cmocka_unit_test(torch_preprocessing),
                                      cmocka_unit_test(resizing), cmocka_unit_test(npy_input),
-                                     cmocka_unit_test(bad_inputs), cmocka_unit_test(outputs)};
+                                     cmocka_unit_test(bad_inputs), cmocka_unit_test(outputs),
+                                     cmocka_unit_test(hostile_files), cmocka_unit_test(truncated_files),
+                                     cmocka_unit_test(npy_shapes), cmocka_unit_test(budget_and_jpeg_scaling)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,7 +48,7 @@ static void fixture_make(fixture *f, vgg_arch arch, int top, int h, int wd, int 
                          float scale) {
   vgg_error err;
   assert_int_equal(vgg_model_create(arch, top, h, wd, &f->m, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(f->m, wseed, &f->w, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(f->m, wseed, 0, &f->w, &err), VGG_OK);
   assert_int_equal(vgg_tensor_alloc(&f->in, n, h, wd, 3, &err), VGG_OK);
   const size_t count = (size_t)n * h * wd * 3;
   tu_fill(f->in.data, count, iseed);
@@ -174,7 +174,7 @@ static void bad_arguments(void **s) {
   vgg_net *net = NULL;
   vgg_error err;
   assert_int_equal(vgg_model_create(VGG11, 0, 32, 32, &m, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, 1, &w, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 1, 1, &w, &err), VGG_OK);
   vgg_options o = {VGG_ISA_COUNT, 1};
   assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_ERR_ARG);
   for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {

@@ -266,7 +266,7 @@ static void round_trip_both_namings(void **st) {
   vgg_error err;
   assert_int_equal(vgg_model_create(VGG11, 1, 224, 224, &m, &err), VGG_OK);
   vgg_weights *w, *wt, *wk;
-  assert_int_equal(vgg_weights_init(m, 123, &w, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 123, 0, &w, &err), VGG_OK);
   const char *pt = tpath("t.safetensors"), *pk = tpath("k.safetensors");
   assert_int_equal(vgg_weights_save(w, pt, VGG_NAMING_TORCH, &err), VGG_OK);
   assert_int_equal(vgg_weights_save(w, pk, VGG_NAMING_KERAS, &err), VGG_OK);
@@ -322,9 +322,9 @@ static void init_is_deterministic(void **st) {
   vgg_error err;
   assert_int_equal(vgg_model_create(VGG16, 0, 224, 224, &m, &err), VGG_OK);
   vgg_weights *a, *b, *c;
-  assert_int_equal(vgg_weights_init(m, 5, &a, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, 5, &b, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, 6, &c, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 5, 1, &a, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 5, 2, &b, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 6, 0, &c, &err), VGG_OK);
   for (int p = 0; p < vgg_model_num_params(m); p++) {
     const vgg_layer *l = vgg_model_param_layer(m, p);
     assert_memory_equal(vgg_weights_kernel(a, p), vgg_weights_kernel(b, p), l->weights * 4);

@@ -126,7 +126,7 @@ int cmd_bench(int argc, char **argv) {
     cli_error("bench", "%s", err.msg);
     return EXIT_USAGE;
   }
-  if (vgg_weights_init(m, 0, &w, &err) || vgg_tensor_alloc(&in, 1, (int)size, (int)size, 3, &err)) {
+  if (vgg_weights_init(m, 0, eo.threads, &w, &err) || vgg_tensor_alloc(&in, 1, (int)size, (int)size, 3, &err)) {
     cli_error("bench", "%s", err.msg);
     vgg_model_free(m);
     return EXIT_FAIL;

@@ -77,7 +77,7 @@ int cmd_init(int argc, char **argv) {
     return EXIT_USAGE;
   }
   rc = 0;
-  if (vgg_weights_init(m, seed, &w, &err) || vgg_weights_save(w, out, (vgg_naming)naming, &err)) {
+  if (vgg_weights_init(m, seed, 0, &w, &err) || vgg_weights_save(w, out, (vgg_naming)naming, &err)) {
     cli_error("init", "%s", err.msg);
     rc = EXIT_FAIL;
   } else {

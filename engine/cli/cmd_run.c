@@ -22,6 +22,8 @@ static const char help[] =
     "  --top5           print the five most likely ImageNet classes (needs the classifier)\n"
     "  --size N         resize to N x N (default 224; the classifier needs 224..255)\n"
     "  --resize MODE    direct (default) | crop (shorter side to N*256/224, centre crop)\n"
+    "  --max-pixels N   refuse pictures that decode to more than N pixels (default 67108864 = 8192x8192)\n"
+    "  --full-decode    decode a JPEG at full size (default: at 1/2, 1/4 or 1/8 when that still covers --size)\n"
     "  --preproc MODE   caffe (BGR, mean subtracted) | torch (RGB/255, ImageNet mean/std);\n"
     "                   default: torch for torchvision weights, caffe otherwise\n"
     "  --maps DIR       write blockN.png: first 64 channels of each block output, viridis grid\n"
@@ -95,18 +97,19 @@ int cmd_run(int argc, char **argv) {
   opt opts[] = {{"weights", OPT_VALUE}, {"seed", OPT_VALUE},    {"arch", OPT_VALUE},    {"top", OPT_FLAG},
                 {"top5", OPT_FLAG},     {"size", OPT_VALUE},    {"resize", OPT_VALUE},  {"preproc", OPT_VALUE},
                 {"maps", OPT_VALUE},    {"npy", OPT_VALUE},     {"isa", OPT_VALUE},     {"threads", OPT_VALUE}, {"algo", OPT_VALUE},
-                {0}};
+                {"max-pixels", OPT_VALUE}, {"full-decode", OPT_FLAG}, {0}};
   const char *pos[1] = {VGG_DATA_DIR "/chelsea.png"};
   int npos, rc;
   if ((rc = args_parse("run", argc, argv, 2, opts, pos, 1, &npos))) return rc;
   vgg_arch arch;
   uint64_t seed = 0;
-  long size = 224;
+  long size = 224, max_pixels = VGG_DEFAULT_MAX_PIXELS;
   int resize = VGG_RESIZE_DIRECT, preproc = -1;
   static const char *const resizes[] = {"direct", "crop", NULL}, *const preprocs[] = {"caffe", "torch", NULL};
   vgg_options eo;
   if ((rc = opt_arch("run", opts, &arch)) || (rc = opt_u64("run", opts, "seed", &seed)) ||
-      (rc = opt_int("run", opts, "size", 32, 4096, &size)) || (rc = opt_choice("run", opts, "resize", resizes, &resize)) ||
+      (rc = opt_int("run", opts, "size", 32, 4096, &size)) ||
+      (rc = opt_int("run", opts, "max-pixels", 1, 1L << 31, &max_pixels)) || (rc = opt_choice("run", opts, "resize", resizes, &resize)) ||
       (rc = opt_choice("run", opts, "preproc", preprocs, &preproc)) || (rc = opt_engine("run", opts, &eo)))
     return rc;
   const char *wpath = opt_get(opts, "weights");
@@ -150,11 +153,12 @@ int cmd_run(int argc, char **argv) {
   vgg_model *m = NULL;
   vgg_weights *w = NULL;
   vgg_net *net = NULL;
-  const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc};
+  const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc, max_pixels,
+                                opt_get(opts, "full-decode") != NULL};
   rc = EXIT_FAIL;
   if (vgg_image_load(pos[0], &io, &in, &err)) goto fail;
   if (vgg_model_create(arch, top, in.h, in.w, &m, &err)) goto fail;
-  if (wpath ? vgg_weights_load(m, wpath, &w, &err) : vgg_weights_init(m, seed, &w, &err)) goto fail;
+  if (wpath ? vgg_weights_load(m, wpath, &w, &err) : vgg_weights_init(m, seed, eo.threads, &w, &err)) goto fail;
   if (vgg_net_create(m, w, &eo, &net, &err)) goto fail;
   vgg_weights_release_conv(w); /* the net packed its own copy */
 

@@ -93,8 +93,9 @@ typedef enum { VGG_NAMING_TORCH = 0, VGG_NAMING_KERAS = 1 } vgg_naming;
 typedef struct vgg_weights vgg_weights;
 
 /* Seeded Glorot-uniform kernels and zero biases (Keras defaults); the same
- * values for the same seed on every run and thread count. */
-vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, vgg_weights **out, vgg_error *err);
+ * values for the same seed on every run and thread count.  threads <= 0:
+ * online cores. */
+vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, int threads, vgg_weights **out, vgg_error *err);
 /* Loads a safetensors file in torchvision or Keras naming (detected) and
  * converts to the engine's layout.  F32, F16 and BF16 are accepted. */
 vgg_status vgg_weights_load(const vgg_model *m, const char *path, vgg_weights **out, vgg_error *err);
@@ -128,16 +129,29 @@ void vgg_tensor_free(vgg_tensor *t);
 typedef enum { VGG_PREPROC_CAFFE = 0, VGG_PREPROC_TORCH = 1 } vgg_preproc;
 typedef enum { VGG_RESIZE_DIRECT = 0, VGG_RESIZE_CROP = 1 } vgg_resize_mode;
 
+/* Pixels an image may be decoded to when the options say 0: 8192 x 8192. */
+#define VGG_DEFAULT_MAX_PIXELS (1LL << 26)
+
 typedef struct {
   int size;               /* output is size x size */
   vgg_resize_mode resize; /* direct resize, or shorter side to size*256/224 then centre crop */
   vgg_preproc preproc;
+  int64_t max_pixels;     /* most pixels decoded (0: VGG_DEFAULT_MAX_PIXELS); larger images are refused */
+  int full_decode;        /* 1: decode a JPEG at its full size even when 1/2, 1/4 or 1/8 would do */
 } vgg_image_options;
 
-/* Loads a picture (anything stb_image reads: 1-4 channels, 8 or 16 bit) and
- * preprocesses it to 1 x size x size x 3; or loads a .npy float32 array of
- * shape (H,W,3) or (1,H,W,3) as-is (already preprocessed). */
+/* Loads a picture and preprocesses it to 1 x size x size x 3; or loads a .npy
+ * float32 array of shape (H,W,3) or (1,H,W,3) as-is (already preprocessed).
+ * Pictures: JPEG (libjpeg-turbo; a large one is decoded at 1/2, 1/4 or 1/8 of
+ * its size when that still covers the output), PNG (libspng), and BMP, TGA,
+ * PNM, GIF (first frame), PSD and HDR (stb_image); 1-4 channels, 8 or 16 bit,
+ * alpha dropped.  Refused with VGG_ERR_FORMAT: a file cut short, or a header
+ * claiming more pixels than the file's bytes can encode; with VGG_ERR_SHAPE:
+ * more than max_pixels pixels to decode, or a file over 1 GiB. */
 vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err);
+/* The same for a picture held in memory (not .npy); name is used in messages. */
+vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
+                            vgg_tensor *out, vgg_error *err);
 
 /* .npy float32, C order. */
 vgg_status vgg_npy_write(const char *path, const float *data, const int64_t *shape, int ndim, vgg_error *err);
