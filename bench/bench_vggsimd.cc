@@ -225,7 +225,7 @@ void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int wha
             std::string store) {
   static Model full(true);
   Model &md = top ? full : conv_base();
-  vgg_options o = {level, threads, algo};
+  vgg_options o = {level, threads, algo, 0};
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) {
@@ -414,7 +414,7 @@ void register_all() {
 // oneDNN must compute what we compute, or the comparison means nothing.
 int check_peer() {
   Model &md = conv_base();
-  vgg_options o = {-1, 0, VGG_ALGO_DIRECT};
+  vgg_options o = {-1, 0, VGG_ALGO_DIRECT, 0};
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) return 1;

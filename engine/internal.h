@@ -22,8 +22,11 @@ struct vgg_model {
 struct vgg_weights {
   const vgg_model *model;
   vgg_naming naming; /* naming of the file it came from (init: torch) */
+  int threads;       /* for loading and converting */
   float *kernel[VGG_MAX_PARAMS];
   float *bias[VGG_MAX_PARAMS];
+  unsigned char in_file[VGG_MAX_PARAMS]; /* kernel[p] points into the mapped file, not owned */
+  void *file;                            /* the mapped safetensors file (st_file), or NULL */
 };
 
 /* Fills err with a formatted one-line message and returns s. */
@@ -33,6 +36,8 @@ vgg_status vgg_fail(vgg_error *err, vgg_status s, const char *fmt, ...)
 /* 64-byte aligned allocation; NULL on failure or overflow. */
 void *vgg_alloc(size_t count, size_t elem);
 void vgg_free(void *p);
+/* Asks for transparent huge pages for the whole pages inside [p, p + bytes), before they are first touched. */
+void vgg_advise_huge(void *p, size_t bytes);
 
 #define VGG_MAX_IMAGE_FILE ((size_t)1 << 30) /* bytes of a picture file */
 #define VGG_NPY_MAX_ELEMS (1ULL << 34)         /* elements of a .npy array */

@@ -20,12 +20,33 @@ struct vgg_net {
   float *packed[VGG_MAX_PARAMS];    /* conv weights in the layout of the layer's kernel */
   float *buf[2];                    /* ping-pong activations */
   float *scratch;                   /* Winograd: scratch_floats per thread */
+  float *cls_x, *cls_tmp;           /* classifier: VGG_MAX_BATCH rows of its widest layer, each */
   size_t scratch_floats;
   double layer_sec[VGG_MAX_LAYERS]; /* of the last forward pass */
 };
 
 static const vgg_wino_kernels *wino_of(const vgg_kernel_table *k, vgg_algo a) {
   return a == VGG_ALGO_WINO2 ? &k->wino[0] : a == VGG_ALGO_WINO4 ? &k->wino[1] : NULL;
+}
+
+/* Zeroes n floats at p on `threads` threads, in static shares, after asking for huge pages. */
+static void touch(float *p, size_t n, int threads) {
+  vgg_advise_huge(p, n * sizeof(float));
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (size_t c = 0; c < n; c += 16384) memset(p + c, 0, sizeof(float) * (n - c < 16384 ? n - c : 16384));
+}
+
+/* The classifier's two ping-pong buffers, for the largest batch. */
+static vgg_status classifier_buffers(vgg_net *net, vgg_error *err) {
+  const vgg_model *m = net->m;
+  const vgg_layer *flat = vgg_model_block_output(m, 5);
+  size_t widest = (size_t)flat->out_h * flat->out_w * flat->out_c;
+  for (int i = 0; i < m->nlayers; i++)
+    if (m->layers[i].kind == VGG_LAYER_DENSE && (size_t)m->layers[i].out_c > widest) widest = m->layers[i].out_c;
+  net->cls_x = vgg_alloc(widest * VGG_MAX_BATCH, sizeof(float));
+  net->cls_tmp = vgg_alloc(widest * VGG_MAX_BATCH, sizeof(float));
+  if (!net->cls_x || !net->cls_tmp) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for the classifier's buffers");
+  return VGG_OK;
 }
 
 static double now(void) {
@@ -50,6 +71,7 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   int threads = opt && opt->threads > 0 ? opt->threads : omp_get_num_procs();
   if (threads > 1024) return vgg_fail(err, VGG_ERR_ARG, "%d threads is too many (at most 1024)", threads);
   const vgg_algo want = opt ? opt->algo : VGG_ALGO_AUTO;
+  const int release = opt && opt->release_conv;
   for (int p = 0; p < m->nparams; p++)
     if (!w->kernel[p]) return vgg_fail(err, VGG_ERR_ARG, "the conv kernels of these weights were released");
   if ((unsigned)want > VGG_ALGO_FAST) return vgg_fail(err, VGG_ERR_ARG, "unknown algorithm %d", (int)want);
@@ -60,8 +82,9 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   net->buf[0] = vgg_alloc(act, sizeof(float));
   net->buf[1] = vgg_alloc(act, sizeof(float));
   vgg_status s = net->buf[0] && net->buf[1] ? VGG_OK : vgg_fail(err, VGG_ERR_NOMEM, "out of memory for activations");
-  /* Per conv layer: the algorithm, its packed weights, and pooling fused
-   * into a Winograd output transform when a pool follows. */
+  /* Per conv layer: the algorithm, the size of its packed weights, and pooling
+   * fused into a Winograd output transform when a pool follows. */
+  int conv_layers[VGG_MAX_LAYERS], nconv = 0;
   for (int i = 0; i < m->nlayers && !s; i++) {
     const vgg_layer *l = &m->layers[i];
     if (l->kind != VGG_LAYER_CONV) continue;
@@ -70,23 +93,46 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
     net->algo[i] = a;
     net->fused_pool[i] = wk && i + 1 < m->nlayers && m->layers[i + 1].kind == VGG_LAYER_POOL;
     const size_t n = wk ? wk->packed_size(l->in_c, l->out_c) : net->k->conv3x3_packed_size(l->in_c, l->out_c);
-    float *pk = net->packed[l->param] = vgg_alloc(n, sizeof(float));
-    if (!pk) {
+    if (!(net->packed[l->param] = vgg_alloc(n, sizeof(float))))
       s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
-      break;
-    }
+    else vgg_advise_huge(net->packed[l->param], n * sizeof(float));
     if (wk) {
-      wk->pack(w->kernel[l->param], l->in_c, l->out_c, pk);
       const size_t sc = wk->scratch_size(l->in_c, l->out_c);
       net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
-    } else {
-      net->k->conv3x3_pack(w->kernel[l->param], l->in_c, l->out_c, pk);
     }
+    conv_layers[nconv++] = i;
   }
   if (!s && net->scratch_floats) {
     net->scratch_floats = (net->scratch_floats + 15) & ~(size_t)15; /* each thread's on its own cache lines */
     net->scratch = vgg_alloc(net->scratch_floats * (size_t)threads, sizeof(float));
     if (!net->scratch) s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory for Winograd scratch");
+  }
+  if (!s) {
+    /* Layers packed side by side, the largest first (filter transforms dominate). */
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int j = nconv - 1; j >= 0; j--) {
+      const vgg_layer *l = &m->layers[conv_layers[j]];
+      const vgg_wino_kernels *wk = wino_of(net->k, net->algo[conv_layers[j]]);
+      if (wk) wk->pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
+      else net->k->conv3x3_pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
+      if (release) { /* asked for: the kernel, packed, is not needed again (each layer its own) */
+        vgg_free(w->kernel[l->param]);
+        ((vgg_weights *)w)->kernel[l->param] = NULL;
+      }
+    }
+    /* The first forward pass should not pay for page faults: every buffer is
+     * touched now, each thread's share of it by that thread (first touch
+     * places the pages near it), with huge pages where the OS gives them. */
+    touch(net->buf[0], act, threads);
+    touch(net->buf[1], act, threads);
+    if (net->scratch) {
+#pragma omp parallel num_threads(threads)
+      {
+        const int t = omp_get_thread_num();
+        if (t < threads) memset(net->scratch + net->scratch_floats * (size_t)t, 0, net->scratch_floats * sizeof(float));
+      }
+    }
+    if (m->top) s = classifier_buffers(net, err);
   }
   if (s) {
     vgg_net_free(net);
@@ -102,6 +148,8 @@ void vgg_net_free(vgg_net *net) {
   vgg_free(net->buf[0]);
   vgg_free(net->buf[1]);
   vgg_free(net->scratch);
+  vgg_free(net->cls_x);
+  vgg_free(net->cls_tmp);
   free(net);
 }
 
@@ -284,17 +332,8 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
    * its weights once for the batch. */
   const vgg_layer *flat = vgg_model_block_output(m, 5);
   const size_t nf = (size_t)flat->out_h * flat->out_w * flat->out_c;
-  size_t widest = nf;
-  for (int i = 0; i < m->nlayers; i++)
-    if (m->layers[i].kind == VGG_LAYER_DENSE && (size_t)m->layers[i].out_c > widest) widest = m->layers[i].out_c;
-  float *x = vgg_alloc(widest * nb, sizeof(float)), *tmp = vgg_alloc(widest * nb, sizeof(float));
-  if (!x || !tmp) {
-    vgg_free(x), vgg_free(tmp);
-    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a batch of %d", nb);
-  }
   for (int b = 0; b < nb; b++)
-    memcpy(x + b * nf, conv_base(net, input->data + b * img, on_block, user, b == 0), nf * sizeof(float));
-  classifier(net, x, tmp, nb, logits, probs);
-  vgg_free(x), vgg_free(tmp);
+    memcpy(net->cls_x + b * nf, conv_base(net, input->data + b * img, on_block, user, b == 0), nf * sizeof(float));
+  classifier(net, net->cls_x, net->cls_tmp, nb, logits, probs);
   return VGG_OK;
 }

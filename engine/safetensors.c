@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ST_MAX_HEADER (100u << 20) /* the format's own limit */
 #define ST_MAX_TENSORS 4096
@@ -300,17 +303,26 @@ vgg_status st_open(const char *path, st_file *sf, vgg_error *err) {
   struct stat sb;
   if (stat(path, &sb) != 0) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   if (S_ISDIR(sb.st_mode)) return vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not a safetensors file", path);
-  sf->f = fopen(path, "rb");
-  if (!sf->f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  sf->file_size = (uint64_t)sb.st_size;
-  unsigned char len8[8];
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   vgg_status s;
-  if (sf->file_size < 8 || fread(len8, 1, 8, sf->f) != 8) {
-    s = vgg_fail(err, VGG_ERR_FORMAT, "%s: not a safetensors file (shorter than the 8-byte header length)", path);
-    goto fail;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path);
   }
+  sf->file_size = (uint64_t)sb.st_size;
+  if (sf->file_size < 8) {
+    close(fd);
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: not a safetensors file (shorter than the 8-byte header length)", path);
+  }
+  /* Mapped read-only: a file in the page cache costs no read, and tensors whose
+   * layout the engine uses as it is are never copied. */
+  void *map = mmap(NULL, (size_t)sf->file_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return vgg_fail(err, VGG_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+  sf->map = map;
   uint64_t hlen = 0;
-  for (int i = 7; i >= 0; i--) hlen = hlen << 8 | len8[i];
+  for (int i = 7; i >= 0; i--) hlen = hlen << 8 | sf->map[i];
   if (hlen > sf->file_size - 8) {
     s = vgg_fail(err, VGG_ERR_FORMAT,
                  "%s: not a safetensors file: header length %llu runs past the end of the file (%llu bytes)", path,
@@ -321,20 +333,8 @@ vgg_status st_open(const char *path, st_file *sf, vgg_error *err) {
     s = vgg_fail(err, VGG_ERR_FORMAT, "%s: header length %llu is not plausible", path, (unsigned long long)hlen);
     goto fail;
   }
-  char *hdr = malloc(hlen);
-  if (!hdr) {
-    s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
-    goto fail;
-  }
-  if (fread(hdr, 1, hlen, sf->f) != hlen) {
-    free(hdr);
-    s = vgg_fail(err, VGG_ERR_IO, "%s: read failed", path);
-    goto fail;
-  }
   sf->data_start = 8 + hlen;
-  s = parse_header(sf, hdr, hlen, err);
-  free(hdr);
-  if (s) goto fail;
+  if ((s = parse_header(sf, (const char *)sf->map + 8, hlen, err))) goto fail;
   return VGG_OK;
 fail:
   st_close(sf);
@@ -342,11 +342,19 @@ fail:
 }
 
 void st_close(st_file *sf) {
-  if (sf->f) fclose(sf->f);
+  if (sf->map) munmap((void *)sf->map, (size_t)sf->file_size);
   free(sf->t);
-  sf->f = NULL;
+  sf->map = NULL;
   sf->t = NULL;
   sf->n = 0;
+}
+
+const unsigned char *st_data(const st_file *sf, const st_tensor *t) { return sf->map + sf->data_start + t->begin; }
+
+void st_release(const st_file *sf, const st_tensor *t, uint64_t first, uint64_t bytes) {
+  const uintptr_t p = (uintptr_t)st_data(sf, t) + first;
+  const uintptr_t b = (p + 4095) & ~(uintptr_t)4095, e = (p + bytes) & ~(uintptr_t)4095;
+  if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
 }
 
 const st_tensor *st_find(const st_file *sf, const char *name) {
@@ -377,19 +385,16 @@ vgg_status st_read(st_file *sf, const st_tensor *t, uint64_t first, size_t count
     return vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' is %s; float32 (or F16/BF16) is required", sf->path,
                     t->name, t->dtype_name);
   const int esz = t->dtype == ST_F32 ? 4 : 2;
-  if (fseeko(sf->f, (off_t)(sf->data_start + t->begin + first * esz), SEEK_SET) != 0)
-    return vgg_fail(err, VGG_ERR_IO, "%s: seek failed", sf->path);
+  if ((first + count) * esz > t->end - t->begin)
+    return vgg_fail(err, VGG_ERR_ARG, "%s: read past the end of tensor '%s'", sf->path, t->name);
+  const unsigned char *src = st_data(sf, t) + first * esz;
   if (esz == 4) {
-    if (fread(dst, 4, count, sf->f) != count)
-      return vgg_fail(err, VGG_ERR_IO, "%s: read of tensor '%s' failed (file changed?)", sf->path, t->name);
-    return VGG_OK; /* little-endian host assumed (x86-64, aarch64) */
+    memcpy(dst, src, count * 4); /* little-endian host assumed (x86-64, aarch64) */
+    return VGG_OK;
   }
-  /* Widen in place from the back: the 2-byte values sit in the first half. */
-  uint16_t *h = (uint16_t *)dst;
-  if (fread(h, 2, count, sf->f) != count)
-    return vgg_fail(err, VGG_ERR_IO, "%s: read of tensor '%s' failed (file changed?)", sf->path, t->name);
-  for (size_t i = count; i-- > 0;) {
-    uint16_t v = h[i];
+  for (size_t i = 0; i < count; i++) {
+    uint16_t v;
+    memcpy(&v, src + 2 * i, 2);
     if (t->dtype == ST_BF16) {
       uint32_t bits = (uint32_t)v << 16;
       memcpy(&dst[i], &bits, 4);

@@ -20,7 +20,7 @@ typedef struct {
 } st_tensor;
 
 typedef struct {
-  FILE *f;
+  const unsigned char *map; /* the whole file, mapped read-only */
   char path[4096];
   uint64_t file_size, data_start;
   int n;
@@ -31,6 +31,11 @@ typedef struct {
 vgg_status st_open(const char *path, st_file *sf, vgg_error *err);
 void st_close(st_file *sf);
 const st_tensor *st_find(const st_file *sf, const char *name);
+/* The bytes of tensor t in the mapping (valid until st_close). */
+const unsigned char *st_data(const st_file *sf, const st_tensor *t);
+/* Tells the OS that the whole pages among bytes [first, first + bytes) of t are
+ * no longer needed: they leave the resident set (a later read maps them again). */
+void st_release(const st_file *sf, const st_tensor *t, uint64_t first, uint64_t bytes);
 /* Reads count values starting at element `first` of t as float32 (F16 and BF16 are widened). */
 vgg_status st_read(st_file *sf, const st_tensor *t, uint64_t first, size_t count, float *dst, vgg_error *err);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,15 @@ void *vgg_alloc(size_t count, size_t elem) {
 }
 
 void vgg_free(void *p) { free(p); }
+
+void vgg_advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t b = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+  if (e > b + (2u << 20)) madvise((void *)b, e - b, MADV_HUGEPAGE);
+#else
+  (void)p, (void)bytes;
+#endif
+}
 
 vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err) {
   memset(o, 0, sizeof *o);

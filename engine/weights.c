@@ -79,15 +79,14 @@ static void convert_dense_rows(const vgg_model *m, const vgg_layer *l, vgg_namin
   if (naming == VGG_NAMING_TORCH) {
     int H, W, C;
     dense_input(m, l, &H, &W, &C);
+    /* Pixel by pixel, channels innermost: the engine side is written (or read) in order. */
     for (int64_t o = r0; o < r1; o++) {
       float *fr = f + (o - r0) * IN, *er = e + o * IN;
-      for (int c = 0; c < C; c++)
-        for (int y = 0; y < H; y++)
-          for (int x = 0; x < W; x++) {
-            const int64_t fi = ((int64_t)c * H + y) * W + x, ei = ((int64_t)y * W + x) * C + c;
-            if (to_file) fr[fi] = er[ei];
-            else er[ei] = fr[fi];
-          }
+      for (int64_t px = 0; px < (int64_t)H * W; px++)
+        for (int c = 0; c < C; c++) {
+          if (to_file) fr[(int64_t)c * H * W + px] = er[px * C + c];
+          else er[px * C + c] = fr[(int64_t)c * H * W + px];
+        }
     }
   } else {
     for (int64_t o = 0; o < OUT; o++)
@@ -115,15 +114,18 @@ static void convert_conv(const vgg_layer *l, vgg_naming naming, float *f, float 
       }
 }
 
-static vgg_status weights_alloc(const vgg_model *m, vgg_weights **out, vgg_error *err) {
+/* Kernels and biases of m; a kernel whose in_file[p] is set is left to the caller. */
+static vgg_status weights_alloc(const vgg_model *m, const unsigned char *in_file, vgg_weights **out, vgg_error *err) {
   vgg_weights *w = calloc(1, sizeof *w);
   if (!w) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
   w->model = m;
   for (int p = 0; p < m->nparams; p++) {
     const vgg_layer *l = vgg_model_param_layer(m, p);
-    w->kernel[p] = vgg_alloc((size_t)l->weights, sizeof(float));
+    w->in_file[p] = in_file ? in_file[p] : 0;
+    if (!w->in_file[p] && (w->kernel[p] = vgg_alloc((size_t)l->weights, sizeof(float))))
+      vgg_advise_huge(w->kernel[p], (size_t)l->weights * sizeof(float));
     w->bias[p] = vgg_alloc((size_t)l->biases, sizeof(float));
-    if (!w->kernel[p] || !w->bias[p]) {
+    if ((!w->in_file[p] && !w->kernel[p]) || !w->bias[p]) {
       vgg_weights_free(w);
       return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for the weights of %s (%lld floats)", l->name,
                       (long long)l->weights);
@@ -136,8 +138,12 @@ static vgg_status weights_alloc(const vgg_model *m, vgg_weights **out, vgg_error
 void vgg_weights_free(vgg_weights *w) {
   if (!w) return;
   for (int p = 0; p < VGG_MAX_PARAMS; p++) {
-    vgg_free(w->kernel[p]);
+    if (!w->in_file[p]) vgg_free(w->kernel[p]);
     vgg_free(w->bias[p]);
+  }
+  if (w->file) {
+    st_close(w->file);
+    free(w->file);
   }
   free(w);
 }
@@ -165,7 +171,7 @@ static uint64_t splitmix64(uint64_t x) {
 
 vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, int threads, vgg_weights **out, vgg_error *err) {
   if (threads <= 0) threads = omp_get_num_procs();
-  vgg_status s = weights_alloc(m, out, err);
+  vgg_status s = weights_alloc(m, NULL, out, err);
   if (s) return s;
   vgg_weights *w = *out;
   w->naming = VGG_NAMING_TORCH;
@@ -244,8 +250,23 @@ static vgg_status check_tensor(const st_file *sf, const vgg_model *m, const st_t
 
 #define CHUNK_FLOATS (1 << 20)
 
+/* A dense kernel is used from the file as it is when the file holds F32 in
+ * the engine's layout: torchvision's [out][in] for every dense layer but fc1
+ * (whose inputs torchvision orders C,H,W and the engine H,W,C). */
+static int aligned_f32(const st_file *sf, const st_tensor *t) {
+  return t && t->dtype == ST_F32 && (uintptr_t)st_data(sf, t) % sizeof(float) == 0;
+}
+
+static int usable_in_place(const st_file *sf, const vgg_model *m, const vgg_layer *l, vgg_naming naming,
+                           const st_tensor *t) {
+  int h, w, c;
+  if (l->kind != VGG_LAYER_DENSE || naming != VGG_NAMING_TORCH || !aligned_f32(sf, t)) return 0;
+  dense_input(m, l, &h, &w, &c);
+  return h == 1 && w == 1;
+}
+
 static vgg_status load_param(st_file *sf, const vgg_model *m, int p, vgg_naming naming, vgg_weights *w,
-                             float *tmp, vgg_error *err) {
+                             vgg_error *err) {
   const vgg_layer *l = vgg_model_param_layer(m, p);
   char name[128];
   int64_t shape[4];
@@ -257,69 +278,123 @@ static vgg_status load_param(st_file *sf, const vgg_model *m, int p, vgg_naming 
   int64_t bshape[1] = {l->biases};
   if ((s = check_tensor(sf, m, tb, name, bshape, 1, err))) return s;
   if ((s = st_read(sf, tb, 0, (size_t)l->biases, w->bias[p], err))) return s;
+  if (w->in_file[p]) {
+    w->kernel[p] = (float *)st_data(sf, tk);
+    return VGG_OK;
+  }
   if (l->kind == VGG_LAYER_CONV) {
-    float *f = vgg_alloc((size_t)l->weights, sizeof(float));
-    if (!f) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
-    s = st_read(sf, tk, 0, (size_t)l->weights, f, err);
-    if (!s) convert_conv(l, naming, f, w->kernel[p], 0);
+    /* Aligned F32 is converted straight from the mapping; anything else copied or widened first. */
+    const int direct = aligned_f32(sf, tk);
+    float *f = direct ? NULL : vgg_alloc((size_t)l->weights, sizeof(float));
+    if (!direct && !f) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    if (f) s = st_read(sf, tk, 0, (size_t)l->weights, f, err);
+    if (!s) convert_conv(l, naming, f ? f : (float *)st_data(sf, tk), w->kernel[p], 0);
     vgg_free(f);
+    st_release(sf, tk, 0, tk->end - tk->begin); /* converted: the file's pages need not stay resident */
     return s;
   }
+  /* Dense: chunks of rows converted in parallel, from the mapping (aligned F32)
+   * or from each thread's buffer (widened F16/BF16). */
   const int64_t rows = file_rows(l, naming), rowlen = l->weights / rows;
-  const int64_t step = rowlen >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / rowlen;
-  for (int64_t r0 = 0; r0 < rows; r0 += step) {
-    const int64_t r1 = r0 + step < rows ? r0 + step : rows;
-    if ((s = st_read(sf, tk, (uint64_t)(r0 * rowlen), (size_t)((r1 - r0) * rowlen), tmp, err))) return s;
-    convert_dense_rows(m, l, naming, r0, r1, tmp, w->kernel[p], 0);
+  const int64_t step = rowlen >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / rowlen, nchunks = (rows + step - 1) / step;
+  const int direct = aligned_f32(sf, tk);
+  int bad = 0;
+#pragma omp parallel num_threads(w->threads) reduction(| : bad)
+  {
+    float *tmp = direct ? NULL : vgg_alloc((size_t)(step * rowlen), sizeof(float));
+    bad = !direct && !tmp;
+    vgg_error e;
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < nchunks; c++) {
+      const int64_t r0 = c * step, r1 = r0 + step < rows ? r0 + step : rows;
+      if (direct) {
+        convert_dense_rows(m, l, naming, r0, r1, (float *)st_data(sf, tk) + r0 * rowlen, w->kernel[p], 0);
+        /* Converted rows leave the resident set at once: file and copy are never both resident. */
+        st_release(sf, tk, (uint64_t)(r0 * rowlen) * 4, (uint64_t)((r1 - r0) * rowlen) * 4);
+      } else if (!tmp || st_read(sf, tk, (uint64_t)(r0 * rowlen), (size_t)((r1 - r0) * rowlen), tmp, &e)) bad = 1;
+      else convert_dense_rows(m, l, naming, r0, r1, tmp, w->kernel[p], 0);
+    }
+    vgg_free(tmp);
   }
-  return VGG_OK;
+  return bad ? vgg_fail(err, VGG_ERR_NOMEM, "out of memory converting %s", l->name) : VGG_OK;
 }
 
-vgg_status vgg_weights_load(const vgg_model *m, const char *path, vgg_weights **out, vgg_error *err) {
+/* Index of the first non-finite value of v[0..n), or -1: all threads, as integers so it vectorises. */
+static int64_t first_nonfinite(const float *v, int64_t n, int threads) {
+  int64_t first = n;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(min : first)
+  for (int64_t c = 0; c < n; c += 1 << 16) {
+    const int64_t e = c + (1 << 16) < n ? c + (1 << 16) : n;
+    int any = 0;
+    for (int64_t i = c; i < e; i++) {
+      uint32_t b;
+      memcpy(&b, v + i, 4);
+      any |= (b & 0x7f800000u) == 0x7f800000u;
+    }
+    if (any)
+      for (int64_t i = c; i < e; i++)
+        if (!isfinite(v[i])) {
+          first = i < first ? i : first;
+          break;
+        }
+  }
+  return first < n ? first : -1;
+}
+
+vgg_status vgg_weights_load(const vgg_model *m, const char *path, int threads, vgg_weights **out, vgg_error *err) {
   *out = NULL;
-  st_file sf;
-  vgg_status s = st_open(path, &sf, err);
-  if (s) return s;
+  st_file *sf = calloc(1, sizeof *sf);
+  if (!sf) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+  vgg_status s = st_open(path, sf, err);
+  if (s) {
+    free(sf);
+    return s;
+  }
   vgg_naming naming;
   int has_top;
   vgg_weights *w = NULL;
-  float *tmp = NULL;
-  if ((s = detect_naming(&sf, &naming, &has_top, err))) goto done;
+  if ((s = detect_naming(sf, &naming, &has_top, err))) goto done;
   /* Every tensor in the file must be one the model expects. */
-  for (int i = 0; i < sf.n && !s; i++) {
+  for (int i = 0; i < sf->n && !s; i++) {
     int known = 0;
     char name[128];
     for (int p = 0; p < m->nparams && !known; p++)
-      for (int b = 0; b < 2 && !known; b++) known = !strcmp(sf.t[i].name, vgg_param_name(m, p, naming, b, name, sizeof name));
+      for (int b = 0; b < 2 && !known; b++) known = !strcmp(sf->t[i].name, vgg_param_name(m, p, naming, b, name, sizeof name));
     if (!known)
-      s = vgg_fail(err, VGG_ERR_FORMAT, "%s: unexpected tensor '%s' for %s%s%s", path, sf.t[i].name,
+      s = vgg_fail(err, VGG_ERR_FORMAT, "%s: unexpected tensor '%s' for %s%s%s", path, sf->t[i].name,
                    vgg_arch_name(m->arch), m->top ? " with the classifier" : " (conv base)",
                    has_top && !m->top ? "; the file holds the classifier: use --top" : "");
   }
   if (s) goto done;
-  if ((s = weights_alloc(m, &w, err))) goto done;
-  w->naming = naming;
-  tmp = vgg_alloc(CHUNK_FLOATS + 32768, sizeof(float));
-  if (!tmp) {
-    s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
-    goto done;
+  unsigned char in_file[VGG_MAX_PARAMS] = {0};
+  for (int p = 0; p < m->nparams; p++) {
+    char name[128];
+    in_file[p] = (unsigned char)usable_in_place(sf, m, vgg_model_param_layer(m, p), naming,
+                                                st_find(sf, vgg_param_name(m, p, naming, 0, name, sizeof name)));
   }
-  for (int p = 0; p < m->nparams && !s; p++) s = load_param(&sf, m, p, naming, w, tmp, err);
+  if ((s = weights_alloc(m, in_file, &w, err))) goto done;
+  w->naming = naming;
+  w->threads = threads > 0 ? threads : omp_get_num_procs();
+  for (int p = 0; p < m->nparams && !s; p++) s = load_param(sf, m, p, naming, w, err);
   /* Non-finite weights would poison every output silently. */
   for (int p = 0; p < m->nparams && !s; p++) {
     const vgg_layer *l = vgg_model_param_layer(m, p);
-    for (int64_t e = 0; e < l->weights && !s; e++)
-      if (!isfinite(w->kernel[p][e]))
-        s = vgg_fail(err, VGG_ERR_FORMAT, "%s: the kernel of %s holds a non-finite value (NaN or Inf)", path, l->name);
-    for (int64_t e = 0; e < l->biases && !s; e++)
-      if (!isfinite(w->bias[p][e]))
-        s = vgg_fail(err, VGG_ERR_FORMAT, "%s: the bias of %s holds a non-finite value (NaN or Inf)", path, l->name);
+    if (first_nonfinite(w->kernel[p], l->weights, w->threads) >= 0)
+      s = vgg_fail(err, VGG_ERR_FORMAT, "%s: the kernel of %s holds a non-finite value (NaN or Inf)", path, l->name);
+    else if (first_nonfinite(w->bias[p], l->biases, 1) >= 0)
+      s = vgg_fail(err, VGG_ERR_FORMAT, "%s: the bias of %s holds a non-finite value (NaN or Inf)", path, l->name);
   }
 done:
-  vgg_free(tmp);
-  st_close(&sf);
+  if (s || !w || !memchr(w->in_file, 1, VGG_MAX_PARAMS)) {
+    st_close(sf); /* nothing is used from the mapping */
+    free(sf);
+    sf = NULL;
+  }
   if (s) vgg_weights_free(w);
-  else *out = w;
+  else {
+    w->file = sf;
+    *out = w;
+  }
   return s;
 }
 

@@ -7,11 +7,15 @@
 #   scripts/setup.sh python   the Python packages of the helper scripts (golden data, converters, plots)
 #   scripts/setup.sh cross    aarch64 cross build in ./build-aarch64 (cross gcc, arm64 multiarch libraries)
 #                             and its whole test suite under qemu-aarch64
+#   scripts/setup.sh sanitize the whole test suite built with AddressSanitizer + UBSan in ./build-asan
+#   scripts/setup.sh fuzz [S] libFuzzer harnesses (clang, ASan + UBSan) in ./build-fuzz, each fuzzed
+#                             S seconds (default 60) from the committed corpora; findings in build-fuzz/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturbojpeg0-dev libspng-dev libcmocka-dev libbenchmark-dev libdnnl-dev time qemu-user"
+BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturbojpeg0-dev libspng-dev libcmocka-dev libbenchmark-dev libdnnl-dev time qemu-user valgrind"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64 libstb-dev:arm64 libturbojpeg0-dev:arm64 libspng-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
+FUZZ_PKGS="clang libclang-rt-14-dev libomp-14-dev"
 PY_PKGS="python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib"
 
 need() {
@@ -27,9 +31,16 @@ need() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# A build directory configured with the given options (reconfigured when it exists).
+configure() {
+  local dir=$1
+  shift
+  if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null; else meson setup "$dir" "$@" >/dev/null; fi
+}
+
 build() {
   need $BUILD_PKGS
-  if [ -f build/build.ninja ]; then meson setup --reconfigure build >/dev/null; else meson setup build >/dev/null; fi
+  configure build
   ninja -C build
 }
 
@@ -42,10 +53,40 @@ cross() {
     $SUDO apt-get update -qq
   fi
   need $CROSS_PKGS
-  local opts="--cross-file scripts/aarch64-linux-gnu.ini -Dbench=disabled"
-  if [ -f build-aarch64/build.ninja ]; then meson setup --reconfigure build-aarch64 $opts >/dev/null
-  else meson setup build-aarch64 $opts >/dev/null; fi
+  configure build-aarch64 --cross-file scripts/aarch64-linux-gnu.ini -Dbench=disabled
   ninja -C build-aarch64
+}
+
+SAN_OPTS="-Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled -Dpeers=disabled"
+
+fuzz() {
+  local secs=${1:-60}
+  need $BUILD_PKGS $FUZZ_PKGS
+  CC=clang CXX=clang++ configure build-fuzz -Dfuzzing=true -Dbuildtype=debugoptimized $SAN_OPTS
+  local names="image npy safetensors"
+  ninja -C build-fuzz $(for n in $names; do echo tests/fuzz/fuzz_$n; done)
+  local data=tests/data corpus=tests/fuzz/corpus failed=0
+  : >build-fuzz/fuzz-results.txt
+  for n in $names; do
+    local work=build-fuzz/fuzz-$n
+    rm -rf "$work" && mkdir -p "$work/corpus" "$work/found"
+    case $n in
+      image) seeds="$data/formats $data/hostile $data/img $corpus/image" ;;
+      npy) seeds="$data/img $corpus/npy" ;;
+      safetensors) seeds="$corpus/safetensors" ;;
+    esac
+    # New inputs go to a scratch corpus; the committed seeds are only read.
+    if (cd "$work" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+        "../tests/fuzz/fuzz_$n" -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -max_len=65536 \
+        -artifact_prefix=found/ -print_final_stats=1 corpus $(for d in $seeds; do echo "$PWD/$d"; done) >log.txt 2>&1); then
+      echo "fuzz $n: OK $(grep -E '^#[0-9]+.*DONE' "$work/log.txt" | tail -1)" | tee -a build-fuzz/fuzz-results.txt
+    else
+      failed=1
+      echo "fuzz $n: FAIL (inputs in $work/found/)" | tee -a build-fuzz/fuzz-results.txt
+      grep -E 'ERROR|SUMMARY|runtime error' "$work/log.txt" | head -5
+    fi
+  done
+  return $failed
 }
 
 case "${1:-build}" in
@@ -68,5 +109,12 @@ case "${1:-build}" in
     need $PY_PKGS
     meson test -C build-aarch64 --print-errorlogs
     ;;
-  *) echo "usage: scripts/setup.sh [deps|build|demo|test|python|cross]" >&2; exit 2 ;;
+  sanitize)
+    need $BUILD_PKGS $PY_PKGS
+    configure build-asan -Dbuildtype=debugoptimized $SAN_OPTS
+    ninja -C build-asan
+    meson test -C build-asan --print-errorlogs
+    ;;
+  fuzz) fuzz "${2:-60}" ;;
+  *) echo "usage: scripts/setup.sh [deps|build|demo|test|python|cross|sanitize|fuzz [SECONDS]]" >&2; exit 2 ;;
 esac

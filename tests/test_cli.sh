@@ -58,6 +58,18 @@ vgg >/dev/null 2>&1; [ $? = 2 ] && ok || bad "no arguments should exit 2"
 expect 1 "cannot open" -- run "$T/missing.png"
 expect 1 "cannot decode" -- run "$IMG/corrupt.png" --maps "$T/m1" --npy "$T/n1"
 [ ! -e "$T/m1" ] && [ ! -e "$T/n1" ] && ok || bad "failed run left output directories behind"
+# Hostile files: one line, exit 1, no output; the legitimate extremes run.
+for f in "$ROOT"/tests/data/hostile/*; do
+  name=$(basename "$f")
+  case "$name" in
+    ok_*) expect 0 "conv base" -- run "$f" --size 32 --resize crop --threads 1 ;;
+    big_*) expect 1 "too large" -- run "$f" --maps "$T/mh" --npy "$T/nh" ;;
+    *) expect 1 "$name" -- run "$f" --maps "$T/mh" --npy "$T/nh" ;;
+  esac
+  [ ! -e "$T/mh" ] && [ ! -e "$T/nh" ] || bad "run $name left output directories behind"
+done
+expect 2 "--max-pixels '0' is not a whole number" -- run "$IMG/rgb8.png" --max-pixels 0
+expect 1 "too large (at most 1000 pixels" -- run "$IMG/rgb8.png" --max-pixels 1000
 expect 1 "empty file" -- run "$IMG/empty.png"
 expect 1 "not an image" -- run "$IMG/notimage.txt"
 expect 1 "too large" -- run "$IMG/big.png"

@@ -215,7 +215,7 @@ static int list_dir(const char *dir, char names[][128], int max) {
   assert_non_null(d);
   int n = 0;
   for (struct dirent *e; (e = readdir(d));)
-    if (e->d_name[0] != '.' && n < max) snprintf(names[n++], 128, "%s", e->d_name);
+    if (e->d_name[0] != '.' && n < max) snprintf(names[n++], 128, "%.127s", e->d_name);
   closedir(d);
   qsort(names, (size_t)n, 128, (int (*)(const void *, const void *))strcmp);
   return n;
@@ -328,7 +328,8 @@ static void npy_shapes(void **st) {
     const unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)n, 0};
     fwrite(head, 1, 10, f);
     fwrite(dict, 1, (size_t)n, f);
-    fwrite("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 1, 64, f); /* a 64-byte body */
+    static const char body[64];
+    fwrite(body, 1, sizeof body, f); /* a 64-byte body */
     fclose(f);
     float *data = (float *)1;
     int64_t sh[8];

@@ -2,6 +2,7 @@
  * every level, agreement between levels, and bad arguments. */
 #include "testutil.h"
 #include "vggsimd.h"
+#include <unistd.h>
 
 typedef struct {
   int calls;
@@ -205,9 +206,58 @@ static void bad_arguments(void **s) {
   vgg_model_free(m);
 }
 
+/* One weights object, loaded from a file (mapped; fc2 and predictions used in
+ * place), serves several nets at once, and gives the same bits as the weights
+ * it was saved from; a net made with release_conv frees the conv kernels. */
+static void shared_mapped_weights(void **s) {
+  (void)s;
+  vgg_model *m;
+  vgg_weights *w0, *w;
+  vgg_error err;
+  assert_int_equal(vgg_model_create(VGG11, 1, 224, 224, &m, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, 3, 0, &w0, &err), VGG_OK);
+  char path[] = "/tmp/vggsimd-shared-XXXXXX";
+  const int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(vgg_weights_save(w0, path, VGG_NAMING_TORCH, &err), VGG_OK);
+  assert_int_equal(vgg_weights_load(m, path, 2, &w, &err), VGG_OK);
+  vgg_tensor in;
+  assert_int_equal(vgg_tensor_alloc(&in, 1, 224, 224, 3, &err), VGG_OK);
+  tu_fill(in.data, 224 * 224 * 3, 9);
+  vgg_options o1 = {-1, 1, VGG_ALGO_AUTO, 0}, o2 = {-1, 2, VGG_ALGO_AUTO, 0};
+  vgg_net *ref, *a, *b;
+  assert_int_equal(vgg_net_create(m, w0, &o1, &ref, &err), VGG_OK);
+  assert_int_equal(vgg_net_create(m, w, &o1, &a, &err), VGG_OK);
+  o2.release_conv = 1;
+  assert_int_equal(vgg_net_create(m, w, &o2, &b, &err), VGG_OK);
+  for (int p = 0; p < vgg_model_num_params(m); p++)
+    if (vgg_model_param_layer(m, p)->kind == VGG_LAYER_CONV) assert_null(vgg_weights_kernel(w, p));
+  vgg_net *c = NULL;
+  assert_int_equal(vgg_net_create(m, w, &o1, &c, &err), VGG_ERR_ARG);
+  static float pr[1000], pa[1000], pb[1000];
+  assert_int_equal(vgg_net_forward(ref, &in, NULL, NULL, NULL, pr, &err), VGG_OK);
+  /* Both nets at once, from two threads. */
+#pragma omp parallel sections num_threads(2)
+  {
+#pragma omp section
+    vgg_net_forward(a, &in, NULL, NULL, NULL, pa, NULL);
+#pragma omp section
+    vgg_net_forward(b, &in, NULL, NULL, NULL, pb, NULL);
+  }
+  assert_memory_equal(pa, pr, sizeof pr);
+  assert_memory_equal(pb, pr, sizeof pr);
+  vgg_net_free(ref), vgg_net_free(a), vgg_net_free(b);
+  vgg_tensor_free(&in);
+  vgg_weights_free(w), vgg_weights_free(w0);
+  vgg_model_free(m);
+  remove(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(threads_bit_identical),
                                      cmocka_unit_test(levels_agree_with_classifier),
-                                     cmocka_unit_test(batch_matches_singles), cmocka_unit_test(bad_arguments)};
+                                     cmocka_unit_test(batch_matches_singles), cmocka_unit_test(bad_arguments),
+                                     cmocka_unit_test(shared_mapped_weights)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,7 +179,7 @@ static void free_entries(entry *e, int n) {
 static void expect_load_fails(const vgg_model *m, const char *path, const char *needle) {
   vgg_weights *w = (vgg_weights *)1;
   vgg_error err = {{0}};
-  vgg_status s = vgg_weights_load(m, path, &w, &err);
+  vgg_status s = vgg_weights_load(m, path, 0, &w, &err);
   if (s == VGG_OK || !strstr(err.msg, needle)) print_error("expected '%s', got '%s'\n", needle, err.msg);
   assert_int_not_equal(s, VGG_OK);
   assert_null(w);
@@ -198,7 +198,7 @@ static void half_widening_and_model_errors(void **st) {
     int n = vgg11_entries(m, e, dts[k]);
     write_entries(p, e, n);
     vgg_weights *w;
-    assert_int_equal(vgg_weights_load(m, p, &w, &err), VGG_OK);
+    assert_int_equal(vgg_weights_load(m, p, 1, &w, &err), VGG_OK);
     /* Element (o, i, ky, kx) of features.0.weight lands at [(ky*3+kx)*I + i]*O + o. */
     const vgg_layer *l = vgg_model_param_layer(m, 1);
     for (int64_t i = 0; i < l->weights; i += 97) {
@@ -270,8 +270,8 @@ static void round_trip_both_namings(void **st) {
   const char *pt = tpath("t.safetensors"), *pk = tpath("k.safetensors");
   assert_int_equal(vgg_weights_save(w, pt, VGG_NAMING_TORCH, &err), VGG_OK);
   assert_int_equal(vgg_weights_save(w, pk, VGG_NAMING_KERAS, &err), VGG_OK);
-  assert_int_equal(vgg_weights_load(m, pt, &wt, &err), VGG_OK);
-  assert_int_equal(vgg_weights_load(m, pk, &wk, &err), VGG_OK);
+  assert_int_equal(vgg_weights_load(m, pt, 2, &wt, &err), VGG_OK);
+  assert_int_equal(vgg_weights_load(m, pk, 0, &wk, &err), VGG_OK);
   assert_int_equal(vgg_weights_naming(wt), VGG_NAMING_TORCH);
   assert_int_equal(vgg_weights_naming(wk), VGG_NAMING_KERAS);
   for (int p = 0; p < vgg_model_num_params(m); p++) {

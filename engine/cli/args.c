@@ -135,6 +135,7 @@ int opt_arch(const char *cmd, const opt *opts, vgg_arch *out) {
 }
 
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
+  memset(out, 0, sizeof *out);
   out->isa = -1;
   out->threads = 0;
   out->algo = VGG_ALGO_AUTO;

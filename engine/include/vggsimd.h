@@ -97,8 +97,14 @@ typedef struct vgg_weights vgg_weights;
  * online cores. */
 vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, int threads, vgg_weights **out, vgg_error *err);
 /* Loads a safetensors file in torchvision or Keras naming (detected) and
- * converts to the engine's layout.  F32, F16 and BF16 are accepted. */
-vgg_status vgg_weights_load(const vgg_model *m, const char *path, vgg_weights **out, vgg_error *err);
+ * converts to the engine's layout.  F32, F16 and BF16 are accepted.  The file
+ * is mapped read-only, not read: the classifier's fc2 and predictions kernels
+ * of an F32 torchvision file are used from the mapping as they are (the file
+ * must not be modified while the weights live); everything else is converted
+ * on `threads` threads (<= 0: online cores).  One weights object serves any
+ * number of nets, at once and from several threads: each net packs its own
+ * conv kernels and shares the dense ones. */
+vgg_status vgg_weights_load(const vgg_model *m, const char *path, int threads, vgg_weights **out, vgg_error *err);
 /* Writes a safetensors file (atomically: nothing is left on failure). */
 vgg_status vgg_weights_save(const vgg_weights *w, const char *path, vgg_naming naming, vgg_error *err);
 void vgg_weights_free(vgg_weights *w);
@@ -173,12 +179,17 @@ typedef struct {
   int isa;       /* -1: best available; else a level (scalar 0, avx2 1, avx512 2, neon 3) */
   int threads;   /* <= 0: online cores */
   vgg_algo algo; /* default (0): auto */
+  int release_conv; /* 1: free each conv kernel of the weights once packed (less peak memory); the
+                       weights then make no other net, as after vgg_weights_release_conv */
 } vgg_options;
 
 typedef struct vgg_net vgg_net;
 
-/* Packs the weights for the chosen kernels.  The net keeps pointers into w's
- * dense kernels: w must outlive the net. */
+/* Packs the weights for the chosen kernels, on the net's threads, and touches
+ * every buffer the forward pass uses (activations, scratch, the classifier's),
+ * so the first pass runs as fast as later ones.  The net keeps pointers into
+ * w's dense kernels: w must outlive the net.  Any number of nets may be made
+ * from one w (unless opt->release_conv) and used at the same time. */
 vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_options *opt,
                           vgg_net **out, vgg_error *err);
 void vgg_net_free(vgg_net *net);

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int top;
   vgg_weights_probe(path, &naming, &top, &err);
   vgg_weights *w;
-  if (vgg_weights_load(model, path, &w, &err) == VGG_OK) vgg_weights_free(w);
+  if (vgg_weights_load(model, path, 1, &w, &err) == VGG_OK) vgg_weights_free(w);
   close(fd);
   return 0;
 }
