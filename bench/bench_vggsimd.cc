@@ -74,7 +74,7 @@ void set_peak_counter(benchmark::State &st, int level, int threads, double gflop
 }
 
 void set_scalar_counter(benchmark::State &st, int level, const std::string &shape, double sec) {
-  if (level == VGG_ISA_SCALAR) {
+  if (level == VGG_LEVEL_SCALAR) {
     g_scalar[shape] = sec;
     return;
   }
@@ -85,7 +85,7 @@ void set_scalar_counter(benchmark::State &st, int level, const std::string &shap
 // ---- calibration --------------------------------------------------------
 
 void BM_FmaPeak(benchmark::State &st, int level, int threads) {
-  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  const vgg_kernel_table *k = vgg_kernels_get(level);
   const int64_t iters = 1 << 20;
   const double t0 = now();
   for (auto _ : st) {
@@ -104,7 +104,7 @@ void BM_FmaPeak(benchmark::State &st, int level, int threads) {
 
 // algo: 0 direct, 1 wino2, 2 wino4
 void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
-  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  const vgg_kernel_table *k = vgg_kernels_get(level);
   const int H = kVgg16[layer][0], CI = kVgg16[layer][1], CO = kVgg16[layer][2];
   Buf in(static_cast<size_t>(H) * H * CI), out(static_cast<size_t>(H) * H * CO), w(9ull * CI * CO), b(CO);
   fill(in.p, static_cast<size_t>(H) * H * CI, 1), fill(w.p, 9ull * CI * CO, 2), fill(b.p, CO, 3);
@@ -135,7 +135,7 @@ void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
 }
 
 void BM_Pool(benchmark::State &st, int level, int H, int C) {
-  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  const vgg_kernel_table *k = vgg_kernels_get(level);
   Buf in(static_cast<size_t>(H) * H * C), out(static_cast<size_t>(H / 2) * (H / 2) * C);
   fill(in.p, static_cast<size_t>(H) * H * C, 4);
   const double t0 = now();
@@ -149,7 +149,7 @@ void BM_Pool(benchmark::State &st, int level, int H, int C) {
 }
 
 void BM_Dense(benchmark::State &st, int level, int NI, int NO) {
-  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  const vgg_kernel_table *k = vgg_kernels_get(level);
   Buf x(NI), w(static_cast<size_t>(NI) * NO), b(NO), y(NO);
   fill(x.p, NI, 5), fill(w.p, static_cast<size_t>(NI) * NO, 6), fill(b.p, NO, 7);
   const double t0 = now();
@@ -164,7 +164,7 @@ void BM_Dense(benchmark::State &st, int level, int NI, int NO) {
 }
 
 void BM_Softmax(benchmark::State &st, int level, int n) {
-  const vgg_kernel_table *k = vgg_kernels_get(static_cast<vgg_isa>(level));
+  const vgg_kernel_table *k = vgg_kernels_get(level);
   Buf x(n), y(n);
   fill(x.p, n, 8);
   const double t0 = now();
@@ -308,13 +308,13 @@ void register_all() {
   std::vector<int> threads{1};
   if (cores > 1) threads.push_back(cores);
   std::vector<int> levels;
-  for (int l = 0; l < VGG_ISA_COUNT; l++)
-    if (vgg_isa_available(static_cast<vgg_isa>(l))) levels.push_back(l);
+  for (int l = 0; l < VGG_LEVEL_COUNT; l++)
+    if (vgg_level_usable(l)) levels.push_back(l);
   const int best = levels.back();
 
   for (int l : levels)
     for (int t : threads)
-      if (vgg_kernels_get(static_cast<vgg_isa>(l))->fma_peak)
+      if (vgg_kernels_get(l)->fma_peak)
         benchmark::RegisterBenchmark(("calibrate/fma_peak/" + std::string(vgg_level_name(l)) + "/threads:" +
                                       std::to_string(t)).c_str(),
                                      BM_FmaPeak, l, t)
@@ -326,13 +326,13 @@ void register_all() {
     const char *ln = vgg_level_name(l);
     for (int i = 0; i < 13; i++)
       for (int a = 0; a < 3; a++) {
-        if (l == VGG_ISA_SCALAR && a) continue;
+        if (l == VGG_LEVEL_SCALAR && a) continue;
         auto *b = benchmark::RegisterBenchmark(
             ("conv/" + std::string(ln) + "/" + (a == 0 ? "direct" : a == 1 ? "wino2" : "wino4") + "/" +
              kVgg16Names[i]).c_str(),
             BM_Conv, l, i, a);
         b->Unit(benchmark::kMillisecond)->Apply(min_stat);
-        if (l == VGG_ISA_SCALAR) b->Iterations(1);
+        if (l == VGG_LEVEL_SCALAR) b->Iterations(1);
         else b->MinTime(0.2);
       }
     for (int s : {224, 112, 56, 28, 14}) {
@@ -359,7 +359,7 @@ void register_all() {
 
   // Blocks and network: every SIMD level and algorithm, 1..N threads.
   for (int l : levels) {
-    if (l == VGG_ISA_SCALAR) continue;
+    if (l == VGG_LEVEL_SCALAR) continue;
     for (int a : {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST})
       for (int t : threads)
         for (int what = 1; what <= 5; what++)

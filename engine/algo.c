@@ -13,15 +13,15 @@
 #include "kernels.h"
 
 static const struct {
-  vgg_isa isa;
+  int isa;
   int min_cin, min_side; /* the row applies when cin >= min_cin and min(h, w) >= min_side */
   vgg_algo for_auto, for_fast;
 } rules[] = {
   /* level            cin>=  side>=  auto            fast */
-  {VGG_ISA_AVX512,    4,     28,     VGG_ALGO_WINO2, VGG_ALGO_WINO4},
-  {VGG_ISA_AVX512,    4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
-  {VGG_ISA_AVX2,      4,     28,     VGG_ALGO_WINO2, VGG_ALGO_WINO4},
-  {VGG_ISA_AVX2,      4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
+  {VGG_LEVEL_AVX512,    4,     28,     VGG_ALGO_WINO2, VGG_ALGO_WINO4},
+  {VGG_LEVEL_AVX512,    4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
+  {VGG_LEVEL_AVX2,      4,     28,     VGG_ALGO_WINO2, VGG_ALGO_WINO4},
+  {VGG_LEVEL_AVX2,      4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
 };
 
 vgg_algo vgg_plan_algo(int isa, const vgg_layer *l, vgg_algo want) {

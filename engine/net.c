@@ -58,15 +58,15 @@ static double now(void) {
 vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_options *opt, vgg_net **out,
                           vgg_error *err) {
   *out = NULL;
-  vgg_isa isa = vgg_isa_best();
+  int isa = vgg_level_best();
   if (opt && opt->isa >= 0) {
-    if (opt->isa >= VGG_ISA_COUNT) return vgg_fail(err, VGG_ERR_ARG, "unknown ISA level %d", opt->isa);
-    if (!vgg_isa_available((vgg_isa)opt->isa))
+    if (opt->isa >= VGG_LEVEL_COUNT) return vgg_fail(err, VGG_ERR_ARG, "unknown ISA level %d", opt->isa);
+    if (!vgg_level_usable(opt->isa))
       return vgg_fail(err, VGG_ERR_UNSUPPORTED, "ISA '%s' is not available %s (best here: %s)",
-                      vgg_isa_name((vgg_isa)opt->isa),
-                      vgg_isa_compiled((vgg_isa)opt->isa) ? "on this CPU" : "in this build",
-                      vgg_isa_name(vgg_isa_best()));
-    isa = (vgg_isa)opt->isa;
+                      vgg_level_name(opt->isa),
+                      vgg_level_compiled(opt->isa) ? "on this CPU" : "in this build",
+                      vgg_level_name(vgg_level_best()));
+    isa = opt->isa;
   }
   int threads = opt && opt->threads > 0 ? opt->threads : omp_get_num_procs();
   if (threads > 1024) return vgg_fail(err, VGG_ERR_ARG, "%d threads is too many (at most 1024)", threads);
@@ -153,16 +153,16 @@ void vgg_net_free(vgg_net *net) {
   free(net);
 }
 
-const char *vgg_net_isa(const vgg_net *net) { return net->k->isa_name; }
+const char *vgg_net_isa(const vgg_net *net) { return vgg_level_name(net->k->level); }
 int vgg_net_threads(const vgg_net *net) { return net->threads; }
 const double *vgg_net_layer_seconds(const vgg_net *net) { return net->layer_sec; }
 
 const char *vgg_net_layer_algo(const vgg_net *net, int layer) {
-  return vgg_plan_layer_algo(net->m, layer, (int)net->k->isa, net->want);
+  return vgg_plan_layer_algo(net->m, layer, net->k->level, net->want);
 }
 
 double vgg_level_peak_gflops(int level, int threads) {
-  const vgg_kernel_table *k = vgg_kernels_get((vgg_isa)level);
+  const vgg_kernel_table *k = vgg_kernels_get(level);
   if (!k || !k->fma_peak) return 0.0;
   if (threads <= 0) threads = omp_get_num_procs();
   /* About 20 ms a try; the best of 5 tries. */

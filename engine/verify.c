@@ -39,7 +39,7 @@ static void report(ctx *c, const char *kernel, const vgg_kernel_table *k, const 
   vgg_verify_row r;
   memset(&r, 0, sizeof r);
   r.kernel = kernel;
-  r.level = k->isa_name;
+  r.level = vgg_level_name(k->level);
   snprintf(r.shape, sizeof r.shape, "%s", shape);
   r.max_abs_err = me;
   r.max_rel_err = me / fmax(mr, 1e-30);
@@ -188,15 +188,15 @@ static const int awk_sz[] = {1, 2, 3, 5, 7, 13, 15};
 vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, int *failures, vgg_error *err) {
   ctx c = {fn, user, 0, 0};
   *failures = 0;
-  for (int l = 0; l < VGG_ISA_COUNT; l++) {
+  for (int l = 0; l < VGG_LEVEL_COUNT; l++) {
     if (level >= 0 && l != level) continue;
-    const vgg_kernel_table *k = vgg_kernels_get((vgg_isa)l);
+    const vgg_kernel_table *k = vgg_kernels_get(l);
     if (!k) continue;
     /* The 13 VGG16 conv layers: SIMD levels at full size against the scalar
      * kernel; the scalar kernel against float64 at 16x16 (float64 is slow). */
     for (int i = 0; i < 13; i++) {
       int side = vgg16_convs[i][0];
-      if (l == VGG_ISA_SCALAR || reduced) side = side < SCALAR_SIDE ? side : SCALAR_SIDE;
+      if (l == VGG_LEVEL_SCALAR || reduced) side = side < SCALAR_SIDE ? side : SCALAR_SIDE;
       char tag[32];
       snprintf(tag, sizeof tag, "vgg16 #%d ", i + 1);
       const int last_of_block = i == 1 || i == 3 || i == 6 || i == 9 || i == 12;

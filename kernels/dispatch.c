@@ -26,6 +26,8 @@
 #endif
 #endif
 
+#define SET(id, cond) f->has |= (cond) ? VGG_NEEDS(id) : 0
+
 static vgg_cpu_features g_cpu;
 static int g_cpu_done;
 
@@ -40,21 +42,21 @@ static void detect_x86(vgg_cpu_features *f) {
   unsigned a, b, c, d;
   f->x86 = 1;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return;
-  f->sse2 = (d >> 26) & 1;
-  f->fma = (c >> 12) & 1;
-  f->avx = (c >> 28) & 1;
-  const int osxsave = (c >> 27) & 1;
-  if (osxsave) {
+  SET(SSE2, (d >> 26) & 1);
+  SET(FMA, (c >> 12) & 1);
+  SET(F16C, (c >> 29) & 1);
+  SET(AVX, (c >> 28) & 1);
+  if ((c >> 27) & 1) { /* OSXSAVE: XCR0 says which register state the OS saves */
     const uint64_t xcr0 = xgetbv0();
-    f->os_avx = (xcr0 & 0x6) == 0x6;              /* XMM | YMM */
-    f->os_avx512 = f->os_avx && (xcr0 & 0xe0) == 0xe0; /* opmask | ZMM_Hi256 | Hi16_ZMM */
+    SET(OS_AVX, (xcr0 & 0x6) == 0x6);          /* XMM | YMM */
+    SET(OS_AVX512, (xcr0 & 0xe6) == 0xe6);     /* and opmask | ZMM_Hi256 | Hi16_ZMM */
   }
   if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-    f->avx2 = (b >> 5) & 1;
-    f->avx512f = (b >> 16) & 1;
-    f->avx512dq = (b >> 17) & 1;
-    f->avx512bw = (b >> 30) & 1;
-    f->avx512vl = (b >> 31) & 1;
+    SET(AVX2, (b >> 5) & 1);
+    SET(AVX512F, (b >> 16) & 1);
+    SET(AVX512DQ, (b >> 17) & 1);
+    SET(AVX512BW, (b >> 30) & 1);
+    SET(AVX512VL, (b >> 31) & 1);
   }
   unsigned max_ext = __get_cpuid_max(0x80000000u, NULL);
   if (max_ext >= 0x80000004u) {
@@ -66,6 +68,17 @@ static void detect_x86(vgg_cpu_features *f) {
 }
 #endif
 
+#ifdef __aarch64__
+static void detect_arm(vgg_cpu_features *f) {
+  const unsigned long hw = getauxval(AT_HWCAP);
+  f->arm = 1;
+  SET(ASIMD, hw & HWCAP_ASIMD);
+  SET(FP16, (hw & HWCAP_FPHP) && (hw & HWCAP_ASIMDHP));
+  SET(DOTPROD, hw & HWCAP_ASIMDDP);
+  strcpy(f->brand, "aarch64");
+}
+#endif
+
 const vgg_cpu_features *vgg_cpu_get(void) {
   if (g_cpu_done) return &g_cpu;
   vgg_cpu_features f;
@@ -73,12 +86,7 @@ const vgg_cpu_features *vgg_cpu_get(void) {
 #if defined(VGG_X86)
   detect_x86(&f);
 #elif defined(__aarch64__)
-  unsigned long hw = getauxval(AT_HWCAP);
-  f.arm = 1;
-  f.asimd = (hw & HWCAP_ASIMD) != 0;
-  f.fp16 = (hw & HWCAP_FPHP) && (hw & HWCAP_ASIMDHP);
-  f.dotprod = (hw & HWCAP_ASIMDDP) != 0;
-  strcpy(f.brand, "aarch64");
+  detect_arm(&f);
 #endif
   /* Racing threads compute the same bytes; the flag is set after the copy. */
   g_cpu = f;
@@ -86,57 +94,45 @@ const vgg_cpu_features *vgg_cpu_get(void) {
   return &g_cpu;
 }
 
-static const char *const isa_names[VGG_ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
+static const char *const feature_names[VGG_FEATURE_COUNT] = {
+#define VGG_X_NAME(id, name) #name,
+    VGG_FEATURES(VGG_X_NAME)
+#undef VGG_X_NAME
+};
 
-const char *vgg_isa_name(vgg_isa isa) {
-  return (unsigned)isa < VGG_ISA_COUNT ? isa_names[isa] : "?";
-}
+const char *vgg_feature_name(int f) { return (unsigned)f < VGG_FEATURE_COUNT ? feature_names[f] : "?"; }
 
-int vgg_isa_parse(const char *s) {
-  for (int i = 0; i < VGG_ISA_COUNT; i++)
-    if (strcmp(s, isa_names[i]) == 0) return i;
+static const struct {
+  const char *name;
+  unsigned long long needs;
+  const vgg_kernel_table *table; /* NULL: not built in */
+} levels[VGG_LEVEL_COUNT] = {
+#define VGG_X_LEVEL_ROW(id, name, needs) {#name, needs, VGG_TABLE(name)},
+    VGG_LEVELS(VGG_X_LEVEL_ROW)
+#undef VGG_X_LEVEL_ROW
+};
+
+const char *vgg_level_name(int level) { return (unsigned)level < VGG_LEVEL_COUNT ? levels[level].name : "?"; }
+
+int vgg_level_parse(const char *s) {
+  for (int i = 0; i < VGG_LEVEL_COUNT; i++)
+    if (strcmp(s, levels[i].name) == 0) return i;
   return -1;
 }
 
-static const vgg_kernel_table *compiled_table(vgg_isa isa) {
-  switch (isa) {
-  case VGG_ISA_SCALAR: return &vgg_kernels_scalar;
-#if defined(VGG_HAVE_AVX2)
-  case VGG_ISA_AVX2: return &vgg_kernels_avx2;
-#endif
-#if defined(VGG_HAVE_AVX512)
-  case VGG_ISA_AVX512: return &vgg_kernels_avx512;
-#endif
-#if defined(VGG_HAVE_NEON)
-  case VGG_ISA_NEON: return &vgg_kernels_neon;
-#endif
-  default: return NULL;
-  }
+unsigned long long vgg_level_needs(int level) { return (unsigned)level < VGG_LEVEL_COUNT ? levels[level].needs : 0; }
+
+int vgg_level_compiled(int level) { return (unsigned)level < VGG_LEVEL_COUNT && levels[level].table != NULL; }
+
+int vgg_level_usable(int level) {
+  return vgg_level_compiled(level) && (vgg_cpu_get()->has & levels[level].needs) == levels[level].needs;
 }
 
-int vgg_isa_compiled(vgg_isa isa) { return compiled_table(isa) != NULL; }
-
-static int cpu_has(vgg_isa isa) {
-  const vgg_cpu_features *f = vgg_cpu_get();
-  switch (isa) {
-  case VGG_ISA_SCALAR: return 1;
-  case VGG_ISA_AVX2: return f->avx2 && f->fma && f->os_avx;
-  case VGG_ISA_AVX512:
-    return f->avx2 && f->fma && f->avx512f && f->avx512bw && f->avx512dq && f->avx512vl && f->os_avx512;
-  case VGG_ISA_NEON: return f->asimd;
-  default: return 0;
-  }
-}
-
-int vgg_isa_available(vgg_isa isa) { return vgg_isa_compiled(isa) && cpu_has(isa); }
-
-vgg_isa vgg_isa_best(void) {
-  vgg_isa best = VGG_ISA_SCALAR;
-  for (int i = 0; i < VGG_ISA_COUNT; i++)
-    if (vgg_isa_available((vgg_isa)i)) best = (vgg_isa)i;
+int vgg_level_best(void) {
+  int best = VGG_LEVEL_SCALAR;
+  for (int i = 0; i < VGG_LEVEL_COUNT; i++)
+    if (vgg_level_usable(i)) best = i;
   return best;
 }
 
-const vgg_kernel_table *vgg_kernels_get(vgg_isa isa) {
-  return vgg_isa_available(isa) ? compiled_table(isa) : NULL;
-}
+const vgg_kernel_table *vgg_kernels_get(int level) { return vgg_level_usable(level) ? levels[level].table : NULL; }

@@ -19,15 +19,7 @@ extern "C" {
 #define VGG_CAT2(a, b) a##b
 #define VGG_CAT(a, b) VGG_CAT2(a, b)
 
-/* Instruction-set levels, lowest first.  A level is a cap: "avx512" means the
- * best kernels up to and including AVX-512. */
-typedef enum {
-  VGG_ISA_SCALAR = 0,
-  VGG_ISA_AVX2 = 1,   /* AVX2 + FMA */
-  VGG_ISA_AVX512 = 2, /* AVX-512 F/BW/DQ/VL */
-  VGG_ISA_NEON = 3,   /* aarch64 Advanced SIMD */
-  VGG_ISA_COUNT
-} vgg_isa;
+#include "vggsimd-levels.h"
 
 /* 3x3 convolution, stride 1, 'same' zero padding, + bias, optional ReLU.
  * in:  h x w x cin, out: h x w x cout (both NHWC, batch 1).
@@ -111,8 +103,7 @@ typedef void (*vgg_softmax_fn)(const float *x, float *y, int n);
   X(softmax, vgg_softmax_fn)
 
 typedef struct {
-  vgg_isa isa;
-  const char *isa_name;
+  int level;
   /* Output-channel granularity of conv3x3 work ranges (a multiple of the
    * micro-kernel's register block). */
   int conv_oc_block;
@@ -129,42 +120,34 @@ typedef struct {
 } vgg_kernel_table;
 
 /* Declarations and table entries of a Winograd family, for the table files
- * (SUFFIX comes from the level's vector header). */
+ * (SUFFIX comes from the level's vector layer, K_WINO_CONV from templates/names.h). */
 #define VGG_WINO_DECLS(WMV)                                                                        \
   size_t SUFFIX(vgg_f32_wino##WMV##_packed_size)(int cin, int cout);                             \
   size_t SUFFIX(vgg_f32_wino##WMV##_scratch_size)(int cin, int cout);                            \
   void SUFFIX(vgg_f32_wino##WMV##_pack)(const float *hwio, int cin, int cout, float *u);         \
   void SUFFIX(vgg_f32_wino##WMV##_input)(const vgg_wino_args *a, int t0, int nt, float *v);      \
-  void SUFFIX(vgg_f32_wino##WMV##_conv)(const vgg_wino_args *a, int ty0, int ty1, int oc0, int oc1);
-#define VGG_WINO_ENTRY(WMV, NRV, NAME)                                                             \
+  void K_WINO_CONV(WMV)(const vgg_wino_args *a, int ty0, int ty1, int oc0, int oc1);
+#define VGG_WINO_ENTRY(WMV, NRV)                                                                   \
   {WMV, NRV, SUFFIX(vgg_f32_wino##WMV##_packed_size), SUFFIX(vgg_f32_wino##WMV##_scratch_size),        \
-   SUFFIX(vgg_f32_wino##WMV##_pack), SUFFIX(vgg_f32_wino##WMV##_input), SUFFIX(vgg_f32_wino##WMV##_conv), NAME}
+   SUFFIX(vgg_f32_wino##WMV##_pack), SUFFIX(vgg_f32_wino##WMV##_input), K_WINO_CONV(WMV), VGG_STR(K_WINO_CONV(WMV))}
 
 /* ---- CPU features and dispatch (kernels/dispatch.c) ---- */
 
 typedef struct {
   int x86, arm;
-  /* x86: CPUID bits, and whether XCR0 shows the OS saves the register state */
-  int sse2, avx, avx2, fma, avx512f, avx512bw, avx512dq, avx512vl;
-  int os_avx, os_avx512;
-  /* aarch64 */
-  int asimd, fp16, dotprod;
+  unsigned long long has; /* bit VGG_FEATURE_x: the CPU (and OS) support x */
   char brand[64];
 } vgg_cpu_features;
 
 const vgg_cpu_features *vgg_cpu_get(void);
-/* Highest level both compiled in and usable on this CPU. */
-vgg_isa vgg_isa_best(void);
-/* 1 when `isa` is compiled into this build and usable on this CPU. */
-int vgg_isa_available(vgg_isa isa);
-/* 1 when `isa` is compiled into this build (whether or not the CPU has it). */
-int vgg_isa_compiled(vgg_isa isa);
-const char *vgg_isa_name(vgg_isa isa);
-/* Parses "scalar", "avx2", "avx512", "neon"; returns -1 if unknown. */
-int vgg_isa_parse(const char *s);
-/* Table for `isa`, or NULL when it is not available.  Tables are static data:
- * nothing runs at load time. */
-const vgg_kernel_table *vgg_kernels_get(vgg_isa isa);
+/* Name of feature f ("avx512f", "os_zmm", ...). */
+const char *vgg_feature_name(int f);
+/* Features `level` needs, as VGG_NEEDS bits. */
+unsigned long long vgg_level_needs(int level);
+/* Table for `level`, or NULL when it is not both compiled in and usable on
+ * this CPU.  Tables are static data: nothing runs at load time.  (The
+ * vgg_level_* queries are in vggsimd.h.) */
+const vgg_kernel_table *vgg_kernels_get(int level);
 
 /* ---- Reference kernels (kernels/ref) ---- */
 void vgg_f32_conv3x3_ref(const vgg_conv3x3_args *a, int y0, int y1, int oc0, int oc1);
@@ -182,16 +165,22 @@ void vgg_f64_conv3x3_naive(const float *in, const float *hwio, const float *bias
                            int cout, int relu);
 void vgg_f64_dense_naive(const float *x, const float *w, const float *bias, double *y, int n_in, int n_out, int relu);
 
-extern const vgg_kernel_table vgg_kernels_scalar;
-#if defined(VGG_HAVE_AVX2)
-extern const vgg_kernel_table vgg_kernels_avx2;
-#endif
-#if defined(VGG_HAVE_AVX512)
-extern const vgg_kernel_table vgg_kernels_avx512;
-#endif
-#if defined(VGG_HAVE_NEON)
-extern const vgg_kernel_table vgg_kernels_neon;
-#endif
+/* One table per level, named vgg_kernels_<name>, declared for the levels
+ * built in (meson defines VGG_HAVE_<name> = 1 for each SIMD folder it
+ * compiles); VGG_TABLE(name) is its address, or NULL for a level not built. */
+#define VGG_HAVE_scalar 1
+#define VGG_ON_PROBE_1 0,
+#define VGG_ON(x) VGG_ON_(x)
+#define VGG_ON_(x) VGG_ON__(VGG_ON_PROBE_##x)
+#define VGG_ON__(probe) VGG_ON___(probe 1, 0)
+#define VGG_ON___(ignored, val, ...) val
+#define VGG_IF_0(yes, no) no
+#define VGG_IF_1(yes, no) yes
+#define VGG_IF(cond, yes, no) VGG_CAT(VGG_IF_, cond)(yes, no)
+#define VGG_TABLE(name) VGG_IF(VGG_ON(VGG_HAVE_##name), &vgg_kernels_##name, NULL)
+#define VGG_X_TABLE(id, name, needs) VGG_IF(VGG_ON(VGG_HAVE_##name), extern const vgg_kernel_table vgg_kernels_##name;, )
+VGG_LEVELS(VGG_X_TABLE)
+#undef VGG_X_TABLE
 
 #ifdef __cplusplus
 }

@@ -58,6 +58,13 @@ vgg >/dev/null 2>&1; [ $? = 2 ] && ok || bad "no arguments should exit 2"
 expect 1 "cannot open" -- run "$T/missing.png"
 expect 1 "cannot decode" -- run "$IMG/corrupt.png" --maps "$T/m1" --npy "$T/n1"
 [ ! -e "$T/m1" ] && [ ! -e "$T/n1" ] && ok || bad "failed run left output directories behind"
+# Every kernel name `vggsimd cpu` prints is a symbol of the binary.
+if command -v nm >/dev/null; then
+  names=$(vgg cpu | awk '/^kernels at/ {k = 1; next} /^[a-z]/ {k = 0} k && NF == 2 {print $2}' | sort -u)
+  [ -n "$names" ] && ok || bad "vggsimd cpu printed no kernel names"
+  for n in $names; do nm "$BIN" | grep -qE " $n\$" && ok || bad "kernel name $n is not a symbol of $BIN"; done
+fi
+
 # Hostile files: one line, exit 1, no output; the legitimate extremes run.
 for f in "$ROOT"/tests/data/hostile/*; do
   name=$(basename "$f")

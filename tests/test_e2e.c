@@ -112,7 +112,7 @@ static void golden_all_levels(void **s) {
   double lmax = 0;
   for (int i = 0; i < 1000; i++) lmax = tu_max(lmax, fabs(g.logits[i]));
   int tested = 0;
-  for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
+  for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
     if (!vgg_level_usable(isa)) {
       if (vgg_level_compiled(isa)) print_message("[  SKIP    ] level %s: not supported by this CPU\n", vgg_level_name(isa));
       continue;

@@ -72,7 +72,7 @@ static void threads_bit_identical(void **s) {
   vgg_tensor in = f.in;
   static const vgg_algo algos[] = {VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4};
   for (int ai = 0; ai < 3; ai++)
-  for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
+  for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
     if (!vgg_level_usable(isa)) {
       if (vgg_level_compiled(isa) && ai == 0)
         print_message("[  SKIP    ] level %s: not supported by this CPU\n", vgg_level_name(isa));
@@ -110,7 +110,7 @@ static void levels_agree_with_classifier(void **s) {
   double sum = 0;
   for (int i = 0; i < 1000; i++) sum += pref[i];
   assert_true(fabs(sum - 1.0) < 1e-5);
-  for (int isa = 1; isa < VGG_ISA_COUNT; isa++) {
+  for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) {
     if (!vgg_level_usable(isa)) continue;
     blocks b;
     run(m, w, isa, 2, &in, &b, p);
@@ -146,7 +146,7 @@ static void batch_matches_singles(void **s) {
   vgg_tensor batch = f.in;
   vgg_error err;
   const size_t img = 224 * 224 * 3;
-  for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
+  for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
     if (!vgg_level_usable(isa)) continue;
     vgg_net *net;
     vgg_options o = {isa, 2, VGG_ALGO_AUTO};
@@ -176,9 +176,9 @@ static void bad_arguments(void **s) {
   vgg_error err;
   assert_int_equal(vgg_model_create(VGG11, 0, 32, 32, &m, &err), VGG_OK);
   assert_int_equal(vgg_weights_init(m, 1, 1, &w, &err), VGG_OK);
-  vgg_options o = {VGG_ISA_COUNT, 1};
+  vgg_options o = {VGG_LEVEL_COUNT, 1};
   assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_ERR_ARG);
-  for (int isa = 0; isa < VGG_ISA_COUNT; isa++) {
+  for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
     if (vgg_level_usable(isa)) continue;
     o.isa = isa;
     assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_ERR_UNSUPPORTED);

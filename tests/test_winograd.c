@@ -14,7 +14,7 @@ static const double BT4[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0,
 static const double *G_of(int m) { return m == 2 ? &G2[0][0] : &G4[0][0]; }
 static const double *BT_of(int m) { return m == 2 ? &BT2[0][0] : &BT4[0][0]; }
 
-static void filter_transform(vgg_isa isa, int w) {
+static void filter_transform(int isa, int w) {
   TU_NEED_LEVEL(isa);
   const vgg_wino_kernels *k = &vgg_kernels_get(isa)->wino[w];
   const int A = k->m + 2, CI = 5, CO = 19, NR = k->nr, nb = (CO + NR - 1) / NR;
@@ -37,13 +37,13 @@ static void filter_transform(vgg_isa isa, int w) {
         }
   /* Padding channels of the last block are zero. */
   for (int co = CO; co < nb * NR; co++) assert_true(u.p[(size_t)(nb - 1) * CI * NR + co % NR] == 0.0f);
-  print_message("F(%dx%d) filter transform %s: max abs err %.3g\n", k->m, k->m, vgg_isa_name(isa), worst);
+  print_message("F(%dx%d) filter transform %s: max abs err %.3g\n", k->m, k->m, vgg_level_name(isa), worst);
   assert_true(worst < 1e-6);
   free(hwio);
   tu_buf_free(&u);
 }
 
-static void input_transform(vgg_isa isa, int w) {
+static void input_transform(int isa, int w) {
   TU_NEED_LEVEL(isa);
   const vgg_wino_kernels *k = &vgg_kernels_get(isa)->wino[w];
   const int m = k->m, A = m + 2;
@@ -81,7 +81,7 @@ static void input_transform(vgg_isa isa, int w) {
 }
 
 /* Whole convolution (optionally pooled) against float64; returns the relative error. */
-static double conv_case(vgg_isa isa, int w, int H, int W, int CI, int CO, int pool, uint64_t seed) {
+static double conv_case(int isa, int w, int H, int W, int CI, int CO, int pool, uint64_t seed) {
   const vgg_wino_kernels *k = &vgg_kernels_get(isa)->wino[w];
   const int m = k->m, th = (H + m - 1) / m, OH = pool ? H / 2 : H, OW = pool ? W / 2 : W;
   const size_t nin = (size_t)H * W * CI, nout = (size_t)OH * OW * CO;
@@ -117,13 +117,13 @@ static double conv_case(vgg_isa isa, int w, int H, int W, int CI, int CO, int po
         ref[((size_t)y * OW + x) * CO + c] = r;
       }
   const double e = tu_rel_err(out.p, ref, nout, NULL);
-  if (e > 1e-4) print_error("F(%dx%d) %s %dx%d %d->%d pool %d: rel err %.3g\n", m, m, vgg_isa_name(isa), H, W, CI, CO, pool, e);
+  if (e > 1e-4) print_error("F(%dx%d) %s %dx%d %d->%d pool %d: rel err %.3g\n", m, m, vgg_level_name(isa), H, W, CI, CO, pool, e);
   free(in), free(hwio), free(b), free(u), free(scratch), free(full), free(ref);
   tu_buf_free(&out), tu_buf_free(&out2);
   return e;
 }
 
-static void conv_shapes(vgg_isa isa, int w) {
+static void conv_shapes(int isa, int w) {
   TU_NEED_LEVEL(isa);
   const int m = vgg_kernels_get(isa)->wino[w].m;
   const double tol = m == 2 ? 1e-5 : 1e-4;
@@ -145,7 +145,7 @@ static void conv_shapes(vgg_isa isa, int w) {
     worst_pool = tu_max(worst_pool, conv_case(isa, w, 12, 10, vgg[i][0], vgg[i][1], 1, 800 + i));
   }
   print_message("F(%dx%d) %s: %d awkward + 7 VGG16 shapes, worst rel err %.3g, pooled %.3g (tolerance %g)\n", m, m,
-                vgg_isa_name(isa), n, worst, worst_pool, tol);
+                vgg_level_name(isa), n, worst, worst_pool, tol);
   assert_true(worst <= tol);
   assert_true(worst_pool <= tol);
 }
@@ -157,26 +157,12 @@ static void conv_shapes(vgg_isa isa, int w) {
 #define WINO_ENTRIES(tag, w) \
   cmocka_unit_test(filter_##tag##_##w), cmocka_unit_test(input_##tag##_##w), cmocka_unit_test(conv_##tag##_##w)
 
-WINO_TESTS(VGG_ISA_SCALAR, scalar, 0)
-WINO_TESTS(VGG_ISA_SCALAR, scalar, 1)
-#if defined(__x86_64__)
-WINO_TESTS(VGG_ISA_AVX2, avx2, 0)
-WINO_TESTS(VGG_ISA_AVX2, avx2, 1)
-WINO_TESTS(VGG_ISA_AVX512, avx512, 0)
-WINO_TESTS(VGG_ISA_AVX512, avx512, 1)
-#elif defined(__aarch64__)
-WINO_TESTS(VGG_ISA_NEON, neon, 0)
-WINO_TESTS(VGG_ISA_NEON, neon, 1)
-#endif
+/* Every level of the list (skipped, loudly, where it is missing), F(2x2) and F(4x4). */
+#define VGG_X_TESTS(id, name, needs) WINO_TESTS(VGG_LEVEL_##id, name, 0) WINO_TESTS(VGG_LEVEL_##id, name, 1)
+VGG_LEVELS(VGG_X_TESTS)
 
 int main(void) {
-  const struct CMUnitTest tests[] = {
-    WINO_ENTRIES(scalar, 0), WINO_ENTRIES(scalar, 1),
-#if defined(__x86_64__)
-    WINO_ENTRIES(avx2, 0),   WINO_ENTRIES(avx2, 1),   WINO_ENTRIES(avx512, 0), WINO_ENTRIES(avx512, 1),
-#elif defined(__aarch64__)
-    WINO_ENTRIES(neon, 0),   WINO_ENTRIES(neon, 1),
-#endif
-  };
+#define VGG_X_ENTRIES(id, name, needs) WINO_ENTRIES(name, 0), WINO_ENTRIES(name, 1),
+  const struct CMUnitTest tests[] = {VGG_LEVELS(VGG_X_ENTRIES)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "kernels.h"
+#include "vggsimd.h"
 
 /* max without fmax: GCC 12 for aarch64 crashes vectorising fmax reductions,
  * and a NaN should win (and fail the check), not be skipped. */
@@ -66,9 +67,9 @@ static inline void tu_buf_free(tu_buf *b) { free(b->base); }
 /* Skips the running test (reported by cmocka as SKIPPED) when the level is missing. */
 #define TU_NEED_LEVEL(isa)                                                                        \
   do {                                                                                            \
-    if (!vgg_isa_available(isa)) {                                                                \
-      print_message("[  SKIP    ] level %s is %s: not tested\n", vgg_isa_name(isa),             \
-                    vgg_isa_compiled(isa) ? "not supported by this CPU" : "not built in");       \
+    if (!vgg_level_usable(isa)) {                                                                \
+      print_message("[  SKIP    ] level %s is %s: not tested\n", vgg_level_name(isa),             \
+                    vgg_level_compiled(isa) ? "not supported by this CPU" : "not built in");       \
       skip();                                                                                     \
     }                                                                                             \
   } while (0)

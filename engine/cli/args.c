@@ -152,7 +152,9 @@ int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
   if (isa && *isa && strcmp(isa, "auto") != 0) {
     int l = vgg_level_parse(isa);
     if (l < 0) {
-      cli_error(cmd, "%s '%s' is not one of: auto, scalar, avx2, avx512, neon", src, isa);
+      char list[128] = "auto";
+      for (int i = 0; i < VGG_LEVEL_COUNT; i++) snprintf(list + strlen(list), sizeof list - strlen(list), ", %s", vgg_level_name(i));
+      cli_error(cmd, "%s '%s' is not one of: %s", src, isa, list);
       return EXIT_USAGE;
     }
     if (!vgg_level_usable(l)) {

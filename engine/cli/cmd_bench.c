@@ -136,7 +136,7 @@ int cmd_bench(int argc, char **argv) {
   result res[MAXR];
   int nres = 0;
   rc = 0;
-  for (int l = 0; l < 4 && !rc; l++) {
+  for (int l = 0; l < VGG_LEVEL_COUNT && !rc; l++) {
     if (!vgg_level_usable(l) || (eo.isa >= 0 && l != eo.isa)) continue;
     for (int t = 0; t < nthreads && !rc; t++) {
       result *r = &res[nres];

@@ -92,7 +92,7 @@ int cmd_init(int argc, char **argv) {
 
 int cmd_cpu(int argc, char **argv) {
   static const char help[] =
-      "usage: vggsimd cpu [--isa auto|scalar|avx2|avx512|neon] [--algo auto|direct|wino2|wino4|fast]\n"
+      "usage: vggsimd cpu [--isa " VGG_LEVEL_CHOICES "] [--algo auto|direct|wino2|wino4|fast]\n"
       "  Detected CPU features, usable levels, the kernel for every operation, and the algorithm\n"
       "  each VGG16 conv layer (224x224) would use.\n";
   if (wants_help(argc, argv, help)) return 0;

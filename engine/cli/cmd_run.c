@@ -28,7 +28,7 @@ static const char help[] =
     "                   default: torch for torchvision weights, caffe otherwise\n"
     "  --maps DIR       write blockN.png: first 64 channels of each block output, viridis grid\n"
     "  --npy DIR        write blockN.npy: each block output, NHWC float32\n"
-    "  --isa LEVEL      auto|scalar|avx2|avx512|neon (env VGGSIMD_ISA)\n"
+    "  --isa LEVEL      " VGG_LEVEL_CHOICES " (env VGGSIMD_ISA)\n"
     "  --algo ALGO      auto (direct or Winograd F(2x2) per layer, measured) | direct | wino2 | wino4 |\n"
     "                   fast (also F(4x4) where faster; results within 1e-4 instead of 1e-5)\n"
     "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n"

@@ -5,7 +5,7 @@
 #include <time.h>
 
 static const char help[] =
-    "usage: vggsimd verify [--isa all|scalar|avx2|avx512|neon] [--reduced]\n"
+    "usage: vggsimd verify [--isa all" VGG_LEVEL_NAMES "] [--reduced]\n"
     "  Runs every kernel of every level this CPU has against the scalar reference (the scalar\n"
     "  level against float64) on the 13 VGG16 conv shapes and on awkward shapes; prints kernel,\n"
     "  level, shape, max abs error, max error relative to max |ref|, pass/fail (tolerance 1e-5;\n"

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vggsimd-levels.h" /* vgg_level: VGG_LEVEL_SCALAR, VGG_LEVEL_AVX2, VGG_LEVEL_AVX512, VGG_LEVEL_NEON */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -176,7 +178,7 @@ vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *
 typedef enum { VGG_ALGO_AUTO = 0, VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_FAST } vgg_algo;
 
 typedef struct {
-  int isa;       /* -1: best available; else a level (scalar 0, avx2 1, avx512 2, neon 3) */
+  int isa;       /* -1: best available; else a vgg_level */
   int threads;   /* <= 0: online cores */
   vgg_algo algo; /* default (0): auto */
   int release_conv; /* 1: free each conv kernel of the weights once packed (less peak memory); the
@@ -224,7 +226,7 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
 
 /* ------------------------------------------------------- CPU and levels -- */
 
-/* Levels: 0 scalar, 1 avx2 (AVX2+FMA), 2 avx512 (F/BW/DQ/VL), 3 neon. */
+/* Levels (vgg_level, listed in vggsimd-levels.h). */
 int vgg_level_parse(const char *name);   /* -1 when unknown */
 const char *vgg_level_name(int level);
 int vgg_level_compiled(int level);       /* built into this library */

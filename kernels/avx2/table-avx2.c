@@ -3,10 +3,8 @@
 #include "vec-avx2.h"
 #include "avx2-config.h"
 
+#define LEVEL VGG_LEVEL_AVX2
 #define TABLE vgg_kernels_avx2
-#define ISA_ENUM VGG_ISA_AVX2
-#define ISA_NAME "avx2"
-#define ISA_TAG "avx2"
-#define CONV_MR VGG_AVX2_CONV_MR
-#define CONV_NV VGG_AVX2_CONV_NV
+#define MR VGG_AVX2_CONV_MR
+#define NV VGG_AVX2_CONV_NV
 #include "templates/table.c.inc"

@@ -1,21 +1,25 @@
 /* The scalar level: every entry is a reference kernel. */
 #include "kernels.h"
 #include "vec-scalar.h"
+#include "ref-config.h"
+
+#define MR VGG_REF_WINO_MR
+#define NV VGG_REF_WINO_NV
+#include "templates/names.h"
 
 VGG_WINO_DECLS(2)
 VGG_WINO_DECLS(4)
 
 const vgg_kernel_table vgg_kernels_scalar = {
-  .isa = VGG_ISA_SCALAR,
-  .isa_name = "scalar",
+  .level = VGG_LEVEL_SCALAR,
   .conv_oc_block = 1,
   .conv3x3_packed_size = vgg_f32_conv3x3_packed_size_ref,
   .conv3x3_pack = vgg_f32_conv3x3_pack_ref,
-  .wino = {VGG_WINO_ENTRY(2, 4, "vgg_f32_wino2x2_relu_pool__ref"), VGG_WINO_ENTRY(4, 4, "vgg_f32_wino4x4_relu_pool__ref")},
-  .conv3x3 = vgg_f32_conv3x3_ref, .conv3x3_name = "vgg_f32_conv3x3_relu__ref",
-  .conv3x3_c3 = vgg_f32_conv3x3_ref, .conv3x3_c3_name = "vgg_f32_conv3x3_relu__ref",
-  .maxpool2x2 = vgg_f32_maxpool2x2_ref, .maxpool2x2_name = "vgg_f32_maxpool2x2__ref",
-  .dense = vgg_f32_dense_ref, .dense_name = "vgg_f32_dense_relu__ref",
-  .dense_batch = vgg_f32_dense_batch_ref, .dense_batch_name = "vgg_f32_dense_batch_relu__ref",
-  .softmax = vgg_f32_softmax_ref, .softmax_name = "vgg_f32_softmax__ref",
+  .wino = {VGG_WINO_ENTRY(2, NV), VGG_WINO_ENTRY(4, NV)},
+  VGG_K(conv3x3, vgg_f32_conv3x3_ref),
+  VGG_K(conv3x3_c3, vgg_f32_conv3x3_ref),
+  VGG_K(maxpool2x2, vgg_f32_maxpool2x2_ref),
+  VGG_K(dense, vgg_f32_dense_ref),
+  VGG_K(dense_batch, vgg_f32_dense_batch_ref),
+  VGG_K(softmax, vgg_f32_softmax_ref),
 };

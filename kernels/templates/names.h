@@ -1,0 +1,31 @@
+/* Kernel symbols, in one place: the templates define their functions under
+ * these names and the tables print them stringified, so every kernel name
+ * `vggsimd cpu` shows is a symbol of the library.  A name says data type,
+ * operation, fusion, register tile and level, in XNNPACK's manner:
+ * vgg_f32_conv3x3_relu_ukernel_6x4v__avx512 is MR = 6 pixels x NV = 4 vectors.
+ * Needs SUFFIX (the level's vector layer) and, for tiled kernels, MR and NV. */
+#ifndef VGG_KERNEL_NAMES_H
+#define VGG_KERNEL_NAMES_H
+
+#define VGG_STR2(x) #x
+#define VGG_STR(x) VGG_STR2(x)
+#define VGG_TILED(base) VGG_CAT(VGG_CAT(VGG_CAT(VGG_CAT(VGG_CAT(base, _), MR), x), NV), v)
+
+#define K_CONV3X3 SUFFIX(VGG_TILED(vgg_f32_conv3x3_relu_ukernel))
+#define K_CONV3X3_C3 SUFFIX(VGG_TILED(vgg_f32_conv3x3_c3_relu_ukernel))
+#define K_CONV3X3_PACK SUFFIX(vgg_f32_conv3x3_pack)
+#define K_CONV3X3_PACKED_SIZE SUFFIX(vgg_f32_conv3x3_packed_size)
+/* F(m x m, 3x3) with bias, ReLU and max-pool fused: vgg_f32_wino2x2_relu_pool_ukernel_6x4v__avx512 */
+#define K_WINO_CONV(m) SUFFIX(VGG_TILED(VGG_CAT(VGG_CAT(vgg_f32_wino, m), VGG_CAT(x, VGG_CAT(m, _relu_pool_ukernel)))))
+/* Four rows of W at a time, two vectors of x per step */
+#define K_DENSE SUFFIX(vgg_f32_gemv_relu_4x2v)
+/* Up to four images per pass over W, two vectors per step */
+#define K_DENSE_BATCH SUFFIX(vgg_f32_gemm_relu_4bx2v)
+#define K_MAXPOOL SUFFIX(vgg_f32_maxpool2x2)
+#define K_SOFTMAX SUFFIX(vgg_f32_softmax_sleef_u10)
+#define K_FMA_PEAK SUFFIX(vgg_f32_fma_peak)
+
+/* A table entry: the function and its name. */
+#define VGG_K(op, sym) .op = sym, .op##_name = VGG_STR(sym)
+
+#endif

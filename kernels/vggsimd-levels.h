@@ -1,0 +1,52 @@
+/* The instruction-set levels and the CPU features they need: the one list
+ * that dispatch, the CPU report, the command line, the tests, verify and the
+ * benchmarks all expand.  Installed with vggsimd.h, which includes it.
+ *
+ * Adding a level: its folder kernels/<name>/ (vector layer, config, one file
+ * per kernel family, its table), one line in VGG_LEVELS, and its compiler
+ * flags in kernels/meson.build.  Every flag a level is built with has a
+ * feature here that the CPU (and the OS, for register state) must report. */
+#ifndef VGGSIMD_LEVELS_H
+#define VGGSIMD_LEVELS_H
+
+/* X(ID, name): CPU features, as detected by CPUID/XCR0 (x86-64) or HWCAP (aarch64). */
+#define VGG_FEATURES(X)                                                                                  \
+  X(SSE2, sse2) X(AVX, avx) X(AVX2, avx2) X(FMA, fma) X(F16C, f16c) X(AVX512F, avx512f)              \
+  X(AVX512BW, avx512bw) X(AVX512DQ, avx512dq) X(AVX512VL, avx512vl) X(OS_AVX, os_ymm)                \
+  X(OS_AVX512, os_zmm) X(ASIMD, asimd) X(FP16, fp16) X(DOTPROD, dotprod)
+
+typedef enum {
+#define VGG_X_FEATURE(id, name) VGG_FEATURE_##id,
+  VGG_FEATURES(VGG_X_FEATURE)
+#undef VGG_X_FEATURE
+  VGG_FEATURE_COUNT
+} vgg_feature;
+
+#define VGG_NEEDS(id) (1ull << VGG_FEATURE_##id)
+#define VGG_NEEDS_AVX2 (VGG_NEEDS(AVX2) | VGG_NEEDS(FMA) | VGG_NEEDS(F16C) | VGG_NEEDS(OS_AVX))
+#define VGG_NEEDS_AVX512                                                                                 \
+  (VGG_NEEDS_AVX2 | VGG_NEEDS(AVX512F) | VGG_NEEDS(AVX512BW) | VGG_NEEDS(AVX512DQ) | VGG_NEEDS(AVX512VL) | \
+   VGG_NEEDS(OS_AVX512))
+
+/* X(ID, name, features needed), lowest first.  A level is a cap: "avx512"
+ * means the best kernels up to and including AVX-512.  `name` is the level's
+ * one spelling: --isa, VGGSIMD_ISA, kernel symbol suffixes (__name), folders. */
+#define VGG_LEVELS(X)                  \
+  X(SCALAR, scalar, 0)                 \
+  X(AVX2, avx2, VGG_NEEDS_AVX2)        \
+  X(AVX512, avx512, VGG_NEEDS_AVX512)  \
+  X(NEON, neon, VGG_NEEDS(ASIMD))
+
+typedef enum {
+#define VGG_X_LEVEL(id, name, needs) VGG_LEVEL_##id,
+  VGG_LEVELS(VGG_X_LEVEL)
+#undef VGG_X_LEVEL
+  VGG_LEVEL_COUNT
+} vgg_level;
+
+/* "|scalar|avx2|avx512|neon" and "auto|scalar|avx2|avx512|neon", for help texts. */
+#define VGG_X_LEVEL_BAR(id, name, needs) "|" #name
+#define VGG_LEVEL_NAMES VGG_LEVELS(VGG_X_LEVEL_BAR)
+#define VGG_LEVEL_CHOICES "auto" VGG_LEVEL_NAMES
+
+#endif
