@@ -25,6 +25,7 @@
 #include <omp.h>
 
 #include "kernels.h"
+#include "support.h"
 #include "vggsimd.h"
 #ifdef VGG_HAVE_PEERS
 #include "peer_onednn.h"
@@ -42,20 +43,15 @@ struct Buf {  // 64-byte aligned float buffer
   Buf &operator=(const Buf &) = delete;
 };
 
-void fill(float *p, size_t n, unsigned seed) {
-  unsigned s = seed * 2654435761u + 1;
-  for (size_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = static_cast<float>(s >> 8) / 8388608.0f - 1.0f;
-  }
-}
+void fill(float *p, size_t n, unsigned seed) { vgg_fill(p, n, seed); }
 
-const int kVgg16[13][3] = {{224, 3, 64},   {224, 64, 64},  {112, 64, 128}, {112, 128, 128}, {56, 128, 256},
-                           {56, 256, 256}, {56, 256, 256}, {28, 256, 512}, {28, 512, 512},  {28, 512, 512},
-                           {14, 512, 512}, {14, 512, 512}, {14, 512, 512}};
-const char *kVgg16Names[13] = {"block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1",
-                               "block3_conv2", "block3_conv3", "block4_conv1", "block4_conv2", "block4_conv3",
-                               "block5_conv1", "block5_conv2", "block5_conv3"};
+// The VGG16 conv layers at 224x224, from the model (support.h).
+struct Vgg16Convs {
+  vgg_conv_shape s[16];
+  int n;
+  Vgg16Convs() : n(vgg_conv_shapes(VGG16, 224, 224, s, 16)) {}
+};
+const Vgg16Convs kVgg16;
 const char *kAlgoNames[] = {"auto", "direct", "wino2", "wino4", "fast"};
 
 std::map<std::string, double> g_peak;    // "level/threads" -> GFLOP/s
@@ -105,7 +101,7 @@ void BM_FmaPeak(benchmark::State &st, int level, int threads) {
 // algo: 0 direct, 1 wino2, 2 wino4
 void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
   const vgg_kernel_table *k = vgg_kernels_get(level);
-  const int H = kVgg16[layer][0], CI = kVgg16[layer][1], CO = kVgg16[layer][2];
+  const int H = kVgg16.s[layer].h, CI = kVgg16.s[layer].cin, CO = kVgg16.s[layer].cout;
   Buf in(static_cast<size_t>(H) * H * CI), out(static_cast<size_t>(H) * H * CO), w(9ull * CI * CO), b(CO);
   fill(in.p, static_cast<size_t>(H) * H * CI, 1), fill(w.p, 9ull * CI * CO, 2), fill(b.p, CO, 3);
   const vgg_wino_kernels *wk = algo ? &k->wino[algo - 1] : nullptr;
@@ -131,7 +127,7 @@ void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
     st.counters["GFLOP/s_actual"] = actual / sec / 1e9;
   }
   set_peak_counter(st, level, 1, actual / sec / 1e9);
-  set_scalar_counter(st, level, key("conv", kVgg16Names[layer]), sec);
+  set_scalar_counter(st, level, key("conv", kVgg16.s[layer].name), sec);
 }
 
 void BM_Pool(benchmark::State &st, int level, int H, int C) {
@@ -324,12 +320,12 @@ void register_all() {
   // Kernels: the scalar rows first (they are the reference of x_scalar), one iteration each.
   for (int l : levels) {
     const char *ln = vgg_level_name(l);
-    for (int i = 0; i < 13; i++)
+    for (int i = 0; i < kVgg16.n; i++)
       for (int a = 0; a < 3; a++) {
         if (l == VGG_LEVEL_SCALAR && a) continue;
         auto *b = benchmark::RegisterBenchmark(
             ("conv/" + std::string(ln) + "/" + (a == 0 ? "direct" : a == 1 ? "wino2" : "wino4") + "/" +
-             kVgg16Names[i]).c_str(),
+             kVgg16.s[i].name).c_str(),
             BM_Conv, l, i, a);
         b->Unit(benchmark::kMillisecond)->Apply(min_stat);
         if (l == VGG_LEVEL_SCALAR) b->Iterations(1);
@@ -437,12 +433,9 @@ int check_peer() {
       std::string worst;
       for (int b = 1; b <= 5; b++) {
         const std::vector<float> theirs = p.block_output(b);
-        double mx = 0, e = 0;
-        for (size_t i = 0; i < theirs.size(); i++) {
-          mx = std::max(mx, std::fabs(static_cast<double>(ours[b][i])));
-          e = std::max(e, std::fabs(static_cast<double>(ours[b][i]) - theirs[i]));
-        }
-        const double rel = e / std::max(mx, 1e-30), tol = alg == peer::Algo::Direct ? 1e-5 : 1e-4;
+        const std::vector<double> ref(ours[b].begin(), ours[b].end());
+        const double rel = vgg_rel_err(theirs.data(), ref.data(), theirs.size(), nullptr);
+        const double tol = alg == peer::Algo::Direct ? 1e-5 : 1e-4;
         char buf[64];
         std::snprintf(buf, sizeof buf, "%sblock%d %.2e", b > 1 ? ", " : "", b, rel);
         worst += buf;

@@ -78,9 +78,6 @@ vgg_status vgg_outfile_write(vgg_outfile *o, const void *data, size_t n, vgg_err
 vgg_status vgg_outfile_commit(vgg_outfile *o, vgg_error *err);
 void vgg_outfile_abort(vgg_outfile *o);
 
-/* The algorithm a conv layer uses at level isa when `want` was asked for (algo.c). */
-vgg_algo vgg_plan_algo(int isa, const vgg_layer *l, vgg_algo want);
-
 /* Conversion of a tensor between a file layout and the engine's (weights.c). */
 const char *vgg_param_name(const vgg_model *m, int p, vgg_naming naming, int bias, char *buf, size_t n);
 

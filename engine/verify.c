@@ -3,6 +3,7 @@
  * shapes and on awkward shapes.  Tolerance: 1e-5 of max |reference|. */
 #include "internal.h"
 #include "kernels.h"
+#include "support.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,32 +18,17 @@ typedef struct {
   int failures, rows;
 } ctx;
 
-static void fill(float *p, size_t n, uint64_t seed) {
-  for (size_t i = 0; i < n; i++) {
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull + i * 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 31;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 29;
-    p[i] = (float)((double)(x >> 40) / 8388608.0 - 1.0);
-  }
-}
-
 static void report(ctx *c, const char *kernel, const vgg_kernel_table *k, const char *shape, const float *got,
                    const double *ref, size_t n, double tol) {
-  double mr = 0, me = 0;
-  for (size_t i = 0; i < n; i++) {
-    const double a = fabs(ref[i]), e = fabs((double)got[i] - ref[i]);
-    if (a > mr) mr = a;
-    if (!(e <= me)) me = e; /* a NaN sticks */
-  }
-  if (isnan(me)) me = INFINITY;
+  double me;
+  const double rel = vgg_rel_err(got, ref, n, &me);
   vgg_verify_row r;
   memset(&r, 0, sizeof r);
   r.kernel = kernel;
   r.level = vgg_level_name(k->level);
   snprintf(r.shape, sizeof r.shape, "%s", shape);
   r.max_abs_err = me;
-  r.max_rel_err = me / fmax(mr, 1e-30);
+  r.max_rel_err = rel;
   r.tol = tol;
   r.pass = r.max_rel_err <= tol;
   c->failures += !r.pass;
@@ -81,7 +67,7 @@ static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, in
   double *ref = vgg_alloc(nout, 8), *pref = vgg_alloc(nout / 4 + 1, 8);
   int rc = -1;
   if (!in || !w || !b || !pk || !out || !sc || !r32 || !ref || !pref) goto done;
-  fill(in, nin, seed), fill(w, nw, seed + 1), fill(b, (size_t)CO, seed + 2);
+  vgg_fill(in, nin, seed), vgg_fill(w, nw, seed + 1), vgg_fill(b, (size_t)CO, seed + 2);
   if (k == s) {
     vgg_f64_conv3x3_naive(in, w, b, ref, H, W, CI, CO, relu);
   } else {
@@ -120,7 +106,7 @@ static void pool_row(ctx *c, const vgg_kernel_table *k, int H, int W, int C) {
   double *ref = vgg_alloc((size_t)OH * OW * C + 1, 8);
   float *r32 = vgg_alloc((size_t)OH * OW * C + 1, 4);
   if (in && out && ref && r32) {
-    fill(in, (size_t)H * W * C, (uint64_t)(H * 31 + C));
+    vgg_fill(in, (size_t)H * W * C, (uint64_t)(H * 31 + C));
     k->maxpool2x2(in, out, H, W, C, 0, OH);
     vgg_kernels_scalar.maxpool2x2(in, r32, H, W, C, 0, OH);
     for (size_t i = 0; i < (size_t)OH * OW * C; i++) ref[i] = r32[i];
@@ -136,7 +122,7 @@ static void dense_row(ctx *c, const vgg_kernel_table *k, int NI, int NO, int rel
   float *y = vgg_alloc((size_t)NO, 4);
   double *ref = vgg_alloc((size_t)NO, 8);
   if (x && w && b && y && ref) {
-    fill(x, (size_t)NI, (uint64_t)NI), fill(w, (size_t)NI * NO, (uint64_t)NO), fill(b, (size_t)NO, 7);
+    vgg_fill(x, (size_t)NI, (uint64_t)NI), vgg_fill(w, (size_t)NI * NO, (uint64_t)NO), vgg_fill(b, (size_t)NO, 7);
     k->dense(x, w, b, y, NI, NO, relu, 0, NO);
     vgg_f64_dense_naive(x, w, b, ref, NI, NO, relu);
     char shape[64];
@@ -151,7 +137,7 @@ static void dense_batch_row(ctx *c, const vgg_kernel_table *k, int NB, int NI, i
   float *y = vgg_alloc((size_t)NB * NO, 4);
   double *ref = vgg_alloc((size_t)NB * NO, 8);
   if (x && w && b && y && ref) {
-    fill(x, (size_t)NB * NI, (uint64_t)NB), fill(w, (size_t)NI * NO, (uint64_t)NO), fill(b, (size_t)NO, 9);
+    vgg_fill(x, (size_t)NB * NI, (uint64_t)NB), vgg_fill(w, (size_t)NI * NO, (uint64_t)NO), vgg_fill(b, (size_t)NO, 9);
     k->dense_batch(x, NB, w, b, y, NI, NO, 1, 0, NO);
     for (int i = 0; i < NB; i++) vgg_f64_dense_naive(x + (size_t)i * NI, w, b, ref + (size_t)i * NO, NI, NO, 1);
     char shape[64];
@@ -165,7 +151,7 @@ static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
   float *x = vgg_alloc((size_t)n, 4), *y = vgg_alloc((size_t)n, 4);
   double *ref = vgg_alloc((size_t)n, 8);
   if (x && y && ref) {
-    fill(x, (size_t)n, (uint64_t)n);
+    vgg_fill(x, (size_t)n, (uint64_t)n);
     for (int i = 0; i < n; i++) x[i] *= 20.0f;
     k->softmax(x, y, n);
     double m = -INFINITY, sum = 0;
@@ -179,28 +165,26 @@ static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
   vgg_free(x), vgg_free(y), vgg_free(ref);
 }
 
-static const int vgg16_convs[13][3] = {{224, 3, 64},   {224, 64, 64},  {112, 64, 128}, {112, 128, 128}, {56, 128, 256},
-                                       {56, 256, 256}, {56, 256, 256}, {28, 256, 512}, {28, 512, 512},  {28, 512, 512},
-                                       {14, 512, 512}, {14, 512, 512}, {14, 512, 512}};
 static const int awk_ch[] = {1, 3, 7, 8, 15, 16, 17, 33};
 static const int awk_sz[] = {1, 2, 3, 5, 7, 13, 15};
 
 vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, int *failures, vgg_error *err) {
   ctx c = {fn, user, 0, 0};
   *failures = 0;
+  vgg_conv_shape convs[16];
+  const int nconv = vgg_conv_shapes(VGG16, 224, 224, convs, 16);
   for (int l = 0; l < VGG_LEVEL_COUNT; l++) {
     if (level >= 0 && l != level) continue;
     const vgg_kernel_table *k = vgg_kernels_get(l);
     if (!k) continue;
     /* The 13 VGG16 conv layers: SIMD levels at full size against the scalar
      * kernel; the scalar kernel against float64 at 16x16 (float64 is slow). */
-    for (int i = 0; i < 13; i++) {
-      int side = vgg16_convs[i][0];
+    for (int i = 0; i < nconv; i++) {
+      int side = convs[i].h;
       if (l == VGG_LEVEL_SCALAR || reduced) side = side < SCALAR_SIDE ? side : SCALAR_SIDE;
       char tag[32];
       snprintf(tag, sizeof tag, "vgg16 #%d ", i + 1);
-      const int last_of_block = i == 1 || i == 3 || i == 6 || i == 9 || i == 12;
-      if (conv_rows(&c, k, side, side, vgg16_convs[i][1], vgg16_convs[i][2], 1, last_of_block, 100 + i, tag))
+      if (conv_rows(&c, k, side, side, convs[i].cin, convs[i].cout, 1, convs[i].last_of_block, 100 + i, tag))
         return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     }
     for (int a = 0; a < 8; a++)

@@ -170,7 +170,7 @@ static void outputs(void **s) {
   /* PNG grid: 7x7 maps of 64 channels upscaled to 98-pixel tiles with 2-pixel gaps. */
   vgg_tensor t;
   assert_int_equal(vgg_tensor_alloc(&t, 1, 7, 7, 64, &err), VGG_OK);
-  tu_fill(t.data, 7 * 7 * 64, 3);
+  vgg_fill(t.data, 7 * 7 * 64, 3);
   snprintf(p, sizeof p, "%s/m.png", dir);
   assert_int_equal(vgg_maps_write_png(p, &t, &err), VGG_OK);
   vgg_image_options o = {32, VGG_RESIZE_DIRECT, VGG_PREPROC_CAFFE};

@@ -15,9 +15,9 @@ static const int sizes[] = {1, 2, 3, 5, 7, 13, 14, 15};
 static double conv_case(const vgg_kernel_table *k, int H, int W, int CI, int CO, int relu, uint64_t seed) {
   const size_t nin = (size_t)H * W * CI, nout = (size_t)H * W * CO, nw = (size_t)9 * CI * CO;
   float *in = malloc(sizeof(float) * nin), *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * CO);
-  tu_fill(in, nin, seed);
-  tu_fill(w, nw, seed + 1);
-  tu_fill(b, CO, seed + 2);
+  vgg_fill(in, nin, seed);
+  vgg_fill(w, nw, seed + 1);
+  vgg_fill(b, CO, seed + 2);
   tu_buf packed = tu_buf_new(k->conv3x3_packed_size(CI, CO));
   k->conv3x3_pack(w, CI, CO, packed.p);
   assert_true(tu_guard_ok(&packed));
@@ -41,7 +41,7 @@ static double conv_case(const vgg_kernel_table *k, int H, int W, int CI, int CO,
 
   double *ref = malloc(sizeof(double) * nout);
   tu_conv_f64(in, w, b, ref, H, W, CI, CO, relu);
-  double err = tu_rel_err(out.p, ref, nout, NULL);
+  double err = vgg_rel_err(out.p, ref, nout, NULL);
   if (k->level != VGG_LEVEL_SCALAR) {
     /* Against the scalar reference too. */
     const vgg_kernel_table *r = vgg_kernels_get(VGG_LEVEL_SCALAR);
@@ -51,7 +51,7 @@ static double conv_case(const vgg_kernel_table *k, int H, int W, int CI, int CO,
     r->conv3x3(&ra, 0, H, 0, CO);
     double *rd = malloc(sizeof(double) * nout);
     for (size_t i = 0; i < nout; i++) rd[i] = ro[i];
-    double e2 = tu_rel_err(out.p, rd, nout, NULL);
+    double e2 = vgg_rel_err(out.p, rd, nout, NULL);
     if (e2 > err) err = e2;
     free(rw), free(ro), free(rd);
   }
@@ -79,20 +79,19 @@ static void conv_awkward(int isa) {
   assert_true(worst <= TOL);
 }
 
-/* The 13 VGG16 layer shapes (channels as in the network, spatial reduced to 12x10). */
-static const int vgg16_convs[13][2] = {{3, 64},    {64, 64},   {64, 128},  {128, 128}, {128, 256},
-                                        {256, 256}, {256, 256}, {256, 512}, {512, 512}, {512, 512},
-                                        {512, 512}, {512, 512}, {512, 512}};
-
+/* The VGG16 conv layers (channels as in the network, spatial reduced to 12x10). */
 static void conv_vgg16(int isa) {
   TU_NEED_LEVEL(isa);
   const vgg_kernel_table *k = vgg_kernels_get(isa);
+  vgg_conv_shape sh[16];
+  const int n = vgg_conv_shapes(VGG16, 224, 224, sh, 16);
+  assert_int_equal(n, 13);
   double worst = 0;
-  for (int l = 0; l < 13; l++) {
-    double e = conv_case(k, 12, 10, vgg16_convs[l][0], vgg16_convs[l][1], 1, 500 + l);
+  for (int l = 0; l < n; l++) {
+    double e = conv_case(k, 12, 10, sh[l].cin, sh[l].cout, 1, 500 + l);
     worst = e > worst ? e : worst;
   }
-  print_message("conv3x3 %s: 13 VGG16 shapes at 12x10, worst rel err %.3g\n", vgg_level_name(k->level), worst);
+  print_message("conv3x3 %s: %d VGG16 shapes at 12x10, worst rel err %.3g\n", vgg_level_name(k->level), n, worst);
   assert_true(worst <= TOL);
 }
 
@@ -103,7 +102,7 @@ static void pool_awkward(int isa) {
     for (int s = 0; s < NSZ; s++) {
       const int H = sizes[s], W = sizes[(s + i) % NSZ], C = chans[i], OH = H / 2, OW = W / 2;
       float *in = malloc(sizeof(float) * H * W * C);
-      tu_fill(in, (size_t)H * W * C, 900 + i * 10 + s);
+      vgg_fill(in, (size_t)H * W * C, 900 + i * 10 + s);
       tu_buf out = tu_buf_new((size_t)OH * OW * C);
       k->maxpool2x2(in, out.p, H, W, C, 0, OH / 2);
       k->maxpool2x2(in, out.p, H, W, C, OH / 2, OH);
@@ -130,16 +129,16 @@ static void dense_awkward(int isa) {
     for (int b = 0; b < 5; b++) {
       const int NI = ins[a], NO = outs[b], relu = (a + b) & 1;
       float *x = malloc(sizeof(float) * NI), *w = malloc(sizeof(float) * NI * NO), *bias = malloc(sizeof(float) * NO);
-      tu_fill(x, NI, 40 + a);
-      tu_fill(w, (size_t)NI * NO, 50 + b);
-      tu_fill(bias, NO, 60 + a + b);
+      vgg_fill(x, NI, 40 + a);
+      vgg_fill(w, (size_t)NI * NO, 50 + b);
+      vgg_fill(bias, NO, 60 + a + b);
       tu_buf y = tu_buf_new(NO);
       k->dense(x, w, bias, y.p, NI, NO, relu, 0, NO / 2);
       k->dense(x, w, bias, y.p, NI, NO, relu, NO / 2, NO);
       assert_true(tu_guard_ok(&y));
       double *ref = malloc(sizeof(double) * NO);
       vgg_f64_dense_naive(x, w, bias, ref, NI, NO, relu);
-      double e = tu_rel_err(y.p, ref, NO, NULL);
+      double e = vgg_rel_err(y.p, ref, NO, NULL);
       if (e > TOL) print_error("dense %s in=%d out=%d: rel err %.3g\n", vgg_level_name(k->level), NI, NO, e);
       worst = e > worst ? e : worst;
       free(x), free(w), free(bias), free(ref);
@@ -159,7 +158,7 @@ static void dense_batch_awkward(int isa) {
       for (int d = 0; d < 3; d++) {
         const int NB = nbs[a], NI = ins[c], NO = outs[d], relu = (a + c + d) & 1;
         float *x = malloc(sizeof(float) * NB * NI), *w = malloc(sizeof(float) * NI * NO), *b = malloc(sizeof(float) * NO);
-        tu_fill(x, (size_t)NB * NI, 80 + a), tu_fill(w, (size_t)NI * NO, 90 + c), tu_fill(b, NO, 95 + d);
+        vgg_fill(x, (size_t)NB * NI, 80 + a), vgg_fill(w, (size_t)NI * NO, 90 + c), vgg_fill(b, NO, 95 + d);
         /* Inputs of a dense layer come after a ReLU (or a max-pool of ReLUs): >= 0. */
         for (size_t i = 0; i < (size_t)NB * NI; i++) x[i] = fabsf(x[i]);
         tu_buf y = tu_buf_new((size_t)NB * NO);
@@ -169,7 +168,7 @@ static void dense_batch_awkward(int isa) {
         double *ref = malloc(sizeof(double) * NB * NO);
         for (int i = 0; i < NB; i++) vgg_f64_dense_naive(x + (size_t)i * NI, w, b, ref + (size_t)i * NO, NI, NO, relu);
         /* Relative to max |ref| of the layer's whole output, the batch included. */
-        const double e = tu_rel_err(y.p, ref, (size_t)NB * NO, NULL);
+        const double e = vgg_rel_err(y.p, ref, (size_t)NB * NO, NULL);
         if (e > TOL) print_error("dense_batch %s nb=%d in=%d out=%d: rel err %.3g\n", vgg_level_name(k->level), NB, NI, NO, e);
         worst = tu_max(worst, e);
         free(x), free(w), free(b), free(ref);
@@ -186,7 +185,7 @@ static void softmax_awkward(int isa) {
   for (int a = 0; a < 7; a++) {
     const int n = ns[a];
     float *x = malloc(sizeof(float) * n);
-    tu_fill(x, n, 70 + a);
+    vgg_fill(x, n, 70 + a);
     for (int i = 0; i < n; i++) x[i] *= 30.0f; /* a spread that needs the max subtraction */
     tu_buf y = tu_buf_new(n);
     k->softmax(x, y.p, n);

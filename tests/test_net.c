@@ -52,7 +52,7 @@ static void fixture_make(fixture *f, vgg_arch arch, int top, int h, int wd, int 
   assert_int_equal(vgg_weights_init(f->m, wseed, 0, &f->w, &err), VGG_OK);
   assert_int_equal(vgg_tensor_alloc(&f->in, n, h, wd, 3, &err), VGG_OK);
   const size_t count = (size_t)n * h * wd * 3;
-  tu_fill(f->in.data, count, iseed);
+  vgg_fill(f->in.data, count, iseed);
   for (size_t i = 0; i < count; i++) f->in.data[i] *= scale;
 }
 
@@ -119,7 +119,7 @@ static void levels_agree_with_classifier(void **s) {
       const size_t n = (size_t)l->out_h * l->out_w * l->out_c;
       double *rd = malloc(n * sizeof(double));
       for (size_t i = 0; i < n; i++) rd[i] = ref.copy[k][i];
-      double e = tu_rel_err(b.copy[k], rd, n, NULL);
+      double e = vgg_rel_err(b.copy[k], rd, n, NULL);
       print_message("level %s block%d: rel err vs scalar %.3g\n", vgg_level_name(isa), k, e);
       assert_true(e <= 1e-5);
       free(rd);
@@ -224,7 +224,7 @@ static void shared_mapped_weights(void **s) {
   assert_int_equal(vgg_weights_load(m, path, 2, &w, &err), VGG_OK);
   vgg_tensor in;
   assert_int_equal(vgg_tensor_alloc(&in, 1, 224, 224, 3, &err), VGG_OK);
-  tu_fill(in.data, 224 * 224 * 3, 9);
+  vgg_fill(in.data, 224 * 224 * 3, 9);
   vgg_options o1 = {-1, 1, VGG_ALGO_AUTO, 0}, o2 = {-1, 2, VGG_ALGO_AUTO, 0};
   vgg_net *ref, *a, *b;
   assert_int_equal(vgg_net_create(m, w0, &o1, &ref, &err), VGG_OK);

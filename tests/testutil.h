@@ -16,22 +16,11 @@
 
 #include "kernels.h"
 #include "vggsimd.h"
+#include "support.h" /* vgg_fill, vgg_rel_err, vgg_conv_shapes: shared with verify and the benchmarks */
 
 /* max without fmax: GCC 12 for aarch64 crashes vectorising fmax reductions,
  * and a NaN should win (and fail the check), not be skipped. */
 static inline double tu_max(double a, double b) { return a > b ? a : b; }
-
-static inline uint64_t tu_mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-/* Uniform values in [-1, 1), a pure function of (seed, i). */
-static inline void tu_fill(float *p, size_t n, uint64_t seed) {
-  for (size_t i = 0; i < n; i++) p[i] = (float)((tu_mix(seed * 1000003u + i) >> 40) * (2.0 / 16777216.0) - 1.0);
-}
 
 /* A buffer of n floats with guard zones on both sides holding a NaN pattern. */
 #define TU_GUARD 64
@@ -75,17 +64,5 @@ static inline void tu_buf_free(tu_buf *b) { free(b->base); }
   } while (0)
 
 #define tu_conv_f64 vgg_f64_conv3x3_naive
-
-/* max |got - ref| / max |ref| (max |ref| floored at 1e-30). */
-static inline double tu_rel_err(const float *got, const double *ref, size_t n, double *max_abs_err) {
-  double mr = 0, me = 0;
-  for (size_t i = 0; i < n; i++) {
-    mr = tu_max(mr, fabs(ref[i]));
-    double e = fabs((double)got[i] - ref[i]);
-    if (!(e <= me)) me = isnan(e) ? INFINITY : e;
-  }
-  if (max_abs_err) *max_abs_err = me;
-  return me / tu_max(mr, 1e-30);
-}
 
 #endif

@@ -110,11 +110,13 @@ int cmd_cpu(int argc, char **argv) {
   vgg_error err;
   if (vgg_model_create(VGG16, 0, 224, 224, &m, &err) == VGG_OK) {
     const int level = eo.isa >= 0 ? eo.isa : vgg_level_best();
-    printf("algorithms at %s, --algo %s (VGG16 224x224):\n", vgg_level_name(level), algos[eo.algo]);
-    for (int i = 0; i < vgg_model_num_layers(m); i++) {
-      const char *a = vgg_plan_layer_algo(m, i, level, eo.algo);
-      if (a) printf("  %-12s %s\n", vgg_model_layer(m, i)->name, a);
-    }
+    vgg_step_info st[VGG_MAX_STEPS_INFO];
+    const int n = vgg_plan(m, &eo, st, VGG_MAX_STEPS_INFO);
+    printf("plan at %s, --algo %s, %d thread%s (VGG16 224x224): step, algorithm, fused, tasks, kernel\n",
+           vgg_level_name(level), algos[eo.algo], eo.threads > 0 ? eo.threads : 1, eo.threads > 1 ? "s" : "");
+    for (int i = 0; i < n; i++)
+      printf("  %-12s %-5s %-10s %-5s %-9s %4d  %s\n", st[i].layer, st[i].op, st[i].algo, st[i].dtype, st[i].fused,
+             st[i].tasks, st[i].kernel);
     vgg_model_free(m);
   }
   return 0;

@@ -187,15 +187,16 @@ int cmd_run(int argc, char **argv) {
   if (wpath) printf("%s (%s naming)", wpath, naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
   else printf("random Glorot-uniform (seed %llu)", (unsigned long long)seed);
   printf(", isa %s, %d thread%s\n", vgg_net_isa(net), vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "");
+  /* The plan, from the net's steps: the algorithm of each conv, block by block. */
+  vgg_step_info st[VGG_MAX_STEPS_INFO];
+  const int nst = vgg_net_steps(net, st, VGG_MAX_STEPS_INFO);
   printf("algorithms:");
-  for (int i = 0, b = 0; i < vgg_model_num_layers(m); i++) {
-    const char *a = vgg_net_layer_algo(net, i);
-    if (!a) continue;
-    if (vgg_model_layer(m, i)->block != b) {
-      printf("%s block%d", b ? " |" : "", vgg_model_layer(m, i)->block);
-      b = vgg_model_layer(m, i)->block;
-    }
-    printf(" %s", a);
+  for (int i = 0, b = 0; i < nst; i++) {
+    if (strcmp(st[i].op, "conv") != 0) continue;
+    const int blk = st[i].layer[5] - '0'; /* "blockN_convK" */
+    if (blk != b) printf("%s block%d", b ? " |" : "", blk);
+    b = blk;
+    printf(" %s", st[i].algo);
   }
   printf("\n");
   float logits[1000], probs[1000];

@@ -204,6 +204,25 @@ const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_al
 /* The algorithm of conv layer `layer` ("direct", "wino2", "wino2+pool", "wino4",
  * "wino4+pool": +pool when the following max-pool is fused in); NULL otherwise. */
 const char *vgg_net_layer_algo(const vgg_net *net, int layer);
+/* The plan a net runs, step by step: conv steps fuse bias and ReLU (and the
+ * next max-pool with Winograd), the flatten is free (the classifier reads
+ * the last pool's NHWC output as H,W,C).  Fills up to max entries and returns
+ * the number of steps.  Strings live as long as the net. */
+typedef struct {
+  const char *op;     /* "conv", "pool", "dense" */
+  const char *layer;  /* Keras name of the layer computed, e.g. "block1_conv2" */
+  const char *algo;   /* conv: "direct", "wino2", "wino2+pool", "wino4", "wino4+pool"; else "" */
+  const char *dtype;  /* "f32" */
+  const char *fused;  /* "relu", "relu+pool", "softmax" or "" */
+  const char *kernel; /* the kernel's symbol */
+  int tasks;          /* work items the step is split into across threads */
+  double seconds;     /* in the last forward pass, summed over its images */
+} vgg_step_info;
+int vgg_net_steps(const vgg_net *net, vgg_step_info *out, int max);
+/* The steps a net for m with these options would run (no weights needed;
+ * seconds 0); 0 when the level is not usable. */
+int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int max);
+#define VGG_MAX_STEPS_INFO 64
 /* Seconds each layer (indexed as vgg_model_layer) took in the last forward pass,
  * summed over its images (a pool fused into the conv before it shows 0). */
 const double *vgg_net_layer_seconds(const vgg_net *net);

@@ -6,6 +6,4 @@
 #define MR VGG_AVX2_CONV_MR
 #define NV VGG_AVX2_CONV_NV
 #define KC VGG_AVX2_CONV_KC
-#define VGG_M(M) VGG_TILE_CASE(M, 1) VGG_TILE_CASE(M, 2)
-#define VGG_TILE_CASES VGG_M(1) VGG_M(2) VGG_M(3) VGG_M(4) VGG_M(5) VGG_M(6)
 #include "templates/f32-conv3x3-direct.c.inc"

@@ -1,0 +1,133 @@
+/* The plan: per layer the algorithm (forced, or for auto and fast the first
+ * matching row of a table of measured choices), the fused operations, the
+ * kernel, and how the work is split across threads, decided once.
+ *
+ * How the table was measured (docs/performance.md has the figures):
+ *   vggsimd bench --isa LEVEL --algo direct|wino2|wino4 --json
+ * at 1 and 2 threads, VGG16 224x224, repeated and interleaved because the host
+ * is noisy; a row picks the algorithm that was faster at both thread counts.
+ * Findings: the first layer (cin = 3) is a poor GEMM (K = 3) and stays direct;
+ * F(2x2) beats direct on every other layer (1.5-2x); F(4x4) beats F(2x2) on
+ * maps of 28x28 and more, but not on 14x14 (too few tiles to amortise its 36
+ * transformed filters).  The scalar level is the reference and stays direct. */
+#include "plan.h"
+#include <string.h>
+
+static const struct {
+  int level;
+  int min_cin, min_side; /* the row applies when cin >= min_cin and min(h, w) >= min_side */
+  vgg_algo for_auto, for_fast;
+} rules[] = {
+  /* level            cin>=  side>=  auto            fast */
+  {VGG_LEVEL_AVX512,  4,     28,     VGG_ALGO_WINO2, VGG_ALGO_WINO4},
+  {VGG_LEVEL_AVX512,  4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
+  {VGG_LEVEL_AVX2,    4,     28,     VGG_ALGO_WINO2, VGG_ALGO_WINO4},
+  {VGG_LEVEL_AVX2,    4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
+};
+
+vgg_algo vgg_plan_algo(int level, const vgg_layer *l, vgg_algo want) {
+  if (want == VGG_ALGO_DIRECT || want == VGG_ALGO_WINO2 || want == VGG_ALGO_WINO4) return want;
+  const int side = l->out_h < l->out_w ? l->out_h : l->out_w;
+  for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+    if (rules[i].level == level && l->in_c >= rules[i].min_cin && side >= rules[i].min_side)
+      return want == VGG_ALGO_FAST ? rules[i].for_fast : rules[i].for_auto;
+  return VGG_ALGO_DIRECT;
+}
+
+/* Rows x channel groups for `rows` rows (or tile rows) and `blocks` channel
+ * blocks: rows are contiguous so a task reuses each pass of packed weights
+ * over many rows; channels are split too when rows alone would leave threads
+ * idle.  With by_channels, threads split channels only (each then streams
+ * only its share of weights that outweigh the inputs). */
+static void split(vgg_step *s, int rows, int blocks, int block_c, int cout, int threads, int by_channels) {
+  int groups = 1;
+  if (by_channels) groups = blocks < threads ? blocks : threads;
+  else
+    while (groups < blocks && rows * groups < 4 * threads) groups++;
+  s->rows = rows;
+  s->oc_step = ((blocks + groups - 1) / groups) * block_c;
+  s->noc = (cout + s->oc_step - 1) / s->oc_step;
+  s->rsplit = by_channels ? 1 : rows < threads ? rows : threads;
+}
+
+int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want, int threads, vgg_step *steps) {
+  int n = 0;
+  for (int i = 1; i < m->nlayers; i++) {
+    const vgg_layer *l = &m->layers[i];
+    if (l->kind == VGG_LAYER_FLATTEN) continue; /* the classifier reads the last pool's output as it is */
+    vgg_step *s = &steps[n++];
+    memset(s, 0, sizeof *s);
+    s->layer = s->last_layer = i;
+    s->dtype = VGG_DTYPE_F32;
+    s->relu = l->relu && !l->softmax;
+    s->softmax = l->softmax;
+    if (l->kind == VGG_LAYER_CONV) {
+      s->algo = vgg_plan_algo(k->level, l, want);
+      s->wino = s->algo == VGG_ALGO_WINO2 ? &k->wino[0] : s->algo == VGG_ALGO_WINO4 ? &k->wino[1] : NULL;
+      /* A Winograd output tile covers whole 2x2 pool windows: the pool runs in its output transform. */
+      s->pool = s->wino && i + 1 < m->nlayers && m->layers[i + 1].kind == VGG_LAYER_POOL;
+      if (s->pool) s->last_layer = ++i;
+      if (s->wino) {
+        s->op = VGG_STEP_WINO;
+        s->kernel = s->wino->name;
+        const int th = (l->out_h + s->wino->m - 1) / s->wino->m, tw = (l->out_w + s->wino->m - 1) / s->wino->m;
+        split(s, th, (l->out_c + s->wino->nr - 1) / s->wino->nr, s->wino->nr, l->out_c, threads, l->out_c > th * tw);
+      } else {
+        s->op = VGG_STEP_CONV;
+        s->kernel = l->in_c == 3 ? k->conv3x3_c3_name : k->conv3x3_name;
+        split(s, l->out_h, (l->out_c + k->conv_oc_block - 1) / k->conv_oc_block, k->conv_oc_block, l->out_c,
+              threads, 0);
+      }
+    } else if (l->kind == VGG_LAYER_POOL) {
+      s->op = VGG_STEP_POOL;
+      s->kernel = k->maxpool2x2_name;
+      s->rows = s->rsplit = l->out_h, s->noc = 1, s->oc_step = l->out_c;
+    } else {
+      s->op = VGG_STEP_DENSE;
+      s->kernel = k->dense_name;
+      /* Output ranges of 64. */
+      s->rows = s->rsplit = 1, s->oc_step = 64, s->noc = (l->out_c + 63) / 64;
+    }
+    const vgg_layer *last = &m->layers[s->last_layer];
+    if (last->kind == VGG_LAYER_POOL && last->block) s->block_end = last->block;
+  }
+  return n;
+}
+
+const char *vgg_step_algo_name(const vgg_step *s) {
+  static const char *const names[2][3] = {{"direct", "wino2", "wino4"}, {"direct", "wino2+pool", "wino4+pool"}};
+  if (s->op != VGG_STEP_CONV && s->op != VGG_STEP_WINO) return "";
+  return names[s->pool][s->algo - VGG_ALGO_DIRECT];
+}
+
+const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_algo want) {
+  const vgg_kernel_table *k = vgg_kernels_get(level < 0 ? vgg_level_best() : level);
+  if (!k || layer < 0 || layer >= m->nlayers || m->layers[layer].kind != VGG_LAYER_CONV) return NULL;
+  vgg_step steps[VGG_MAX_STEPS];
+  const int n = vgg_plan_steps(m, k, want, 1, steps);
+  for (int i = 0; i < n; i++)
+    if (steps[i].layer == layer) return vgg_step_algo_name(&steps[i]);
+  return NULL;
+}
+
+void vgg_step_describe(const vgg_model *m, const vgg_step *s, double seconds, vgg_step_info *o) {
+  static const char *const ops[] = {"conv", "conv", "pool", "dense"};
+  o->op = ops[s->op];
+  o->layer = m->layers[s->layer].name;
+  o->algo = vgg_step_algo_name(s);
+  o->dtype = "f32";
+  o->fused = s->softmax ? "softmax" : s->relu && s->pool ? "relu+pool" : s->relu ? "relu" : "";
+  o->kernel = s->kernel;
+  o->tasks = s->rsplit * s->noc;
+  o->seconds = seconds;
+}
+
+int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int max) {
+  const int level = opt && opt->isa >= 0 ? opt->isa : vgg_level_best();
+  const vgg_kernel_table *k = vgg_kernels_get(level);
+  if (!k) return 0;
+  vgg_step steps[VGG_MAX_STEPS];
+  const int n = vgg_plan_steps(m, k, opt ? opt->algo : VGG_ALGO_AUTO, opt && opt->threads > 0 ? opt->threads : 1, steps);
+  for (int i = 0; i < n && i < max; i++) vgg_step_describe(m, &steps[i], 0, &out[i]);
+  return n;
+}

@@ -1,0 +1,47 @@
+/* The plan: what a net runs, as data.  vgg_plan_steps turns a model, a level,
+ * an algorithm choice and a thread count into steps; vgg_net_create gives the
+ * steps their buffers and packed weights; vgg_net_forward runs them in one
+ * loop; printing, timing and tests read the same steps. */
+#ifndef VGG_PLAN_H
+#define VGG_PLAN_H
+
+#include "internal.h"
+#include "kernels.h"
+
+#define VGG_MAX_STEPS VGG_MAX_LAYERS
+
+typedef enum { VGG_STEP_CONV, VGG_STEP_WINO, VGG_STEP_POOL, VGG_STEP_DENSE } vgg_step_op;
+typedef enum { VGG_DTYPE_F32 = 0 } vgg_dtype;
+
+typedef struct {
+  vgg_step_op op;
+  vgg_dtype dtype;
+  int layer;      /* the model layer it computes (conv, pool or dense) */
+  int last_layer; /* the layer whose output it writes: layer + 1 when a pool is fused in */
+  vgg_algo algo;  /* conv: VGG_ALGO_DIRECT, _WINO2 or _WINO4 */
+  int relu, pool, softmax; /* fused operations */
+  int block_end;  /* 1..5: its output is that block's output; 0 otherwise */
+  const char *kernel; /* symbol of the kernel it calls */
+  const vgg_wino_kernels *wino;
+  /* Work split: tasks = rsplit x noc, task t covers rows (or tile rows) r = t / noc
+   * of `rows` in rsplit near-equal parts, and output channels [c * oc_step, ...) */
+  int rows, rsplit, noc, oc_step;
+  /* Set by vgg_net_create: */
+  const float *in; /* NULL: the input image */
+  float *out;
+  const float *weights, *bias;
+} vgg_step;
+
+/* The algorithm rule for a conv layer at `level` (algo.c's table). */
+vgg_algo vgg_plan_algo(int level, const vgg_layer *l, vgg_algo want);
+
+/* Fills steps (VGG_MAX_STEPS) for m on the kernels k with `threads`; returns their count. */
+int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want, int threads, vgg_step *steps);
+
+/* "direct", "wino2", "wino4" with "+pool" when a pool is fused; "" for steps that are not convolutions. */
+const char *vgg_step_algo_name(const vgg_step *s);
+
+/* The public description of step s of model m. */
+void vgg_step_describe(const vgg_model *m, const vgg_step *s, double seconds, vgg_step_info *o);
+
+#endif
