@@ -11,7 +11,7 @@ static const char help[] =
     "                     [--size N] [--arch vgg16] [--json]\n"
     "  Times the conv base (batch 1, random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
-    "  scalar level 3).  Per layer: ms, GFLOP/s, %% of the FMA peak measured here for the same level and\n"
+    "  scalar level 3).  Per layer: ms, GFLOP/s, % of the FMA peak measured here for the same level and\n"
     "  thread count, and speedup over the scalar level.  --json prints one JSON document instead.\n";
 
 #define MAXL 64
