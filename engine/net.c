@@ -104,7 +104,8 @@ static vgg_status provision(vgg_net *net, int release, vgg_error *err) {
   touch(net->buf[0], act, net->threads);
   touch(net->buf[1], act, net->threads);
   if (net->scratch) touch(net->scratch, net->scratch_floats * (size_t)net->threads, net->threads);
-  for (int b = 0; b < 2 && widest; b++) touch(net->cls[b], widest * VGG_MAX_BATCH, net->threads);
+  /* The classifier's rows for one image: a batch touches the rest of its buffers when it first comes. */
+  for (int b = 0; b < 2 && widest; b++) touch(net->cls[b], widest, net->threads);
   return VGG_OK;
 }
 
