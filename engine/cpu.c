@@ -1,8 +1,10 @@
-/* The CPU report: detected features, levels, and the kernel each level uses
+/* The CPU report and the FMA-peak calibration of a level.  The CPU report: detected features, levels, and the kernel each level uses
  * for every operation (the names are the kernels' symbols). */
 #include "internal.h"
 #include "kernels.h"
+#include <omp.h>
 #include <string.h>
+#include <time.h>
 
 size_t vgg_cpu_report(int level, char *buf, size_t size) {
   const vgg_cpu_features *f = vgg_cpu_get();
@@ -35,4 +37,33 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
   }
 #undef OUT
   return n;
+}
+
+static double seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double vgg_level_peak_gflops(int level, int threads) {
+  const vgg_kernel_table *k = vgg_kernels_get(level);
+  if (!k || !k->fma_peak) return 0.0;
+  if (threads <= 0) threads = omp_get_num_procs();
+  /* About 20 ms a try; the best of 5 tries. */
+  const int64_t iters = 2000000;
+  double best = 1e30;
+  volatile float sink = 0;
+  for (int r = 0; r < 5; r++) {
+    double t0 = seconds();
+#pragma omp parallel num_threads(threads)
+    {
+      float v = k->fma_peak(iters);
+#pragma omp atomic
+      sink += v;
+    }
+    double t = seconds() - t0;
+    best = t < best ? t : best;
+  }
+  (void)sink;
+  return (double)iters * k->fma_peak_flops * threads / best / 1e9;
 }

@@ -264,26 +264,3 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
   }
   return VGG_OK;
 }
-
-double vgg_level_peak_gflops(int level, int threads) {
-  const vgg_kernel_table *k = vgg_kernels_get(level);
-  if (!k || !k->fma_peak) return 0.0;
-  if (threads <= 0) threads = omp_get_num_procs();
-  /* About 20 ms a try; the best of 5 tries. */
-  const int64_t iters = 2000000;
-  double best = 1e30;
-  volatile float sink = 0;
-  for (int r = 0; r < 5; r++) {
-    double t0 = now();
-#pragma omp parallel num_threads(threads)
-    {
-      float v = k->fma_peak(iters);
-#pragma omp atomic
-      sink += v;
-    }
-    double t = now() - t0;
-    best = t < best ? t : best;
-  }
-  (void)sink;
-  return (double)iters * k->fma_peak_flops * threads / best / 1e9;
-}

@@ -92,8 +92,8 @@ typedef void (*vgg_dense_batch_fn)(const float *x, int nb, const float *w, const
 /* Numerically stable softmax over n values; y may alias x. */
 typedef void (*vgg_softmax_fn)(const float *x, float *y, int n);
 
-/* One list drives the table, the names printed by `vggsimd cpu`, the tests and
- * the benchmarks: X(op, type). */
+/* The simple operations of a table, X(op, type): each gets a function field
+ * and a name field (the kernel's symbol), which `vggsimd cpu` prints. */
 #define VGG_KERNEL_OPS(X)                  \
   X(conv3x3, vgg_conv3x3_fn)               \
   X(conv3x3_c3, vgg_conv3x3_fn)            \
