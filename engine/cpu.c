@@ -4,7 +4,6 @@
 #include "kernels.h"
 #include <omp.h>
 #include <string.h>
-#include <time.h>
 
 size_t vgg_cpu_report(int level, char *buf, size_t size) {
   const vgg_cpu_features *f = vgg_cpu_get();
@@ -39,12 +38,6 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
   return n;
 }
 
-static double seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 double vgg_level_peak_gflops(int level, int threads) {
   const vgg_kernel_table *k = vgg_kernels_get(level);
   if (!k || !k->fma_peak) return 0.0;
@@ -54,14 +47,14 @@ double vgg_level_peak_gflops(int level, int threads) {
   double best = 1e30;
   volatile float sink = 0;
   for (int r = 0; r < 5; r++) {
-    double t0 = seconds();
+    double t0 = vgg_now();
 #pragma omp parallel num_threads(threads)
     {
       float v = k->fma_peak(iters);
 #pragma omp atomic
       sink += v;
     }
-    double t = seconds() - t0;
+    double t = vgg_now() - t0;
     best = t < best ? t : best;
   }
   (void)sink;

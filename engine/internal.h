@@ -36,6 +36,8 @@ vgg_status vgg_fail(vgg_error *err, vgg_status s, const char *fmt, ...)
 /* 64-byte aligned allocation; NULL on failure or overflow. */
 void *vgg_alloc(size_t count, size_t elem);
 void vgg_free(void *p);
+/* Monotonic seconds. */
+double vgg_now(void);
 /* Asks for transparent huge pages for the whole pages inside [p, p + bytes), before they are first touched. */
 void vgg_advise_huge(void *p, size_t bytes);
 

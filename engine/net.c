@@ -7,7 +7,6 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct vgg_net {
   const vgg_model *m;
@@ -33,12 +32,6 @@ static void touch(float *p, size_t n, int threads) {
   for (size_t c = 0; c < n; c += 16384) memset(p + c, 0, sizeof(float) * (n - c < 16384 ? n - c : 16384));
 }
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Buffers and packed weights for the planned steps; every buffer touched. */
 static vgg_status provision(vgg_net *net, int release, vgg_error *err) {
   const vgg_model *m = net->m;
@@ -53,8 +46,6 @@ static vgg_status provision(vgg_net *net, int release, vgg_error *err) {
     const vgg_layer *l = &m->layers[s->layer];
     if (s->op == VGG_STEP_DENSE) {
       /* The classifier reads the last pool's output, copied per image into cls[0]. */
-      const int k = i - net->nbase;
-      s->in = net->cls[k & 1], s->out = net->cls[(k + 1) & 1]; /* set below once allocated */
       widest = widest > (size_t)l->in_c ? widest : (size_t)l->in_c;
       widest = widest > (size_t)l->out_c ? widest : (size_t)l->out_c;
       s->weights = w->kernel[l->param], s->bias = w->bias[l->param];
@@ -215,9 +206,9 @@ static void conv_base(vgg_net *net, const float *image, vgg_block_fn on_block, v
   double block_sec = 0;
   for (int i = 0; i < net->nbase; i++) {
     const vgg_step *s = &net->steps[i];
-    const double t0 = now();
+    const double t0 = vgg_now();
     run_step(net, s, s->in ? s->in : image, 1);
-    const double sec = now() - t0;
+    const double sec = vgg_now() - t0;
     net->step_sec[i] = first_image ? sec : net->step_sec[i] + sec;
     block_sec += sec;
     if (s->block_end && on_block) {
@@ -250,13 +241,13 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
   for (int i = net->nbase; i < net->nsteps; i++) {
     const vgg_step *s = &net->steps[i];
     const vgg_layer *l = &m->layers[s->layer];
-    const double t0 = now();
+    const double t0 = vgg_now();
     run_step(net, s, s->in, nb);
     for (int b = 0; b < nb && s->softmax; b++) {
       if (logits) memcpy(logits + (size_t)b * l->out_c, s->out + (size_t)b * l->out_c, sizeof(float) * l->out_c);
       if (probs) net->k->softmax(s->out + (size_t)b * l->out_c, probs + (size_t)b * l->out_c, l->out_c);
     }
-    net->step_sec[i] = now() - t0;
+    net->step_sec[i] = vgg_now() - t0;
   }
   for (int i = 0; i < net->nsteps; i++) {
     net->layer_sec[net->steps[i].layer] = net->step_sec[i];

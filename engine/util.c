@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *vgg_status_str(vgg_status s) {
@@ -41,6 +42,12 @@ void *vgg_alloc(size_t count, size_t elem) {
 }
 
 void vgg_free(void *p) { free(p); }
+
+double vgg_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 void vgg_advise_huge(void *p, size_t bytes) {
 #ifdef MADV_HUGEPAGE
