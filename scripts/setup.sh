@@ -65,7 +65,7 @@ fuzz() {
   CC=clang CXX=clang++ configure build-fuzz -Dfuzzing=true -Dbuildtype=debugoptimized $SAN_OPTS
   local names="image npy safetensors"
   ninja -C build-fuzz $(for n in $names; do echo tests/fuzz/fuzz_$n; done)
-  local data=tests/data corpus=tests/fuzz/corpus failed=0
+  local root=$PWD data=tests/data corpus=tests/fuzz/corpus failed=0
   : >build-fuzz/fuzz-results.txt
   for n in $names; do
     local work=build-fuzz/fuzz-$n
@@ -78,12 +78,12 @@ fuzz() {
     # New inputs go to a scratch corpus; the committed seeds are only read.
     if (cd "$work" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
         "../tests/fuzz/fuzz_$n" -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -max_len=65536 \
-        -artifact_prefix=found/ -print_final_stats=1 corpus $(for d in $seeds; do echo "$PWD/$d"; done) >log.txt 2>&1); then
+        -artifact_prefix=found/ -print_final_stats=1 corpus $(for d in $seeds; do echo "$root/$d"; done) >log.txt 2>&1); then
       echo "fuzz $n: OK $(grep -E '^#[0-9]+.*DONE' "$work/log.txt" | tail -1)" | tee -a build-fuzz/fuzz-results.txt
     else
       failed=1
       echo "fuzz $n: FAIL (inputs in $work/found/)" | tee -a build-fuzz/fuzz-results.txt
-      grep -E 'ERROR|SUMMARY|runtime error' "$work/log.txt" | head -5
+      grep -E 'ERROR|SUMMARY|runtime error|No such file' "$work/log.txt" | head -5 || true
     fi
   done
   return $failed
