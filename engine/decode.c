@@ -50,8 +50,6 @@ static const stb_format stb_formats[] = {
 /* TGA has no signature: whatever else stb_image recognises is taken as TGA. */
 static const stb_format stb_tga = {"TGA", NULL, 0, 64};
 
-int vgg_size_mul(size_t *out, size_t a, size_t b) { return !__builtin_mul_overflow(a, b, out); }
-
 vgg_status vgg_picture_alloc(vgg_picture *p, int w, int h, vgg_error *err) {
   size_t n;
   p->w = w, p->h = h;

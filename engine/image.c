@@ -255,12 +255,18 @@ static void scaled_size(const vgg_image_options *opt, int64_t w, int64_t h, int6
   *sh = w <= h ? (l > s ? l : s) : s;
 }
 
-vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
-                            vgg_tensor *out, vgg_error *err) {
-  memset(out, 0, sizeof *out);
+static vgg_status check_options(const vgg_image_options *opt, vgg_error *err) {
   if (opt->size < 32 || opt->size > 4096)
     return vgg_fail(err, VGG_ERR_ARG, "--size %d is out of range (32 to 4096)", opt->size);
   if (opt->max_pixels < 0) return vgg_fail(err, VGG_ERR_ARG, "max_pixels %lld is negative", (long long)opt->max_pixels);
+  return VGG_OK;
+}
+
+vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
+                            vgg_tensor *out, vgg_error *err) {
+  memset(out, 0, sizeof *out);
+  vgg_status s0 = check_options(opt, err);
+  if (s0) return s0;
   const int S = opt->size;
   /* The decoder may shrink a JPEG as long as both sides stay at least as large as the scaled size. */
   int64_t mw, mh;
@@ -298,8 +304,8 @@ vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t 
 
 vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err) {
   memset(out, 0, sizeof *out);
-  if (opt->size < 32 || opt->size > 4096)
-    return vgg_fail(err, VGG_ERR_ARG, "--size %d is out of range (32 to 4096)", opt->size);
+  vgg_status s = check_options(opt, err);
+  if (s) return s;
   /* A .npy is read as it is stored; a picture is decoded from memory. */
   FILE *f = fopen(path, "rb");
   char magic[6];
@@ -308,7 +314,7 @@ vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_te
   if (npy) return load_npy_input(path, out, err);
   unsigned char *data;
   size_t len;
-  vgg_status s = vgg_read_file(path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err);
+  s = vgg_read_file(path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err);
   if (s) return s;
   s = vgg_image_decode(path, data, len, opt, out, err);
   free(data);

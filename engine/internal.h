@@ -47,7 +47,7 @@ void vgg_advise_huge(void *p, size_t bytes);
 /* *out = a * b; 0 when that overflows a size_t. */
 int vgg_size_mul(size_t *out, size_t a, size_t b);
 
-/* Reads a whole file of at most max_bytes into a malloc'd buffer (decode.c). */
+/* Reads a whole file of at most max_bytes into a malloc'd buffer. */
 vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, unsigned char **data, size_t *len,
                          vgg_error *err);
 

@@ -43,6 +43,8 @@ void *vgg_alloc(size_t count, size_t elem) {
 
 void vgg_free(void *p) { free(p); }
 
+int vgg_size_mul(size_t *out, size_t a, size_t b) { return !__builtin_mul_overflow(a, b, out); }
+
 double vgg_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
