@@ -52,7 +52,7 @@ static const stb_format stb_tga = {"TGA", NULL, 0, 64};
 
 vgg_status vgg_picture_alloc(vgg_picture *p, int w, int h, vgg_error *err) {
   size_t n;
-  p->w = w, p->h = h;
+  p->w = p->stored_w = w, p->h = p->stored_h = h;
   p->rgb = NULL;
   if (w < 1 || h < 1 || !vgg_size_mul(&n, (size_t)w, (size_t)h) || !vgg_size_mul(&n, n, 3) ||
       !(p->rgb = vgg_alloc(n, sizeof(float))))
@@ -117,6 +117,7 @@ static vgg_status decode_jpeg(const vgg_decode_request *rq, vgg_picture *out, vg
     goto done;
   }
   if ((s = vgg_picture_alloc(out, sw, sh, err))) goto done;
+  out->stored_w = w, out->stored_h = h;
   const size_t np = (size_t)sw * sh;
   if (cmyk) {
     /* Adobe's CMYK JPEGs store inverted inks: R = C * K / 255 etc. */

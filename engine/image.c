@@ -262,8 +262,8 @@ static vgg_status check_options(const vgg_image_options *opt, vgg_error *err) {
   return VGG_OK;
 }
 
-vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
-                            vgg_tensor *out, vgg_error *err) {
+static vgg_status decode_info(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
+                              vgg_tensor *out, vgg_image_info *info, vgg_error *err) {
   memset(out, 0, sizeof *out);
   vgg_status s0 = check_options(opt, err);
   if (s0) return s0;
@@ -277,6 +277,7 @@ vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t 
   vgg_picture pic;
   vgg_status s = vgg_decode_picture(&rq, &pic, err);
   if (s) return s;
+  if (info) info->width = pic.stored_w, info->height = pic.stored_h;
   int64_t sw, sh;
   scaled_size(opt, pic.w, pic.h, &sw, &sh);
   float *img = resize_rgb(&pic, sw, sh, (sw - S) / 2, (sh - S) / 2, S, S, err);
@@ -302,7 +303,13 @@ vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t 
   return VGG_OK;
 }
 
-vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err) {
+vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
+                            vgg_tensor *out, vgg_error *err) {
+  return decode_info(name, data, len, opt, out, NULL, err);
+}
+
+vgg_status vgg_image_load_info(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_image_info *info,
+                               vgg_error *err) {
   memset(out, 0, sizeof *out);
   vgg_status s = check_options(opt, err);
   if (s) return s;
@@ -311,14 +318,22 @@ vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_te
   char magic[6];
   const int npy = f && fread(magic, 1, 6, f) == 6 && memcmp(magic, NPY_MAGIC, 6) == 0;
   if (f) fclose(f);
-  if (npy) return load_npy_input(path, out, err);
+  if (npy) {
+    s = load_npy_input(path, out, err);
+    if (!s && info) info->width = out->w, info->height = out->h;
+    return s;
+  }
   unsigned char *data;
   size_t len;
   s = vgg_read_file(path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err);
   if (s) return s;
-  s = vgg_image_decode(path, data, len, opt, out, err);
+  s = decode_info(path, data, len, opt, out, info, err);
   free(data);
   return s;
+}
+
+vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err) {
+  return vgg_image_load_info(path, opt, out, NULL, err);
 }
 
 /* --------------------------------------------------------- feature maps -- */

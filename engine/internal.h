@@ -55,6 +55,7 @@ vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, u
 typedef struct {
   int w, h;
   float *rgb;
+  int stored_w, stored_h; /* the size in the file (a JPEG may be decoded smaller) */
 } vgg_picture;
 vgg_status vgg_picture_alloc(vgg_picture *p, int w, int h, vgg_error *err);
 

@@ -222,6 +222,11 @@ static void conv_base(vgg_net *net, const float *image, vgg_block_fn on_block, v
 
 vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user, float *logits,
                            float *probs, vgg_error *err) {
+  return vgg_net_forward_all(net, input, on_block, NULL, user, logits, probs, err);
+}
+
+vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, vgg_layer_fn on_dense,
+                               void *user, float *logits, float *probs, vgg_error *err) {
   const vgg_model *m = net->m;
   const vgg_layer *in_l = &m->layers[0];
   if (input->n < 1 || input->n > VGG_MAX_BATCH || input->h != in_l->out_h || input->w != in_l->out_w ||
@@ -243,6 +248,10 @@ vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn o
     const vgg_layer *l = &m->layers[s->layer];
     const double t0 = vgg_now();
     run_step(net, s, s->in, nb);
+    if (on_dense) {
+      const vgg_tensor t = {nb, 1, 1, l->out_c, s->out};
+      on_dense(user, s->layer, &t);
+    }
     for (int b = 0; b < nb && s->softmax; b++) {
       if (logits) memcpy(logits + (size_t)b * l->out_c, s->out + (size_t)b * l->out_c, sizeof(float) * l->out_c);
       if (probs) net->k->softmax(s->out + (size_t)b * l->out_c, probs + (size_t)b * l->out_c, l->out_c);

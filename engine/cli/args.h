@@ -32,6 +32,9 @@ int opt_arch(const char *cmd, const opt *opts, vgg_arch *out);
  * and --algo when the command has it. */
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out);
 
+/* Monotonic seconds. */
+double cli_now(void);
+
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_summary(int argc, char **argv);

@@ -1,5 +1,5 @@
 /* vggsimd run IMAGE: block shapes and times, feature-map PNGs, .npy dumps, top-5. */
-#include "args.h"
+#include "run.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +12,12 @@
 #endif
 
 static const char help[] =
-    "usage: vggsimd run [IMAGE] [options]\n"
+    "usage: vggsimd run [IMAGE | DIR | @LIST ...] [options]\n"
     "  IMAGE            JPEG/PNG/BMP/... (1-4 channels, 8/16 bit) or a .npy float32 (H,W,3)/(1,H,W,3) array\n"
     "                   used as-is; default: the bundled photo " VGG_DATA_DIR "/chelsea.png\n"
+    "  DIR, @LIST       the image files of a directory (sorted, not recursive), the paths listed in a\n"
+    "                   file (one per line; # comments).  Several images, a DIR or a @LIST make a\n"
+    "                   many-image run: weights loaded once, one line per image, options below\n"
     "  --weights FILE   safetensors, torchvision or Keras naming (default: random init, see --seed)\n"
     "  --seed N         seed of the random init when no --weights (default 0)\n"
     "  --arch NAME      vgg11|vgg13|vgg16|vgg19 (default vgg16)\n"
@@ -32,17 +35,19 @@ static const char help[] =
     "  --algo ALGO      auto (direct or Winograd F(2x2) per layer, measured) | direct | wino2 | wino4 |\n"
     "                   fast (also F(4x4) where faster; results within 1e-4 instead of 1e-5)\n"
     "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n"
-    "  --repeat N       run the forward pass N more times and report the fastest (default 0)\n";
+    "  --repeat N       run the forward pass N more times and report the fastest (default 0; one image)\n"
+    "many images (--maps and --npy then write one subdirectory per image, named after its file):\n"
+    "  --batch N        images per forward pass, 1 to 64 (default 1); decoding runs ahead on its own thread\n"
+    "  --jsonl FILE     one JSON line per image: path, input size, block shapes, top-5 with the classifier,\n"
+    "                   milliseconds, or the image's error\n"
+    "  --features DIR   DIR/NAME.npy per image (NAME: the image's file name) of the layer --layer\n"
+    "  --layer NAME     block1_pool .. block5_pool (default block5_pool), fc1, fc2, predictions\n"
+    "  --skip-existing  leave out images whose outputs are all there (resumes an interrupted run)\n"
+    "  --quiet          no progress line (shown on stderr when it is a terminal)\n"
+    "An image that fails is reported on its own line and the run goes on; the exit code is then 1.\n";
 
 #define MAX_OUT 16
 
-#include <time.h>
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct {
   const char *maps, *npy;
@@ -59,7 +64,7 @@ static void on_block(void *user, int block, const vgg_tensor *t, double seconds)
   run_ctx *c = user;
   c->total += seconds;
   if (c->quiet) return;
-  const double t0 = now();
+  const double t0 = cli_now();
   printf("block%d  [%d, %d, %d, %d]  %9.2f ms\n", block, t->n, t->h, t->w, t->c, seconds * 1e3);
   fflush(stdout);
   const char *dirs[2] = {c->maps, c->npy};
@@ -76,11 +81,12 @@ static void on_block(void *user, int block, const vgg_tensor *t, double seconds)
     if (s) c->failed = 1;
     else c->nwritten++;
   }
-  c->out_sec += now() - t0;
+  c->out_sec += cli_now() - t0;
 }
 
-/* Creates dir if missing (*created = 1); it must end up a writable directory. */
-static int prepare_dir(const char *flag, const char *dir, int *created) {
+/* ------------------------------------------------------------ shared -- */
+
+int run_prepare_dir(const char *flag, const char *dir, int *created) {
   struct stat sb;
   *created = 0;
   if (stat(dir, &sb) != 0) {
@@ -102,90 +108,33 @@ static int prepare_dir(const char *flag, const char *dir, int *created) {
   return 0;
 }
 
-int cmd_run(int argc, char **argv) {
-  for (int i = 2; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(help, stdout);
-      return 0;
-    }
-  opt opts[] = {{"weights", OPT_VALUE}, {"seed", OPT_VALUE},    {"arch", OPT_VALUE},    {"top", OPT_FLAG},
-                {"top5", OPT_FLAG},     {"size", OPT_VALUE},    {"resize", OPT_VALUE},  {"preproc", OPT_VALUE},
-                {"maps", OPT_VALUE},    {"npy", OPT_VALUE},     {"isa", OPT_VALUE},     {"threads", OPT_VALUE}, {"algo", OPT_VALUE},
-                {"max-pixels", OPT_VALUE}, {"full-decode", OPT_FLAG}, {"repeat", OPT_VALUE}, {0}};
-  const char *pos[1] = {VGG_DATA_DIR "/chelsea.png"};
-  int npos, rc;
-  if ((rc = args_parse("run", argc, argv, 2, opts, pos, 1, &npos))) return rc;
-  vgg_arch arch;
-  uint64_t seed = 0;
-  long size = 224, max_pixels = VGG_DEFAULT_MAX_PIXELS, repeat = 0;
-  int resize = VGG_RESIZE_DIRECT, preproc = -1;
-  static const char *const resizes[] = {"direct", "crop", NULL}, *const preprocs[] = {"caffe", "torch", NULL};
-  vgg_options eo;
-  if ((rc = opt_arch("run", opts, &arch)) || (rc = opt_u64("run", opts, "seed", &seed)) ||
-      (rc = opt_int("run", opts, "size", 32, 4096, &size)) ||
-      (rc = opt_int("run", opts, "max-pixels", 1, 1L << 31, &max_pixels)) ||
-      (rc = opt_int("run", opts, "repeat", 0, 100000, &repeat)) || (rc = opt_choice("run", opts, "resize", resizes, &resize)) ||
-      (rc = opt_choice("run", opts, "preproc", preprocs, &preproc)) || (rc = opt_engine("run", opts, &eo)))
-    return rc;
-  const char *wpath = opt_get(opts, "weights");
-  if (wpath && opt_get(opts, "seed")) {
-    cli_error("run", "--seed applies to the random init; it cannot be used with --weights");
-    return EXIT_USAGE;
-  }
-  int top = opt_get(opts, "top") != NULL;
-  const int top5 = opt_get(opts, "top5") != NULL;
-  vgg_error err;
-  vgg_naming naming = VGG_NAMING_KERAS;
-  if (wpath) {
-    int has_top;
-    if (vgg_weights_probe(wpath, &naming, &has_top, &err)) {
-      cli_error("run", "%s", err.msg);
-      return EXIT_FAIL;
-    }
-    if (top && !has_top) {
-      cli_error("run", "--top: %s holds no classifier (conv base only)", wpath);
-      return EXIT_USAGE;
-    }
-    top = has_top;
-  }
-  if (top5 && !top) {
-    cli_error("run", "--top5 needs the classifier: add --top (random init) or use weights that hold it");
-    return EXIT_USAGE;
-  }
-  if (preproc < 0) preproc = wpath && naming == VGG_NAMING_TORCH ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
-  run_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.maps = opt_get(opts, "maps");
-  ctx.npy = opt_get(opts, "npy");
-  int made_maps = 0, made_npy = 0;
-  if (ctx.maps && (rc = prepare_dir("maps", ctx.maps, &made_maps))) return rc;
-  if (ctx.npy && (rc = prepare_dir("npy", ctx.npy, &made_npy))) {
-    if (made_maps) rmdir(ctx.maps);
-    return rc;
-  }
-
-  vgg_tensor in = {0};
-  vgg_model *m = NULL;
-  vgg_weights *w = NULL;
-  vgg_net *net = NULL;
-  const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc, max_pixels,
-                                opt_get(opts, "full-decode") != NULL};
-  rc = EXIT_FAIL;
-  /* The time of every stage a user waits for, so the slow one shows. */
-  double t = now(), t_decode, t_load, t_pack, t_first;
-  if (vgg_image_load(pos[0], &io, &in, &err)) goto fail;
-  t_decode = now() - t, t = now();
-  if (vgg_model_create(arch, top, in.h, in.w, &m, &err)) goto fail;
-  if (wpath ? vgg_weights_load(m, wpath, eo.threads, &w, &err) : vgg_weights_init(m, seed, eo.threads, &w, &err)) goto fail;
-  t_load = now() - t, t = now();
+vgg_status run_engine_open(const run_conf *c, int h, int w, run_engine *e, vgg_error *err) {
+  memset(e, 0, sizeof *e);
+  double t = cli_now();
+  vgg_status s = vgg_model_create(c->arch, c->top, h, w, &e->m, err);
+  if (!s) s = c->wpath ? vgg_weights_load(e->m, c->wpath, c->eo.threads, &e->w, err)
+                       : vgg_weights_init(e->m, c->seed, c->eo.threads, &e->w, err);
+  e->t_load = cli_now() - t, t = cli_now();
+  vgg_options eo = c->eo;
   eo.release_conv = 1; /* the net packs its own copy; this is the only net */
-  if (vgg_net_create(m, w, &eo, &net, &err)) goto fail;
-  t_pack = now() - t;
+  if (!s) s = vgg_net_create(e->m, e->w, &eo, &e->net, err);
+  e->t_pack = cli_now() - t;
+  return s;
+}
 
-  printf("%s%s, input %dx%d, %s preprocessing, weights: ", vgg_arch_name(arch), top ? " with classifier" : " conv base",
-         in.h, in.w, preprocs[preproc]);
-  if (wpath) printf("%s (%s naming)", wpath, naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
-  else printf("random Glorot-uniform (seed %llu)", (unsigned long long)seed);
+void run_engine_close(run_engine *e) {
+  vgg_net_free(e->net);
+  vgg_weights_free(e->w);
+  vgg_model_free(e->m);
+  memset(e, 0, sizeof *e);
+}
+
+void run_print_header(const run_conf *c, const run_engine *e, int h, int w) {
+  vgg_net *net = e->net;
+  printf("%s%s, input %dx%d, %s preprocessing, weights: ", vgg_arch_name(c->arch),
+         c->top ? " with classifier" : " conv base", h, w, c->preproc_name);
+  if (c->wpath) printf("%s (%s naming)", c->wpath, c->naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
+  else printf("random Glorot-uniform (seed %llu)", (unsigned long long)c->seed);
   printf(", isa %s, %d thread%s\n", vgg_net_isa(net), vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "");
   /* The plan, from the net's steps: the algorithm of each conv, block by block. */
   vgg_step_info st[VGG_MAX_STEPS_INFO];
@@ -199,14 +148,41 @@ int cmd_run(int argc, char **argv) {
     printf(" %s", st[i].algo);
   }
   printf("\n");
+}
+
+/* ------------------------------------------------------------ one image -- */
+
+static int run_one(const run_conf *c, const char *path, long repeat) {
+  run_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.maps = c->maps;
+  ctx.npy = c->npy;
+  int rc, made_maps = 0, made_npy = 0;
+  if (ctx.maps && (rc = run_prepare_dir("maps", ctx.maps, &made_maps))) return rc;
+  if (ctx.npy && (rc = run_prepare_dir("npy", ctx.npy, &made_npy))) {
+    if (made_maps) rmdir(ctx.maps);
+    return rc;
+  }
+  vgg_tensor in = {0};
+  run_engine e = {0};
+  vgg_error err;
+  rc = EXIT_FAIL;
+  /* The time of every stage a user waits for, so the slow one shows. */
+  double t = cli_now(), t_decode, t_first;
+  if (vgg_image_load(path, &c->io, &in, &err)) goto fail;
+  t_decode = cli_now() - t;
+  if (run_engine_open(c, in.h, in.w, &e, &err)) goto fail;
+  run_print_header(c, &e, in.h, in.w);
+  const int top = c->top;
+  vgg_net *net = e.net;
   float logits[1000], probs[1000];
-  t = now();
+  t = cli_now();
   if (vgg_net_forward(net, &in, on_block, &ctx, top ? logits : NULL, top ? probs : NULL, &err)) goto fail;
   if (ctx.failed) {
     err = ctx.err;
     goto fail;
   }
-  t_first = now() - t - ctx.out_sec;
+  t_first = cli_now() - t - ctx.out_sec;
   printf("conv base %9.2f ms\n", ctx.total * 1e3);
   if (repeat > 0) {
     const double first_base = ctx.total;
@@ -214,16 +190,16 @@ int cmd_run(int argc, char **argv) {
     ctx.quiet = 1;
     for (long r = 0; r < repeat; r++) {
       ctx.total = 0;
-      t = now();
+      t = cli_now();
       if (vgg_net_forward(net, &in, on_block, &ctx, top ? logits : NULL, top ? probs : NULL, &err)) goto fail;
-      const double f = now() - t;
+      const double f = cli_now() - t;
       best = f < best ? f : best;
       best_base = ctx.total < best_base ? ctx.total : best_base;
     }
     printf("repeat: first pass %.2f ms (conv base %.2f), fastest of %ld more %.2f ms (conv base %.2f): first/fastest %.2f\n",
            t_first * 1e3, first_base * 1e3, repeat, best * 1e3, best_base * 1e3, t_first / best);
   }
-  if (top5) {
+  if (c->top5) {
     int idx[5];
     vgg_top_k(probs, 1000, 5, idx);
     printf("top-5:\n");
@@ -233,7 +209,7 @@ int cmd_run(int argc, char **argv) {
   }
   for (int i = 0; i < ctx.nwritten; i++) printf("wrote %s\n", ctx.written[i]);
   printf("time: decode %.1f ms, load %.1f ms, pack %.1f ms, forward %.1f ms, outputs %.1f ms\n", t_decode * 1e3,
-         t_load * 1e3, t_pack * 1e3, t_first * 1e3, ctx.out_sec * 1e3);
+         e.t_load * 1e3, e.t_pack * 1e3, t_first * 1e3, ctx.out_sec * 1e3);
   rc = 0;
 fail:
   if (rc) {
@@ -242,9 +218,96 @@ fail:
     if (made_maps) rmdir(ctx.maps);
     if (made_npy) rmdir(ctx.npy);
   }
-  vgg_net_free(net);
-  vgg_weights_free(w);
-  vgg_model_free(m);
+  run_engine_close(&e);
   vgg_tensor_free(&in);
+  return rc;
+}
+
+/* ------------------------------------------------------------- command -- */
+
+/* Options checked once for both modes; then one image or many. */
+static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
+  run_conf c;
+  memset(&c, 0, sizeof c);
+  long size = 224, max_pixels = VGG_DEFAULT_MAX_PIXELS, repeat = 0;
+  int resize = VGG_RESIZE_DIRECT, preproc = -1, rc;
+  static const char *const resizes[] = {"direct", "crop", NULL}, *const preprocs[] = {"caffe", "torch", NULL};
+  if ((rc = opt_arch("run", opts, &c.arch)) || (rc = opt_u64("run", opts, "seed", &c.seed)) ||
+      (rc = opt_int("run", opts, "size", 32, 4096, &size)) ||
+      (rc = opt_int("run", opts, "max-pixels", 1, 1L << 31, &max_pixels)) ||
+      (rc = opt_int("run", opts, "repeat", 0, 100000, &repeat)) ||
+      (rc = opt_choice("run", opts, "resize", resizes, &resize)) ||
+      (rc = opt_choice("run", opts, "preproc", preprocs, &preproc)) || (rc = opt_engine("run", opts, &c.eo)))
+    return rc;
+  c.wpath = opt_get(opts, "weights");
+  if (c.wpath && opt_get(opts, "seed")) {
+    cli_error("run", "--seed applies to the random init; it cannot be used with --weights");
+    return EXIT_USAGE;
+  }
+  c.top = opt_get(opts, "top") != NULL;
+  c.top5 = opt_get(opts, "top5") != NULL;
+  c.naming = VGG_NAMING_KERAS;
+  vgg_error err;
+  if (c.wpath) {
+    int has_top;
+    if (vgg_weights_probe(c.wpath, &c.naming, &has_top, &err)) {
+      cli_error("run", "%s", err.msg);
+      return EXIT_FAIL;
+    }
+    if (c.top && !has_top) {
+      cli_error("run", "--top: %s holds no classifier (conv base only)", c.wpath);
+      return EXIT_USAGE;
+    }
+    c.top = has_top;
+  }
+  if (c.top5 && !c.top) {
+    cli_error("run", "--top5 needs the classifier: add --top (random init) or use weights that hold it");
+    return EXIT_USAGE;
+  }
+  if (preproc < 0) preproc = c.wpath && c.naming == VGG_NAMING_TORCH ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
+  c.preproc_name = preprocs[preproc];
+  const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc, max_pixels,
+                                opt_get(opts, "full-decode") != NULL};
+  c.io = io;
+  c.maps = opt_get(opts, "maps");
+  c.npy = opt_get(opts, "npy");
+
+  /* Several inputs, a directory, a list or a many-image option: the many-image mode. */
+  static const char *const many_opts[] = {"batch", "jsonl", "features", "layer", "skip-existing", "quiet", NULL};
+  int many = npos > 1;
+  struct stat sb;
+  for (int i = 0; i < npos; i++) many |= pos[i][0] == '@' || (stat(pos[i], &sb) == 0 && S_ISDIR(sb.st_mode));
+  for (int i = 0; many_opts[i]; i++) many |= opt_get(opts, many_opts[i]) != NULL;
+  if (!many) return run_one(&c, pos[0], repeat);
+  if (repeat) {
+    cli_error("run", "--repeat times one image; it cannot be used with several images");
+    return EXIT_USAGE;
+  }
+  return run_many(&c, opts, pos, npos);
+}
+
+int cmd_run(int argc, char **argv) {
+  for (int i = 2; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help, stdout);
+      return 0;
+    }
+  opt opts[] = {{"weights", OPT_VALUE},    {"seed", OPT_VALUE},        {"arch", OPT_VALUE},    {"top", OPT_FLAG},
+                {"top5", OPT_FLAG},        {"size", OPT_VALUE},        {"resize", OPT_VALUE},  {"preproc", OPT_VALUE},
+                {"maps", OPT_VALUE},       {"npy", OPT_VALUE},         {"isa", OPT_VALUE},     {"threads", OPT_VALUE},
+                {"algo", OPT_VALUE},       {"max-pixels", OPT_VALUE},  {"full-decode", OPT_FLAG},
+                {"repeat", OPT_VALUE},     {"batch", OPT_VALUE},       {"jsonl", OPT_VALUE},   {"features", OPT_VALUE},
+                {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {0}};
+  const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+  if (!pos) {
+    cli_error("run", "out of memory");
+    return EXIT_FAIL;
+  }
+  int npos, rc = args_parse("run", argc, argv, 2, opts, pos, argc, &npos);
+  if (!rc) {
+    if (npos == 0) pos[npos++] = VGG_DATA_DIR "/chelsea.png";
+    rc = cmd_run_inputs(opts, pos, npos);
+  }
+  free(pos);
   return rc;
 }

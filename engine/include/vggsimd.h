@@ -157,6 +157,13 @@ typedef struct {
  * claiming more pixels than the file's bytes can encode; with VGG_ERR_SHAPE:
  * more than max_pixels pixels to decode, or a file over 1 GiB. */
 vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err);
+/* The size of the picture as stored in its file (an .npy: its H and W). */
+typedef struct {
+  int width, height;
+} vgg_image_info;
+/* vgg_image_load, and the stored size into *info. */
+vgg_status vgg_image_load_info(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_image_info *info,
+                               vgg_error *err);
 /* The same for a picture held in memory (not .npy); name is used in messages. */
 vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
                             vgg_tensor *out, vgg_error *err);
@@ -242,6 +249,14 @@ typedef void (*vgg_block_fn)(void *user, int block, const vgg_tensor *out, doubl
  * floats each, either may be NULL) are filled. */
 vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user,
                            float *logits, float *probs, vgg_error *err);
+
+/* Called after each classifier layer (fc1, fc2, predictions; `layer` indexes
+ * vgg_model_layer) with its output for the whole batch, N x 1 x 1 x units
+ * (predictions: the logits, before the softmax). */
+typedef void (*vgg_layer_fn)(void *user, int layer, const vgg_tensor *out);
+/* vgg_net_forward with a callback for the classifier's layers too (either callback may be NULL). */
+vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, vgg_layer_fn on_dense,
+                               void *user, float *logits, float *probs, vgg_error *err);
 
 /* ------------------------------------------------------- CPU and levels -- */
 

@@ -1,0 +1,694 @@
+/* vggsimd run over many images: the weights are loaded and packed once, a
+ * decoder thread fills the next batch while the net computes the current one,
+ * and every image gets its own outputs (a JSON line, a features file, maps and
+ * block dumps in a subdirectory), each written atomically.  A bad image is
+ * reported and the run goes on. */
+#include "run.h"
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------- inputs -- */
+
+/* Output paths are checked to fit PATH_MAX (4096) when the run starts; buffers have room to spare. */
+#define PBUF 8400
+
+typedef struct {
+  char *path;
+  const char *name; /* the file's name: names its outputs */
+  int skip;         /* --skip-existing: every output is there */
+  char *line;       /* its JSON line from the earlier run, when skipped */
+  int failed;
+  vgg_image_info info;
+  char err[512];
+} item;
+
+typedef struct {
+  item *v;
+  int n, cap;
+} item_list;
+
+static int add_item(item_list *l, const char *path) {
+  if (l->n == l->cap) {
+    const int cap = l->cap ? 2 * l->cap : 64;
+    item *v = realloc(l->v, (size_t)cap * sizeof *v);
+    if (!v) return -1;
+    l->v = v, l->cap = cap;
+  }
+  item *it = &l->v[l->n];
+  memset(it, 0, sizeof *it);
+  if (!(it->path = strdup(path))) return -1;
+  const char *slash = strrchr(it->path, '/');
+  it->name = slash ? slash + 1 : it->path;
+  l->n++;
+  return 0;
+}
+
+static int has_image_extension(const char *name) {
+  static const char *const ext[] = {"jpg", "jpeg", "png", "bmp", "tga", "pnm", "ppm", "pgm", "pbm",
+                                    "gif", "psd", "hdr", "npy", NULL};
+  const char *dot = strrchr(name, '.');
+  if (!dot || name[0] == '.') return 0;
+  for (int i = 0; ext[i]; i++)
+    if (!strcasecmp(dot + 1, ext[i])) return 1;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A directory's image files, sorted by name. */
+static int add_dir(item_list *l, const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    cli_error("run", "%s: cannot read directory: %s", dir, strerror(errno));
+    return EXIT_FAIL;
+  }
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  int rc = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (!has_image_extension(e->d_name)) continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 64;
+      char **v = realloc(names, cap * sizeof *v);
+      if (!v) break;
+      names = v;
+    }
+    if (!(names[n] = strdup(e->d_name))) break;
+    n++;
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, cmp_str);
+  const size_t dl = strlen(dir);
+  const int sep = dl && dir[dl - 1] != '/';
+  size_t found = 0;
+  for (size_t i = 0; i < n; i++) {
+    char path[4096];
+    struct stat sb;
+    if (snprintf(path, sizeof path, "%s%s%s", dir, sep ? "/" : "", names[i]) >= (int)sizeof path) continue;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+    if (add_item(l, path)) rc = -1;
+    found++;
+  }
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  if (rc) {
+    cli_error("run", "out of memory");
+    return EXIT_FAIL;
+  }
+  if (!found) {
+    cli_error("run", "%s: no image files in this directory", dir);
+    return EXIT_FAIL;
+  }
+  return 0;
+}
+
+/* A list file: one path per line; blank lines and lines starting with # are skipped. */
+static int add_list(item_list *l, const char *file) {
+  FILE *f = fopen(file, "r");
+  if (!f) {
+    cli_error("run", "@%s: cannot open list: %s", file, strerror(errno));
+    return EXIT_FAIL;
+  }
+  char line[4096];
+  int rc = 0, lineno = 0;
+  while (!rc && fgets(line, sizeof line, f)) {
+    lineno++;
+    size_t len = strlen(line);
+    if (len == sizeof line - 1 && line[len - 1] != '\n') {
+      cli_error("run", "@%s:%d: line too long for a path", file, lineno);
+      rc = EXIT_FAIL;
+      break;
+    }
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+      line[--len] = 0;
+    const char *p = line;
+    while (*p == ' ' || *p == '\t') p++;
+    if (!*p || *p == '#') continue;
+    if (add_item(l, p)) {
+      cli_error("run", "out of memory");
+      rc = EXIT_FAIL;
+    }
+  }
+  if (!rc && ferror(f)) {
+    cli_error("run", "@%s: read error", file);
+    rc = EXIT_FAIL;
+  }
+  fclose(f);
+  return rc;
+}
+
+static void free_items(item_list *l) {
+  for (int i = 0; i < l->n; i++) free(l->v[i].path), free(l->v[i].line);
+  free(l->v);
+}
+
+/* ---------------------------------------------------------------- JSON -- */
+
+/* A JSON string of s: control characters escaped, bytes that are not UTF-8 as U+FFFD. */
+static void json_str(FILE *f, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  fputc('"', f);
+  while (*p) {
+    const unsigned c = *p;
+    int len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    for (int k = 1; k < len; k++)
+      if ((p[k] & 0xC0) != 0x80) len = 0;
+    if (len == 2 && c < 0xC2) len = 0; /* overlong */
+    if (len == 0) {
+      fputs("\\ufffd", f);
+      p++;
+    } else if (len > 1) {
+      fwrite(p, 1, (size_t)len, f);
+      p += len;
+    } else {
+      if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+      else if (c < 0x20) fprintf(f, "\\u%04x", c);
+      else fputc((int)c, f);
+      p++;
+    }
+  }
+  fputc('"', f);
+}
+
+/* The JSON string a path is written as, for matching the lines of an earlier run. */
+static char *json_str_dup(const char *s) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  json_str(f, s);
+  fclose(f);
+  return buf;
+}
+
+/* Lines of an earlier JSONL output (file, and its unfinished .part) that hold
+ * a result, not an error; each item found gets its line and can be skipped. */
+static void read_done_lines(const char *file, item_list *l, char **keys) {
+  FILE *f = fopen(file, "r");
+  if (!f) return;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    if (line[n - 1] != '\n' || strncmp(line, "{\"path\": ", 9) != 0 || strstr(line, "\"error\": ")) continue;
+    for (int i = 0; i < l->n; i++) {
+      const size_t kl = strlen(keys[i]);
+      if (strncmp(line + 9, keys[i], kl) != 0 || line[9 + kl] != ',') continue;
+      free(l->v[i].line);
+      l->v[i].line = strdup(line);
+      break;
+    }
+  }
+  free(line);
+  fclose(f);
+}
+
+/* ------------------------------------------------------------- decoding -- */
+
+/* Two batches: the decoder fills one while the net runs the other. */
+typedef struct {
+  vgg_tensor x;           /* cap x S x S x 3 */
+  int idx[VGG_MAX_BATCH]; /* the items decoded into x, in order */
+  int n;
+  int first, last; /* the items [first, last) this batch accounts for (skipped and failed too) */
+  int full;
+} batch;
+
+typedef struct {
+  const run_conf *c;
+  item_list *items;
+  int cap; /* images per batch */
+  batch b[2];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int stop; /* the consumer gave up */
+} decoder;
+
+static void decode_into(decoder *d, batch *b, int *pos) {
+  const int S = d->c->io.size;
+  const size_t img = (size_t)S * S * 3;
+  b->n = 0;
+  b->first = *pos;
+  while (*pos < d->items->n && b->n < d->cap) {
+    item *it = &d->items->v[(*pos)++];
+    if (it->skip) continue;
+    vgg_tensor t;
+    vgg_error err;
+    if (vgg_image_load_info(it->path, &d->c->io, &t, &it->info, &err)) {
+      it->failed = 1;
+      snprintf(it->err, sizeof it->err, "%s", err.msg);
+      continue;
+    }
+    if (t.h != S || t.w != S) {
+      it->failed = 1;
+      snprintf(it->err, sizeof it->err, "%s: .npy input is %dx%d; this run takes %dx%d (--size)", it->path, t.h, t.w,
+               S, S);
+    } else {
+      memcpy(b->x.data + b->n * img, t.data, img * sizeof(float));
+      b->idx[b->n++] = (int)(it - d->items->v);
+    }
+    vgg_tensor_free(&t);
+  }
+  b->last = *pos;
+}
+
+static void *decoder_main(void *arg) {
+  decoder *d = arg;
+  int pos = 0;
+  for (int k = 0; pos < d->items->n; k ^= 1) {
+    batch *b = &d->b[k];
+    pthread_mutex_lock(&d->mu);
+    while (b->full && !d->stop) pthread_cond_wait(&d->cv, &d->mu);
+    const int stop = d->stop;
+    pthread_mutex_unlock(&d->mu);
+    if (stop) break;
+    decode_into(d, b, &pos);
+    pthread_mutex_lock(&d->mu);
+    b->full = 1;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+  }
+  return NULL;
+}
+
+/* -------------------------------------------------------------- outputs -- */
+
+enum { LAYER_BLOCK = 0, LAYER_DENSE = 1, LAYER_PREDICTIONS = 2 };
+
+typedef struct {
+  const run_conf *c;
+  item_list *items;
+  const batch *b;
+  const char *features; /* --features DIR */
+  int layer_kind, layer_block, layer_index; /* what --layer names */
+  int image;                                /* index in the batch of the image whose blocks arrive */
+  int shapes[6][4];
+  double ms[VGG_MAX_BATCH];
+  char *written[VGG_MAX_BATCH][12]; /* files written per image, removed when a later one fails */
+  int nwritten[VGG_MAX_BATCH];
+} outputs;
+
+static void forget_written(outputs *o, int k) {
+  for (int i = 0; i < o->nwritten[k]; i++) free(o->written[k][i]);
+  o->nwritten[k] = 0;
+}
+
+static void wrote(outputs *o, int k, const char *path) {
+  if (o->nwritten[k] < 12) o->written[k][o->nwritten[k]++] = strdup(path);
+}
+
+static void image_fail(outputs *o, int k, const char *msg) {
+  item *it = &o->items->v[o->b->idx[k]];
+  if (it->failed) return;
+  it->failed = 1;
+  snprintf(it->err, sizeof it->err, "%s", msg);
+  for (int i = 0; i < o->nwritten[k]; i++) remove(o->written[k][i]);
+  forget_written(o, k);
+}
+
+static void write_npy(outputs *o, int k, const char *path, const float *data, const int64_t *shape, int nd) {
+  vgg_error err;
+  if (o->items->v[o->b->idx[k]].failed) return;
+  if (vgg_npy_write(path, data, shape, nd, &err)) image_fail(o, k, err.msg);
+  else wrote(o, k, path);
+}
+
+/* DIR/NAME, created when missing (maps and dumps of one image). */
+static int image_dir(outputs *o, int k, const char *dir, char *out, size_t size) {
+  const item *it = &o->items->v[o->b->idx[k]];
+  snprintf(out, size, "%s/%s", dir, it->name);
+  if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%.400s: cannot create directory: %s", out, strerror(errno));
+    image_fail(o, k, msg);
+    return -1;
+  }
+  return 0;
+}
+
+static void many_on_block(void *user, int block, const vgg_tensor *t, double seconds) {
+  outputs *o = user;
+  if (block == 1) o->image++;
+  const int k = o->image;
+  o->ms[k] += seconds * 1e3;
+  o->shapes[block][0] = t->n, o->shapes[block][1] = t->h, o->shapes[block][2] = t->w, o->shapes[block][3] = t->c;
+  const item *it = &o->items->v[o->b->idx[k]];
+  char dir[PBUF], path[PBUF + 32];
+  if (o->c->maps && !it->failed && !image_dir(o, k, o->c->maps, dir, sizeof dir)) {
+    vgg_error err;
+    snprintf(path, sizeof path, "%s/block%d.png", dir, block);
+    if (vgg_maps_write_png(path, t, &err)) image_fail(o, k, err.msg);
+    else wrote(o, k, path);
+  }
+  const int64_t shape[4] = {t->n, t->h, t->w, t->c};
+  if (o->c->npy && !it->failed && !image_dir(o, k, o->c->npy, dir, sizeof dir)) {
+    snprintf(path, sizeof path, "%s/block%d.npy", dir, block);
+    write_npy(o, k, path, t->data, shape, 4);
+  }
+  if (o->features && o->layer_kind == LAYER_BLOCK && o->layer_block == block) {
+    snprintf(path, sizeof path, "%s/%s.npy", o->features, it->name);
+    write_npy(o, k, path, t->data, shape, 4);
+  }
+}
+
+static void many_on_dense(void *user, int layer, const vgg_tensor *t) {
+  outputs *o = user;
+  if (!o->features || o->layer_kind != LAYER_DENSE || layer != o->layer_index) return;
+  for (int k = 0; k < t->n; k++) {
+    char path[PBUF];
+    const int64_t shape[2] = {1, t->c};
+    snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
+    write_npy(o, k, path, t->data + (size_t)k * t->c, shape, 2);
+  }
+}
+
+/* -------------------------------------------------------------- the run -- */
+
+typedef struct {
+  int tty;
+  double t0;
+  int done, total;
+} progress;
+
+static void progress_show(progress *p) {
+  if (!p->tty) return;
+  const double el = cli_now() - p->t0, rate = el > 0 ? p->done / el : 0;
+  const double eta = rate > 0 ? (p->total - p->done) / rate : 0;
+  fprintf(stderr, "\r\033[K%d/%d images  %.2f images/s  ETA %d:%02d", p->done, p->total, rate, (int)eta / 60,
+          (int)eta % 60);
+  fflush(stderr);
+}
+
+static void progress_clear(const progress *p) {
+  if (p->tty) fputs("\r\033[K", stderr);
+}
+
+static int layer_parse(const run_conf *c, const char *name, outputs *o) {
+  static const char *const dense[] = {"fc1", "fc2", "predictions", NULL};
+  if (!strncmp(name, "block", 5) && name[5] >= '1' && name[5] <= '5' && !strcmp(name + 6, "_pool")) {
+    o->layer_kind = LAYER_BLOCK, o->layer_block = name[5] - '0';
+    return 0;
+  }
+  for (int i = 0; dense[i]; i++)
+    if (!strcmp(name, dense[i])) {
+      if (!c->top) {
+        cli_error("run", "--layer %s is in the classifier: add --top (random init) or use weights that hold it", name);
+        return EXIT_USAGE;
+      }
+      o->layer_kind = i == 2 ? LAYER_PREDICTIONS : LAYER_DENSE;
+      o->layer_block = i; /* 0..2: resolved to a model layer once the model exists */
+      return 0;
+    }
+  cli_error("run", "--layer '%s' is not one of: block1_pool .. block5_pool, fc1, fc2, predictions", name);
+  return EXIT_USAGE;
+}
+
+/* Is every output of this item already there? */
+static int outputs_exist(const run_conf *c, const char *features, const char *jsonl, const item *it) {
+  char path[PBUF];
+  struct stat sb;
+  if (jsonl && !it->line) return 0;
+  if (features && (snprintf(path, sizeof path, "%s/%s.npy", features, it->name), stat(path, &sb) != 0)) return 0;
+  if (c->maps && (snprintf(path, sizeof path, "%s/%s/block5.png", c->maps, it->name), stat(path, &sb) != 0)) return 0;
+  if (c->npy && (snprintf(path, sizeof path, "%s/%s/block5.npy", c->npy, it->name), stat(path, &sb) != 0)) return 0;
+  return 1;
+}
+
+static void write_json_line(FILE *f, const item *it, const outputs *o, const float *probs, int top, double ms) {
+  fputs("{\"path\": ", f);
+  json_str(f, it->path);
+  if (it->failed) {
+    fputs(", \"error\": ", f);
+    json_str(f, it->err);
+    fputs("}\n", f);
+    return;
+  }
+  fprintf(f, ", \"input\": [%d, %d], \"blocks\": [", it->info.height, it->info.width);
+  for (int b = 1; b <= 5; b++)
+    fprintf(f, "%s[%d, %d, %d, %d]", b > 1 ? ", " : "", o->shapes[b][0], o->shapes[b][1], o->shapes[b][2],
+            o->shapes[b][3]);
+  fputc(']', f);
+  if (top) {
+    int idx[5];
+    vgg_top_k(probs, 1000, 5, idx);
+    fputs(", \"top5\": [", f);
+    for (int k = 0; k < 5; k++) {
+      fprintf(f, "%s{\"class\": %d, \"label\": ", k ? ", " : "", idx[k]);
+      json_str(f, vgg_imagenet_label(idx[k]));
+      fprintf(f, ", \"prob\": %.6g}", probs[idx[k]]);
+    }
+    fputc(']', f);
+  }
+  fprintf(f, ", \"ms\": %.3f}\n", ms);
+}
+
+int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int ninputs) {
+  long batch_n = 1;
+  int rc;
+  if ((rc = opt_int("run", opts, "batch", 1, VGG_MAX_BATCH, &batch_n))) return rc;
+  const char *jsonl = opt_get(opts, "jsonl"), *features = opt_get(opts, "features"), *layer = opt_get(opts, "layer");
+  const int skip_existing = opt_get(opts, "skip-existing") != NULL, quiet = opt_get(opts, "quiet") != NULL;
+  outputs *o = calloc(1, sizeof *o);
+  item_list items = {0};
+  char **keys = NULL;
+  FILE *jf = NULL;
+  char jpart[PBUF] = "";
+  decoder d;
+  memset(&d, 0, sizeof d);
+  int started = 0, made[3] = {0, 0, 0};
+  const char *dirs[3] = {features, c->maps, c->npy}, *flags[3] = {"features", "maps", "npy"};
+  run_engine e = {0};
+  float *probs = NULL;
+  if (!o) {
+    cli_error("run", "out of memory");
+    return EXIT_FAIL;
+  }
+  o->c = c;
+  o->items = &items;
+  o->features = features;
+  rc = EXIT_USAGE;
+  if (layer && !features) {
+    cli_error("run", "--layer chooses what --features writes; add --features DIR");
+    goto done;
+  }
+  if ((rc = layer_parse(c, layer ? layer : "block5_pool", o))) goto done;
+  if (skip_existing && !jsonl && !features && !c->maps && !c->npy) {
+    cli_error("run", "--skip-existing needs an output to look for: --jsonl, --features, --maps or --npy");
+    rc = EXIT_USAGE;
+    goto done;
+  }
+  for (int i = 0; i < ninputs && !rc; i++) {
+    struct stat sb;
+    if (inputs[i][0] == '@') rc = add_list(&items, inputs[i] + 1);
+    else if (stat(inputs[i], &sb) == 0 && S_ISDIR(sb.st_mode)) rc = add_dir(&items, inputs[i]);
+    else if (add_item(&items, inputs[i])) {
+      cli_error("run", "out of memory");
+      rc = EXIT_FAIL;
+    }
+  }
+  if (rc) goto done;
+  if (!items.n) {
+    cli_error("run", "no images to run");
+    rc = EXIT_USAGE;
+    goto done;
+  }
+  /* Per-image files are named after the image's file name: two images must not share one. */
+  if (features || c->maps || c->npy) {
+    const char **names = malloc((size_t)items.n * sizeof *names);
+    if (!names) {
+      cli_error("run", "out of memory");
+      rc = EXIT_FAIL;
+      goto done;
+    }
+    for (int i = 0; i < items.n; i++) names[i] = items.v[i].name;
+    qsort(names, (size_t)items.n, sizeof *names, cmp_str);
+    for (int i = 1; i < items.n && !rc; i++)
+      if (!strcmp(names[i - 1], names[i])) {
+        cli_error("run", "two inputs are named '%s': their outputs would overwrite each other (rename one)", names[i]);
+        rc = EXIT_USAGE;
+      }
+    free(names);
+    if (rc) goto done;
+  }
+  for (int i = 0; i < items.n; i++)
+    for (int k = 0; k < 3; k++)
+      if (dirs[k] && strlen(dirs[k]) + strlen(items.v[i].name) + 16 >= 4096) {
+        cli_error("run", "--%s %s: the path of %s's output would be longer than 4096 bytes", flags[k], dirs[k],
+                  items.v[i].name);
+        rc = EXIT_USAGE;
+        goto done;
+      }
+  if (jsonl && strlen(jsonl) + 6 >= 4096) {
+    cli_error("run", "--jsonl: the path is longer than 4096 bytes");
+    rc = EXIT_USAGE;
+    goto done;
+  }
+  rc = EXIT_FAIL;
+  for (int k = 0; k < 3; k++)
+    if (dirs[k] && run_prepare_dir(flags[k], dirs[k], &made[k])) goto done;
+  if (jsonl) snprintf(jpart, sizeof jpart, "%s.part", jsonl);
+  if (skip_existing) {
+    if (!(keys = calloc((size_t)items.n, sizeof *keys))) goto done;
+    for (int i = 0; i < items.n; i++)
+      if (!(keys[i] = json_str_dup(items.v[i].path))) goto done;
+    if (jsonl) read_done_lines(jsonl, &items, keys), read_done_lines(jpart, &items, keys);
+    for (int i = 0; i < items.n; i++) items.v[i].skip = outputs_exist(c, features, jsonl, &items.v[i]);
+  }
+  if (jsonl && !(jf = fopen(jpart, "w"))) {
+    cli_error("run", "--jsonl %s: cannot write %s: %s", jsonl, jpart, strerror(errno));
+    goto done;
+  }
+
+  vgg_error err;
+  const int S = c->io.size;
+  if (run_engine_open(c, S, S, &e, &err)) {
+    cli_error("run", "%s", err.msg);
+    goto done;
+  }
+  if (o->layer_kind != LAYER_BLOCK) /* fc1, fc2, predictions: the model's last three layers */
+    o->layer_index = vgg_model_num_layers(e.m) - 3 + o->layer_block;
+  run_print_header(c, &e, S, S);
+  if (c->top && !(probs = malloc(sizeof(float) * 1000 * (size_t)batch_n))) goto done;
+  d.c = c, d.items = &items, d.cap = (int)batch_n;
+  for (int k = 0; k < 2; k++)
+    if (vgg_tensor_alloc(&d.b[k].x, (int)batch_n, S, S, 3, &err)) {
+      cli_error("run", "%s", err.msg);
+      goto done;
+    }
+  pthread_mutex_init(&d.mu, NULL);
+  pthread_cond_init(&d.cv, NULL);
+  pthread_t th;
+  if (pthread_create(&th, NULL, decoder_main, &d) != 0) {
+    cli_error("run", "cannot start the decoder thread");
+    goto done;
+  }
+  started = 1;
+  progress p = {isatty(2) && !quiet, cli_now(), 0, 0};
+  for (int i = 0; i < items.n; i++) p.total += !items.v[i].skip;
+  int nok = 0, nfailed = 0, nskipped = 0, fatal = 0;
+  const double t_start = cli_now();
+  for (int k = 0, pos = 0; pos < items.n && !fatal; k ^= 1) {
+    batch *b = &d.b[k];
+    pthread_mutex_lock(&d.mu);
+    while (!b->full) pthread_cond_wait(&d.cv, &d.mu);
+    pthread_mutex_unlock(&d.mu);
+    o->b = b;
+    o->image = -1;
+    memset(o->ms, 0, sizeof o->ms);
+    double cls_ms = 0; /* the classifier's time per image */
+    if (b->n) {
+      const vgg_tensor x = {b->n, S, S, 3, b->x.data};
+      if (vgg_net_forward_all(e.net, &x, many_on_block, many_on_dense, o, NULL, probs, &err)) {
+        progress_clear(&p);
+        cli_error("run", "%s", err.msg);
+        fatal = 1;
+        break;
+      }
+      if (c->top) {
+        const double *ls = vgg_net_layer_seconds(e.net);
+        for (int l = vgg_model_num_layers(e.m) - 3; l < vgg_model_num_layers(e.m); l++) cls_ms += ls[l] * 1e3;
+        cls_ms /= b->n;
+      }
+      if (features && o->layer_kind == LAYER_PREDICTIONS)
+        for (int j = 0; j < b->n; j++) {
+          char path[PBUF];
+          const int64_t shape[2] = {1, 1000};
+          snprintf(path, sizeof path, "%s/%s.npy", features, items.v[b->idx[j]].name);
+          write_npy(o, j, path, probs + (size_t)j * 1000, shape, 2);
+        }
+    }
+    /* Results in input order: skipped, failed and computed images alike. */
+    for (int i = b->first, j = 0; i < b->last; i++) {
+      item *it = &items.v[i];
+      if (it->skip) {
+        if (jf) fputs(it->line ? it->line : "", jf);
+        nskipped++;
+        continue;
+      }
+      const int kb = j < b->n && b->idx[j] == i ? j++ : -1;
+      const float *pr = kb >= 0 && probs ? probs + (size_t)kb * 1000 : NULL;
+      const double ms = kb >= 0 ? o->ms[kb] + cls_ms : 0;
+      progress_clear(&p);
+      if (it->failed) {
+        if (strstr(it->err, it->path)) cli_error("run", "%s", it->err);
+        else cli_error("run", "%s: %s", it->path, it->err);
+        nfailed++;
+      } else {
+        printf("%s  ", it->path);
+        if (c->top) {
+          int idx[5];
+          vgg_top_k(pr, 1000, 5, idx);
+          for (int t = 0; t < (c->top5 ? 5 : 1); t++)
+            printf("%s%s %.5f", t ? ", " : "", vgg_imagenet_label(idx[t]), pr[idx[t]]);
+        } else {
+          printf("[%d, %d, %d, %d]", o->shapes[5][0], o->shapes[5][1], o->shapes[5][2], o->shapes[5][3]);
+        }
+        printf("  %.2f ms\n", ms);
+        fflush(stdout);
+        nok++;
+      }
+      if (jf) write_json_line(jf, it, o, pr, c->top, ms);
+      p.done++;
+      progress_show(&p);
+    }
+    if (jf && (fflush(jf) != 0 || ferror(jf))) {
+      progress_clear(&p);
+      cli_error("run", "--jsonl %s: write error: %s", jpart, strerror(errno));
+      fatal = 1;
+    }
+    for (int j = 0; j < b->n; j++) forget_written(o, j);
+    pos = b->last;
+    pthread_mutex_lock(&d.mu);
+    b->full = 0;
+    pthread_cond_broadcast(&d.cv);
+    pthread_mutex_unlock(&d.mu);
+  }
+  pthread_mutex_lock(&d.mu);
+  d.stop = 1;
+  pthread_cond_broadcast(&d.cv);
+  pthread_mutex_unlock(&d.mu);
+  pthread_join(th, NULL);
+  started = 0;
+  progress_clear(&p);
+  if (fatal) goto done; /* the .part file stays: --skip-existing resumes from it */
+  if (jf) {
+    const int bad = fclose(jf) != 0;
+    jf = NULL;
+    if (bad || rename(jpart, jsonl) != 0) {
+      cli_error("run", "--jsonl %s: cannot write: %s", jsonl, strerror(errno));
+      goto done;
+    }
+  }
+  const double el = cli_now() - t_start;
+  printf("%d image%s: %d done, %d failed, %d skipped (outputs already there); %.2f images/s\n", items.n,
+         items.n == 1 ? "" : "s", nok, nfailed, nskipped, el > 0 ? nok / el : 0.0);
+  if (jsonl) printf("wrote %s\n", jsonl);
+  rc = nfailed ? EXIT_FAIL : 0;
+done:
+  if (started) {
+    pthread_mutex_lock(&d.mu);
+    d.stop = 1;
+    pthread_cond_broadcast(&d.cv);
+    pthread_mutex_unlock(&d.mu);
+  }
+  if (rc == EXIT_FAIL) /* directories this run made and left empty */
+    for (int k = 0; k < 3; k++)
+      if (made[k]) rmdir(dirs[k]);
+  free(probs);
+  run_engine_close(&e);
+  for (int k = 0; k < 2; k++) vgg_tensor_free(&d.b[k].x);
+  if (jf) fclose(jf);
+  if (keys)
+    for (int i = 0; i < items.n; i++) free(keys[i]);
+  free(keys);
+  free_items(&items);
+  free(o);
+  return rc;
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# `vggsimd run` over many images: inputs (paths, directories, @lists), per-image
+# outputs equal to one-image runs bit for bit, errors that do not stop the run,
+# --skip-existing resuming an interrupted run, the progress line.
+# usage: test_many.sh path/to/vggsimd
+set -u
+BIN=${1:?usage: test_many.sh path/to/vggsimd}
+vgg() { ${VGGSIMD_EXE_WRAPPER:-} "$BIN" "$@"; }
+ROOT=${VGGSIMD_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+IMG=$ROOT/tests/data/img
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/vggsimd-many-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { # check DESCRIPTION COMMAND...: passes when the command succeeds
+  local what=$1
+  shift
+  if "$@"; then ok; else bad "$what"; fi
+}
+run() { vgg run "$@" >"$T/out" 2>"$T/err"; echo $? >"$T/rc"; }
+rc() { cat "$T/rc"; }
+# The float data of two .npy files (headers may differ in padding only if shapes differ: compared too).
+same_npy() { cmp -s "$1" "$2"; }
+
+# A folder: good pictures of several formats, a corrupt one, a text file (not listed: no image extension),
+# a .npy of another size (an error for this run's --size).
+D=$T/photos
+mkdir -p "$D"
+cp "$IMG/rgb8.png" "$IMG/rgb8.jpg" "$IMG/rgb8.bmp" "$IMG/gray8.png" "$IMG/rgba16.png" "$IMG/corrupt.png" \
+  "$IMG/notimage.txt" "$IMG/hwc.npy" "$D/"
+cp "$IMG/rgb8.png" "$D/we\"ird name.png"
+COMMON=(--size 48 --threads 2)
+
+run "$D" "${COMMON[@]}" --jsonl "$T/a.jsonl" --features "$T/fa" --npy "$T/na"
+check "a folder with bad images exits 1 (got $(rc))" [ "$(rc)" = 1 ]
+check "one stderr line per bad image: $(cat "$T/err")" [ "$(wc -l <"$T/err")" = 2 ]
+check "corrupt.png reported" grep -q "corrupt.png: cannot decode" "$T/err"
+check "hwc.npy reported" grep -q "hwc.npy: .npy input is 40x36; this run takes 48x48" "$T/err"
+check "summary line" grep -q "^8 images: 6 done, 2 failed, 0 skipped" "$T/out"
+check "notimage.txt not taken from a folder" bash -c "! grep -q notimage '$T/a.jsonl'"
+check "no progress line when stderr is not a terminal" bash -c "! grep -q 'images/s' '$T/err'"
+$PY - "$T/a.jsonl" <<'EOF' && ok || bad "JSONL content"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 8, len(rows)
+paths = [r["path"].rsplit("/", 1)[1] for r in rows]
+assert paths == sorted(paths), paths
+errs = [r for r in rows if "error" in r]
+assert {p["path"].rsplit("/", 1)[1] for p in errs} == {"corrupt.png", "hwc.npy"}, errs
+for r in rows:
+    if "error" in r: continue
+    assert r["blocks"] == [[1, 24, 24, 64], [1, 12, 12, 128], [1, 6, 6, 256], [1, 3, 3, 512], [1, 1, 1, 512]], r
+    assert len(r["input"]) == 2 and min(r["input"]) > 0 and r["ms"] > 0 and "top5" not in r
+assert any(r["path"].endswith('we"ird name.png') for r in rows)
+EOF
+# Every image's features and block dumps equal a one-image run's, bit for bit.
+for f in rgb8.png rgb8.jpg rgb8.bmp gray8.png rgba16.png; do
+  vgg run "$D/$f" "${COMMON[@]}" --npy "$T/one_$f" >/dev/null 2>&1 || bad "one-image run of $f failed"
+  check "$f: features = one-image block5" same_npy "$T/fa/$f.npy" "$T/one_$f/block5.npy"
+  for b in 1 3 5; do check "$f: block$b dump = one-image" same_npy "$T/na/$f/block$b.npy" "$T/one_$f/block$b.npy"; done
+done
+check "no features for failed images" bash -c "[ ! -e '$T/fa/corrupt.png.npy' ] && [ ! -e '$T/na/corrupt.png' ]"
+
+# Batches give the same bits as images one by one; a @list keeps its order, skips comments, reports a missing file.
+printf '# photos\n%s\n\n%s\n  %s  \n%s\n' "$D/rgb8.jpg" "$T/missing.png" "$D/rgb8.png" "$D/gray8.png" >"$T/list.txt"
+run "@$T/list.txt" "${COMMON[@]}" --batch 3 --features "$T/fb"
+check "list with a missing file exits 1" [ "$(rc)" = 1 ]
+check "missing file reported" grep -q "missing.png" "$T/err"
+check "list order kept" bash -c "grep -o '[a-z0-9]*\.\(jpg\|png\)  ' '$T/out' | tr -d ' ' | tr '\n' , | grep -qx 'rgb8.jpg,rgb8.png,gray8.png,'"
+for f in rgb8.jpg rgb8.png gray8.png; do check "batch 3: $f features = batch 1" same_npy "$T/fb/$f.npy" "$T/fa/$f.npy"; done
+run "$D/rgb8.png" "$D/rgb8.jpg" "$D/gray8.png" "$D/rgba16.png" "$D/rgb8.bmp" "${COMMON[@]}" --batch 2 --features "$T/fc" --threads 1
+check "five paths, batch 2, one thread" [ "$(rc)" = 0 ]
+for f in rgb8.png rgb8.jpg gray8.png rgba16.png rgb8.bmp; do
+  check "batch 2, 1 thread: $f" same_npy "$T/fc/$f.npy" "$T/fa/$f.npy"
+done
+
+# --skip-existing: a finished run is not redone; an interrupted one (a .part JSONL, a missing feature) resumes.
+cp "$T/a.jsonl" "$T/a0.jsonl"
+run "$D" "${COMMON[@]}" --jsonl "$T/a.jsonl" --features "$T/fa" --skip-existing
+check "resume: failed images are tried again, the rest skipped" grep -q "^8 images: 0 done, 2 failed, 6 skipped" "$T/out"
+check "resume: JSONL unchanged" cmp -s "$T/a.jsonl" "$T/a0.jsonl"
+head -n 5 "$T/a0.jsonl" >"$T/a.jsonl.part"
+printf '{"path": "%s", "input": [3' "$D/rgb8.png" >>"$T/a.jsonl.part" # a line cut short by the interruption
+rm "$T/a.jsonl" "$T/fa/rgb8.png.npy"
+run "$D" "${COMMON[@]}" --jsonl "$T/a.jsonl" --features "$T/fa" --skip-existing
+check "resume after interruption: $(grep "^8 images" "$T/out")" grep -q "^8 images: 3 done, 2 failed, 3 skipped" "$T/out"
+check "resumed feature equal" same_npy "$T/fa/rgb8.png.npy" "$T/one_rgb8.png/block5.npy"
+check "no .part left" bash -c "[ ! -e '$T/a.jsonl.part' ]"
+$PY - "$T/a.jsonl" "$T/a0.jsonl" <<'EOF' && ok || bad "resumed JSONL has the same images, shapes and top-5 as the first"
+import json, sys
+strip = lambda r: {k: v for k, v in r.items() if k != "ms"}
+a = [strip(json.loads(l)) for l in open(sys.argv[1])]
+b = [strip(json.loads(l)) for l in open(sys.argv[2])]
+assert a == b, (a, b)
+EOF
+
+# The classifier: --layer fc1/fc2/predictions, top-5 in the JSONL equal to a one-image run's.
+vgg init --arch vgg11 --top --seed 5 -o "$T/top.safetensors" >/dev/null || bad "init"
+for layer in fc1 fc2 predictions; do
+  run "$D/rgb8.png" "$D/rgb8.jpg" "$D/gray8.png" --arch vgg11 --weights "$T/top.safetensors" --threads 2 --batch 2 \
+    --features "$T/f_$layer" --layer $layer --jsonl "$T/top.jsonl" --top5
+  check "--layer $layer runs" [ "$(rc)" = 0 ]
+done
+$PY - "$T" <<'EOF' && ok || bad "classifier features"
+import numpy as np, sys
+t = sys.argv[1]
+for f in ["rgb8.png", "rgb8.jpg", "gray8.png"]:
+    a, b, p = (np.load(f"{t}/f_{l}/{f}.npy") for l in ("fc1", "fc2", "predictions"))
+    assert a.shape == (1, 4096) and b.shape == (1, 4096) and p.shape == (1, 1000), (a.shape, b.shape, p.shape)
+    assert (a >= 0).all() and (b >= 0).all() and abs(p.sum() - 1) < 1e-4
+EOF
+vgg run "$D/gray8.png" --arch vgg11 --weights "$T/top.safetensors" --threads 2 --top5 >"$T/one_top" 2>&1
+$PY - "$T/top.jsonl" "$T/one_top" <<'EOF' && ok || bad "JSONL top-5 differs from the one-image run's"
+import json, re, sys
+row = [json.loads(l) for l in open(sys.argv[1])][2]
+one = [(int(m.group(2)), float(m.group(1))) for m in
+       re.finditer(r"^  \d\. .+? +([0-9.]+)  \(class (\d+), logit", open(sys.argv[2]).read(), re.M)]
+assert [c["class"] for c in row["top5"]] == [c for c, _ in one], (row, one)
+assert all(abs(c["prob"] - p) < 1e-5 for c, (_, p) in zip(row["top5"], one))
+EOF
+
+# --maps per image in subdirectories.
+run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --maps "$T/maps"
+check "maps: 5 PNGs per image" bash -c "[ \$(ls '$T/maps/rgb8.png' | wc -l) = 5 ] && [ \$(ls '$T/maps/gray8.png' | wc -l) = 5 ]"
+
+# Usage and setup errors: one line, the right exit code, nothing created.
+expect() { # expect CODE NEEDLE ARGS...
+  local code=$1 needle=$2
+  shift 2
+  run "$@"
+  if [ "$(rc)" = "$code" ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -qF -- "$needle" "$T/err"; then ok
+  else bad "run $* -> exit $(rc), stderr: $(cat "$T/err")"; fi
+}
+mkdir -p "$T/empty" "$T/dup"
+cp "$IMG/rgb8.png" "$T/dup/"
+expect 1 "no image files" "$T/empty" --features "$T/fx"
+check "no features directory made for a failed setup" bash -c "[ ! -e '$T/fx' ]"
+expect 1 "cannot open list" "@$T/nolist.txt"
+expect 2 "two inputs are named 'rgb8.png'" "$D/rgb8.png" "$T/dup" --features "$T/fx"
+expect 2 "--repeat" "$D/rgb8.png" "$D/gray8.png" --repeat 3
+expect 2 "add --features" "$D" --layer fc1
+expect 2 "in the classifier" "$D" --features "$T/fx" --layer fc2
+expect 2 "not one of: block1_pool" "$D" --features "$T/fx" --layer block6_pool
+expect 2 "--skip-existing needs an output" "$D" --skip-existing
+expect 2 "from 1 to 64" "$D" --batch 65
+expect 1 "not a directory" "$D" --features /etc/hostname
+check "no temporary files left" bash -c "! ls -R '$T' | grep -q '\.tmp\.'"
+
+# The progress line on a terminal (util-linux script gives the run one), and --quiet.
+if command -v script >/dev/null; then
+  script -qec "${VGGSIMD_EXE_WRAPPER:-} $BIN run '$D/rgb8.png' '$D/gray8.png' --size 48 --threads 1" "$T/tty" >/dev/null 2>&1
+  check "progress line on a terminal" grep -q "2/2 images" "$T/tty"
+  script -qec "${VGGSIMD_EXE_WRAPPER:-} $BIN run '$D/rgb8.png' '$D/gray8.png' --size 48 --threads 1 --quiet" "$T/tty2" >/dev/null 2>&1
+  check "--quiet: no progress line" bash -c "! grep -q '2/2 images' '$T/tty2'"
+else
+  echo "SKIP: progress line (no 'script' command to give the run a terminal)"
+fi
+
+echo "many: $pass passed, $fail failed"
+[ "$fail" = 0 ]
