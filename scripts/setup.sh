@@ -13,10 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturbojpeg0-dev libspng-dev libcmocka-dev libbenchmark-dev libdnnl-dev time qemu-user valgrind"
+BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturbojpeg0-dev libspng-dev libcmocka-dev libbenchmark-dev libdnnl-dev time qemu-user valgrind python3-dev python3-numpy"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64 libstb-dev:arm64 libturbojpeg0-dev:arm64 libspng-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
 FUZZ_PKGS="clang libclang-rt-14-dev libomp-14-dev"
-PY_PKGS="python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib"
+PY_PKGS="python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib python3-pytest python3-dask python3-distributed"
 
 need() {
   local missing=()
@@ -53,11 +53,11 @@ cross() {
     $SUDO apt-get update -qq
   fi
   need $CROSS_PKGS
-  configure build-aarch64 --cross-file scripts/aarch64-linux-gnu.ini -Dbench=disabled
+  configure build-aarch64 --cross-file scripts/aarch64-linux-gnu.ini -Dbench=disabled -Dpython=disabled
   ninja -C build-aarch64
 }
 
-SAN_OPTS="-Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled -Dpeers=disabled"
+SAN_OPTS="-Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled -Dpeers=disabled -Dpython=disabled"
 
 fuzz() {
   local secs=${1:-60}

@@ -1,0 +1,166 @@
+"""vggsimd: VGG inference on the CPU, with a Keras-like API.
+
+    import vggsimd
+    model = vggsimd.VGG16(weights="vgg16.safetensors", include_top=True)
+    model.summary()
+    x = vggsimd.load_image("cat.jpg")            # (1, 224, 224, 3) float32, preprocessed
+    probs = model.predict(x)                     # (1, 1000)
+    print(vggsimd.decode_predictions(probs))     # [[(281, 'tabby', 0.53), ...]]
+    maps = model.features(x)                     # {"block1_pool": (1, 112, 112, 64), ...}
+
+Inputs are NHWC float32 arrays already preprocessed (load_image does it).
+Errors raise ValueError (bad argument, shape or file contents), OSError
+(a file cannot be read) or MemoryError, with the engine's one-line message.
+"""
+import numpy as _np
+
+from . import _vggsimd
+
+__version__ = _vggsimd.__version__
+__all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "Model", "Layer", "load_image", "decode_predictions", "levels"]
+
+BLOCKS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
+
+
+class Layer:
+    """A layer of the model: its Keras name, class name, output shape (batch dimension None) and parameters."""
+
+    def __init__(self, name, kind, output_shape, params):
+        self.name = name
+        self.kind = kind
+        self.output_shape = (None,) + tuple(output_shape)
+        self.params = params
+
+    def count_params(self):
+        return self.params
+
+    def __repr__(self):
+        return "<Layer %s %s %s, %d params>" % (self.name, self.kind, self.output_shape, self.params)
+
+
+class Model:
+    """A VGG network packed for this CPU.  Prefer VGG11/VGG13/VGG16/VGG19()."""
+
+    def __init__(self, arch="vgg16", weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None,
+                 threads=None, algo="auto"):
+        if weights is not None and not isinstance(weights, str):
+            raise ValueError("weights must be None (random init) or the path of a safetensors file")
+        shape = tuple(input_shape) if input_shape is not None else (224, 224, 3)
+        if len(shape) != 3 or shape[2] != 3 or not all(isinstance(v, int) for v in shape):
+            raise ValueError("input_shape must be (height, width, 3), got %r" % (input_shape,))
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError("threads must be None (online cores) or a whole number >= 1, got %r" % (threads,))
+        naming = _vggsimd.probe_weights(weights)[0] if weights is not None else "keras"
+        #: the preprocessing the weights expect: "torch" for torchvision naming, else "caffe"
+        self.preprocess = "torch" if naming == "torch" else "caffe"
+        self._net = _vggsimd.Net(arch=arch, weights=weights, top=bool(include_top), height=shape[0], width=shape[1],
+                                 seed=seed, isa=isa, threads=threads or 0, algo=algo)
+        self.name = arch
+        self.include_top = bool(include_top)
+        self.input_shape = (None,) + shape
+        self.layers = [Layer(*l) for l in self._net.layers()]
+
+    @property
+    def isa(self):
+        """The kernel level in use: scalar, avx2, avx512 or neon."""
+        return self._net.isa
+
+    @property
+    def threads(self):
+        return self._net.threads
+
+    @property
+    def output_shape(self):
+        return self.layers[-1].output_shape
+
+    def count_params(self):
+        return self._net.params
+
+    def summary(self, print_fn=print):
+        """Prints the Keras-style summary (or hands it to print_fn)."""
+        print_fn(self._net.summary().rstrip("\n"))
+
+    def get_layer(self, name):
+        for l in self.layers:
+            if l.name == name:
+                return l
+        raise ValueError("no layer named %r" % (name,))
+
+    def plan(self):
+        """The algorithm of every convolution, by layer name ("direct", "wino2", "wino2+pool", ...)."""
+        return {s["layer"]: s["algo"] for s in self._net.steps() if s["op"] == "conv"}
+
+    def steps(self):
+        """Every step the net runs: layer, op, algorithm, dtype, fused operations, kernel, tasks, seconds."""
+        return self._net.steps()
+
+    def predict(self, x):
+        """Probabilities (N, 1000) with the classifier; the block5_pool output (N, h, w, 512) without."""
+        _, probs, last, _ = self._net.forward(x, False)
+        return probs if self.include_top else last
+
+    def features(self, x):
+        """The output of each of the five blocks: {"block1_pool": (N, H/2, W/2, 64), ..., "block5_pool": ...}."""
+        blocks, _, _, _ = self._net.forward(x, True)
+        return dict(zip(BLOCKS, blocks))
+
+    def layer_output(self, x, name):
+        """The output of one layer: a block's pool (blockN_pool), or with the classifier fc1, fc2 (N, 4096) or
+        predictions (N, 1000, the probabilities)."""
+        if name in BLOCKS:
+            return self.features(x)[name]
+        if name == "predictions":
+            return self.predict(x) if self.include_top else self._net.forward(x, False, name)[3]
+        return self._net.forward(x, False, name)[3]
+
+    @property
+    def last_forward_seconds(self):
+        """Time spent inside the engine by the last predict() or features() call."""
+        return self._net.last_forward_seconds
+
+    def __repr__(self):
+        return "<vggsimd.Model %s%s input %s isa %s threads %d>" % (
+            self.name, " with classifier" if self.include_top else "", self.input_shape, self.isa, self.threads)
+
+
+def _factory(arch):
+    def make(weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None, threads=None,
+             algo="auto"):
+        return Model(arch, weights=weights, include_top=include_top, input_shape=input_shape, seed=seed, isa=isa,
+                     threads=threads, algo=algo)
+
+    make.__name__ = arch.upper()
+    make.__doc__ = ("%s(weights=None|'file.safetensors', include_top=False, input_shape=(224, 224, 3), seed=0, "
+                    "isa=None, threads=None, algo='auto'): a Model.  weights=None: seeded Glorot-uniform init."
+                    % arch.upper())
+    return make
+
+
+VGG11, VGG13, VGG16, VGG19 = (_factory(a) for a in ("vgg11", "vgg13", "vgg16", "vgg19"))
+
+
+def load_image(path, size=224, resize="direct", preprocess="caffe", max_pixels=0, full_decode=False):
+    """A picture (JPEG, PNG, BMP, TGA, PNM, GIF, PSD, HDR) or a preprocessed .npy, as a (1, size, size, 3) float32
+    array.  resize: "direct" or "crop" (shorter side to size*256/224, centre crop); preprocess: "caffe" (Keras
+    VGG16: BGR, means subtracted) or "torch" (torchvision: RGB/255, ImageNet mean and std)."""
+    return _vggsimd.load_image(path, size=size, resize=resize, preprocess=preprocess, max_pixels=max_pixels,
+                               full_decode=full_decode)
+
+
+def decode_predictions(probs, top=5):
+    """[[(class index, label, probability), ...] per image], most likely first, like Keras'."""
+    p = _np.asarray(probs, dtype=_np.float32)
+    if p.ndim != 2 or p.shape[1] != 1000:
+        raise ValueError("decode_predictions expects a (N, 1000) array, got shape %s" % (p.shape,))
+    if not 1 <= int(top) <= 1000:
+        raise ValueError("top must be from 1 to 1000, got %r" % (top,))
+    out = []
+    for row in p:
+        idx = sorted(range(1000), key=lambda i: (-row[i], i))[: int(top)]
+        out.append([(i, _vggsimd.label(i), float(row[i])) for i in idx])
+    return out
+
+
+def levels():
+    """Kernel levels usable on this CPU, best last."""
+    return _vggsimd.levels()

@@ -1,0 +1,438 @@
+/* The Python binding: a Net type (model, weights and packed net) and image
+ * loading, on the CPython and NumPy C APIs.  The Keras-like surface is in
+ * __init__.py; this module only converts arguments and arrays.  The GIL is
+ * released while images decode, weights load and the net runs; a lock per Net
+ * lets several Python threads share one. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pythread.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+#include <string.h>
+#include <time.h>
+
+#include "vggsimd.h"
+
+static PyObject *raise_vgg(vgg_status s, const vgg_error *e) {
+  PyObject *type = s == VGG_ERR_IO ? PyExc_OSError : s == VGG_ERR_NOMEM ? PyExc_MemoryError : PyExc_ValueError;
+  PyErr_SetString(type, e->msg);
+  return NULL;
+}
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Index of name in a NULL-terminated list, or a ValueError naming the choices. */
+static int choice(const char *what, const char *name, const char *const *names) {
+  char list[256] = "";
+  for (int i = 0; names[i]; i++) {
+    if (!strcmp(name, names[i])) return i;
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+  }
+  PyErr_Format(PyExc_ValueError, "%s '%s' is not one of: %s", what, name, list);
+  return -1;
+}
+
+/* ------------------------------------------------------------------ Net -- */
+
+typedef struct {
+  PyObject_HEAD vgg_model *m;
+  vgg_weights *w;
+  vgg_net *net;
+  PyThread_type_lock lock;
+  double last_forward; /* seconds inside vgg_net_forward_all in the last call */
+} NetObject;
+
+static void Net_dealloc(NetObject *self) {
+  vgg_net_free(self->net);
+  vgg_weights_free(self->w);
+  vgg_model_free(self->m);
+  if (self->lock) PyThread_free_lock(self->lock);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"arch", "weights", "top", "height", "width", "seed", "isa", "threads", "algo", NULL};
+  const char *arch = "vgg16", *weights = NULL, *isa = NULL, *algo = "auto";
+  int top = 0, h = 224, w = 224, threads = 0;
+  unsigned long long seed = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|szpiiKzis", kwlist, &arch, &weights, &top, &h, &w, &seed, &isa,
+                                   &threads, &algo))
+    return -1;
+  if (self->net) {
+    PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
+    return -1;
+  }
+  static const char *const archs[] = {"vgg11", "vgg13", "vgg16", "vgg19", NULL};
+  static const char *const algos[] = {"auto", "direct", "wino2", "wino4", "fast", NULL};
+  const int a = choice("arch", arch, archs), al = a < 0 ? -1 : choice("algo", algo, algos);
+  if (a < 0 || al < 0) return -1;
+  vgg_options o = {-1, threads, (vgg_algo)al, 1};
+  if (threads < 0 || threads > 1024) {
+    PyErr_Format(PyExc_ValueError, "threads %d is not from 1 to 1024 (or None: online cores)", threads);
+    return -1;
+  }
+  if (isa && strcmp(isa, "auto") != 0) {
+    o.isa = vgg_level_parse(isa);
+    if (o.isa < 0 || !vgg_level_usable(o.isa)) {
+      PyErr_Format(PyExc_ValueError, "isa '%s' is not %s (best here: %s)", isa,
+                   o.isa < 0 ? "a known level" : "available on this CPU and build", vgg_level_name(vgg_level_best()));
+      return -1;
+    }
+  }
+  vgg_error err;
+  vgg_status s = VGG_OK;
+  if (weights) {
+    vgg_naming naming;
+    int has_top;
+    Py_BEGIN_ALLOW_THREADS
+    s = vgg_weights_probe(weights, &naming, &has_top, &err);
+    Py_END_ALLOW_THREADS
+    if (s) return raise_vgg(s, &err), -1;
+    if (top && !has_top) {
+      PyErr_Format(PyExc_ValueError, "include_top: %s holds no classifier (conv base only)", weights);
+      return -1;
+    }
+  }
+  if ((s = vgg_model_create((vgg_arch)a, top, h, w, &self->m, &err))) return raise_vgg(s, &err), -1;
+  Py_BEGIN_ALLOW_THREADS
+  s = weights ? vgg_weights_load(self->m, weights, threads, &self->w, &err)
+              : vgg_weights_init(self->m, seed, threads, &self->w, &err);
+  if (!s) s = vgg_net_create(self->m, self->w, &o, &self->net, &err);
+  Py_END_ALLOW_THREADS
+  if (s) return raise_vgg(s, &err), -1;
+  if (!(self->lock = PyThread_allocate_lock())) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  return 0;
+}
+
+static int ready(NetObject *self) {
+  if (self->net) return 1;
+  PyErr_SetString(PyExc_RuntimeError, "Net is not initialised");
+  return 0;
+}
+
+/* Copies each block's output into its array at the current image. */
+typedef struct {
+  float *blocks[6]; /* 1..5, NULL when not wanted */
+  int base;         /* image index of the chunk's first image */
+  int image;        /* within the chunk */
+  int dense_layer;  /* a classifier layer to copy out (-1: none) */
+  float *dense;
+} fwd_ctx;
+
+static void on_dense(void *user, int layer, const vgg_tensor *t) {
+  fwd_ctx *c = user;
+  if (layer == c->dense_layer) memcpy(c->dense + (size_t)c->base * t->c, t->data, sizeof(float) * (size_t)t->n * t->c);
+}
+
+static void on_block(void *user, int block, const vgg_tensor *t, double seconds) {
+  (void)seconds;
+  fwd_ctx *c = user;
+  if (block == 1) c->image++;
+  if (!c->blocks[block]) return;
+  const size_t n = (size_t)t->h * t->w * t->c;
+  memcpy(c->blocks[block] + (size_t)(c->base + c->image) * n, t->data, n * sizeof(float));
+}
+
+/* forward(x, blocks=False, dense=None) -> (tuple of the five block outputs or None, probabilities or None,
+ * block5 output, the output of classifier layer `dense` ("fc1", "fc2", "predictions": logits) or None)
+ * x: (N, H, W, 3) array, converted to C-ordered float32. */
+static PyObject *Net_forward(NetObject *self, PyObject *args) {
+  PyObject *xin;
+  int want_blocks = 0;
+  const char *dense_name = NULL;
+  if (!ready(self) || !PyArg_ParseTuple(args, "O|pz", &xin, &want_blocks, &dense_name)) return NULL;
+  int dense_layer = -1;
+  if (dense_name) {
+    for (int i = 0; i < vgg_model_num_layers(self->m); i++) {
+      const vgg_layer *l = vgg_model_layer(self->m, i);
+      if (l->kind == VGG_LAYER_DENSE && !strcmp(l->name, dense_name)) dense_layer = i;
+    }
+    if (dense_layer < 0) {
+      PyErr_Format(PyExc_ValueError, "'%s' is not a classifier layer of this model (fc1, fc2, predictions; "
+                   "the model needs include_top=True)", dense_name);
+      return NULL;
+    }
+  }
+  PyArrayObject *x = (PyArrayObject *)PyArray_FROM_OTF(xin, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
+  if (!x) return NULL;
+  const vgg_layer *in = vgg_model_layer(self->m, 0);
+  const npy_intp *d = PyArray_DIMS(x);
+  if (PyArray_NDIM(x) != 4 || d[1] != in->out_h || d[2] != in->out_w || d[3] != 3 || d[0] < 1) {
+    char got[96] = "";
+    for (int i = 0; i < PyArray_NDIM(x) && i < 6; i++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)d[i]);
+    PyErr_Format(PyExc_ValueError, "input has shape (%s); this model takes (N, %d, %d, 3) with N >= 1", got,
+                 in->out_h, in->out_w);
+    Py_DECREF(x);
+    return NULL;
+  }
+  const int n = (int)d[0];
+  PyObject *blocks[6] = {NULL}, *probs = NULL, *dense = NULL, *ret = NULL;
+  fwd_ctx c;
+  memset(&c, 0, sizeof c);
+  c.dense_layer = dense_layer;
+  if (dense_layer >= 0) {
+    const npy_intp dims[2] = {n, vgg_model_layer(self->m, dense_layer)->out_c};
+    if (!(dense = PyArray_SimpleNew(2, dims, NPY_FLOAT32))) goto done;
+    c.dense = PyArray_DATA((PyArrayObject *)dense);
+  }
+  for (int b = 1; b <= 5; b++) {
+    if (!want_blocks && b != 5) continue;
+    const vgg_layer *o = vgg_model_block_output(self->m, b);
+    const npy_intp dims[4] = {n, o->out_h, o->out_w, o->out_c};
+    if (!(blocks[b] = PyArray_SimpleNew(4, dims, NPY_FLOAT32))) goto done;
+    c.blocks[b] = PyArray_DATA((PyArrayObject *)blocks[b]);
+  }
+  const int top = vgg_model_top(self->m);
+  if (top) {
+    const npy_intp dims[2] = {n, 1000};
+    if (!(probs = PyArray_SimpleNew(2, dims, NPY_FLOAT32))) goto done;
+  }
+  vgg_status s = VGG_OK;
+  vgg_error err;
+  const size_t img = (size_t)in->out_h * in->out_w * 3;
+  float *xd = PyArray_DATA(x), *pd = probs ? PyArray_DATA((PyArrayObject *)probs) : NULL;
+  double sec = 0;
+  Py_BEGIN_ALLOW_THREADS
+  PyThread_acquire_lock(self->lock, WAIT_LOCK);
+  for (int b0 = 0; b0 < n && !s; b0 += VGG_MAX_BATCH) {
+    const int nb = n - b0 < VGG_MAX_BATCH ? n - b0 : VGG_MAX_BATCH;
+    const vgg_tensor t = {nb, in->out_h, in->out_w, 3, xd + (size_t)b0 * img};
+    c.base = b0, c.image = -1;
+    const double t0 = seconds_now();
+    s = vgg_net_forward_all(self->net, &t, on_block, dense ? on_dense : NULL, &c, NULL,
+                            pd ? pd + (size_t)b0 * 1000 : NULL, &err);
+    sec += seconds_now() - t0;
+  }
+  self->last_forward = sec;
+  PyThread_release_lock(self->lock);
+  Py_END_ALLOW_THREADS
+  if (s) {
+    raise_vgg(s, &err);
+    goto done;
+  }
+  PyObject *bt = Py_None;
+  Py_INCREF(Py_None);
+  if (want_blocks) {
+    Py_DECREF(Py_None);
+    if (!(bt = PyTuple_Pack(5, blocks[1], blocks[2], blocks[3], blocks[4], blocks[5]))) goto done;
+  }
+  ret = Py_BuildValue("(NOOO)", bt, probs ? probs : Py_None, blocks[5], dense ? dense : Py_None);
+done:
+  Py_XDECREF(dense);
+  for (int b = 1; b <= 5; b++) Py_XDECREF(blocks[b]);
+  Py_XDECREF(probs);
+  Py_DECREF(x);
+  return ret;
+}
+
+static PyObject *Net_summary(NetObject *self, PyObject *unused) {
+  (void)unused;
+  if (!ready(self)) return NULL;
+  char buf[16384];
+  vgg_model_summary(self->m, buf, sizeof buf);
+  return PyUnicode_FromString(buf);
+}
+
+/* [(name, kind, (h, w, c), params), ...] */
+static PyObject *Net_layers(NetObject *self, PyObject *unused) {
+  (void)unused;
+  if (!ready(self)) return NULL;
+  static const char *const kinds[] = {"InputLayer", "Conv2D", "MaxPooling2D", "Flatten", "Dense"};
+  const int n = vgg_model_num_layers(self->m);
+  PyObject *list = PyList_New(n);
+  for (int i = 0; list && i < n; i++) {
+    const vgg_layer *l = vgg_model_layer(self->m, i);
+    PyObject *shape = l->kind == VGG_LAYER_FLATTEN || l->kind == VGG_LAYER_DENSE
+                          ? Py_BuildValue("(i)", l->out_c)
+                          : Py_BuildValue("(iii)", l->out_h, l->out_w, l->out_c);
+    PyObject *item = shape ? Py_BuildValue("(ssNL)", l->name, kinds[l->kind], shape, (long long)(l->weights + l->biases)) : NULL;
+    if (!item) {
+      Py_DECREF(list);
+      return NULL;
+    }
+    PyList_SET_ITEM(list, i, item);
+  }
+  return list;
+}
+
+static PyObject *Net_steps(NetObject *self, PyObject *unused) {
+  (void)unused;
+  if (!ready(self)) return NULL;
+  vgg_step_info st[VGG_MAX_STEPS_INFO];
+  const int n = vgg_net_steps(self->net, st, VGG_MAX_STEPS_INFO);
+  PyObject *list = PyList_New(0);
+  for (int i = 0; list && i < n; i++) {
+    PyObject *d = Py_BuildValue("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:d}", "layer", st[i].layer, "op", st[i].op, "algo",
+                                st[i].algo, "dtype", st[i].dtype, "fused", st[i].fused, "kernel", st[i].kernel,
+                                "tasks", st[i].tasks, "seconds", st[i].seconds);
+    if (!d || PyList_Append(list, d)) {
+      Py_XDECREF(d);
+      Py_DECREF(list);
+      return NULL;
+    }
+    Py_DECREF(d);
+  }
+  return list;
+}
+
+static PyObject *Net_get_isa(NetObject *self, void *closure) {
+  (void)closure;
+  return ready(self) ? PyUnicode_FromString(vgg_net_isa(self->net)) : NULL;
+}
+static PyObject *Net_get_threads(NetObject *self, void *closure) {
+  (void)closure;
+  return ready(self) ? PyLong_FromLong(vgg_net_threads(self->net)) : NULL;
+}
+static PyObject *Net_get_params(NetObject *self, void *closure) {
+  (void)closure;
+  return ready(self) ? PyLong_FromLongLong(vgg_model_total_params(self->m)) : NULL;
+}
+static PyObject *Net_get_last_forward(NetObject *self, void *closure) {
+  (void)closure;
+  return PyFloat_FromDouble(self->last_forward);
+}
+
+static PyMethodDef Net_methods[] = {
+    {"forward", (PyCFunction)Net_forward, METH_VARARGS,
+     "forward(x, blocks=False, dense=None) -> (five block outputs or None, probabilities or None, block5 output, "
+     "dense layer output or None)"},
+    {"summary", (PyCFunction)Net_summary, METH_NOARGS, "the Keras-style summary table"},
+    {"layers", (PyCFunction)Net_layers, METH_NOARGS, "[(name, kind, output shape, params), ...]"},
+    {"steps", (PyCFunction)Net_steps, METH_NOARGS, "the plan the net runs, step by step"},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef Net_getset[] = {
+    {"isa", (getter)Net_get_isa, NULL, "the kernel level in use", NULL},
+    {"threads", (getter)Net_get_threads, NULL, "worker threads", NULL},
+    {"params", (getter)Net_get_params, NULL, "parameter count", NULL},
+    {"last_forward_seconds", (getter)Net_get_last_forward, NULL, "time inside the engine in the last forward()",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject NetType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "vggsimd._vggsimd.Net",
+    .tp_basicsize = sizeof(NetObject),
+    .tp_dealloc = (destructor)Net_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Net(arch='vgg16', weights=None, top=False, height=224, width=224, seed=0, isa=None, threads=0, "
+              "algo='auto')",
+    .tp_methods = Net_methods,
+    .tp_getset = Net_getset,
+    .tp_init = (initproc)Net_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ------------------------------------------------------------ functions -- */
+
+static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
+  (void)mod;
+  static char *kwlist[] = {"path", "size", "resize", "preprocess", "max_pixels", "full_decode", NULL};
+  PyObject *path_obj;
+  const char *resize = "direct", *pre = "caffe";
+  int size = 224, full = 0;
+  long long max_pixels = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|issLp", kwlist, PyUnicode_FSConverter, &path_obj, &size, &resize,
+                                   &pre, &max_pixels, &full))
+    return NULL;
+  static const char *const resizes[] = {"direct", "crop", NULL}, *const pres[] = {"caffe", "torch", NULL};
+  const int r = choice("resize", resize, resizes), p = r < 0 ? -1 : choice("preprocess", pre, pres);
+  if (r < 0 || p < 0) {
+    Py_DECREF(path_obj);
+    return NULL;
+  }
+  if (max_pixels < 0) {
+    Py_DECREF(path_obj);
+    PyErr_SetString(PyExc_ValueError, "max_pixels is negative");
+    return NULL;
+  }
+  const vgg_image_options o = {size, (vgg_resize_mode)r, (vgg_preproc)p, max_pixels, full};
+  vgg_tensor t;
+  vgg_error err;
+  vgg_status s;
+  const char *path = PyBytes_AS_STRING(path_obj);
+  Py_BEGIN_ALLOW_THREADS
+  s = vgg_image_load(path, &o, &t, &err);
+  Py_END_ALLOW_THREADS
+  Py_DECREF(path_obj);
+  if (s) return raise_vgg(s, &err);
+  const npy_intp dims[4] = {1, t.h, t.w, 3};
+  PyObject *a = PyArray_SimpleNew(4, dims, NPY_FLOAT32);
+  if (a) memcpy(PyArray_DATA((PyArrayObject *)a), t.data, sizeof(float) * (size_t)t.h * t.w * 3);
+  vgg_tensor_free(&t);
+  return a;
+}
+
+/* probe_weights(path) -> ("torch" | "keras", has_classifier) from the file's header. */
+static PyObject *probe_weights(PyObject *mod, PyObject *args) {
+  (void)mod;
+  PyObject *path_obj;
+  if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path_obj)) return NULL;
+  vgg_naming naming;
+  int has_top;
+  vgg_error err;
+  vgg_status s = vgg_weights_probe(PyBytes_AS_STRING(path_obj), &naming, &has_top, &err);
+  Py_DECREF(path_obj);
+  if (s) return raise_vgg(s, &err);
+  return Py_BuildValue("(sO)", naming == VGG_NAMING_TORCH ? "torch" : "keras", has_top ? Py_True : Py_False);
+}
+
+static PyObject *label(PyObject *mod, PyObject *arg) {
+  (void)mod;
+  const long i = PyLong_AsLong(arg);
+  if (i == -1 && PyErr_Occurred()) return NULL;
+  if (i < 0 || i > 999) {
+    PyErr_Format(PyExc_ValueError, "class %ld is not from 0 to 999", i);
+    return NULL;
+  }
+  return PyUnicode_FromString(vgg_imagenet_label((int)i));
+}
+
+static PyObject *levels(PyObject *mod, PyObject *unused) {
+  (void)mod, (void)unused;
+  PyObject *list = PyList_New(0);
+  for (int l = 0; list && l < VGG_LEVEL_COUNT; l++)
+    if (vgg_level_usable(l)) {
+      PyObject *s = PyUnicode_FromString(vgg_level_name(l));
+      if (!s || PyList_Append(list, s)) {
+        Py_XDECREF(s);
+        Py_DECREF(list);
+        return NULL;
+      }
+      Py_DECREF(s);
+    }
+  return list;
+}
+
+static PyMethodDef module_methods[] = {
+    {"load_image", (PyCFunction)(void (*)(void))load_image, METH_VARARGS | METH_KEYWORDS,
+     "load_image(path, size=224, resize='direct', preprocess='caffe', max_pixels=0, full_decode=False)"},
+    {"probe_weights", probe_weights, METH_VARARGS, "probe_weights(path) -> (naming, has_classifier)"},
+    {"label", label, METH_O, "label(i): the ImageNet class name of index i"},
+    {"levels", levels, METH_NOARGS, "the kernel levels usable here, best last"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_vggsimd", "vggsimd engine binding", -1, module_methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__vggsimd(void) {
+  import_array();
+  if (PyType_Ready(&NetType) < 0) return NULL;
+  PyObject *m = PyModule_Create(&module);
+  if (!m) return NULL;
+  Py_INCREF(&NetType);
+  if (PyModule_AddObject(m, "Net", (PyObject *)&NetType) < 0 ||
+      PyModule_AddStringConstant(m, "__version__", VGGSIMD_VERSION) < 0) {
+    Py_DECREF(&NetType);
+    Py_DECREF(m);
+    return NULL;
+  }
+  return m;
+}

@@ -1,0 +1,194 @@
+"""The Python package: Keras' shapes and parameter counts, bit-for-bit agreement with the CLI, accuracy
+against torchvision in float64, errors as exceptions, threads."""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import vggsimd
+from conftest import GOLDEN_PHOTO, IMG, PHOTO, cli
+
+# Keras' VGG16 (include_top=False, 224x224): layer names, output shapes and parameters.
+KERAS_VGG16 = [
+    ("input_1", (None, 224, 224, 3), 0), ("block1_conv1", (None, 224, 224, 64), 1792),
+    ("block1_conv2", (None, 224, 224, 64), 36928), ("block1_pool", (None, 112, 112, 64), 0),
+    ("block2_conv1", (None, 112, 112, 128), 73856), ("block2_conv2", (None, 112, 112, 128), 147584),
+    ("block2_pool", (None, 56, 56, 128), 0), ("block3_conv1", (None, 56, 56, 256), 295168),
+    ("block3_conv2", (None, 56, 56, 256), 590080), ("block3_conv3", (None, 56, 56, 256), 590080),
+    ("block3_pool", (None, 28, 28, 256), 0), ("block4_conv1", (None, 28, 28, 512), 1180160),
+    ("block4_conv2", (None, 28, 28, 512), 2359808), ("block4_conv3", (None, 28, 28, 512), 2359808),
+    ("block4_pool", (None, 14, 14, 512), 0), ("block5_conv1", (None, 14, 14, 512), 2359808),
+    ("block5_conv2", (None, 14, 14, 512), 2359808), ("block5_conv3", (None, 14, 14, 512), 2359808),
+    ("block5_pool", (None, 7, 7, 512), 0),
+]
+KERAS_TOP = [("flatten", (None, 25088), 0), ("fc1", (None, 4096), 102764544), ("fc2", (None, 4096), 16781312),
+             ("predictions", (None, 1000), 4097000)]
+
+
+def test_vgg16_layers_and_params_match_keras():
+    m = vggsimd.VGG16()
+    assert [(l.name, l.output_shape, l.count_params()) for l in m.layers] == KERAS_VGG16
+    assert m.count_params() == 14714688
+    assert m.output_shape == (None, 7, 7, 512)
+    t = vggsimd.VGG16(include_top=True)
+    assert [(l.name, l.output_shape, l.params) for l in t.layers] == KERAS_VGG16 + KERAS_TOP
+    assert t.count_params() == 138357544
+
+
+@pytest.mark.parametrize("make,conv,top", [(vggsimd.VGG19, 20024384, 143667240), (vggsimd.VGG11, 9220480, 132863336),
+                                           (vggsimd.VGG13, 9404992, 133047848)])
+def test_other_archs_params(make, conv, top):
+    assert make(input_shape=(32, 32, 3)).count_params() == conv  # Keras VGG19 / torchvision vgg11, vgg13 features
+    assert make(include_top=True).count_params() == top
+
+
+def test_summary_and_plan(capsys):
+    m = vggsimd.VGG16(input_shape=(64, 80, 3))
+    m.summary()
+    out = capsys.readouterr().out
+    assert "Total params: 14,714,688" in out and "block5_pool (MaxPooling2D)   (None, 2, 2, 512)" in out
+    plan = m.plan()
+    assert list(plan) == [l.name for l in m.layers if "conv" in l.name]
+    assert all(a.split("+")[0] in ("direct", "wino2", "wino4") for a in plan.values())
+    assert m.isa in vggsimd.levels() and m.threads >= 1
+
+
+def test_features_equal_the_cli_bit_for_bit(exe, tmp_path):
+    cli("run", PHOTO, "--size", 64, "--seed", 3, "--threads", 2, "--npy", tmp_path)
+    m = vggsimd.VGG16(input_shape=(64, 64, 3), seed=3, threads=2)
+    f = m.features(vggsimd.load_image(PHOTO, size=64))
+    for b in range(1, 6):
+        ref = np.load(tmp_path / ("block%d.npy" % b))
+        got = f["block%d_pool" % b]
+        assert got.dtype == np.float32 and got.shape == ref.shape
+        assert np.array_equal(got, ref), "block%d differs from the CLI's" % b
+    assert np.array_equal(m.predict(vggsimd.load_image(PHOTO, size=64)), f["block5_pool"])
+
+
+def test_classifier_layers_equal_the_cli(exe, tmp_path, weights_top):
+    photos = [os.path.join(IMG, n) for n in ("rgb8.png", "rgb8.jpg", "gray8.png")]
+    m = vggsimd.VGG16(weights=weights_top, include_top=True, threads=2)
+    assert m.preprocess == "torch"  # torchvision naming
+    x = np.concatenate([vggsimd.load_image(p, preprocess="torch") for p in photos])
+    for layer in ("fc1", "fc2", "predictions"):
+        cli("run", *photos, "--weights", weights_top, "--threads", 2, "--batch", 2, "--features", tmp_path / layer,
+            "--layer", layer)
+        got = m.layer_output(x, layer)
+        for i, p in enumerate(photos):
+            ref = np.load(tmp_path / layer / (os.path.basename(p) + ".npy"))
+            assert np.array_equal(got[i:i + 1], ref), "%s of %s differs from the CLI's" % (layer, p)
+    probs = m.predict(x)
+    assert probs.shape == (3, 1000) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    top = vggsimd.decode_predictions(probs, top=5)
+    assert len(top) == 3 and all(len(r) == 5 for r in top)
+    assert top[0][0][0] == int(np.argmax(probs[0])) and top[0][0][1] == vggsimd._vggsimd.label(top[0][0][0])
+    assert top[0][0][2] >= top[0][1][2] >= top[0][4][2]
+
+
+def test_against_torchvision_float64(weights_top):
+    """Every block within 1e-5 of max |block| of torchvision's vgg16 run in float64, probabilities within 1e-5."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(GOLDEN_PHOTO), "..", "..", "scripts"))
+    import safetensors_io
+    model = torchvision.models.vgg16(weights=None).double().eval()
+    model.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in safetensors_io.read(weights_top).items()})
+    x = vggsimd.load_image(GOLDEN_PHOTO, preprocess="torch")
+    m = vggsimd.VGG16(weights=weights_top, include_top=True)
+    f = m.features(x)
+    probs = m.predict(x)
+    with torch.no_grad():
+        h = torch.from_numpy(x.astype(np.float64)).permute(0, 3, 1, 2)
+        b = 0
+        for layer in model.features:
+            h = layer(h)
+            if isinstance(layer, torch.nn.MaxPool2d):
+                b += 1
+                ref = h.permute(0, 2, 3, 1).numpy()
+                err = np.abs(f["block%d_pool" % b] - ref).max() / np.abs(ref).max()
+                assert err <= 1e-5, "block%d: %.3g of max |block|" % (b, err)
+        ref_p = torch.softmax(model.classifier(torch.flatten(model.avgpool(h), 1)), 1).numpy()
+    assert np.abs(probs - ref_p).max() <= 1e-5
+    assert np.argmax(probs) == np.argmax(ref_p)
+
+
+def test_errors_are_exceptions(tmp_path, weights_top):
+    with pytest.raises(OSError, match="missing.png"):
+        vggsimd.load_image(str(tmp_path / "missing.png"))
+    with pytest.raises(ValueError, match="cannot decode"):
+        vggsimd.load_image(os.path.join(IMG, "corrupt.png"))
+    with pytest.raises(ValueError, match="not an image"):
+        vggsimd.load_image(os.path.join(IMG, "notimage.txt"))
+    with pytest.raises(ValueError, match="too large"):
+        vggsimd.load_image(os.path.join(IMG, "rgb8.png"), max_pixels=100)
+    with pytest.raises(ValueError, match="resize 'squash' is not one of"):
+        vggsimd.load_image(PHOTO, resize="squash")
+    with pytest.raises(ValueError, match="out of range"):
+        vggsimd.load_image(PHOTO, size=8)
+    m = vggsimd.VGG11(input_shape=(32, 32, 3), threads=1)
+    for bad in (np.zeros((1, 32, 32, 4), np.float32), np.zeros((32, 32, 3), np.float32),
+                np.zeros((0, 32, 32, 3), np.float32), np.zeros((1, 33, 32, 3), np.float32)):
+        with pytest.raises(ValueError, match=r"this model takes \(N, 32, 32, 3\)"):
+            m.predict(bad)
+    with pytest.raises(ValueError):
+        m.predict("not an array")
+    with pytest.raises(ValueError, match="not a classifier layer"):
+        m.layer_output(np.zeros((1, 32, 32, 3), np.float32), "fc1")
+    with pytest.raises(ValueError, match="isa 'avx9'"):
+        vggsimd.VGG16(isa="avx9")
+    with pytest.raises(ValueError, match="arch 'vgg99'"):
+        vggsimd.Model("vgg99")
+    with pytest.raises(ValueError, match="algo 'fastest'"):
+        vggsimd.VGG16(algo="fastest")
+    with pytest.raises(ValueError, match="threads"):
+        vggsimd.VGG16(threads=0)
+    with pytest.raises(ValueError, match="7x7"):
+        vggsimd.VGG16(include_top=True, input_shape=(64, 64, 3))
+    with pytest.raises(ValueError, match="input_shape"):
+        vggsimd.VGG16(input_shape=(224, 224))
+    with pytest.raises(OSError, match="nothing.safetensors"):
+        vggsimd.VGG16(weights=str(tmp_path / "nothing.safetensors"))
+    with pytest.raises(ValueError, match="not a safetensors file"):
+        vggsimd.VGG16(weights=os.path.join(IMG, "notimage.txt"))
+    with pytest.raises(ValueError, match=r"\(N, 1000\)"):
+        vggsimd.decode_predictions(np.zeros((2, 10)))
+
+
+def test_inputs_are_converted_and_batches_split():
+    """float64 and strided inputs are taken; more images than one engine batch (64) give per-image results."""
+    m = vggsimd.VGG11(input_shape=(32, 32, 3), threads=2, seed=1)
+    rng = np.random.default_rng(0)
+    x = (rng.random((70, 32, 32, 3)) * 100).astype(np.float32)
+    out = m.predict(x)
+    assert out.shape == (70, 1, 1, 512)
+    for i in (0, 63, 64, 69):
+        assert np.array_equal(out[i:i + 1], m.predict(x[i:i + 1]))
+    assert np.array_equal(m.predict(x[:3].astype(np.float64)), out[:3])
+    big = np.zeros((3, 32, 64, 3), np.float32)
+    big[:, :, ::2] = x[:3]
+    assert np.array_equal(m.predict(big[:, :, ::2]), out[:3])
+
+
+def test_threads_agree_and_share_a_model():
+    x = vggsimd.load_image(PHOTO, size=64)
+    one = vggsimd.VGG16(input_shape=(64, 64, 3), threads=1).features(x)
+    m = vggsimd.VGG16(input_shape=(64, 64, 3), threads=2)
+    two = m.features(x)
+    assert all(np.array_equal(one[k], two[k]) for k in one)
+    results, errors = [None] * 4, []
+
+    def work(i):
+        try:
+            results[i] = m.predict(x)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    assert all(np.array_equal(r, two["block5_pool"]) for r in results)

@@ -1,0 +1,58 @@
+"""vggsimd.dask on a LocalCluster of 2 worker processes x 1 thread: every image's features equal the
+single-process CLI's bit for bit; a bad image is reported and the others go on."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import IMG, PHOTO, cli
+
+pytest.importorskip("distributed")
+Image = pytest.importorskip("PIL.Image")
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    src = [Image.open(PHOTO).convert("RGB"), Image.open(os.path.join(IMG, "large_1200x800.jpg")).convert("RGB")]
+    for i in range(24):
+        im = src[i % 2].resize((200 + 13 * i, 150 + 7 * i))
+        im = im.rotate(9 * i) if i % 3 == 1 else im
+        im.save(d / ("p%02d.%s" % (i, "jpg" if i % 2 else "png")))
+    (d / "p99_bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    return d
+
+
+def test_dask_features_equal_the_cli(exe, photos, tmp_path):
+    out = tmp_path / "dask"
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, "-m", "vggsimd.dask", str(photos), "--out", str(out), "--workers", "2",
+                        "--partition-size", "5", "--size", "96", "--quiet"], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 1, r.stderr  # the bad image
+    assert "p99_bad.png" in r.stderr and "25 images: 24 done, 1 failed" in r.stdout, (r.stdout, r.stderr)
+    subprocess.run([exe, "run", str(photos), "--size", "96", "--threads", "1", "--features", str(tmp_path / "cli")],
+                   capture_output=True)
+    index = [json.loads(l) for l in open(out / "index.jsonl")]
+    assert [os.path.basename(e["path"]) for e in index] == sorted(os.listdir(photos))
+    parts = {}
+    for e in index:
+        name = os.path.basename(e["path"])
+        if "error" in e:
+            assert name == "p99_bad.png" and "cannot decode" in e["error"]
+            continue
+        part = parts.setdefault(e["partition"], np.load(out / e["partition"]))
+        ref = np.load(tmp_path / "cli" / (name + ".npy"))
+        assert np.array_equal(part[e["row"]:e["row"] + 1], ref), name
+    assert len(parts) == 5 and sorted(os.listdir(out)) == sorted(
+        ["index.jsonl"] + ["part-%05d.%s" % (i, x) for i in range(5) for x in ("json", "npy")])  # no temporary files
+
+
+def test_dask_rejects_a_bad_configuration(photos, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "vggsimd.dask", str(photos), "--out", str(tmp_path / "o"),
+                        "--layer", "fc1"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "in the classifier" in r.stderr
+    assert not (tmp_path / "o").exists()
