@@ -15,6 +15,7 @@ same on every machine of the cluster: a shared file system.
 """
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -161,7 +162,8 @@ def main(argv=None):
         client = Client(a.scheduler)
         cluster = None
     else:
-        cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
         entries = run(paths, os.path.abspath(a.out), cfg, client, a.partition_size, progress=not a.quiet)
