@@ -353,6 +353,20 @@ static void png_write_cb(void *ctx, void *data, int size) {
   if (!k->s) k->s = vgg_outfile_write(k->o, data, (size_t)size, k->err);
 }
 
+/* An 8-bit RGB picture to a PNG file, atomically. */
+static vgg_status write_png_rgb(const char *path, const unsigned char *pix, int W, int H, vgg_error *err) {
+  vgg_outfile o;
+  vgg_status s = vgg_outfile_open(&o, path, err);
+  if (s) return s;
+  png_sink k = {&o, VGG_OK, err};
+  if (!stbi_write_png_to_func(png_write_cb, &k, W, H, 3, pix, W * 3))
+    s = k.s ? k.s : vgg_fail(err, VGG_ERR_IO, "%s: PNG encoding failed", path);
+  else s = k.s;
+  if (s) vgg_outfile_abort(&o);
+  else s = vgg_outfile_commit(&o, err);
+  return s;
+}
+
 vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *err) {
   const int n = t->c < 64 ? t->c : 64;
   const int cols = n < 8 ? n : 8, rows = (n + cols - 1) / cols;
@@ -380,16 +394,28 @@ vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *
         memcpy(pix + ((size_t)(oy + y) * W + ox + x) * 3, viridis[idx], 3);
       }
   }
-  vgg_outfile o;
-  vgg_status s = vgg_outfile_open(&o, path, err);
-  if (!s) {
-    png_sink k = {&o, VGG_OK, err};
-    if (!stbi_write_png_to_func(png_write_cb, &k, W, H, 3, pix, W * 3))
-      s = k.s ? k.s : vgg_fail(err, VGG_ERR_IO, "%s: PNG encoding failed", path);
-    else s = k.s;
-    if (s) vgg_outfile_abort(&o);
-    else s = vgg_outfile_commit(&o, err);
-  }
+  const vgg_status s = write_png_rgb(path, pix, W, H, err);
+  free(pix);
+  return s;
+}
+
+vgg_status vgg_image_write_png(const char *path, const vgg_tensor *t, vgg_preproc preproc, vgg_error *err) {
+  if (t->c != 3 || t->h < 1 || t->w < 1 || !t->data)
+    return vgg_fail(err, VGG_ERR_SHAPE, "%s: a picture needs an H x W x 3 input, not %dx%dx%d", path, t->h, t->w, t->c);
+  const size_t np = (size_t)t->h * t->w;
+  unsigned char *pix = malloc(np * 3);
+  if (!pix) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+  static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  static const float bgr_mean[3] = {103.939f, 116.779f, 123.68f};
+  for (size_t i = 0; i < np; i++)
+    for (int c = 0; c < 3; c++) {
+      /* Undo the preprocessing: caffe holds BGR minus the means, torch (RGB/255 - mean) / std. */
+      const float v = preproc == VGG_PREPROC_CAFFE ? t->data[3 * i + (2 - c)] + bgr_mean[2 - c]
+                                                   : (t->data[3 * i + c] * std[c] + mean[c]) * 255.0f;
+      const float r = v < 0 ? 0 : v > 255 ? 255 : v + 0.5f;
+      pix[3 * i + c] = (unsigned char)r;
+    }
+  const vgg_status s = write_png_rgb(path, pix, t->w, t->h, err);
   free(pix);
   return s;
 }

@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturbojpeg0-dev libspng-dev libcmocka-dev libbenchmark-dev libdnnl-dev time qemu-user valgrind python3-dev python3-numpy"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64 libstb-dev:arm64 libturbojpeg0-dev:arm64 libspng-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
 FUZZ_PKGS="clang libclang-rt-14-dev libomp-14-dev"
+BROWSER_PKGS="chromium"
 PY_PKGS="python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib python3-pytest python3-dask python3-distributed"
 
 need() {
@@ -101,7 +102,7 @@ case "${1:-build}" in
     ;;
   test)
     build
-    need $PY_PKGS
+    need $PY_PKGS $BROWSER_PKGS
     meson test -C build --print-errorlogs
     ;;
   cross)

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 double cli_now(void) {
   struct timespec ts;
@@ -184,3 +186,26 @@ int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
   }
   return 0;
 }
+
+int cli_prepare_dir(const char *cmd, const char *flag, const char *dir, int *created) {
+  struct stat sb;
+  *created = 0;
+  if (stat(dir, &sb) != 0) {
+    if (mkdir(dir, 0777) != 0) {
+      cli_error(cmd, "--%s %s: cannot create directory: %s", flag, dir, strerror(errno));
+      return EXIT_FAIL;
+    }
+    *created = 1;
+    return 0;
+  }
+  if (!S_ISDIR(sb.st_mode)) {
+    cli_error(cmd, "--%s %s: not a directory", flag, dir);
+    return EXIT_FAIL;
+  }
+  if (access(dir, W_OK) != 0) {
+    cli_error(cmd, "--%s %s: directory is not writable", flag, dir);
+    return EXIT_FAIL;
+  }
+  return 0;
+}
+

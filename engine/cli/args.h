@@ -32,6 +32,10 @@ int opt_arch(const char *cmd, const opt *opts, vgg_arch *out);
  * and --algo when the command has it. */
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out);
 
+/* Creates dir if missing (*created = 1); it must end up a writable directory.  Prints the error
+ * ("vggsimd CMD: --FLAG DIR: ...") and returns EXIT_FAIL otherwise. */
+int cli_prepare_dir(const char *cmd, const char *flag, const char *dir, int *created);
+
 /* Monotonic seconds. */
 double cli_now(void);
 

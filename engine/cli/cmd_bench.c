@@ -1,6 +1,7 @@
 /* vggsimd bench: per-layer, per-block and whole conv-base times for each
  * level and thread count, against the measured FMA peak, min over reps. */
 #include "args.h"
+#include "report.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +9,13 @@
 
 static const char help[] =
     "usage: vggsimd bench [--isa all|LEVEL] [--algo auto|direct|wino2|wino4|fast] [--threads N] [--reps N]\n"
-    "                     [--size N] [--arch vgg16] [--json]\n"
+    "                     [--size N] [--arch vgg16] [--json] [--report DIR]\n"
     "  Times the conv base (batch 1, random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
     "  scalar level 3).  Per layer: ms, GFLOP/s, % of the FMA peak measured here for the same level and\n"
-    "  thread count, and speedup over the scalar level.  --json prints one JSON document instead.\n";
+    "  thread count, and speedup over the scalar level.  --json prints one JSON document instead.\n"
+    "  --report DIR also writes DIR/index.html: the tables as a page with charts (ms per block for each\n"
+    "  level and thread count, %% of the FMA peak per layer, speedup over scalar).\n";
 
 #define MAXL 64
 #define MAXR 16
@@ -90,6 +93,121 @@ static double block_flops(const vgg_model *m, int b) {
   return f;
 }
 
+/* The results as a page: charts of ms per block, % of peak per conv layer and speedup over scalar, then the
+ * per-layer table. */
+static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long size, vgg_algo algo,
+                        const result *res, int nres) {
+  static const char *const algos[] = {"auto", "direct", "wino2", "wino4", "fast"};
+  char series_buf[MAXR][48], path[4200], title[160];
+  const char *series[MAXR];
+  for (int k = 0; k < nres; k++) {
+    snprintf(series_buf[k], sizeof series_buf[k], "%s, %d thread%s", vgg_level_name(res[k].level), res[k].threads,
+             res[k].threads > 1 ? "s" : "");
+    series[k] = series_buf[k];
+  }
+  html_doc d;
+  snprintf(title, sizeof title, "vggsimd bench: %s conv base %ldx%ld, --algo %s", vgg_arch_name(arch), size, size,
+           algos[algo]);
+  if (html_open(&d, title)) {
+    cli_error("bench", "out of memory");
+    return EXIT_FAIL;
+  }
+  FILE *f = d.f;
+  const int nl = vgg_model_num_layers(m);
+  const double conv_flops = (double)vgg_model_total_flops(m);
+  fprintf(f, "<h1>");
+  html_esc(f, title);
+  fprintf(f, "</h1>\n<p>Batch 1, random weights, the minimum over the runs of each configuration; %.2f GFLOP per "
+             "image (a multiply-add counts 2). GFLOP/s and %% of peak count the direct convolution's operations: "
+             "Winograd layers do fewer, so they can pass 100%%.</p>\n",
+          conv_flops / 1e9);
+  fputs("<table>\n<caption>Conv base</caption>\n<thead><tr><th scope=\"col\">Level, threads</th><th scope=\"col\">ms"
+        "</th><th scope=\"col\">images/s</th><th scope=\"col\">GFLOP/s</th><th scope=\"col\">FMA peak GFLOP/s</th>"
+        "<th scope=\"col\">% of peak</th></tr></thead>\n<tbody>\n",
+        f);
+  for (int k = 0; k < nres; k++) {
+    const double gf = conv_flops / res[k].total / 1e9;
+    fprintf(f, "<tr><th scope=\"row\">%s</th><td class=\"num\">%.2f</td><td class=\"num\">%.1f</td>"
+               "<td class=\"num\">%.1f</td>",
+            series[k], res[k].total * 1e3, 1.0 / res[k].total, gf);
+    if (res[k].peak > 0) fprintf(f, "<td class=\"num\">%.1f</td><td class=\"num\">%.1f</td></tr>\n", res[k].peak, 100 * gf / res[k].peak);
+    else fputs("<td>-</td><td>-</td></tr>\n", f);
+  }
+  fputs("</tbody>\n</table>\n", f);
+  const char *blocks[6] = {"block1", "block2", "block3", "block4", "block5", "conv base"};
+  double v[64 * MAXR];
+  for (int b = 1; b <= 6; b++)
+    for (int k = 0; k < nres; k++) v[(b - 1) * nres + k] = (b <= 5 ? res[k].block[b] : res[k].total) * 1e3;
+  fputs("<h2>Time per block</h2>\n", f);
+  svg_bars(f, "Milliseconds per block", "Time of each VGG block and of the whole conv base, for each level and "
+           "thread count (shorter is faster)", 6, blocks, nres, series, NULL, v, 0, "ms", 2);
+  /* % of peak per conv layer, for the configurations with a measured peak. */
+  const char *convs[32];
+  int nc = 0, ns = 0, sidx[MAXR];
+  const char *pseries[MAXR];
+  for (int k = 0; k < nres; k++)
+    if (res[k].peak > 0) sidx[ns] = k, pseries[ns++] = series[k];
+  for (int i = 1; i < nl && nc < 32; i++) {
+    const vgg_layer *L = vgg_model_layer(m, i);
+    if (L->kind != VGG_LAYER_CONV) continue;
+    for (int s2 = 0; s2 < ns; s2++) {
+      const result *r = &res[sidx[s2]];
+      v[nc * ns + s2] = r->layer[i] > 0 ? 100.0 * (double)L->flops / r->layer[i] / 1e9 / r->peak : -1;
+    }
+    convs[nc++] = L->name;
+  }
+  if (ns) {
+    fputs("<h2>Share of the FMA peak per layer</h2>\n", f);
+    svg_bars(f, "% of the measured FMA peak per conv layer", "Direct-convolution GFLOP/s of each conv layer as a "
+             "percentage of the FMA peak measured for the same level and thread count", nc, convs, ns, pseries, sidx,
+             v, 0, "%", 1);
+  }
+  /* Speedup over the scalar level at the same thread count. */
+  int nsp = 0;
+  const char *spseries[MAXR];
+  int spidx[MAXR];
+  for (int k = 0; k < nres; k++)
+    if (res[k].level != 0 && scalar_of(res, nres, &res[k])) spidx[nsp] = k, spseries[nsp++] = series[k];
+  if (nsp) {
+    for (int b = 1; b <= 6; b++)
+      for (int s2 = 0; s2 < nsp; s2++) {
+        const result *r = &res[spidx[s2]], *sc = scalar_of(res, nres, r);
+        v[(b - 1) * nsp + s2] = b <= 5 ? sc->block[b] / r->block[b] : sc->total / r->total;
+      }
+    fputs("<h2>Speedup over the scalar level</h2>\n", f);
+    svg_bars(f, "Speedup over scalar", "Scalar-level time divided by this level's time, same thread count", 6,
+             blocks, nsp, spseries, spidx, v, 0, "x", 1);
+  }
+  fputs("<h2>Every layer</h2>\n<table>\n<caption>Per layer and configuration</caption>\n<thead><tr>"
+        "<th scope=\"col\">Layer</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Level, threads</th>"
+        "<th scope=\"col\">ms</th><th scope=\"col\">GFLOP/s</th><th scope=\"col\">% of peak</th></tr></thead>\n"
+        "<tbody>\n",
+        f);
+  for (int i = 1; i < nl; i++) {
+    const vgg_layer *L = vgg_model_layer(m, i);
+    for (int k = 0; k < nres; k++) {
+      const result *r = &res[k];
+      fprintf(f, "<tr><th scope=\"row\">%s</th><td>%s</td><td>%s</td><td class=\"num\">%.3f</td>", L->name,
+              r->algo[i] ? r->algo[i] : "-", series[k], r->layer[i] * 1e3);
+      if (L->flops && r->layer[i] > 0) {
+        const double gf = (double)L->flops / r->layer[i] / 1e9;
+        fprintf(f, "<td class=\"num\">%.1f</td>", gf);
+        if (r->peak > 0) fprintf(f, "<td class=\"num\">%.1f</td></tr>\n", 100 * gf / r->peak);
+        else fputs("<td>-</td></tr>\n", f);
+      } else fputs("<td>-</td><td>-</td></tr>\n", f);
+    }
+  }
+  fputs("</tbody>\n</table>\n", f);
+  if (snprintf(path, sizeof path, "%s/index.html", dir) >= (int)sizeof path) {
+    html_discard(&d);
+    cli_error("bench", "--report %s: path too long", dir);
+    return EXIT_FAIL;
+  }
+  if (html_commit(&d, "bench", path)) return EXIT_FAIL;
+  fprintf(stderr, "wrote %s\n", path);
+  return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
   for (int i = 2; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -97,7 +215,7 @@ int cmd_bench(int argc, char **argv) {
       return 0;
     }
   opt opts[] = {{"isa", OPT_VALUE},  {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {"reps", OPT_VALUE},
-                {"size", OPT_VALUE}, {"arch", OPT_VALUE},    {"json", OPT_FLAG}, {0}};
+                {"size", OPT_VALUE}, {"arch", OPT_VALUE},    {"json", OPT_FLAG}, {"report", OPT_VALUE}, {0}};
   const char *pos[1];
   int npos, rc;
   if ((rc = args_parse("bench", argc, argv, 2, opts, pos, 0, &npos))) return rc;
@@ -107,6 +225,7 @@ int cmd_bench(int argc, char **argv) {
       (rc = opt_arch("bench", opts, &arch)))
     return rc;
   const int reps_given = opt_get(opts, "reps") != NULL, json = opt_get(opts, "json") != NULL;
+  const char *report = opt_get(opts, "report");
   const char *isa = opt_get(opts, "isa");
   vgg_options eo = {-1, 0};
   if (isa && !strcmp(isa, "all")) opts[0].value = NULL; /* opts[0] is --isa; "all": every usable level */
@@ -134,8 +253,8 @@ int cmd_bench(int argc, char **argv) {
   for (size_t i = 0; i < (size_t)size * size * 3; i++) in.data[i] = (float)((i * 7919) % 255) - 120.0f;
 
   result res[MAXR];
-  int nres = 0;
-  rc = 0;
+  int nres = 0, made_report = 0;
+  rc = report ? cli_prepare_dir("bench", "report", report, &made_report) : 0;
   for (int l = 0; l < VGG_LEVEL_COUNT && !rc; l++) {
     if (!vgg_level_usable(l) || (eo.isa >= 0 && l != eo.isa)) continue;
     for (int t = 0; t < nthreads && !rc; t++) {
@@ -147,6 +266,7 @@ int cmd_bench(int argc, char **argv) {
     }
   }
   if (rc) goto done;
+  if (report && (rc = write_report(report, m, arch, size, eo.algo, res, nres))) goto done;
   const int nl = vgg_model_num_layers(m);
   const double conv_flops = (double)vgg_model_total_flops(m);
   if (json) {
@@ -221,6 +341,7 @@ int cmd_bench(int argc, char **argv) {
         printf("  %s %dt/1t %.2fx", vgg_level_name(res[k].level), res[q].threads, res[k].total / res[q].total);
   printf("\n");
 done:
+  if (rc && made_report) rmdir(report);
   vgg_tensor_free(&in);
   vgg_weights_free(w);
   vgg_model_free(m);

@@ -1,5 +1,6 @@
 /* vggsimd run IMAGE: block shapes and times, feature-map PNGs, .npy dumps, top-5. */
 #include "run.h"
+#include "report.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ static const char help[] =
     "                   default: torch for torchvision weights, caffe otherwise\n"
     "  --maps DIR       write blockN.png: first 64 channels of each block output, viridis grid\n"
     "  --npy DIR        write blockN.npy: each block output, NHWC float32\n"
+    "  --report DIR     write DIR/index.html: the input as the network saw it, each block's maps with its shape\n"
+    "                   and time, the plan, the model summary, the top-5 chart (a page per image and an index\n"
+    "                   page when there are several)\n"
     "  --isa LEVEL      " VGG_LEVEL_CHOICES " (env VGGSIMD_ISA)\n"
     "  --algo ALGO      auto (direct or Winograd F(2x2) per layer, measured) | direct | wino2 | wino4 |\n"
     "                   fast (also F(4x4) where faster; results within 1e-4 instead of 1e-5)\n"
@@ -46,11 +50,13 @@ static const char help[] =
     "  --quiet          no progress line (shown on stderr when it is a terminal)\n"
     "An image that fails is reported on its own line and the run goes on; the exit code is then 1.\n";
 
-#define MAX_OUT 16
+#define MAX_OUT 24
 
 
 typedef struct {
-  const char *maps, *npy;
+  const char *maps, *npy, *report;
+  int shapes[6][4];
+  double block_ms[6];
   int quiet;      /* repeated passes: no printing, no files */
   double out_sec; /* time spent writing outputs */
   char written[MAX_OUT][4200];
@@ -67,13 +73,15 @@ static void on_block(void *user, int block, const vgg_tensor *t, double seconds)
   const double t0 = cli_now();
   printf("block%d  [%d, %d, %d, %d]  %9.2f ms\n", block, t->n, t->h, t->w, t->c, seconds * 1e3);
   fflush(stdout);
-  const char *dirs[2] = {c->maps, c->npy};
-  for (int k = 0; k < 2 && !c->failed; k++) {
+  c->shapes[block][0] = t->n, c->shapes[block][1] = t->h, c->shapes[block][2] = t->w, c->shapes[block][3] = t->c;
+  c->block_ms[block] = seconds * 1e3;
+  const char *dirs[3] = {c->maps, c->npy, c->report};
+  for (int k = 0; k < 3 && !c->failed; k++) {
     if (!dirs[k]) continue;
     char *path = c->written[c->nwritten];
-    snprintf(path, sizeof c->written[0], "%s/block%d.%s", dirs[k], block, k ? "npy" : "png");
+    snprintf(path, sizeof c->written[0], "%s/block%d.%s", dirs[k], block, k == 1 ? "npy" : "png");
     vgg_status s;
-    if (k == 0) s = vgg_maps_write_png(path, t, &c->err);
+    if (k != 1) s = vgg_maps_write_png(path, t, &c->err);
     else {
       const int64_t shape[4] = {t->n, t->h, t->w, t->c};
       s = vgg_npy_write(path, t->data, shape, 4, &c->err);
@@ -85,28 +93,6 @@ static void on_block(void *user, int block, const vgg_tensor *t, double seconds)
 }
 
 /* ------------------------------------------------------------ shared -- */
-
-int run_prepare_dir(const char *flag, const char *dir, int *created) {
-  struct stat sb;
-  *created = 0;
-  if (stat(dir, &sb) != 0) {
-    if (mkdir(dir, 0777) != 0) {
-      cli_error("run", "--%s %s: cannot create directory: %s", flag, dir, strerror(errno));
-      return EXIT_FAIL;
-    }
-    *created = 1;
-    return 0;
-  }
-  if (!S_ISDIR(sb.st_mode)) {
-    cli_error("run", "--%s %s: not a directory", flag, dir);
-    return EXIT_FAIL;
-  }
-  if (access(dir, W_OK) != 0) {
-    cli_error("run", "--%s %s: directory is not writable", flag, dir);
-    return EXIT_FAIL;
-  }
-  return 0;
-}
 
 vgg_status run_engine_open(const run_conf *c, int h, int w, run_engine *e, vgg_error *err) {
   memset(e, 0, sizeof *e);
@@ -129,13 +115,22 @@ void run_engine_close(run_engine *e) {
   memset(e, 0, sizeof *e);
 }
 
+void run_describe(const run_conf *c, const run_engine *e, int h, int w, char *buf, size_t size) {
+  vgg_net *net = e->net;
+  char wdesc[4200];
+  if (c->wpath)
+    snprintf(wdesc, sizeof wdesc, "%.4000s (%s naming)", c->wpath, c->naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
+  else snprintf(wdesc, sizeof wdesc, "random Glorot-uniform (seed %llu)", (unsigned long long)c->seed);
+  snprintf(buf, size, "%s%s, input %dx%d, %s preprocessing, weights: %s, isa %s, %d thread%s", vgg_arch_name(c->arch),
+           c->top ? " with classifier" : " conv base", h, w, c->preproc_name, wdesc, vgg_net_isa(net),
+           vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "");
+}
+
 void run_print_header(const run_conf *c, const run_engine *e, int h, int w) {
   vgg_net *net = e->net;
-  printf("%s%s, input %dx%d, %s preprocessing, weights: ", vgg_arch_name(c->arch),
-         c->top ? " with classifier" : " conv base", h, w, c->preproc_name);
-  if (c->wpath) printf("%s (%s naming)", c->wpath, c->naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
-  else printf("random Glorot-uniform (seed %llu)", (unsigned long long)c->seed);
-  printf(", isa %s, %d thread%s\n", vgg_net_isa(net), vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "");
+  char about[4600];
+  run_describe(c, e, h, w, about, sizeof about);
+  printf("%s\n", about);
   /* The plan, from the net's steps: the algorithm of each conv, block by block. */
   vgg_step_info st[VGG_MAX_STEPS_INFO];
   const int nst = vgg_net_steps(net, st, VGG_MAX_STEPS_INFO);
@@ -157,10 +152,16 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   memset(&ctx, 0, sizeof ctx);
   ctx.maps = c->maps;
   ctx.npy = c->npy;
-  int rc, made_maps = 0, made_npy = 0;
-  if (ctx.maps && (rc = run_prepare_dir("maps", ctx.maps, &made_maps))) return rc;
-  if (ctx.npy && (rc = run_prepare_dir("npy", ctx.npy, &made_npy))) {
+  ctx.report = c->report;
+  int rc, made_maps = 0, made_npy = 0, made_report = 0;
+  if (ctx.maps && (rc = cli_prepare_dir("run", "maps", ctx.maps, &made_maps))) return rc;
+  if (ctx.npy && (rc = cli_prepare_dir("run", "npy", ctx.npy, &made_npy))) {
     if (made_maps) rmdir(ctx.maps);
+    return rc;
+  }
+  if (ctx.report && (rc = cli_prepare_dir("run", "report", ctx.report, &made_report))) {
+    if (made_maps) rmdir(ctx.maps);
+    if (made_npy) rmdir(ctx.npy);
     return rc;
   }
   vgg_tensor in = {0};
@@ -207,6 +208,24 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
       printf("  %d. %-30s %8.5f  (class %d, logit %.6g)\n", k + 1, vgg_imagenet_label(idx[k]), probs[idx[k]], idx[k],
              logits[idx[k]]);
   }
+  if (ctx.report) {
+    char about[4600];
+    run_describe(c, &e, in.h, in.w, about, sizeof about);
+    report_page p = {path, about, e.m, net, {{0}}, {0}, top ? probs : NULL, t_first * 1e3, NULL};
+    memcpy(p.shapes, ctx.shapes, sizeof p.shapes);
+    memcpy(p.block_ms, ctx.block_ms, sizeof p.block_ms);
+    char *ip = ctx.written[ctx.nwritten];
+    snprintf(ip, sizeof ctx.written[0], "%s/input.png", ctx.report);
+    if (vgg_image_write_png(ip, &in, c->io.preproc, &err)) goto fail;
+    ctx.nwritten++;
+    if (report_page_write(ctx.report, &p)) {
+      rc = EXIT_FAIL;
+      for (int i = 0; i < ctx.nwritten; i++) remove(ctx.written[i]);
+      if (made_report) rmdir(ctx.report);
+      goto done;
+    }
+    snprintf(ctx.written[ctx.nwritten++], sizeof ctx.written[0], "%s/index.html", ctx.report);
+  }
   for (int i = 0; i < ctx.nwritten; i++) printf("wrote %s\n", ctx.written[i]);
   printf("time: decode %.1f ms, load %.1f ms, pack %.1f ms, forward %.1f ms, outputs %.1f ms\n", t_decode * 1e3,
          e.t_load * 1e3, e.t_pack * 1e3, t_first * 1e3, ctx.out_sec * 1e3);
@@ -217,7 +236,9 @@ fail:
     for (int i = 0; i < ctx.nwritten; i++) remove(ctx.written[i]); /* no partial output */
     if (made_maps) rmdir(ctx.maps);
     if (made_npy) rmdir(ctx.npy);
+    if (made_report) rmdir(ctx.report);
   }
+done:
   run_engine_close(&e);
   vgg_tensor_free(&in);
   return rc;
@@ -271,6 +292,7 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   c.io = io;
   c.maps = opt_get(opts, "maps");
   c.npy = opt_get(opts, "npy");
+  c.report = opt_get(opts, "report");
 
   /* Several inputs, a directory, a list or a many-image option: the many-image mode. */
   static const char *const many_opts[] = {"batch", "jsonl", "features", "layer", "skip-existing", "quiet", NULL};
@@ -297,7 +319,7 @@ int cmd_run(int argc, char **argv) {
                 {"maps", OPT_VALUE},       {"npy", OPT_VALUE},         {"isa", OPT_VALUE},     {"threads", OPT_VALUE},
                 {"algo", OPT_VALUE},       {"max-pixels", OPT_VALUE},  {"full-decode", OPT_FLAG},
                 {"repeat", OPT_VALUE},     {"batch", OPT_VALUE},       {"jsonl", OPT_VALUE},   {"features", OPT_VALUE},
-                {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {0}};
+                {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {"report", OPT_VALUE}, {0}};
   const char **pos = calloc((size_t)argc + 1, sizeof *pos);
   if (!pos) {
     cli_error("run", "out of memory");

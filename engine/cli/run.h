@@ -13,7 +13,7 @@ typedef struct {
   const char *preproc_name;
   vgg_image_options io;
   vgg_options eo;
-  const char *maps, *npy; /* --maps, --npy directories, or NULL */
+  const char *maps, *npy, *report; /* --maps, --npy, --report directories, or NULL */
 } run_conf;
 
 /* The model for h x w inputs, its weights (loaded or initialised) and the net. */
@@ -26,12 +26,10 @@ typedef struct {
 
 vgg_status run_engine_open(const run_conf *c, int h, int w, run_engine *e, vgg_error *err);
 void run_engine_close(run_engine *e);
+/* One line: model, input, preprocessing, weights, level, threads. */
+void run_describe(const run_conf *c, const run_engine *e, int h, int w, char *buf, size_t size);
 /* The lines saying what runs: model, input, weights, level, threads; the algorithm per layer. */
 void run_print_header(const run_conf *c, const run_engine *e, int h, int w);
-/* Creates dir if missing (*created = 1); it must end up a writable directory.
- * Prints the error and returns EXIT_FAIL otherwise. */
-int run_prepare_dir(const char *flag, const char *dir, int *created);
-
 /* Many images: paths, directories and @lists; see the help of `vggsimd run`. */
 int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int ninputs);
 

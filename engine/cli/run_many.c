@@ -4,6 +4,7 @@
  * block dumps in a subdirectory), each written atomically.  A bad image is
  * reported and the run goes on. */
 #include "run.h"
+#include "report.h"
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -291,6 +292,7 @@ typedef struct {
   int image;                                /* index in the batch of the image whose blocks arrive */
   int shapes[6][4];
   double ms[VGG_MAX_BATCH];
+  double block_ms[VGG_MAX_BATCH][6];
   char *written[VGG_MAX_BATCH][12]; /* files written per image, removed when a later one fails */
   int nwritten[VGG_MAX_BATCH];
 } outputs;
@@ -342,6 +344,13 @@ static void many_on_block(void *user, int block, const vgg_tensor *t, double sec
   const item *it = &o->items->v[o->b->idx[k]];
   char dir[PBUF], path[PBUF + 32];
   if (o->c->maps && !it->failed && !image_dir(o, k, o->c->maps, dir, sizeof dir)) {
+    vgg_error err;
+    snprintf(path, sizeof path, "%s/block%d.png", dir, block);
+    if (vgg_maps_write_png(path, t, &err)) image_fail(o, k, err.msg);
+    else wrote(o, k, path);
+  }
+  o->block_ms[k][block] = seconds * 1e3;
+  if (o->c->report && !it->failed && !image_dir(o, k, o->c->report, dir, sizeof dir)) {
     vgg_error err;
     snprintf(path, sizeof path, "%s/block%d.png", dir, block);
     if (vgg_maps_write_png(path, t, &err)) image_fail(o, k, err.msg);
@@ -418,6 +427,8 @@ static int outputs_exist(const run_conf *c, const char *features, const char *js
   if (features && (snprintf(path, sizeof path, "%s/%s.npy", features, it->name), stat(path, &sb) != 0)) return 0;
   if (c->maps && (snprintf(path, sizeof path, "%s/%s/block5.png", c->maps, it->name), stat(path, &sb) != 0)) return 0;
   if (c->npy && (snprintf(path, sizeof path, "%s/%s/block5.npy", c->npy, it->name), stat(path, &sb) != 0)) return 0;
+  if (c->report && (snprintf(path, sizeof path, "%s/%s/index.html", c->report, it->name), stat(path, &sb) != 0))
+    return 0;
   return 1;
 }
 
@@ -462,8 +473,10 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   char jpart[PBUF] = "";
   decoder d;
   memset(&d, 0, sizeof d);
-  int started = 0, made[3] = {0, 0, 0};
-  const char *dirs[3] = {features, c->maps, c->npy}, *flags[3] = {"features", "maps", "npy"};
+  int started = 0, made[4] = {0, 0, 0, 0};
+  const char *dirs[4] = {features, c->maps, c->npy, c->report}, *flags[4] = {"features", "maps", "npy", "report"};
+  report_entry *entries = NULL;
+  char about[4600] = "";
   run_engine e = {0};
   float *probs = NULL;
   if (!o) {
@@ -479,8 +492,8 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     goto done;
   }
   if ((rc = layer_parse(c, layer ? layer : "block5_pool", o))) goto done;
-  if (skip_existing && !jsonl && !features && !c->maps && !c->npy) {
-    cli_error("run", "--skip-existing needs an output to look for: --jsonl, --features, --maps or --npy");
+  if (skip_existing && !jsonl && !features && !c->maps && !c->npy && !c->report) {
+    cli_error("run", "--skip-existing needs an output to look for: --jsonl, --features, --maps, --npy or --report");
     rc = EXIT_USAGE;
     goto done;
   }
@@ -500,7 +513,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     goto done;
   }
   /* Per-image files are named after the image's file name: two images must not share one. */
-  if (features || c->maps || c->npy) {
+  if (features || c->maps || c->npy || c->report) {
     const char **names = malloc((size_t)items.n * sizeof *names);
     if (!names) {
       cli_error("run", "out of memory");
@@ -518,7 +531,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     if (rc) goto done;
   }
   for (int i = 0; i < items.n; i++)
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
       if (dirs[k] && strlen(dirs[k]) + strlen(items.v[i].name) + 16 >= 4096) {
         cli_error("run", "--%s %s: the path of %s's output would be longer than 4096 bytes", flags[k], dirs[k],
                   items.v[i].name);
@@ -531,8 +544,8 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     goto done;
   }
   rc = EXIT_FAIL;
-  for (int k = 0; k < 3; k++)
-    if (dirs[k] && run_prepare_dir(flags[k], dirs[k], &made[k])) goto done;
+  for (int k = 0; k < 4; k++)
+    if (dirs[k] && cli_prepare_dir("run", flags[k], dirs[k], &made[k])) goto done;
   if (jsonl) snprintf(jpart, sizeof jpart, "%s.part", jsonl);
   if (skip_existing) {
     if (!(keys = calloc((size_t)items.n, sizeof *keys))) goto done;
@@ -555,6 +568,11 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   if (o->layer_kind != LAYER_BLOCK) /* fc1, fc2, predictions: the model's last three layers */
     o->layer_index = vgg_model_num_layers(e.m) - 3 + o->layer_block;
   run_print_header(c, &e, S, S);
+  run_describe(c, &e, S, S, about, sizeof about);
+  if (c->report) {
+    if (!(entries = calloc((size_t)items.n, sizeof *entries))) goto done;
+    for (int i = 0; i < items.n; i++) entries[i].image = items.v[i].path, entries[i].name = items.v[i].name;
+  }
   if (c->top && !(probs = malloc(sizeof(float) * 1000 * (size_t)batch_n))) goto done;
   d.c = c, d.items = &items, d.cap = (int)batch_n;
   for (int k = 0; k < 2; k++)
@@ -604,6 +622,24 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
           write_npy(o, j, path, probs + (size_t)j * 1000, shape, 2);
         }
     }
+    if (c->report) /* each image's page: its input as the net saw it, then the page */
+      for (int j = 0; j < b->n; j++) {
+        item *it = &items.v[b->idx[j]];
+        char dir[PBUF], path[PBUF + 32];
+        if (it->failed || image_dir(o, j, c->report, dir, sizeof dir)) continue;
+        const vgg_tensor one = {1, S, S, 3, b->x.data + (size_t)j * S * S * 3};
+        snprintf(path, sizeof path, "%s/input.png", dir);
+        if (vgg_image_write_png(path, &one, c->io.preproc, &err)) {
+          image_fail(o, j, err.msg);
+          continue;
+        }
+        wrote(o, j, path);
+        report_page pg = {it->path, about, e.m, e.net, {{0}}, {0}, probs ? probs + (size_t)j * 1000 : NULL,
+                          o->ms[j] + cls_ms, "../index.html"};
+        memcpy(pg.shapes, o->shapes, sizeof pg.shapes);
+        memcpy(pg.block_ms, o->block_ms[j], sizeof pg.block_ms);
+        if (report_page_write(dir, &pg)) image_fail(o, j, "cannot write its report page");
+      }
     /* Results in input order: skipped, failed and computed images alike. */
     for (int i = b->first, j = 0; i < b->last; i++) {
       item *it = &items.v[i];
@@ -635,6 +671,22 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
         nok++;
       }
       if (jf) write_json_line(jf, it, o, pr, c->top, ms);
+      if (entries) {
+        report_entry *en = &entries[i];
+        en->ms = ms;
+        if (it->failed) en->error = it->err;
+        else {
+          char res[160];
+          if (c->top) {
+            int idx[5];
+            vgg_top_k(pr, 1000, 5, idx);
+            snprintf(res, sizeof res, "%s %.4f", vgg_imagenet_label(idx[0]), pr[idx[0]]);
+          } else
+            snprintf(res, sizeof res, "[%d, %d, %d, %d]", o->shapes[5][0], o->shapes[5][1], o->shapes[5][2],
+                     o->shapes[5][3]);
+          en->result = strdup(res);
+        }
+      }
       p.done++;
       progress_show(&p);
     }
@@ -666,6 +718,12 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
       goto done;
     }
   }
+  if (c->report) {
+    char ipath[PBUF];
+    snprintf(ipath, sizeof ipath, "%s/index.html", c->report);
+    if (report_index_write(c->report, about, entries, items.n)) goto done;
+    printf("wrote %s\n", ipath);
+  }
   const double el = cli_now() - t_start;
   printf("%d image%s: %d done, %d failed, %d skipped (outputs already there); %.2f images/s\n", items.n,
          items.n == 1 ? "" : "s", nok, nfailed, nskipped, el > 0 ? nok / el : 0.0);
@@ -679,9 +737,12 @@ done:
     pthread_mutex_unlock(&d.mu);
   }
   if (rc == EXIT_FAIL) /* directories this run made and left empty */
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
       if (made[k]) rmdir(dirs[k]);
   free(probs);
+  if (entries)
+    for (int i = 0; i < items.n; i++) free((char *)entries[i].result);
+  free(entries);
   run_engine_close(&e);
   for (int k = 0; k < 2; k++) vgg_tensor_free(&d.b[k].x);
   if (jf) fclose(jf);

@@ -177,6 +177,10 @@ vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndi
  * channel is at least 96 pixels wide.  Written as PNG, atomically. */
 vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *err);
 
+/* The first image of an N x H x W x 3 input as the picture the network sees:
+ * the preprocessing undone, clamped to 0..255, 8-bit RGB PNG, written atomically. */
+vgg_status vgg_image_write_png(const char *path, const vgg_tensor *t, vgg_preproc preproc, vgg_error *err);
+
 /* ------------------------------------------------------------ inference -- */
 
 /* Convolution algorithm.  auto: per layer, direct or Winograd F(2x2) from a
