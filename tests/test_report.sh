@@ -57,9 +57,10 @@ if $CHECK "$T/many/rgb8.png/index.html" "$T/many/gray8.png/index.html" "${shapes
 [ ! -e "$T/many/corrupt.png" ] && ok || bad "a failed image has a report directory"
 
 # The benchmark page.
-if vgg bench --isa all --threads 2 --reps 1 --size 32 --report "$T/bench" >"$T/out" 2>&1; then ok
+if vgg bench --isa all --algo all --threads 2 --reps 1 --size 32 --report "$T/bench" >"$T/out" 2>&1; then ok
 else bad "bench --report: $(cat "$T/out")"; fi
 if $CHECK "$T/bench/index.html" --expect "Time per block" --expect "Every layer" --expect "conv base" \
+  --expect "scalar, direct, 2 threads" --expect "wino4" --expect "Speedup over the scalar level" \
   >"$T/log" 2>&1; then ok; else bad "bench page: $(cat "$T/log")"; fi
 
 # The checker fails on a page with a missing picture and on one with a script error.

@@ -8,20 +8,24 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: vggsimd bench [--isa all|LEVEL] [--algo auto|direct|wino2|wino4|fast] [--threads N] [--reps N]\n"
+    "usage: vggsimd bench [--isa all|LEVEL] [--algo all|auto|direct|wino2|wino4|fast] [--threads N] [--reps N]\n"
     "                     [--size N] [--arch vgg16] [--json] [--report DIR]\n"
     "  Times the conv base (batch 1, random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
     "  scalar level 3).  Per layer: ms, GFLOP/s, % of the FMA peak measured here for the same level and\n"
-    "  thread count, and speedup over the scalar level.  --json prints one JSON document instead.\n"
+    "  thread count, and speedup over the scalar level.  --algo all runs each algorithm choice in turn.\n"
+    "  --json prints one JSON document instead.\n"
     "  --report DIR also writes DIR/index.html: the tables as a page with charts (ms per block for each\n"
     "  level and thread count, %% of the FMA peak per layer, speedup over scalar).\n";
 
 #define MAXL 64
-#define MAXR 16
+#define MAXR 64
+
+static const char *const algo_names[] = {"auto", "direct", "wino2", "wino4", "fast"};
 
 typedef struct {
   int level, threads, reps;
+  vgg_algo choice;       /* the --algo this run was planned with */
   double peak;           /* GFLOP/s, same level and threads */
   double layer[MAXL];    /* min seconds per layer */
   double block[6];       /* min seconds per block */
@@ -46,7 +50,7 @@ static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor 
     return EXIT_FAIL;
   }
   const int nl = vgg_model_num_layers(m);
-  r->level = level, r->threads = threads, r->reps = reps, r->total = 1e30;
+  r->level = level, r->threads = threads, r->reps = reps, r->total = 1e30, r->choice = algo;
   for (int i = 0; i < MAXL; i++) r->layer[i] = 1e30;
   for (int b = 0; b < 6; b++) r->block[b] = 1e30;
   for (int i = 0; i < vgg_model_num_layers(m) && i < MAXL; i++) r->algo[i] = vgg_net_layer_algo(net, i);
@@ -82,7 +86,7 @@ static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor 
 /* The scalar result with the same thread count, if measured (for speedups). */
 static const result *scalar_of(const result *res, int nres, const result *r) {
   for (int q = 0; q < nres; q++)
-    if (res[q].level == 0 && res[q].threads == r->threads) return &res[q];
+    if (res[q].level == 0 && res[q].threads == r->threads && res[q].choice == r->choice) return &res[q];
   return NULL;
 }
 
@@ -95,19 +99,18 @@ static double block_flops(const vgg_model *m, int b) {
 
 /* The results as a page: charts of ms per block, % of peak per conv layer and speedup over scalar, then the
  * per-layer table. */
-static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long size, vgg_algo algo,
+static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long size, const char *algo,
                         const result *res, int nres) {
-  static const char *const algos[] = {"auto", "direct", "wino2", "wino4", "fast"};
-  char series_buf[MAXR][48], path[4200], title[160];
+  char series_buf[MAXR][64], path[4200], title[160];
   const char *series[MAXR];
   for (int k = 0; k < nres; k++) {
-    snprintf(series_buf[k], sizeof series_buf[k], "%s, %d thread%s", vgg_level_name(res[k].level), res[k].threads,
-             res[k].threads > 1 ? "s" : "");
+    snprintf(series_buf[k], sizeof series_buf[k], "%s, %s, %d thread%s", vgg_level_name(res[k].level),
+             algo_names[res[k].choice], res[k].threads, res[k].threads > 1 ? "s" : "");
     series[k] = series_buf[k];
   }
   html_doc d;
   snprintf(title, sizeof title, "vggsimd bench: %s conv base %ldx%ld, --algo %s", vgg_arch_name(arch), size, size,
-           algos[algo]);
+           algo);
   if (html_open(&d, title)) {
     cli_error("bench", "out of memory");
     return EXIT_FAIL;
@@ -121,7 +124,7 @@ static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long
              "image (a multiply-add counts 2). GFLOP/s and %% of peak count the direct convolution's operations: "
              "Winograd layers do fewer, so they can pass 100%%.</p>\n",
           conv_flops / 1e9);
-  fputs("<table>\n<caption>Conv base</caption>\n<thead><tr><th scope=\"col\">Level, threads</th><th scope=\"col\">ms"
+  fputs("<table>\n<caption>Conv base</caption>\n<thead><tr><th scope=\"col\">Level, algorithm, threads</th><th scope=\"col\">ms"
         "</th><th scope=\"col\">images/s</th><th scope=\"col\">GFLOP/s</th><th scope=\"col\">FMA peak GFLOP/s</th>"
         "<th scope=\"col\">% of peak</th></tr></thead>\n<tbody>\n",
         f);
@@ -179,7 +182,7 @@ static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long
              blocks, nsp, spseries, spidx, v, 0, "x", 1);
   }
   fputs("<h2>Every layer</h2>\n<table>\n<caption>Per layer and configuration</caption>\n<thead><tr>"
-        "<th scope=\"col\">Layer</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Level, threads</th>"
+        "<th scope=\"col\">Layer</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Configuration</th>"
         "<th scope=\"col\">ms</th><th scope=\"col\">GFLOP/s</th><th scope=\"col\">% of peak</th></tr></thead>\n"
         "<tbody>\n",
         f);
@@ -229,7 +232,11 @@ int cmd_bench(int argc, char **argv) {
   const char *isa = opt_get(opts, "isa");
   vgg_options eo = {-1, 0};
   if (isa && !strcmp(isa, "all")) opts[0].value = NULL; /* opts[0] is --isa; "all": every usable level */
+  const char *algo_arg = opt_get(opts, "algo");
+  const int all_algos = algo_arg && !strcmp(algo_arg, "all");
+  if (all_algos) opts[2].value = NULL; /* opts[2] is --algo; "all": each of them */
   if ((rc = opt_engine("bench", opts, &eo))) return rc;
+  const int nalgo = all_algos ? 5 : 1;
   const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
   int thread_list[2], nthreads = 0;
   if (eo.threads > 0) thread_list[nthreads++] = eo.threads;
@@ -255,27 +262,29 @@ int cmd_bench(int argc, char **argv) {
   result res[MAXR];
   int nres = 0, made_report = 0;
   rc = report ? cli_prepare_dir("bench", "report", report, &made_report) : 0;
-  for (int l = 0; l < VGG_LEVEL_COUNT && !rc; l++) {
-    if (!vgg_level_usable(l) || (eo.isa >= 0 && l != eo.isa)) continue;
-    for (int t = 0; t < nthreads && !rc; t++) {
-      result *r = &res[nres];
-      const int n = reps_given ? (int)reps : l == 0 ? 3 : (int)reps;
-      rc = bench_one(m, w, &in, l, thread_list[t], eo.algo, n, json, r);
-      r->peak = vgg_level_peak_gflops(l, thread_list[t]);
-      nres++;
+  for (int a = 0; a < nalgo && !rc; a++)
+    for (int l = 0; l < VGG_LEVEL_COUNT && !rc; l++) {
+      if (!vgg_level_usable(l) || (eo.isa >= 0 && l != eo.isa)) continue;
+      for (int t = 0; t < nthreads && !rc && nres < MAXR; t++) {
+        result *r = &res[nres];
+        const int n = reps_given ? (int)reps : l == 0 ? 3 : (int)reps;
+        rc = bench_one(m, w, &in, l, thread_list[t], all_algos ? (vgg_algo)a : eo.algo, n, json, r);
+        r->peak = vgg_level_peak_gflops(l, thread_list[t]);
+        nres++;
+      }
     }
-  }
   if (rc) goto done;
-  if (report && (rc = write_report(report, m, arch, size, eo.algo, res, nres))) goto done;
+  if (report && (rc = write_report(report, m, arch, size, all_algos ? "all" : algo_names[eo.algo], res, nres)))
+    goto done;
   const int nl = vgg_model_num_layers(m);
   const double conv_flops = (double)vgg_model_total_flops(m);
   if (json) {
     printf("{\"arch\":\"%s\",\"size\":%ld,\"conv_base_flops\":%.0f,\"runs\":[", vgg_arch_name(arch), size, conv_flops);
     for (int k = 0; k < nres; k++) {
       const result *r = &res[k];
-      printf("%s{\"level\":\"%s\",\"threads\":%d,\"reps\":%d,\"fma_peak_gflops\":%.2f,\"conv_base_ms\":%.4f,"
+      printf("%s{\"level\":\"%s\",\"algo\":\"%s\",\"threads\":%d,\"reps\":%d,\"fma_peak_gflops\":%.2f,\"conv_base_ms\":%.4f,"
              "\"conv_base_gflops\":%.2f,\"layers\":[",
-             k ? "," : "", vgg_level_name(r->level), r->threads, r->reps, r->peak, r->total * 1e3,
+             k ? "," : "", vgg_level_name(r->level), algo_names[r->choice], r->threads, r->reps, r->peak, r->total * 1e3,
              conv_flops / r->total / 1e9);
       for (int i = 1, first = 1; i < nl; i++) {
         const vgg_layer *L = vgg_model_layer(m, i);
@@ -319,15 +328,16 @@ int cmd_bench(int argc, char **argv) {
       else printf("%9s\n", "-");
     }
   }
-  printf("\n%-14s %-7s %3s %10s %9s %7s %9s %9s\n", "block", "level", "thr", "ms", "GFLOP/s", "%peak", "x scalar",
-         "images/s");
+  printf("\n%-14s %-7s %-6s %3s %10s %9s %7s %9s %9s\n", "block", "level", "--algo", "thr", "ms", "GFLOP/s", "%peak",
+         "x scalar", "images/s");
   for (int b = 1; b <= 6; b++)
     for (int k = 0; k < nres; k++) {
       const result *r = &res[k], *s = scalar_of(res, nres, r);
       const double t = b <= 5 ? r->block[b] : r->total, f = b <= 5 ? block_flops(m, b) : conv_flops;
       char name[16];
       snprintf(name, sizeof name, b <= 5 ? "block%d" : "conv base", b);
-      printf("%-14s %-7s %3d %10.3f %9.1f ", name, vgg_level_name(r->level), r->threads, t * 1e3, f / t / 1e9);
+      printf("%-14s %-7s %-6s %3d %10.3f %9.1f ", name, vgg_level_name(r->level), algo_names[r->choice], r->threads,
+             t * 1e3, f / t / 1e9);
       if (r->peak > 0) printf("%6.1f%% ", 100 * f / t / 1e9 / r->peak);
       else printf("%7s ", "-");
       if (s && s != r) printf("%8.1fx ", (b <= 5 ? s->block[b] : s->total) / t);
@@ -337,8 +347,9 @@ int cmd_bench(int argc, char **argv) {
   printf("\nthread scaling (conv base, min of runs):");
   for (int k = 0; k < nres; k++)
     for (int q = 0; q < nres; q++)
-      if (res[q].level == res[k].level && res[k].threads == 1 && res[q].threads > 1)
-        printf("  %s %dt/1t %.2fx", vgg_level_name(res[k].level), res[q].threads, res[k].total / res[q].total);
+      if (res[q].level == res[k].level && res[q].choice == res[k].choice && res[k].threads == 1 && res[q].threads > 1)
+        printf("  %s%s%s %dt/1t %.2fx", vgg_level_name(res[k].level), nalgo > 1 ? "/" : "",
+               nalgo > 1 ? algo_names[res[k].choice] : "", res[q].threads, res[k].total / res[q].total);
   printf("\n");
 done:
   if (rc && made_report) rmdir(report);
