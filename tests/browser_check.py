@@ -204,6 +204,7 @@ def check_page(port, path, expects, shot):
                  "e.getAttribute('href')).filter(u => /^[a-z]+:/i.test(u))})")
         r = json.loads(page.call("Runtime.evaluate", expression=probe, returnByValue=True)["result"]["value"])
         for src, complete, width, alt in r["imgs"]:
+            src = src if len(src) < 80 else src[:77] + "..."
             if not complete or width <= 0:
                 problems.append("image %s did not decode" % src)
             if not alt.strip():
@@ -214,7 +215,7 @@ def check_page(port, path, expects, shot):
         if r["scripts"]:
             problems.append("the page has %d script(s): it must read without JavaScript" % r["scripts"])
         if r["external"]:
-            problems.append("the page refers outside itself: %s" % r["external"][:3])
+            problems.append("the page refers outside itself: %s" % [u[:80] for u in r["external"][:3]])
         for t in expects:
             if t not in r["text"]:
                 problems.append("the text lacks %r" % t)

@@ -85,7 +85,7 @@ static int add_dir(item_list *l, const char *dir) {
     n++;
   }
   closedir(d);
-  qsort(names, n, sizeof *names, cmp_str);
+  if (n) qsort(names, n, sizeof *names, cmp_str);
   const size_t dl = strlen(dir);
   const int sep = dl && dir[dl - 1] != '/';
   size_t found = 0;
