@@ -81,6 +81,13 @@ for f in rgb8.png rgb8.jpg gray8.png rgba16.png rgb8.bmp; do
   check "batch 2, 1 thread: $f" same_npy "$T/fc/$f.npy" "$T/fa/$f.npy"
 done
 
+# Lanes (images side by side, each on its share of the threads) give the same bits.
+run "$D/rgb8.png" "$D/rgb8.jpg" "$D/gray8.png" "$D/rgba16.png" "$D/rgb8.bmp" --size $S --arch $ARCH --threads 2 \
+  --lanes 2 --batch 2 --features "$T/fl"
+check "lanes 2, batch 2: $(cat "$T/err")" [ "$(rc)" = 0 ]
+check "lanes in the header" grep -q "1 thread per image, 2 images side by side" "$T/out"
+for f in rgb8.png rgb8.jpg gray8.png rgba16.png rgb8.bmp; do check "lanes 2: $f" same_npy "$T/fl/$f.npy" "$T/fa/$f.npy"; done
+
 # --skip-existing: a finished run is not redone; an interrupted one (a .part JSONL, a missing feature) resumes.
 cp "$T/a.jsonl" "$T/a0.jsonl"
 run "$D" "${COMMON[@]}" --jsonl "$T/a.jsonl" --features "$T/fa" --skip-existing
@@ -150,6 +157,8 @@ expect 2 "in the classifier" "$D" --features "$T/fx" --layer fc2
 expect 2 "not one of: block1_pool" "$D" --features "$T/fx" --layer block6_pool
 expect 2 "--skip-existing needs an output" "$D" --skip-existing
 expect 2 "from 1 to 64" "$D" --batch 65
+expect 2 "--lanes 3 needs at least 3 threads" "$D" --lanes 3 --threads 2
+expect 2 "from 1 to 8" "$D" --lanes 9
 expect 1 "not a directory" "$D" --features /etc/hostname
 check "no temporary files left" bash -c "! ls -R '$T' | grep -q '\.tmp\.'"
 

@@ -42,6 +42,8 @@ static const char help[] =
     "  --repeat N       run the forward pass N more times and report the fastest (default 0; one image)\n"
     "many images (--maps and --npy then write one subdirectory per image, named after its file):\n"
     "  --batch N        images per forward pass, 1 to 64 (default 1); decoding runs ahead on its own thread\n"
+    "  --lanes N        images computed side by side, each on its share of the threads (default 2 with 2 or\n"
+    "                   more threads, else 1): more images/s, each image's own pass slower\n"
     "  --jsonl FILE     one JSON line per image: path, input size, block shapes, top-5 with the classifier,\n"
     "                   milliseconds, or the image's error\n"
     "  --features DIR   DIR/NAME.npy per image (NAME: the image's file name) of the layer --layer\n"
@@ -94,22 +96,27 @@ static void on_block(void *user, int block, const vgg_tensor *t, double seconds)
 
 /* ------------------------------------------------------------ shared -- */
 
-vgg_status run_engine_open(const run_conf *c, int h, int w, run_engine *e, vgg_error *err) {
+vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engine *e, vgg_error *err) {
   memset(e, 0, sizeof *e);
   double t = cli_now();
   vgg_status s = vgg_model_create(c->arch, c->top, h, w, &e->m, err);
   if (!s) s = c->wpath ? vgg_weights_load(e->m, c->wpath, c->eo.threads, &e->w, err)
                        : vgg_weights_init(e->m, c->seed, c->eo.threads, &e->w, err);
   e->t_load = cli_now() - t, t = cli_now();
+  const int threads = c->eo.threads > 0 ? c->eo.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  e->lanes = lanes < 1 ? 1 : lanes > RUN_MAX_LANES ? RUN_MAX_LANES : lanes;
   vgg_options eo = c->eo;
-  eo.release_conv = 1; /* the net packs its own copy; this is the only net */
-  if (!s) s = vgg_net_create(e->m, e->w, &eo, &e->net, err);
+  eo.threads = e->lanes > 1 ? (threads / e->lanes > 0 ? threads / e->lanes : 1) : c->eo.threads;
+  eo.release_conv = e->lanes == 1; /* one net packs its own copy: the weights' can go as it packs */
+  for (int l = 0; l < e->lanes && !s; l++) s = vgg_net_create(e->m, e->w, &eo, &e->nets[l], err);
+  if (!s && e->lanes > 1) vgg_weights_release_conv(e->w); /* every net has packed its copy */
+  e->net = e->nets[0];
   e->t_pack = cli_now() - t;
   return s;
 }
 
 void run_engine_close(run_engine *e) {
-  vgg_net_free(e->net);
+  for (int l = 0; l < RUN_MAX_LANES; l++) vgg_net_free(e->nets[l]);
   vgg_weights_free(e->w);
   vgg_model_free(e->m);
   memset(e, 0, sizeof *e);
@@ -121,9 +128,11 @@ void run_describe(const run_conf *c, const run_engine *e, int h, int w, char *bu
   if (c->wpath)
     snprintf(wdesc, sizeof wdesc, "%.4000s (%s naming)", c->wpath, c->naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
   else snprintf(wdesc, sizeof wdesc, "random Glorot-uniform (seed %llu)", (unsigned long long)c->seed);
-  snprintf(buf, size, "%s%s, input %dx%d, %s preprocessing, weights: %s, isa %s, %d thread%s", vgg_arch_name(c->arch),
+  char lanes[64] = "";
+  if (e->lanes > 1) snprintf(lanes, sizeof lanes, " per image, %d images side by side", e->lanes);
+  snprintf(buf, size, "%s%s, input %dx%d, %s preprocessing, weights: %s, isa %s, %d thread%s%s", vgg_arch_name(c->arch),
            c->top ? " with classifier" : " conv base", h, w, c->preproc_name, wdesc, vgg_net_isa(net),
-           vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "");
+           vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "", lanes);
 }
 
 void run_print_header(const run_conf *c, const run_engine *e, int h, int w) {
@@ -172,7 +181,7 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   double t = cli_now(), t_decode, t_first;
   if (vgg_image_load(path, &c->io, &in, &err)) goto fail;
   t_decode = cli_now() - t;
-  if (run_engine_open(c, in.h, in.w, &e, &err)) goto fail;
+  if (run_engine_open(c, in.h, in.w, 1, &e, &err)) goto fail;
   run_print_header(c, &e, in.h, in.w);
   const int top = c->top;
   vgg_net *net = e.net;
@@ -295,7 +304,8 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   c.report = opt_get(opts, "report");
 
   /* Several inputs, a directory, a list or a many-image option: the many-image mode. */
-  static const char *const many_opts[] = {"batch", "jsonl", "features", "layer", "skip-existing", "quiet", NULL};
+  static const char *const many_opts[] = {"batch", "lanes", "jsonl", "features", "layer", "skip-existing", "quiet",
+                                          NULL};
   int many = npos > 1;
   struct stat sb;
   for (int i = 0; i < npos; i++) many |= pos[i][0] == '@' || (stat(pos[i], &sb) == 0 && S_ISDIR(sb.st_mode));
@@ -319,7 +329,8 @@ int cmd_run(int argc, char **argv) {
                 {"maps", OPT_VALUE},       {"npy", OPT_VALUE},         {"isa", OPT_VALUE},     {"threads", OPT_VALUE},
                 {"algo", OPT_VALUE},       {"max-pixels", OPT_VALUE},  {"full-decode", OPT_FLAG},
                 {"repeat", OPT_VALUE},     {"batch", OPT_VALUE},       {"jsonl", OPT_VALUE},   {"features", OPT_VALUE},
-                {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {"report", OPT_VALUE}, {0}};
+                {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {"report", OPT_VALUE},
+                {"lanes", OPT_VALUE},      {0}};
   const char **pos = calloc((size_t)argc + 1, sizeof *pos);
   if (!pos) {
     cli_error("run", "out of memory");

@@ -16,15 +16,20 @@ typedef struct {
   const char *maps, *npy, *report; /* --maps, --npy, --report directories, or NULL */
 } run_conf;
 
-/* The model for h x w inputs, its weights (loaded or initialised) and the net. */
+#define RUN_MAX_LANES 8
+
+/* The model for h x w inputs, its weights (loaded or initialised) and its nets: one per lane, images running
+ * side by side, the threads shared out among them. */
 typedef struct {
   vgg_model *m;
   vgg_weights *w;
-  vgg_net *net;
+  vgg_net *net; /* nets[0] */
+  vgg_net *nets[RUN_MAX_LANES];
+  int lanes;
   double t_load, t_pack; /* seconds */
 } run_engine;
 
-vgg_status run_engine_open(const run_conf *c, int h, int w, run_engine *e, vgg_error *err);
+vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engine *e, vgg_error *err);
 void run_engine_close(run_engine *e);
 /* One line: model, input, preprocessing, weights, level, threads. */
 void run_describe(const run_conf *c, const run_engine *e, int h, int w, char *buf, size_t size);

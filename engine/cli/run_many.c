@@ -213,10 +213,13 @@ static void read_done_lines(const char *file, item_list *l, char **keys) {
 
 /* ------------------------------------------------------------- decoding -- */
 
-/* Two batches: the decoder fills one while the net runs the other. */
+/* Images a decoded batch holds: a forward pass's batch for each lane. */
+#define MAX_IMAGES (RUN_MAX_LANES * VGG_MAX_BATCH)
+
+/* Two batches: the decoder fills one while the nets run the other. */
 typedef struct {
   vgg_tensor x;           /* cap x S x S x 3 */
-  int idx[VGG_MAX_BATCH]; /* the items decoded into x, in order */
+  int idx[MAX_IMAGES]; /* the items decoded into x, in order */
   int n;
   int first, last; /* the items [first, last) this batch accounts for (skipped and failed too) */
   int full;
@@ -289,13 +292,25 @@ typedef struct {
   const batch *b;
   const char *features; /* --features DIR */
   int layer_kind, layer_block, layer_index; /* what --layer names */
-  int image;                                /* index in the batch of the image whose blocks arrive */
   int shapes[6][4];
-  double ms[VGG_MAX_BATCH];
-  double block_ms[VGG_MAX_BATCH][6];
-  char *written[VGG_MAX_BATCH][12]; /* files written per image, removed when a later one fails */
-  int nwritten[VGG_MAX_BATCH];
+  double ms[MAX_IMAGES];
+  double block_ms[MAX_IMAGES][6];
+  char *written[MAX_IMAGES][12]; /* files written per image, removed when a later one fails */
+  int nwritten[MAX_IMAGES];
 } outputs;
+
+/* One lane's share of a batch: images [base, base + n) run on net, on their own thread. */
+typedef struct {
+  outputs *o;
+  vgg_net *net;
+  const float *x;
+  float *probs; /* the lane's rows, or NULL */
+  int base, n, S, nlayers;
+  int image; /* index within the lane of the image whose blocks arrive */
+  int shapes[6][4];
+  vgg_status s;
+  vgg_error err;
+} lane;
 
 static void forget_written(outputs *o, int k) {
   for (int i = 0; i < o->nwritten[k]; i++) free(o->written[k][i]);
@@ -336,11 +351,12 @@ static int image_dir(outputs *o, int k, const char *dir, char *out, size_t size)
 }
 
 static void many_on_block(void *user, int block, const vgg_tensor *t, double seconds) {
-  outputs *o = user;
-  if (block == 1) o->image++;
-  const int k = o->image;
+  lane *ln = user;
+  outputs *o = ln->o;
+  if (block == 1) ln->image++;
+  const int k = ln->base + ln->image;
   o->ms[k] += seconds * 1e3;
-  o->shapes[block][0] = t->n, o->shapes[block][1] = t->h, o->shapes[block][2] = t->w, o->shapes[block][3] = t->c;
+  ln->shapes[block][0] = t->n, ln->shapes[block][1] = t->h, ln->shapes[block][2] = t->w, ln->shapes[block][3] = t->c;
   const item *it = &o->items->v[o->b->idx[k]];
   char dir[PBUF], path[PBUF + 32];
   if (o->c->maps && !it->failed && !image_dir(o, k, o->c->maps, dir, sizeof dir)) {
@@ -368,14 +384,31 @@ static void many_on_block(void *user, int block, const vgg_tensor *t, double sec
 }
 
 static void many_on_dense(void *user, int layer, const vgg_tensor *t) {
-  outputs *o = user;
+  lane *ln = user;
+  outputs *o = ln->o;
   if (!o->features || o->layer_kind != LAYER_DENSE || layer != o->layer_index) return;
-  for (int k = 0; k < t->n; k++) {
+  for (int k = ln->base; k < ln->base + t->n; k++) {
     char path[PBUF];
     const int64_t shape[2] = {1, t->c};
     snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
-    write_npy(o, k, path, t->data + (size_t)k * t->c, shape, 2);
+    write_npy(o, k, path, t->data + (size_t)(k - ln->base) * t->c, shape, 2);
   }
+}
+
+/* A lane's forward pass(es), with each image's classifier time added to its ms. */
+static void *lane_main(void *arg) {
+  lane *ln = arg;
+  const outputs *o = ln->o;
+  const size_t img = (size_t)ln->S * ln->S * 3;
+  ln->image = -1;
+  const vgg_tensor x = {ln->n, ln->S, ln->S, 3, (float *)ln->x + ln->base * img};
+  ln->s = vgg_net_forward_all(ln->net, &x, many_on_block, many_on_dense, ln, NULL, ln->probs, &ln->err);
+  if (!ln->s && o->c->top) { /* fc1, fc2, predictions: the model's last three layers, run on the lane's batch */
+    const double *ls = vgg_net_layer_seconds(ln->net);
+    const double cls = (ls[ln->nlayers - 3] + ls[ln->nlayers - 2] + ls[ln->nlayers - 1]) * 1e3 / ln->n;
+    for (int k = ln->base; k < ln->base + ln->n; k++) ln->o->ms[k] += cls;
+  }
+  return NULL;
 }
 
 /* -------------------------------------------------------------- the run -- */
@@ -464,6 +497,16 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   long batch_n = 1;
   int rc;
   if ((rc = opt_int("run", opts, "batch", 1, VGG_MAX_BATCH, &batch_n))) return rc;
+  /* Lanes: images computed side by side, each on its share of the threads.  Two by default on two or more
+   * threads: one image's pass then never waits at a step's end for a thread that lost its core (to the
+   * decoder, or anything else running). */
+  const int threads = c->eo.threads > 0 ? c->eo.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  long lanes = threads >= 2 ? 2 : 1;
+  if ((rc = opt_int("run", opts, "lanes", 1, RUN_MAX_LANES, &lanes))) return rc;
+  if (lanes > threads) {
+    cli_error("run", "--lanes %ld needs at least %ld threads (this run has %d; see --threads)", lanes, lanes, threads);
+    return EXIT_USAGE;
+  }
   const char *jsonl = opt_get(opts, "jsonl"), *features = opt_get(opts, "features"), *layer = opt_get(opts, "layer");
   const int skip_existing = opt_get(opts, "skip-existing") != NULL, quiet = opt_get(opts, "quiet") != NULL;
   outputs *o = calloc(1, sizeof *o);
@@ -561,7 +604,8 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
 
   vgg_error err;
   const int S = c->io.size;
-  if (run_engine_open(c, S, S, &e, &err)) {
+  if (items.n < 2) lanes = 1;
+  if (run_engine_open(c, S, S, (int)lanes, &e, &err)) {
     cli_error("run", "%s", err.msg);
     goto done;
   }
@@ -573,10 +617,10 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     if (!(entries = calloc((size_t)items.n, sizeof *entries))) goto done;
     for (int i = 0; i < items.n; i++) entries[i].image = items.v[i].path, entries[i].name = items.v[i].name;
   }
-  if (c->top && !(probs = malloc(sizeof(float) * 1000 * (size_t)batch_n))) goto done;
-  d.c = c, d.items = &items, d.cap = (int)batch_n;
+  if (c->top && !(probs = malloc(sizeof(float) * 1000 * (size_t)batch_n * (size_t)e.lanes))) goto done;
+  d.c = c, d.items = &items, d.cap = (int)batch_n * e.lanes;
   for (int k = 0; k < 2; k++)
-    if (vgg_tensor_alloc(&d.b[k].x, (int)batch_n, S, S, 3, &err)) {
+    if (vgg_tensor_alloc(&d.b[k].x, d.cap, S, S, 3, &err)) {
       cli_error("run", "%s", err.msg);
       goto done;
     }
@@ -598,22 +642,33 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     while (!b->full) pthread_cond_wait(&d.cv, &d.mu);
     pthread_mutex_unlock(&d.mu);
     o->b = b;
-    o->image = -1;
     memset(o->ms, 0, sizeof o->ms);
-    double cls_ms = 0; /* the classifier's time per image */
     if (b->n) {
-      const vgg_tensor x = {b->n, S, S, 3, b->x.data};
-      if (vgg_net_forward_all(e.net, &x, many_on_block, many_on_dense, o, NULL, probs, &err)) {
-        progress_clear(&p);
-        cli_error("run", "%s", err.msg);
-        fatal = 1;
-        break;
+      /* The batch in one contiguous share per lane, each share at most --batch images. */
+      const int per = (b->n + e.lanes - 1) / e.lanes;
+      lane ln[RUN_MAX_LANES];
+      pthread_t lt[RUN_MAX_LANES];
+      int nl = 0, started_l[RUN_MAX_LANES] = {0};
+      for (int l = 0; l < e.lanes && l * per < b->n; l++, nl++) {
+        memset(&ln[l], 0, sizeof ln[l]);
+        ln[l].o = o, ln[l].net = e.nets[l], ln[l].x = b->x.data, ln[l].S = S, ln[l].nlayers = vgg_model_num_layers(e.m);
+        ln[l].base = l * per, ln[l].n = b->n - l * per < per ? b->n - l * per : per;
+        ln[l].probs = probs ? probs + (size_t)ln[l].base * 1000 : NULL;
       }
-      if (c->top) {
-        const double *ls = vgg_net_layer_seconds(e.net);
-        for (int l = vgg_model_num_layers(e.m) - 3; l < vgg_model_num_layers(e.m); l++) cls_ms += ls[l] * 1e3;
-        cls_ms /= b->n;
+      for (int l = 1; l < nl; l++) started_l[l] = pthread_create(&lt[l], NULL, lane_main, &ln[l]) == 0;
+      lane_main(&ln[0]);
+      for (int l = 1; l < nl; l++) {
+        if (started_l[l]) pthread_join(lt[l], NULL);
+        else lane_main(&ln[l]); /* no thread to be had: run it here */
       }
+      memcpy(o->shapes, ln[0].shapes, sizeof o->shapes);
+      for (int l = 0; l < nl && !fatal; l++)
+        if (ln[l].s) {
+          progress_clear(&p);
+          cli_error("run", "%s", ln[l].err.msg);
+          fatal = 1;
+        }
+      if (fatal) break;
       if (features && o->layer_kind == LAYER_PREDICTIONS)
         for (int j = 0; j < b->n; j++) {
           char path[PBUF];
@@ -635,7 +690,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
         }
         wrote(o, j, path);
         report_page pg = {it->path, about, e.m, e.net, {{0}}, {0}, probs ? probs + (size_t)j * 1000 : NULL,
-                          o->ms[j] + cls_ms, "../index.html"};
+                          o->ms[j], "../index.html"};
         memcpy(pg.shapes, o->shapes, sizeof pg.shapes);
         memcpy(pg.block_ms, o->block_ms[j], sizeof pg.block_ms);
         if (report_page_write(dir, &pg)) image_fail(o, j, "cannot write its report page");
@@ -650,7 +705,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
       }
       const int kb = j < b->n && b->idx[j] == i ? j++ : -1;
       const float *pr = kb >= 0 && probs ? probs + (size_t)kb * 1000 : NULL;
-      const double ms = kb >= 0 ? o->ms[kb] + cls_ms : 0;
+      const double ms = kb >= 0 ? o->ms[kb] : 0;
       progress_clear(&p);
       if (it->failed) {
         if (strstr(it->err, it->path)) cli_error("run", "%s", it->err);
