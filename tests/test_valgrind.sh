@@ -42,6 +42,6 @@ vg 1 run "$D/hostile/bad_psd_truncated.psd" $common --threads 1
 # Many images: the decoder thread, batches, every per-image output, a failed image; and a report page.
 vg 1 run "$D/formats" "$D/img/corrupt.png" $common --threads 2 --batch 3 --jsonl "$T/r.jsonl" --features "$T/f" \
   --maps "$T/mm" --report "$T/rep"
-vg 0 run "$D/img/rgb8.png" --size 224 --arch vgg11 --isa $isa --top --threads 1 --report "$T/rep1"
+vg 0 run "$D/img/rgb8.png" $common --threads 1 --report "$T/rep1"
 echo "valgrind ($isa): $pass passed, $fail failed"
 [ "$fail" = 0 ]
