@@ -40,7 +40,8 @@ vg 1 run "$D/hostile/bad_jpeg_dht_overflow.jpg" $common --threads 1
 vg 1 run "$D/hostile/bad_tga_rle_19015x1714.tga" $common --threads 1
 vg 1 run "$D/hostile/bad_psd_truncated.psd" $common --threads 1
 # Many images: the decoder thread, batches, every per-image output, a failed image; and a report page.
-vg 1 run "$D/formats" "$D/img/corrupt.png" $common --threads 2 --batch 3 --jsonl "$T/r.jsonl" --features "$T/f" \
+vg 1 run "$D/formats/baseline.jpg" "$D/formats/palette.png" "$D/formats/raw.tga" "$D/img/corrupt.png" $common \
+  --threads 2 --batch 2 --jsonl "$T/r.jsonl" --features "$T/f" \
   --maps "$T/mm" --report "$T/rep"
 vg 0 run "$D/img/rgb8.png" $common --threads 1 --report "$T/rep1"
 echo "valgrind ($isa): $pass passed, $fail failed"
