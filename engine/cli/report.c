@@ -231,6 +231,13 @@ int report_page_write(const char *dir, const report_page *p) {
 
 /* --------------------------------------------------------------- index -- */
 
+/* <a href="NAME/index.html"> */
+static void index_link(FILE *f, const char *name) {
+  fputs("<a href=\"", f);
+  html_esc(f, name);
+  fputs("/index.html\">", f);
+}
+
 int report_index_write(const char *dir, const char *about, const report_entry *e, int n) {
   html_doc d;
   char path[4200];
@@ -251,22 +258,17 @@ int report_index_write(const char *dir, const char *about, const report_entry *e
   for (int i = 0; i < n; i++) {
     fputs("<tr><td>", f);
     if (!e[i].error) {
-      fputs("<a href=\"", f);
-      html_esc(f, e[i].name);
-      fputs("/index.html\"><img src=\"", f);
+      index_link(f, e[i].name);
+      fputs("<img src=\"", f);
       html_esc(f, e[i].name);
       fputs("/input.png\" alt=\"Input ", f);
       html_esc(f, e[i].image);
       fputs("\"></a>", f);
     }
     fputs("</td><th scope=\"row\">", f);
-    if (!e[i].error) {
-      fputs("<a href=\"", f);
-      html_esc(f, e[i].name);
-      fputs("/index.html\">", f);
-      html_esc(f, e[i].image);
-      fputs("</a>", f);
-    } else html_esc(f, e[i].image);
+    if (!e[i].error) index_link(f, e[i].name);
+    html_esc(f, e[i].image);
+    if (!e[i].error) fputs("</a>", f);
     fputs("</th><td", f);
     if (e[i].error) fputs(" class=\"err\">", f), html_esc(f, e[i].error);
     else fputs(">", f), html_esc(f, e[i].result ? e[i].result : "(page from an earlier run)");

@@ -337,7 +337,7 @@ static void write_npy(outputs *o, int k, const char *path, const float *data, co
   else wrote(o, k, path);
 }
 
-/* DIR/NAME, created when missing (maps and dumps of one image). */
+/* DIR/NAME (an image's maps, dumps and report page) into out, created when missing; -1 fails the image. */
 static int image_dir(outputs *o, int k, const char *dir, char *out, size_t size) {
   const item *it = &o->items->v[o->b->idx[k]];
   snprintf(out, size, "%s/%s", dir, it->name);
@@ -357,25 +357,24 @@ static void many_on_block(void *user, int block, const vgg_tensor *t, double sec
   const int k = ln->base + ln->image;
   o->ms[k] += seconds * 1e3;
   ln->shapes[block][0] = t->n, ln->shapes[block][1] = t->h, ln->shapes[block][2] = t->w, ln->shapes[block][3] = t->c;
-  const item *it = &o->items->v[o->b->idx[k]];
-  char dir[PBUF], path[PBUF + 32];
-  if (o->c->maps && !it->failed && !image_dir(o, k, o->c->maps, dir, sizeof dir)) {
-    vgg_error err;
-    snprintf(path, sizeof path, "%s/block%d.png", dir, block);
-    if (vgg_maps_write_png(path, t, &err)) image_fail(o, k, err.msg);
-    else wrote(o, k, path);
-  }
   o->block_ms[k][block] = seconds * 1e3;
-  if (o->c->report && !it->failed && !image_dir(o, k, o->c->report, dir, sizeof dir)) {
-    vgg_error err;
-    snprintf(path, sizeof path, "%s/block%d.png", dir, block);
-    if (vgg_maps_write_png(path, t, &err)) image_fail(o, k, err.msg);
-    else wrote(o, k, path);
-  }
+  const item *it = &o->items->v[o->b->idx[k]];
   const int64_t shape[4] = {t->n, t->h, t->w, t->c};
-  if (o->c->npy && !it->failed && !image_dir(o, k, o->c->npy, dir, sizeof dir)) {
-    snprintf(path, sizeof path, "%s/block%d.npy", dir, block);
-    write_npy(o, k, path, t->data, shape, 4);
+  char path[PBUF + 32];
+  /* --maps and --report: blockN.png; --npy: blockN.npy; in the image's own subdirectory, made at block 1. */
+  const char *dirs[3] = {o->c->maps, o->c->report, o->c->npy};
+  for (int d = 0; d < 3; d++) {
+    if (!dirs[d] || it->failed) continue;
+    if (block == 1) {
+      if (image_dir(o, k, dirs[d], path, PBUF)) continue;
+    } else snprintf(path, PBUF, "%s/%s", dirs[d], it->name);
+    snprintf(path + strlen(path), 32, "/block%d.%s", block, d < 2 ? "png" : "npy");
+    if (d == 2) write_npy(o, k, path, t->data, shape, 4);
+    else {
+      vgg_error err;
+      if (vgg_maps_write_png(path, t, &err)) image_fail(o, k, err.msg);
+      else wrote(o, k, path);
+    }
   }
   if (o->features && o->layer_kind == LAYER_BLOCK && o->layer_block == block) {
     snprintf(path, sizeof path, "%s/%s.npy", o->features, it->name);
