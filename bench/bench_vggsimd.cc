@@ -98,7 +98,7 @@ void BM_FmaPeak(benchmark::State &st, int level, int threads) {
 
 // ---- kernels, single thread, full layer ---------------------------------
 
-// algo: 0 direct, 1 wino2, 2 wino4
+// algo: 0 direct, 1 wino2, 2 wino4, 3 wino6
 void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
   const vgg_kernel_table *k = vgg_kernels_get(level);
   const int H = kVgg16.s[layer].h, CI = kVgg16.s[layer].cin, CO = kVgg16.s[layer].cout;
@@ -321,10 +321,10 @@ void register_all() {
   for (int l : levels) {
     const char *ln = vgg_level_name(l);
     for (int i = 0; i < kVgg16.n; i++)
-      for (int a = 0; a < 3; a++) {
+      for (int a = 0; a <= VGG_WINO_COUNT; a++) {
         if (l == VGG_LEVEL_SCALAR && a) continue;
         auto *b = benchmark::RegisterBenchmark(
-            ("conv/" + std::string(ln) + "/" + (a == 0 ? "direct" : a == 1 ? "wino2" : "wino4") + "/" +
+            ("conv/" + std::string(ln) + "/" + (a == 0 ? "direct" : "wino" + std::to_string(2 * a)) + "/" +
              kVgg16.s[i].name).c_str(),
             BM_Conv, l, i, a);
         b->Unit(benchmark::kMillisecond)->Apply(min_stat);
@@ -416,7 +416,7 @@ int check_peer() {
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) return 1;
   std::vector<std::vector<float>> ours(6);
   struct Keep {
-    static void cb(void *u, int b, const vgg_tensor *t, double) {
+    static void cb(void *u, int, int b, const vgg_tensor *t, double) {
       auto &v = (*static_cast<std::vector<std::vector<float>> *>(u))[b];
       v.assign(t->data, t->data + static_cast<size_t>(t->h) * t->w * t->c);
     }

@@ -32,7 +32,7 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
 #define VGG_X_PRINT(op, type) OUT("  %-12s %s\n", #op, k->op##_name);
     VGG_KERNEL_OPS(VGG_X_PRINT)
 #undef VGG_X_PRINT
-    for (int w = 0; w < 2; w++) OUT("  %-12s %s\n", w ? "wino4x4" : "wino2x2", k->wino[w].name);
+    for (int w = 0; w < VGG_WINO_COUNT; w++) OUT("  wino%dx%-6d %s\n", k->wino[w].m, k->wino[w].m, k->wino[w].name);
   }
 #undef OUT
   return n;

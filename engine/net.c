@@ -19,6 +19,9 @@ struct vgg_net {
   double layer_sec[VGG_MAX_LAYERS];
   float *packed[VGG_MAX_PARAMS];  /* conv weights in the layout of the layer's kernel */
   float *buf[2];                  /* conv base: ping-pong activations */
+  int first_group;                /* the first step run on a group of images together (nbase: none) */
+  size_t group_floats;            /* per image, the largest input or output of the grouped steps */
+  float *gbuf[2];                 /* their ping-pong activations, VGG_GROUP images each (made when first needed) */
   float *scratch;                 /* Winograd: scratch_floats per thread */
   size_t scratch_floats;
   float *cls[2];                  /* classifier: VGG_MAX_BATCH rows of its widest layer, each */
@@ -64,6 +67,18 @@ static vgg_status provision(vgg_net *net, int release, vgg_error *err) {
       net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
     }
     conv[nconv++] = i;
+  }
+  /* Steps from the first one reading a map of 56x56 or less run on groups of images (VGG16 at 224x224: blocks
+   * 3-5, where the weights are large and the maps small). */
+  net->first_group = net->nbase;
+  for (int i = 0; i < net->nbase; i++) {
+    const vgg_layer *l = &m->layers[net->steps[i].layer], *o = &m->layers[net->steps[i].last_layer];
+    if (net->first_group == net->nbase && i > 0 && l->in_h * l->in_w <= 56 * 56) net->first_group = i;
+    if (net->first_group <= i) {
+      const size_t a = (size_t)l->in_h * l->in_w * l->in_c, b = (size_t)o->out_h * o->out_w * o->out_c;
+      net->group_floats = a > net->group_floats ? a : net->group_floats;
+      net->group_floats = b > net->group_floats ? b : net->group_floats;
+    }
   }
   if (net->scratch_floats) {
     net->scratch_floats = (net->scratch_floats + 15) & ~(size_t)15; /* each thread's on its own cache lines */
@@ -115,7 +130,7 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   const int threads = opt && opt->threads > 0 ? opt->threads : omp_get_num_procs();
   if (threads > 1024) return vgg_fail(err, VGG_ERR_ARG, "%d threads is too many (at most 1024)", threads);
   const vgg_algo want = opt ? opt->algo : VGG_ALGO_AUTO;
-  if ((unsigned)want > VGG_ALGO_FAST) return vgg_fail(err, VGG_ERR_ARG, "unknown algorithm %d", (int)want);
+  if ((unsigned)want >= VGG_ALGO_COUNT) return vgg_fail(err, VGG_ERR_ARG, "unknown algorithm %d", (int)want);
   for (int p = 0; p < m->nparams; p++)
     if (!w->kernel[p]) return vgg_fail(err, VGG_ERR_ARG, "the conv kernels of these weights were released");
   vgg_net *net = calloc(1, sizeof *net);
@@ -137,6 +152,8 @@ void vgg_net_free(vgg_net *net) {
   for (int p = 0; p < VGG_MAX_PARAMS; p++) vgg_free(net->packed[p]);
   vgg_free(net->buf[0]);
   vgg_free(net->buf[1]);
+  vgg_free(net->gbuf[0]);
+  vgg_free(net->gbuf[1]);
   vgg_free(net->scratch);
   vgg_free(net->cls[0]);
   vgg_free(net->cls[1]);
@@ -158,66 +175,140 @@ int vgg_net_steps(const vgg_net *net, vgg_step_info *out, int max) {
   return net->nsteps;
 }
 
-/* One step on nb images (nb > 1 only for the classifier's steps). */
-static void run_step(const vgg_net *net, const vgg_step *s, const float *in, int nb) {
+/* One step on nb images, one after the other in `in` and `out`.  Winograd
+ * steps take them in one call (tile rows follow each other across images);
+ * direct conv and pool steps split each task's rows at image boundaries; the
+ * classifier's steps take the batch side by side. */
+static void run_step(const vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
+  const long rows = (long)s->rows * nb;
   switch (s->op) {
   case VGG_STEP_CONV: {
-    const vgg_conv3x3_args a = {in, s->out, s->weights, s->bias, l->in_h, l->in_w, l->in_c, l->out_c, s->relu};
+    const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
     const vgg_conv3x3_fn fn = l->in_c == 3 ? net->k->conv3x3_c3 : net->k->conv3x3;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (int t = 0; t < ntask; t++) {
       const int r = t / s->noc, c = t % s->noc, oc0 = c * s->oc_step;
-      fn(&a, (int)((long)s->rows * r / s->rsplit), (int)((long)s->rows * (r + 1) / s->rsplit), oc0,
-         oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c);
+      const int oc1 = oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c;
+      for (long y = rows * r / s->rsplit, y1 = rows * (r + 1) / s->rsplit; y < y1;) {
+        const int b = (int)(y / s->rows), e = (int)(y1 - (long)b * s->rows < s->rows ? y1 - (long)b * s->rows : s->rows);
+        const vgg_conv3x3_args a = {in + b * in_img, out + b * out_img, s->weights, s->bias,
+                                    l->in_h, l->in_w, l->in_c, l->out_c, s->relu};
+        fn(&a, (int)(y - (long)b * s->rows), e, oc0, oc1);
+        y = (long)b * s->rows + e;
+      }
     }
     break;
   }
   case VGG_STEP_WINO: {
-    const vgg_wino_args base = {in, s->out, s->weights, s->bias, l->in_h, l->in_w, l->in_c, l->out_c, s->relu, s->pool, NULL};
+    const vgg_wino_args base = {in, out, s->weights, s->bias, l->in_h, l->in_w, l->in_c, l->out_c, s->relu, s->pool, NULL};
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (int t = 0; t < ntask; t++) {
       vgg_wino_args a = base;
       a.scratch = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num();
       const int r = t / s->noc, c = t % s->noc, oc0 = c * s->oc_step;
-      s->wino->conv(&a, (int)((long)s->rows * r / s->rsplit), (int)((long)s->rows * (r + 1) / s->rsplit), oc0,
+      s->wino->conv(&a, (int)(rows * r / s->rsplit), (int)(rows * (r + 1) / s->rsplit), oc0,
                     oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c);
     }
     break;
   }
-  case VGG_STEP_POOL:
+  case VGG_STEP_POOL: {
+    const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
-    for (int y = 0; y < s->rows; y++) net->k->maxpool2x2(in, s->out, l->in_h, l->in_w, l->in_c, y, y + 1);
+    for (long y = 0; y < rows; y++) {
+      const long b = y / s->rows;
+      net->k->maxpool2x2(in + b * in_img, out + b * out_img, l->in_h, l->in_w, l->in_c, (int)(y - b * s->rows),
+                         (int)(y - b * s->rows) + 1);
+    }
     break;
+  }
   case VGG_STEP_DENSE:
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (int t = 0; t < ntask; t++) {
       const int o0 = t * s->oc_step, o1 = o0 + s->oc_step < l->out_c ? o0 + s->oc_step : l->out_c;
-      if (nb == 1) net->k->dense(in, s->weights, s->bias, s->out, l->in_c, l->out_c, s->relu, o0, o1);
-      else net->k->dense_batch(in, nb, s->weights, s->bias, s->out, l->in_c, l->out_c, s->relu, o0, o1);
+      if (nb == 1) net->k->dense(in, s->weights, s->bias, out, l->in_c, l->out_c, s->relu, o0, o1);
+      else net->k->dense_batch(in, nb, s->weights, s->bias, out, l->in_c, l->out_c, s->relu, o0, o1);
     }
     break;
   }
 }
 
-/* The conv base's steps on one image; calls on_block after each block. */
-static void conv_base(vgg_net *net, const float *image, vgg_block_fn on_block, void *user, int first_image) {
-  double block_sec = 0;
-  for (int i = 0; i < net->nbase; i++) {
-    const vgg_step *s = &net->steps[i];
-    const double t0 = vgg_now();
-    run_step(net, s, s->in ? s->in : image, 1);
-    const double sec = vgg_now() - t0;
-    net->step_sec[i] = first_image ? sec : net->step_sec[i] + sec;
-    block_sec += sec;
-    if (s->block_end && on_block) {
+/* Images per group in the grouped steps of the conv base. */
+#define VGG_GROUP 8
+
+/* The grouped steps' buffers, made (and touched) the first time a batch comes. */
+static vgg_status group_buffers(vgg_net *net, vgg_error *err) {
+  if (net->gbuf[0] || net->first_group >= net->nbase) return VGG_OK;
+  const size_t n = net->group_floats * VGG_GROUP;
+  for (int b = 0; b < 2; b++) {
+    if (!(net->gbuf[b] = vgg_alloc(n, sizeof(float)))) {
+      vgg_free(net->gbuf[0]);
+      net->gbuf[0] = NULL;
+      return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a batch's activations");
+    }
+    touch(net->gbuf[b], n, net->threads);
+  }
+  return VGG_OK;
+}
+
+static void block_done(vgg_net *net, const vgg_step *s, const float *out, int image0, int n, vgg_block_fn on_block,
+                       void *user, double sec) {
+  const vgg_layer *o = &net->m->layers[s->last_layer];
+  const size_t img = (size_t)o->out_h * o->out_w * o->out_c;
+  for (int b = 0; b < n; b++) {
+    const vgg_tensor t = {1, o->out_h, o->out_w, o->out_c, (float *)out + b * img};
+    on_block(user, image0 + b, s->block_end, &t, sec / n);
+  }
+}
+
+/* The conv base on images [image0, image0 + n) of `images`: with one image
+ * every step in turn; with a group, the steps before first_group image after
+ * image (large maps, small weights), the last of them writing into the
+ * group's buffer, then the rest on the whole group, each pass over a layer's
+ * weights serving every image.  Leaves the block-5 output of image b at
+ * *out + b * its size. */
+static const float *conv_base(vgg_net *net, const float *images, int image0, int n, vgg_block_fn on_block,
+                              void *user) {
+  const vgg_layer *in_l = &net->m->layers[0];
+  const size_t img = (size_t)in_l->out_h * in_l->out_w * 3;
+  const int grouped = n > 1 ? net->first_group : net->nbase;
+  for (int b = 0; b < n; b++) {
+    double sec = 0;
+    for (int i = 0; i < grouped; i++) {
+      const vgg_step *s = &net->steps[i];
       const vgg_layer *o = &net->m->layers[s->last_layer];
-      const vgg_tensor t = {1, o->out_h, o->out_w, o->out_c, s->out};
-      on_block(user, s->block_end, &t, block_sec);
-      block_sec = 0;
+      float *out = i == grouped - 1 && grouped < net->nbase
+                       ? net->gbuf[0] + b * (size_t)o->out_h * o->out_w * o->out_c
+                       : s->out;
+      const double t0 = vgg_now();
+      run_step(net, s, i ? net->steps[i - 1].out : images + (image0 + b) * img, out, 1);
+      const double dt = vgg_now() - t0;
+      net->step_sec[i] += dt;
+      sec += dt;
+      if (s->block_end) {
+        if (on_block) block_done(net, s, out, image0 + b, 1, on_block, user, sec);
+        sec = 0;
+      }
     }
   }
+  const float *in = grouped < net->nbase ? net->gbuf[0] : net->steps[net->nbase - 1].out;
+  double sec = 0;
+  for (int i = grouped, side = 1; i < net->nbase; i++, side ^= 1) {
+    const vgg_step *s = &net->steps[i];
+    float *out = net->gbuf[side];
+    const double t0 = vgg_now();
+    run_step(net, s, in, out, n);
+    const double dt = vgg_now() - t0;
+    net->step_sec[i] += dt;
+    sec += dt;
+    if (s->block_end) {
+      if (on_block) block_done(net, s, out, image0, n, on_block, user, sec);
+      sec = 0;
+    }
+    in = out;
+  }
+  return in;
 }
 
 vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user, float *logits,
@@ -234,20 +325,24 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
     return vgg_fail(err, VGG_ERR_SHAPE, "input is %dx%dx%dx%d; this model takes Nx%dx%dx3 with N from 1 to %d",
                     input->n, input->h, input->w, input->c, in_l->out_h, in_l->out_w, VGG_MAX_BATCH);
   const int nb = input->n;
-  const size_t img = (size_t)in_l->out_h * in_l->out_w * 3;
   /* The classifier takes the images' flattened features side by side, so it
    * streams its weights once for the batch. */
   const vgg_layer *flat = vgg_model_block_output(m, 5);
   const size_t nf = (size_t)flat->out_h * flat->out_w * flat->out_c;
-  for (int b = 0; b < nb; b++) {
-    conv_base(net, input->data + b * img, on_block, user, b == 0);
-    if (net->nsteps > net->nbase) memcpy(net->cls[0] + b * nf, net->steps[net->nbase - 1].out, nf * sizeof(float));
+  for (int i = 0; i < net->nbase; i++) net->step_sec[i] = 0;
+  const int group = net->first_group < net->nbase ? VGG_GROUP : 1;
+  vgg_status st;
+  if (nb > 1 && (st = group_buffers(net, err))) return st;
+  for (int g0 = 0; g0 < nb; g0 += group) {
+    const int n = nb - g0 < group ? nb - g0 : group;
+    const float *feat = conv_base(net, input->data, g0, n, on_block, user);
+    if (net->nsteps > net->nbase) memcpy(net->cls[0] + (size_t)g0 * nf, feat, (size_t)n * nf * sizeof(float));
   }
   for (int i = net->nbase; i < net->nsteps; i++) {
     const vgg_step *s = &net->steps[i];
     const vgg_layer *l = &m->layers[s->layer];
     const double t0 = vgg_now();
-    run_step(net, s, s->in, nb);
+    run_step(net, s, s->in, s->out, nb);
     if (on_dense) {
       const vgg_tensor t = {nb, 1, 1, l->out_c, s->out};
       on_dense(user, s->layer, &t);

@@ -2,14 +2,29 @@
  * matching row of a table of measured choices), the fused operations, the
  * kernel, and how the work is split across threads, decided once.
  *
- * How the table was measured (docs/performance.md has the figures):
- *   vggsimd bench --isa LEVEL --algo direct|wino2|wino4 --json
- * at 1 and 2 threads, VGG16 224x224, repeated and interleaved because the host
- * is noisy; a row picks the algorithm that was faster at both thread counts.
- * Findings: the first layer (cin = 3) is a poor GEMM (K = 3) and stays direct;
- * F(2x2) beats direct on every other layer (1.5-2x); F(4x4) beats F(2x2) on
- * maps of 28x28 and more, but not on 14x14 (too few tiles to amortise its 36
- * transformed filters).  The scalar level is the reference and stays direct. */
+ * Accuracy budget.  auto may use an algorithm on a layer when its error on
+ * that layer alone, against float64, is within 1e-5 of max |output| (the
+ * rows of `vggsimd verify` and tests/test_winograd.c, random inputs, every
+ * VGG16 shape: direct ~1e-7, F(2x2) 9e-7, F(4x4) 6.2e-6 with the points
+ * 0, 1, -1, 1/2, -2; F(6x6) 3.1e-5 is not); fast within 1e-4 (F(6x6) too).
+ * Block outputs then stay within the same budget: on the golden photo every
+ * block is within 3e-6 of float64 with any single algorithm on every layer
+ * (tests/test_e2e.c), below the worst single-layer error of that algorithm;
+ * errors of the layers do not pile up through the ReLUs and pools.
+ *
+ * Speed.  Among the allowed algorithms, the fastest per layer, measured with
+ *   vggsimd bench --isa LEVEL --algo direct|wino2|wino4|wino6 --json
+ * at 1 and 2 threads, VGG16 224x224, 3 alternated rounds (the host is noisy);
+ * a row picks what was faster at both thread counts, or on a tie (within
+ * 5%) the one with the smaller transformed filters.  docs/performance.md has
+ * the figures.  Findings: the first layer (cin = 3) is a poor GEMM (K = 3)
+ * and stays direct; F(4x4) is the fastest on maps of 28x28 and more (1.5x
+ * F(2x2)); on 14x14 F(4x4) and F(2x2) tie (too few tiles to amortise 36
+ * transformed filters, which are also 2.25x the memory), so F(2x2); F(6x6)
+ * is slower than F(4x4) on every layer at avx512 and ties at avx2 (its 8x8
+ * transforms cost more than its GEMMs save, and 56, 28 and 14 are not
+ * multiples of 6), so fast makes the same choices as auto at these levels.
+ * The scalar level is the reference and stays direct. */
 #include "plan.h"
 #include <string.h>
 
@@ -18,15 +33,15 @@ static const struct {
   int min_cin, min_side; /* the row applies when cin >= min_cin and min(h, w) >= min_side */
   vgg_algo for_auto, for_fast;
 } rules[] = {
-  /* level            cin>=  side>=  auto            fast */
-  {VGG_LEVEL_AVX512,  4,     28,     VGG_ALGO_WINO2, VGG_ALGO_WINO4},
+  /* level            cin>=  side>=  auto (1e-5)     fast (1e-4) */
+  {VGG_LEVEL_AVX512,  4,     28,     VGG_ALGO_WINO4, VGG_ALGO_WINO4},
   {VGG_LEVEL_AVX512,  4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
-  {VGG_LEVEL_AVX2,    4,     28,     VGG_ALGO_WINO2, VGG_ALGO_WINO4},
+  {VGG_LEVEL_AVX2,    4,     28,     VGG_ALGO_WINO4, VGG_ALGO_WINO4},
   {VGG_LEVEL_AVX2,    4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
 };
 
 vgg_algo vgg_plan_algo(int level, const vgg_layer *l, vgg_algo want) {
-  if (want == VGG_ALGO_DIRECT || want == VGG_ALGO_WINO2 || want == VGG_ALGO_WINO4) return want;
+  if (want != VGG_ALGO_AUTO && want != VGG_ALGO_FAST) return want;
   const int side = l->out_h < l->out_w ? l->out_h : l->out_w;
   for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
     if (rules[i].level == level && l->in_c >= rules[i].min_cin && side >= rules[i].min_side)
@@ -63,7 +78,10 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want,
     s->softmax = l->softmax;
     if (l->kind == VGG_LAYER_CONV) {
       s->algo = vgg_plan_algo(k->level, l, want);
-      s->wino = s->algo == VGG_ALGO_WINO2 ? &k->wino[0] : s->algo == VGG_ALGO_WINO4 ? &k->wino[1] : NULL;
+      s->wino = s->algo == VGG_ALGO_WINO2   ? &k->wino[0]
+                : s->algo == VGG_ALGO_WINO4 ? &k->wino[1]
+                : s->algo == VGG_ALGO_WINO6 ? &k->wino[2]
+                                            : NULL;
       /* A Winograd output tile covers whole 2x2 pool windows: the pool runs in its output transform. */
       s->pool = s->wino && i + 1 < m->nlayers && m->layers[i + 1].kind == VGG_LAYER_POOL;
       if (s->pool) s->last_layer = ++i;
@@ -94,10 +112,16 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want,
   return n;
 }
 
+const char *const *vgg_algo_names(void) {
+  static const char *const names[VGG_ALGO_COUNT + 1] = {"auto", "direct", "wino2", "wino4", "fast", "wino6", NULL};
+  return names;
+}
+
 const char *vgg_step_algo_name(const vgg_step *s) {
-  static const char *const names[2][3] = {{"direct", "wino2", "wino4"}, {"direct", "wino2+pool", "wino4+pool"}};
+  static const char *const names[2][4] = {{"direct", "wino2", "wino4", "wino6"},
+                                          {"direct", "wino2+pool", "wino4+pool", "wino6+pool"}};
   if (s->op != VGG_STEP_CONV && s->op != VGG_STEP_WINO) return "";
-  return names[s->pool][s->algo - VGG_ALGO_DIRECT];
+  return names[s->pool][s->wino ? s->wino->m / 2 : 0];
 }
 
 const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_algo want) {

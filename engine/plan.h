@@ -18,7 +18,7 @@ typedef struct {
   vgg_dtype dtype;
   int layer;      /* the model layer it computes (conv, pool or dense) */
   int last_layer; /* the layer whose output it writes: layer + 1 when a pool is fused in */
-  vgg_algo algo;  /* conv: VGG_ALGO_DIRECT, _WINO2 or _WINO4 */
+  vgg_algo algo;  /* conv: VGG_ALGO_DIRECT, _WINO2, _WINO4 or _WINO6 */
   int relu, pool, softmax; /* fused operations */
   int block_end;  /* 1..5: its output is that block's output; 0 otherwise */
   const char *kernel; /* symbol of the kernel it calls */
@@ -38,7 +38,7 @@ vgg_algo vgg_plan_algo(int level, const vgg_layer *l, vgg_algo want);
 /* Fills steps (VGG_MAX_STEPS) for m on the kernels k with `threads`; returns their count. */
 int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want, int threads, vgg_step *steps);
 
-/* "direct", "wino2", "wino4" with "+pool" when a pool is fused; "" for steps that are not convolutions. */
+/* "direct", "wino2", "wino4", "wino6" with "+pool" when a pool is fused; "" for steps that are not convolutions. */
 const char *vgg_step_algo_name(const vgg_step *s);
 
 /* The public description of step s of model m. */

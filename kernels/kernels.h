@@ -44,7 +44,10 @@ typedef void (*vgg_conv3x3_pack_fn)(const float *hwio, int cin, int cout, float 
 /* Winograd F(m x m, 3x3) convolution + bias, optional ReLU, optional fused
  * 2x2/2 max-pool (then out is (h/2) x (w/2) x cout).  u: filters as packed by
  * the same family's pack.  scratch: the calling thread's own buffer of
- * scratch_size(cin, cout) floats. */
+ * scratch_size(cin, cout) floats.  Several images may sit one after the
+ * other in `in` and `out`: their tile rows follow each other (see vgg_wino_fn),
+ * so one call's blocks of tiles can span images and reuse each pass over u
+ * for all of them. */
 typedef struct {
   const float *in;
   float *out;
@@ -59,15 +62,19 @@ typedef struct {
  * their size, so the planes do not alias in the L1 cache sets. */
 #define VGG_WINO_PAD 16
 
-/* Tile rows [ty0, ty1) (a tile row is m output rows) and channels [oc0, oc1). */
+/* Tile rows [ty0, ty1) and channels [oc0, oc1).  A tile row is m output rows;
+ * image i has tile rows [i * th, (i + 1) * th), th = ceil(h / m). */
 typedef void (*vgg_wino_fn)(const vgg_wino_args *a, int ty0, int ty1, int oc0, int oc1);
 /* The input-transform stage alone: v[xi * (nt*cin + VGG_WINO_PAD) + t*cin + c] for tiles
- * [t0, t0+nt) in raster order. */
+ * [t0, t0+nt) in raster order (over the tile rows of every image). */
 typedef void (*vgg_wino_input_fn)(const vgg_wino_args *a, int t0, int nt, float *v);
 typedef size_t (*vgg_size_fn)(int cin, int cout);
 
+/* The Winograd families of a table: F(2x2), F(4x4), F(6x6) (index = m / 2 - 1). */
+#define VGG_WINO_COUNT 3
+
 typedef struct {
-  int m;  /* output tile side: 2 or 4 */
+  int m;  /* output tile side: 2, 4 or 6 */
   int nr; /* output-channel block of the packed filters; oc0 of a work range is a multiple */
   vgg_size_fn packed_size, scratch_size;
   vgg_conv3x3_pack_fn pack; /* hwio -> [(m+2)^2][ceil(cout/nr)][cin][nr] */
@@ -113,7 +120,7 @@ typedef struct {
   int fma_peak_flops;
   vgg_conv3x3_packed_size_fn conv3x3_packed_size;
   vgg_conv3x3_pack_fn conv3x3_pack;
-  vgg_wino_kernels wino[2]; /* F(2x2,3x3), F(4x4,3x3) */
+  vgg_wino_kernels wino[VGG_WINO_COUNT]; /* F(2x2,3x3), F(4x4,3x3), F(6x6,3x3) */
 #define VGG_X_FIELD(op, type) type op; const char *op##_name;
   VGG_KERNEL_OPS(VGG_X_FIELD)
 #undef VGG_X_FIELD

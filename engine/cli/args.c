@@ -148,7 +148,7 @@ int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
   out->isa = -1;
   out->threads = 0;
   out->algo = VGG_ALGO_AUTO;
-  static const char *const algos[] = {"auto", "direct", "wino2", "wino4", "fast", NULL};
+  const char *const *algos = vgg_algo_names();
   int algo = 0;
   for (const opt *o = opts; o->name; o++)
     if (!strcmp(o->name, "algo")) {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: vggsimd bench [--isa all|LEVEL] [--algo all|auto|direct|wino2|wino4|fast] [--threads N] [--reps N]\n"
+    "usage: vggsimd bench [--isa all|LEVEL] [--algo all|auto|direct|wino2|wino4|wino6|fast] [--threads N] [--reps N]\n"
     "                     [--size N] [--arch vgg16] [--json] [--report DIR]\n"
     "  Times the conv base (batch 1, random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
@@ -21,7 +21,7 @@ static const char help[] =
 #define MAXL 64
 #define MAXR 64
 
-static const char *const algo_names[] = {"auto", "direct", "wino2", "wino4", "fast"};
+#define algo_names (vgg_algo_names())
 
 typedef struct {
   int level, threads, reps;
@@ -236,7 +236,7 @@ int cmd_bench(int argc, char **argv) {
   const int all_algos = algo_arg && !strcmp(algo_arg, "all");
   if (all_algos) opts[2].value = NULL; /* opts[2] is --algo; "all": each of them */
   if ((rc = opt_engine("bench", opts, &eo))) return rc;
-  const int nalgo = all_algos ? 5 : 1;
+  const int nalgo = all_algos ? VGG_ALGO_COUNT : 1;
   const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
   int thread_list[2], nthreads = 0;
   if (eo.threads > 0) thread_list[nthreads++] = eo.threads;

@@ -92,7 +92,7 @@ int cmd_init(int argc, char **argv) {
 
 int cmd_cpu(int argc, char **argv) {
   static const char help[] =
-      "usage: vggsimd cpu [--isa " VGG_LEVEL_CHOICES "] [--algo auto|direct|wino2|wino4|fast]\n"
+      "usage: vggsimd cpu [--isa " VGG_LEVEL_CHOICES "] [--algo auto|direct|wino2|wino4|wino6|fast]\n"
       "  Detected CPU features, usable levels, the kernel for every operation, and the algorithm\n"
       "  each VGG16 conv layer (224x224) would use.\n";
   if (wants_help(argc, argv, help)) return 0;
@@ -105,7 +105,7 @@ int cmd_cpu(int argc, char **argv) {
   char buf[8192];
   vgg_cpu_report(eo.isa, buf, sizeof buf);
   fputs(buf, stdout);
-  static const char *const algos[] = {"auto", "direct", "wino2", "wino4", "fast"};
+  const char *const *algos = vgg_algo_names();
   vgg_model *m;
   vgg_error err;
   if (vgg_model_create(VGG16, 0, 224, 224, &m, &err) == VGG_OK) {

@@ -68,8 +68,9 @@ typedef struct {
   double total;
 } run_ctx;
 
-static void on_block(void *user, int block, const vgg_tensor *t, double seconds) {
+static void on_block(void *user, int image, int block, const vgg_tensor *t, double seconds) {
   run_ctx *c = user;
+  (void)image; /* one image */
   c->total += seconds;
   if (c->quiet) return;
   const double t0 = cli_now();

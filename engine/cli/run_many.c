@@ -306,7 +306,6 @@ typedef struct {
   const float *x;
   float *probs; /* the lane's rows, or NULL */
   int base, n, S, nlayers;
-  int image; /* index within the lane of the image whose blocks arrive */
   int shapes[6][4];
   vgg_status s;
   vgg_error err;
@@ -350,11 +349,10 @@ static int image_dir(outputs *o, int k, const char *dir, char *out, size_t size)
   return 0;
 }
 
-static void many_on_block(void *user, int block, const vgg_tensor *t, double seconds) {
+static void many_on_block(void *user, int image, int block, const vgg_tensor *t, double seconds) {
   lane *ln = user;
   outputs *o = ln->o;
-  if (block == 1) ln->image++;
-  const int k = ln->base + ln->image;
+  const int k = ln->base + image;
   o->ms[k] += seconds * 1e3;
   ln->shapes[block][0] = t->n, ln->shapes[block][1] = t->h, ln->shapes[block][2] = t->w, ln->shapes[block][3] = t->c;
   o->block_ms[k][block] = seconds * 1e3;
@@ -399,7 +397,6 @@ static void *lane_main(void *arg) {
   lane *ln = arg;
   const outputs *o = ln->o;
   const size_t img = (size_t)ln->S * ln->S * 3;
-  ln->image = -1;
   const vgg_tensor x = {ln->n, ln->S, ln->S, 3, (float *)ln->x + ln->base * img};
   ln->s = vgg_net_forward_all(ln->net, &x, many_on_block, many_on_dense, ln, NULL, ln->probs, &ln->err);
   if (!ln->s && o->c->top) { /* fc1, fc2, predictions: the model's last three layers, run on the lane's batch */

@@ -183,10 +183,17 @@ vgg_status vgg_image_write_png(const char *path, const vgg_tensor *t, vgg_prepro
 
 /* ------------------------------------------------------------ inference -- */
 
-/* Convolution algorithm.  auto: per layer, direct or Winograd F(2x2) from a
- * table of measured choices per level; fast: also F(4x4) where it is faster
- * (looser accuracy, 1e-4); direct/wino2/wino4 force one for every layer. */
-typedef enum { VGG_ALGO_AUTO = 0, VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_FAST } vgg_algo;
+/* Convolution algorithm.  auto: per layer, the fastest of direct and Winograd
+ * F(2x2)/F(4x4)/F(6x6) that keeps every block within 1e-5 of float64 (a
+ * table of measured choices per level); fast: the fastest within 1e-4;
+ * direct/wino2/wino4/wino6 force one for every layer. */
+typedef enum {
+  VGG_ALGO_AUTO = 0, VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_FAST, VGG_ALGO_WINO6,
+  VGG_ALGO_COUNT
+} vgg_algo;
+/* "auto", "direct", "wino2", "wino4", "fast", "wino6": the names of the
+ * algorithms in enum order, NULL-terminated. */
+const char *const *vgg_algo_names(void);
 
 typedef struct {
   int isa;       /* -1: best available; else a vgg_level */
@@ -213,7 +220,8 @@ int vgg_net_threads(const vgg_net *net);
  * when `want` is asked for (names as vgg_net_layer_algo); NULL for other layers. */
 const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_algo want);
 /* The algorithm of conv layer `layer` ("direct", "wino2", "wino2+pool", "wino4",
- * "wino4+pool": +pool when the following max-pool is fused in); NULL otherwise. */
+ * "wino4+pool", "wino6", "wino6+pool": +pool when the following max-pool is
+ * fused in); NULL otherwise. */
 const char *vgg_net_layer_algo(const vgg_net *net, int layer);
 /* The plan a net runs, step by step: conv steps fuse bias and ReLU (and the
  * next max-pool with Winograd), the flatten is free (the classifier reads
@@ -222,7 +230,7 @@ const char *vgg_net_layer_algo(const vgg_net *net, int layer);
 typedef struct {
   const char *op;     /* "conv", "pool", "dense" */
   const char *layer;  /* Keras name of the layer computed, e.g. "block1_conv2" */
-  const char *algo;   /* conv: "direct", "wino2", "wino2+pool", "wino4", "wino4+pool"; else "" */
+  const char *algo;   /* conv: "direct", "wino2", "wino4", "wino6", with "+pool" when fused; else "" */
   const char *dtype;  /* "f32" */
   const char *fused;  /* "relu", "relu+pool", "softmax" or "" */
   const char *kernel; /* the kernel's symbol */
@@ -241,16 +249,23 @@ const double *vgg_net_layer_seconds(const vgg_net *net);
  * 0 for a level without a calibration loop (scalar) or not usable. */
 double vgg_level_peak_gflops(int level, int threads);
 
-/* Called once per block (1..5) with its output and the time it took. */
-typedef void (*vgg_block_fn)(void *user, int block, const vgg_tensor *out, double seconds);
+/* Called for each image (0..N-1 of the batch) and block (1..5) with that
+ * image's block output (1 x H x W x C) and the time the block took for it
+ * (its share when images ran together). */
+typedef void (*vgg_block_fn)(void *user, int image, int block, const vgg_tensor *out, double seconds);
 
 #define VGG_MAX_BATCH 64
 
 /* Runs N images (input N x H x W x 3, N <= VGG_MAX_BATCH, H and W those of the
- * model).  The conv base runs image after image (on_block is called for each
- * image's blocks in turn); the classifier runs on the whole batch, streaming its
- * weights once per 4 images.  With the classifier, logits and probs (N x 1000
- * floats each, either may be NULL) are filled. */
+ * model).  The conv base takes the images in groups of up to 8: the layers on
+ * large maps (VGG16 at 224x224: blocks 1 and 2) image after image, the rest
+ * (blocks 3-5) on the whole group, so each pass over their weights serves
+ * every image; each image's results are bit-identical to a batch of one.
+ * on_block is called for each image and block, in the order they complete
+ * (with several images: blocks 1-2 image by image, then block 3 of each
+ * image, ...).  The classifier runs on the whole batch, streaming its weights
+ * once per 4 images.  With the classifier, logits and probs (N x 1000 floats
+ * each, either may be NULL) are filled. */
 vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user,
                            float *logits, float *probs, vgg_error *err);
 

@@ -7,3 +7,4 @@
 /* Winograd tiles per block (see avx512-config.h). */
 #define VGG_AVX2_WINO2_TB 64
 #define VGG_AVX2_WINO4_TB 24
+#define VGG_AVX2_WINO6_TB 16

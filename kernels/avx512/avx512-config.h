@@ -9,3 +9,4 @@
  * (m+2)^2 x TB x cin floats, stay in L2 while every channel block reuses them. */
 #define VGG_AVX512_WINO2_TB 64
 #define VGG_AVX512_WINO4_TB 24
+#define VGG_AVX512_WINO6_TB 8

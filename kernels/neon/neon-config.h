@@ -10,3 +10,4 @@
 /* Winograd tiles per block (see kernels/avx512/avx512-config.h). */
 #define VGG_NEON_WINO2_TB 64
 #define VGG_NEON_WINO4_TB 24
+#define VGG_NEON_WINO6_TB 16

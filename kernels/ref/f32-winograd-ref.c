@@ -1,4 +1,5 @@
-/* Reference Winograd F(2x2,3x3) and F(4x4,3x3) in plain C: the same
+/* Reference Winograd F(2x2,3x3), F(4x4,3x3) and
+ * F(6x6,3x3) in plain C: the same
  * algorithm and layouts as the SIMD levels, one lane wide, so each stage can
  * be compared with them and with float64. */
 #include "kernels.h"
@@ -17,4 +18,9 @@
 #undef TB
 #define TB 32
 #define WM 4
+#include "templates/f32-winograd.c.inc"
+#undef WM
+#undef TB
+#define TB 16
+#define WM 6
 #include "templates/f32-winograd.c.inc"

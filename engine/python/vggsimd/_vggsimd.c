@@ -67,7 +67,7 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     return -1;
   }
   static const char *const archs[] = {"vgg11", "vgg13", "vgg16", "vgg19", NULL};
-  static const char *const algos[] = {"auto", "direct", "wino2", "wino4", "fast", NULL};
+  const char *const *algos = vgg_algo_names();
   const int a = choice("arch", arch, archs), al = a < 0 ? -1 : choice("algo", algo, algos);
   if (a < 0 || al < 0) return -1;
   vgg_options o = {-1, threads, (vgg_algo)al, 1};
@@ -117,11 +117,10 @@ static int ready(NetObject *self) {
   return 0;
 }
 
-/* Copies each block's output into its array at the current image. */
+/* Copies each block's output into its array at its image. */
 typedef struct {
   float *blocks[6]; /* 1..5, NULL when not wanted */
   int base;         /* image index of the chunk's first image */
-  int image;        /* within the chunk */
   int dense_layer;  /* a classifier layer to copy out (-1: none) */
   float *dense;
 } fwd_ctx;
@@ -131,13 +130,12 @@ static void on_dense(void *user, int layer, const vgg_tensor *t) {
   if (layer == c->dense_layer) memcpy(c->dense + (size_t)c->base * t->c, t->data, sizeof(float) * (size_t)t->n * t->c);
 }
 
-static void on_block(void *user, int block, const vgg_tensor *t, double seconds) {
+static void on_block(void *user, int image, int block, const vgg_tensor *t, double seconds) {
   (void)seconds;
   fwd_ctx *c = user;
-  if (block == 1) c->image++;
   if (!c->blocks[block]) return;
   const size_t n = (size_t)t->h * t->w * t->c;
-  memcpy(c->blocks[block] + (size_t)(c->base + c->image) * n, t->data, n * sizeof(float));
+  memcpy(c->blocks[block] + (size_t)(c->base + image) * n, t->data, n * sizeof(float));
 }
 
 /* forward(x, blocks=False, dense=None) -> (tuple of the five block outputs or None, probabilities or None,
@@ -205,7 +203,7 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
   for (int b0 = 0; b0 < n && !s; b0 += VGG_MAX_BATCH) {
     const int nb = n - b0 < VGG_MAX_BATCH ? n - b0 : VGG_MAX_BATCH;
     const vgg_tensor t = {nb, in->out_h, in->out_w, 3, xd + (size_t)b0 * img};
-    c.base = b0, c.image = -1;
+    c.base = b0;
     const double t0 = seconds_now();
     s = vgg_net_forward_all(self->net, &t, on_block, dense ? on_dense : NULL, &c, NULL,
                             pd ? pd + (size_t)b0 * 1000 : NULL, &err);

@@ -132,7 +132,7 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--resize", default="direct", choices=("direct", "crop"))
     ap.add_argument("--preprocess", choices=("caffe", "torch"), help="default: torch for torchvision weights")
-    ap.add_argument("--algo", default="auto", choices=("auto", "direct", "wino2", "wino4", "fast"))
+    ap.add_argument("--algo", default="auto", choices=("auto", "direct", "wino2", "wino4", "wino6", "fast"))
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     a = ap.parse_args(argv)
     prog = "vggsimd.dask"
