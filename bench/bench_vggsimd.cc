@@ -110,7 +110,7 @@ void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
   if (wk) wk->pack(w.p, CI, CO, packed.p);
   else k->conv3x3_pack(w.p, CI, CO, packed.p);
   const vgg_conv3x3_args a = {in.p, out.p, packed.p, b.p, H, H, CI, CO, 1};
-  const vgg_wino_args wa = {in.p, out.p, packed.p, b.p, H, H, CI, CO, 1, 0, scratch.p};
+  const vgg_wino_args wa = {in.p, out.p, packed.p, b.p, H, H, CI, CO, 1, 0, scratch.p, nullptr};
   const double t0 = now();
   for (auto _ : st) {
     if (wk) wk->conv(&wa, 0, (H + wk->m - 1) / wk->m, 0, CO);
@@ -128,6 +128,16 @@ void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
   }
   set_peak_counter(st, level, 1, actual / sec / 1e9);
   set_scalar_counter(st, level, key("conv", kVgg16.s[layer].name), sec);
+  if (wk) {  // one more call with the stages timed: the transforms' share, the GEMMs' own % of peak
+    double stage[3] = {0, 0, 0};
+    vgg_wino_args ta = wa;
+    ta.stage = stage;
+    wk->conv(&ta, 0, (H + wk->m - 1) / wk->m, 0, CO);
+    const double all = stage[0] + stage[1] + stage[2];
+    st.counters["xform_share"] = (stage[0] + stage[2]) / all;
+    auto it = g_peak.find(key(vgg_level_name(level), "1"));
+    if (it != g_peak.end() && it->second > 0) st.counters["gemm_%peak"] = 100.0 * actual / stage[1] / 1e9 / it->second;
+  }
 }
 
 void BM_Pool(benchmark::State &st, int level, int H, int C) {

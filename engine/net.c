@@ -17,6 +17,9 @@ struct vgg_net {
   vgg_step steps[VGG_MAX_STEPS];
   double step_sec[VGG_MAX_STEPS]; /* of the last forward pass, summed over its images */
   double layer_sec[VGG_MAX_LAYERS];
+  int profile;                    /* time the Winograd stages (vgg_net_set_profile) */
+  double stage_sec[VGG_MAX_LAYERS][3];
+  double (*stage_tmp)[8];         /* per thread: input, GEMM, output seconds of the running step (own cache line) */
   float *packed[VGG_MAX_PARAMS];  /* conv weights in the layout of the layer's kernel */
   float *buf[2];                  /* conv base: ping-pong activations */
   int first_group;                /* the first step run on a group of images together (nbase: none) */
@@ -155,6 +158,7 @@ void vgg_net_free(vgg_net *net) {
   vgg_free(net->gbuf[0]);
   vgg_free(net->gbuf[1]);
   vgg_free(net->scratch);
+  free(net->stage_tmp);
   vgg_free(net->cls[0]);
   vgg_free(net->cls[1]);
   free(net);
@@ -163,6 +167,17 @@ void vgg_net_free(vgg_net *net) {
 const char *vgg_net_isa(const vgg_net *net) { return vgg_level_name(net->k->level); }
 int vgg_net_threads(const vgg_net *net) { return net->threads; }
 const double *vgg_net_layer_seconds(const vgg_net *net) { return net->layer_sec; }
+
+vgg_status vgg_net_set_profile(vgg_net *net, int on, vgg_error *err) {
+  if (on && !net->stage_tmp && !(net->stage_tmp = calloc((size_t)net->threads, sizeof *net->stage_tmp)))
+    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+  net->profile = on;
+  return VGG_OK;
+}
+
+const double *vgg_net_stage_seconds(const vgg_net *net, int layer) {
+  return layer >= 0 && layer < net->m->nlayers ? net->stage_sec[layer] : NULL;
+}
 
 const char *vgg_net_layer_algo(const vgg_net *net, int layer) {
   for (int i = 0; i < net->nbase; i++)
@@ -202,15 +217,20 @@ static void run_step(const vgg_net *net, const vgg_step *s, const float *in, flo
     break;
   }
   case VGG_STEP_WINO: {
-    const vgg_wino_args base = {in, out, s->weights, s->bias, l->in_h, l->in_w, l->in_c, l->out_c, s->relu, s->pool, NULL};
+    const vgg_wino_args base = {in, out, s->weights, s->bias, l->in_h, l->in_w, l->in_c, l->out_c, s->relu, s->pool,
+                                NULL, NULL};
+    if (net->profile) memset(net->stage_tmp, 0, sizeof *net->stage_tmp * (size_t)net->threads);
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (int t = 0; t < ntask; t++) {
       vgg_wino_args a = base;
       a.scratch = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num();
+      a.stage = net->profile ? net->stage_tmp[omp_get_thread_num()] : NULL;
       const int r = t / s->noc, c = t % s->noc, oc0 = c * s->oc_step;
       s->wino->conv(&a, (int)(rows * r / s->rsplit), (int)(rows * (r + 1) / s->rsplit), oc0,
                     oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c);
     }
+    for (int th = 0; net->profile && th < net->threads; th++)
+      for (int k = 0; k < 3; k++) ((vgg_net *)net)->stage_sec[s->layer][k] += net->stage_tmp[th][k];
     break;
   }
   case VGG_STEP_POOL: {
@@ -330,6 +350,7 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
   const vgg_layer *flat = vgg_model_block_output(m, 5);
   const size_t nf = (size_t)flat->out_h * flat->out_w * flat->out_c;
   for (int i = 0; i < net->nbase; i++) net->step_sec[i] = 0;
+  memset(net->stage_sec, 0, sizeof net->stage_sec);
   const int group = net->first_group < net->nbase ? VGG_GROUP : 1;
   vgg_status st;
   if (nb > 1 && (st = group_buffers(net, err))) return st;

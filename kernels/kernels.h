@@ -56,6 +56,10 @@ typedef struct {
   int h, w, cin, cout;
   int relu, pool;
   float *scratch;
+  /* NULL, or the calling thread's own 3 doubles: seconds spent in the input
+   * transform, the GEMMs and the output transform are added to them (the
+   * clock is read around each stage of each block of tiles). */
+  double *stage;
 } vgg_wino_args;
 
 /* Floats between consecutive (m+2)^2 planes of the Winograd buffers, beyond

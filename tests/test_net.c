@@ -171,8 +171,9 @@ static void batch_matches_singles(void **s) {
 
 /* Every block output of each image of a batch of 11 (groups of 8 and 3),
  * in any order the callback sees them, equals the same image run alone, with
- * every algorithm, at 2 threads; 112x100 maps with odd sides, so groups start
- * at block 2 and tiles are cut at every image's edge. */
+ * every algorithm, at 2 threads; 112x100 inputs (40x34 under emulation or
+ * sanitizers), so groups start in block 2 (block 1) and tiles are cut at every image's
+ * edge. */
 typedef struct {
   const vgg_model *m;
   float *out[11][6];
@@ -195,9 +196,10 @@ static void keep_image(void *user, int image, int block, const vgg_tensor *t, do
 static void batch_groups_bit_identical(void **s) {
   (void)s;
   fixture f;
-  fixture_make(&f, VGG13, 0, 112, 100, 11, 5, 6, 100.0f);
+  const int small = getenv("VGGSIMD_EMULATED") || getenv("VGGSIMD_SANITIZED"), H = small ? 40 : 112, W = small ? 34 : 100;
+  fixture_make(&f, VGG13, 0, H, W, 11, 5, 6, 100.0f);
   vgg_error err;
-  const size_t img = (size_t)112 * 100 * 3;
+  const size_t img = (size_t)H * W * 3;
   static const vgg_algo algos[] = {VGG_ALGO_AUTO, VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_WINO6};
   int tested = 0;
   for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) { /* the scalar level runs the same net code; it is slow here */
@@ -211,7 +213,7 @@ static void batch_groups_bit_identical(void **s) {
       assert_int_equal(batch.calls, 55);
       for (int b = 0; b < 11; b++) {
         per_image single = {f.m, {{0}}, 0};
-        const vgg_tensor x = {1, 112, 100, 3, f.in.data + b * img};
+        const vgg_tensor x = {1, H, W, 3, f.in.data + b * img};
         assert_int_equal(vgg_net_forward(net, &x, keep_image, &single, NULL, NULL, &err), VGG_OK);
         assert_int_equal(single.calls, 5);
         for (int k = 1; k <= 5; k++) {
@@ -231,6 +233,45 @@ static void batch_groups_bit_identical(void **s) {
     print_message("[  SKIP    ] no SIMD level on this CPU: batch groups not tested\n");
     skip();
   }
+}
+
+/* The Winograd stage profile: seconds for every stage of each Winograd layer
+ * and none for direct ones, and the same bits as without it. */
+static void stage_profile(void **s) {
+  (void)s;
+  fixture f;
+  fixture_make(&f, VGG11, 0, 64, 48, 1, 11, 12, 1.0f);
+  vgg_error err;
+  vgg_net *net;
+  vgg_options o = {vgg_level_best(), 2, VGG_ALGO_WINO4};
+  assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
+  blocks plain, timed;
+  memset(&plain, 0, sizeof plain), memset(&timed, 0, sizeof timed);
+  assert_int_equal(vgg_net_forward(net, &f.in, keep, &plain, NULL, NULL, &err), VGG_OK);
+  assert_int_equal(vgg_net_set_profile(net, 1, &err), VGG_OK);
+  assert_int_equal(vgg_net_forward(net, &f.in, keep, &timed, NULL, NULL, &err), VGG_OK);
+  for (int b = 1; b <= 5; b++) {
+    const vgg_layer *l = vgg_model_block_output(f.m, b);
+    assert_memory_equal(plain.copy[b], timed.copy[b], sizeof(float) * l->out_h * l->out_w * l->out_c);
+  }
+  int wino = 0, other = 0;
+  for (int i = 0; i < vgg_model_num_layers(f.m); i++) {
+    const char *algo = vgg_net_layer_algo(net, i);
+    const double *st = vgg_net_stage_seconds(net, i);
+    assert_non_null(st);
+    if (algo && !strncmp(algo, "wino", 4)) {
+      assert_true(st[0] > 0 && st[1] > 0 && st[2] > 0);
+      wino++;
+    } else {
+      assert_true(st[0] == 0 && st[1] == 0 && st[2] == 0);
+      other++;
+    }
+  }
+  assert_null(vgg_net_stage_seconds(net, -1));
+  assert_true(wino == 8 && other > 0); /* VGG11's 8 convs, all forced to F(4x4) */
+  free_blocks(&plain), free_blocks(&timed);
+  vgg_net_free(net);
+  fixture_free(&f);
 }
 
 static void bad_arguments(void **s) {
@@ -336,6 +377,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(threads_bit_identical),
                                      cmocka_unit_test(levels_agree_with_classifier),
                                      cmocka_unit_test(batch_matches_singles), cmocka_unit_test(batch_groups_bit_identical),
+                                     cmocka_unit_test(stage_profile),
                                      cmocka_unit_test(bad_arguments),
                                      cmocka_unit_test(shared_mapped_weights)};
   return cmocka_run_group_tests(tests, NULL, NULL);

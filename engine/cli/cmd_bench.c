@@ -9,12 +9,13 @@
 
 static const char help[] =
     "usage: vggsimd bench [--isa all|LEVEL] [--algo all|auto|direct|wino2|wino4|wino6|fast] [--threads N] [--reps N]\n"
-    "                     [--size N] [--arch vgg16] [--json] [--report DIR]\n"
-    "  Times the conv base (batch 1, random weights) at each usable level (or LEVEL), at 1 thread and\n"
+    "                     [--size N] [--arch vgg16] [--batch N] [--json] [--report DIR]\n"
+    "  Times the conv base (random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
     "  scalar level 3).  Per layer: ms, GFLOP/s, % of the FMA peak measured here for the same level and\n"
     "  thread count, and speedup over the scalar level.  --algo all runs each algorithm choice in turn.\n"
-    "  --json prints one JSON document instead.\n"
+    "  --batch N runs N images per forward pass (default 1, at most 64; blocks 3-5 take them in groups\n"
+    "  of 8); times are then per image (the pass's time / N).  --json prints one JSON document instead.\n"
     "  --report DIR also writes DIR/index.html: the tables as a page with charts (ms per block for each\n"
     "  level and thread count, %% of the FMA peak per layer, speedup over scalar).\n";
 
@@ -24,13 +25,15 @@ static const char help[] =
 #define algo_names (vgg_algo_names())
 
 typedef struct {
-  int level, threads, reps;
+  int level, threads, reps, batch;
   vgg_algo choice;       /* the --algo this run was planned with */
   double peak;           /* GFLOP/s, same level and threads */
   double layer[MAXL];    /* min seconds per layer */
   double block[6];       /* min seconds per block */
   double total;          /* min seconds, conv base */
   const char *algo[MAXL]; /* per conv layer, as planned */
+  double xform[MAXL];     /* Winograd layers: share of the thread time in the transforms (else -1) */
+  double gemm_peak[MAXL]; /* Winograd layers: the GEMMs' rate, fraction of the per-thread FMA peak (else -1) */
 } result;
 
 static double sum_block(const vgg_model *m, const double *sec, int b) {
@@ -50,7 +53,7 @@ static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor 
     return EXIT_FAIL;
   }
   const int nl = vgg_model_num_layers(m);
-  r->level = level, r->threads = threads, r->reps = reps, r->total = 1e30, r->choice = algo;
+  r->level = level, r->threads = threads, r->reps = reps, r->total = 1e30, r->choice = algo, r->batch = in->n;
   for (int i = 0; i < MAXL; i++) r->layer[i] = 1e30;
   for (int b = 0; b < 6; b++) r->block[b] = 1e30;
   for (int i = 0; i < vgg_model_num_layers(m) && i < MAXL; i++) r->algo[i] = vgg_net_layer_algo(net, i);
@@ -66,9 +69,10 @@ static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor 
       vgg_net_free(net);
       return EXIT_FAIL;
     }
-    const double *sec = vgg_net_layer_seconds(net);
-    double total = 0;
-    for (int i = 1; i < nl; i++) {
+    const double *pass = vgg_net_layer_seconds(net);
+    double total = 0, sec[MAXL] = {0}; /* per image */
+    for (int i = 1; i < nl && i < MAXL; i++) {
+      sec[i] = pass[i] / in->n;
       r->layer[i] = sec[i] < r->layer[i] ? sec[i] : r->layer[i];
       total += sec[i];
     }
@@ -79,6 +83,20 @@ static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor 
     r->total = total < r->total ? total : r->total;
   }
   if (!quiet) fprintf(stderr, "\r%60s\r", "");
+  /* One more pass with the Winograd stages timed (the clock reads cost a little, so not in the figures above). */
+  for (int i = 0; i < MAXL; i++) r->xform[i] = r->gemm_peak[i] = -1;
+  const double peak1 = vgg_level_peak_gflops(level, threads) / threads;
+  if (!vgg_net_set_profile(net, 1, &err) && !vgg_net_forward(net, in, NULL, NULL, NULL, NULL, &err))
+    for (int i = 1; i < nl && i < MAXL; i++) {
+      const double *st = vgg_net_stage_seconds(net, i);
+      const double all = st[0] + st[1] + st[2];
+      if (!r->algo[i] || strncmp(r->algo[i], "wino", 4) || all <= 0) continue;
+      const vgg_layer *L = vgg_model_layer(m, i);
+      const int wm = r->algo[i][4] - '0', a = wm + 2;
+      const double tiles = (double)((L->out_h + wm - 1) / wm) * ((L->out_w + wm - 1) / wm) * in->n;
+      r->xform[i] = (st[0] + st[2]) / all;
+      if (peak1 > 0) r->gemm_peak[i] = 2.0 * a * a * tiles * L->in_c * L->out_c / st[1] / 1e9 / peak1;
+    }
   vgg_net_free(net);
   return 0;
 }
@@ -120,10 +138,10 @@ static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long
   const double conv_flops = (double)vgg_model_total_flops(m);
   fprintf(f, "<h1>");
   html_esc(f, title);
-  fprintf(f, "</h1>\n<p>Batch 1, random weights, the minimum over the runs of each configuration; %.2f GFLOP per "
+  fprintf(f, "</h1>\n<p>Batch %d%s, random weights, the minimum over the runs of each configuration; %.2f GFLOP per "
              "image (a multiply-add counts 2). GFLOP/s and %% of peak count the direct convolution's operations: "
              "Winograd layers do fewer, so they can pass 100%%.</p>\n",
-          conv_flops / 1e9);
+          res[0].batch, res[0].batch > 1 ? " (times per image)" : "", conv_flops / 1e9);
   fputs("<table>\n<caption>Conv base</caption>\n<thead><tr><th scope=\"col\">Level, algorithm, threads</th><th scope=\"col\">ms"
         "</th><th scope=\"col\">images/s</th><th scope=\"col\">GFLOP/s</th><th scope=\"col\">FMA peak GFLOP/s</th>"
         "<th scope=\"col\">% of peak</th></tr></thead>\n<tbody>\n",
@@ -218,13 +236,15 @@ int cmd_bench(int argc, char **argv) {
       return 0;
     }
   opt opts[] = {{"isa", OPT_VALUE},  {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {"reps", OPT_VALUE},
-                {"size", OPT_VALUE}, {"arch", OPT_VALUE},    {"json", OPT_FLAG}, {"report", OPT_VALUE}, {0}};
+                {"size", OPT_VALUE}, {"arch", OPT_VALUE},    {"json", OPT_FLAG}, {"report", OPT_VALUE},
+                {"batch", OPT_VALUE}, {0}};
   const char *pos[1];
   int npos, rc;
   if ((rc = args_parse("bench", argc, argv, 2, opts, pos, 0, &npos))) return rc;
-  long reps = 10, size = 224;
+  long reps = 10, size = 224, batch = 1;
   vgg_arch arch;
   if ((rc = opt_int("bench", opts, "reps", 1, 100000, &reps)) || (rc = opt_int("bench", opts, "size", 32, 4096, &size)) ||
+      (rc = opt_int("bench", opts, "batch", 1, VGG_MAX_BATCH, &batch)) ||
       (rc = opt_arch("bench", opts, &arch)))
     return rc;
   const int reps_given = opt_get(opts, "reps") != NULL, json = opt_get(opts, "json") != NULL;
@@ -252,12 +272,12 @@ int cmd_bench(int argc, char **argv) {
     cli_error("bench", "%s", err.msg);
     return EXIT_USAGE;
   }
-  if (vgg_weights_init(m, 0, eo.threads, &w, &err) || vgg_tensor_alloc(&in, 1, (int)size, (int)size, 3, &err)) {
+  if (vgg_weights_init(m, 0, eo.threads, &w, &err) || vgg_tensor_alloc(&in, (int)batch, (int)size, (int)size, 3, &err)) {
     cli_error("bench", "%s", err.msg);
     vgg_model_free(m);
     return EXIT_FAIL;
   }
-  for (size_t i = 0; i < (size_t)size * size * 3; i++) in.data[i] = (float)((i * 7919) % 255) - 120.0f;
+  for (size_t i = 0; i < (size_t)batch * size * size * 3; i++) in.data[i] = (float)((i * 7919) % 255) - 120.0f;
 
   result res[MAXR];
   int nres = 0, made_report = 0;
@@ -279,7 +299,8 @@ int cmd_bench(int argc, char **argv) {
   const int nl = vgg_model_num_layers(m);
   const double conv_flops = (double)vgg_model_total_flops(m);
   if (json) {
-    printf("{\"arch\":\"%s\",\"size\":%ld,\"conv_base_flops\":%.0f,\"runs\":[", vgg_arch_name(arch), size, conv_flops);
+    printf("{\"arch\":\"%s\",\"size\":%ld,\"batch\":%ld,\"conv_base_flops\":%.0f,\"runs\":[", vgg_arch_name(arch), size,
+           batch, conv_flops);
     for (int k = 0; k < nres; k++) {
       const result *r = &res[k];
       printf("%s{\"level\":\"%s\",\"algo\":\"%s\",\"threads\":%d,\"reps\":%d,\"fma_peak_gflops\":%.2f,\"conv_base_ms\":%.4f,"
@@ -290,6 +311,8 @@ int cmd_bench(int argc, char **argv) {
         const vgg_layer *L = vgg_model_layer(m, i);
         printf("%s{\"name\":\"%s\",", first ? "" : ",", L->name);
         if (r->algo[i]) printf("\"algo\":\"%s\",", r->algo[i]);
+        if (r->xform[i] >= 0) printf("\"transform_share\":%.4f,", r->xform[i]);
+        if (r->gemm_peak[i] >= 0) printf("\"gemm_peak_fraction\":%.4f,", r->gemm_peak[i]);
         printf("\"ms\":%.4f,\"gflops\":", r->layer[i] * 1e3);
         if (L->flops && r->layer[i] > 0) printf("%.2f}", (double)L->flops / r->layer[i] / 1e9);
         else printf("null}"); /* a pool, or one fused into the conv before it */
@@ -304,15 +327,17 @@ int cmd_bench(int argc, char **argv) {
     printf("]}\n");
     goto done;
   }
-  printf("vggsimd bench: %s conv base, %ldx%ld, batch 1, min of the runs shown; %.2f GFLOP\n", vgg_arch_name(arch), size,
-         size, conv_flops / 1e9);
+  printf("vggsimd bench: %s conv base, %ldx%ld, batch %ld%s, min of the runs shown; %.2f GFLOP per image\n",
+         vgg_arch_name(arch), size, size, batch, batch > 1 ? " (times per image)" : "", conv_flops / 1e9);
   printf("FMA peak measured here (GFLOP/s):");
   for (int k = 0; k < nres; k++)
     if (res[k].peak > 0) printf("  %s/%dt %.1f", vgg_level_name(res[k].level), res[k].threads, res[k].peak);
   printf("\nGFLOP/s and %%peak count the direct convolution's operations: Winograd layers do fewer, so they can\n"
          "pass 100%% (that is their point); a pool fused into the Winograd conv before it shows 0.\n");
-  printf("\n%-14s %-11s %-7s %3s %10s %9s %7s %9s\n", "layer", "algo", "level", "thr", "ms", "GFLOP/s", "%peak",
-         "x scalar");
+  printf("Winograd layers: xform = share of the time in the input and output transforms, GEMM%%pk = the GEMMs' own\n"
+         "operations against the FMA peak (both from one more pass with the stages timed).\n");
+  printf("\n%-14s %-11s %-7s %3s %10s %9s %7s %9s %6s %8s\n", "layer", "algo", "level", "thr", "ms", "GFLOP/s", "%peak",
+         "x scalar", "xform", "GEMM%pk");
   for (int i = 1; i < nl; i++) {
     const vgg_layer *L = vgg_model_layer(m, i);
     for (int k = 0; k < nres; k++) {
@@ -324,8 +349,12 @@ int cmd_bench(int argc, char **argv) {
       else printf("%9s ", "-");
       if (L->flops && r->peak > 0) printf("%6.1f%% ", 100 * gf / r->peak);
       else printf("%7s ", "-");
-      if (s && s != r) printf("%8.1fx\n", s->layer[i] / r->layer[i]);
-      else printf("%9s\n", "-");
+      if (s && s != r) printf("%8.1fx ", s->layer[i] / r->layer[i]);
+      else printf("%9s ", "-");
+      if (r->xform[i] >= 0) printf("%5.0f%% ", 100 * r->xform[i]);
+      else printf("%6s ", "-");
+      if (r->gemm_peak[i] >= 0) printf("%7.0f%%\n", 100 * r->gemm_peak[i]);
+      else printf("%8s\n", "-");
     }
   }
   printf("\n%-14s %-7s %-6s %3s %10s %9s %7s %9s %9s\n", "block", "level", "--algo", "thr", "ms", "GFLOP/s", "%peak",

@@ -245,6 +245,13 @@ int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int
 /* Seconds each layer (indexed as vgg_model_layer) took in the last forward pass,
  * summed over its images (a pool fused into the conv before it shows 0). */
 const double *vgg_net_layer_seconds(const vgg_net *net);
+/* Winograd stage profile: with it on, each forward pass records, per Winograd
+ * layer, the thread seconds (summed over threads) of its input transforms,
+ * GEMMs and output transforms; vgg_net_stage_seconds gives those 3 values for
+ * a layer of the last pass (zeros for other layers; NULL for a bad index).
+ * Off by default: it reads the clock around every stage of every block of tiles. */
+vgg_status vgg_net_set_profile(vgg_net *net, int on, vgg_error *err);
+const double *vgg_net_stage_seconds(const vgg_net *net, int layer);
 /* Measured FMA peak of `level` on `threads` cores (<= 0: all online), GFLOP/s;
  * 0 for a level without a calibration loop (scalar) or not usable. */
 double vgg_level_peak_gflops(int level, int threads);
