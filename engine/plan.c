@@ -8,7 +8,7 @@
  * VGG16 shape: direct ~1e-7, F(2x2) 9e-7, F(4x4) 6.2e-6 with the points
  * 0, 1, -1, 1/2, -2; F(6x6) 3.1e-5 is not); fast within 1e-4 (F(6x6) too).
  * Block outputs then stay within the same budget: on the golden photo every
- * block is within 3e-6 of float64 with any single algorithm on every layer
+ * block is within 3.1e-6 of float64 with any single algorithm on every layer
  * (tests/test_e2e.c), below the worst single-layer error of that algorithm;
  * errors of the layers do not pile up through the ReLUs and pools.
  *

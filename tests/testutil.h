@@ -65,4 +65,18 @@ static inline void tu_buf_free(tu_buf *b) { free(b->base); }
 
 #define tu_conv_f64 vgg_f64_conv3x3_naive
 
+/* The first of algos[0 .. i) whose plan for m at `level` is the same as
+ * algos[i]'s on every conv layer (the net would compute the same thing), or -1. */
+static inline int tu_same_plan_as(const vgg_model *m, int level, const vgg_algo *algos, int i) {
+  for (int j = 0; j < i; j++) {
+    int same = 1;
+    for (int l = 0; l < vgg_model_num_layers(m) && same; l++) {
+      const char *a = vgg_plan_layer_algo(m, l, level, algos[i]), *b = vgg_plan_layer_algo(m, l, level, algos[j]);
+      same = (!a && !b) || (a && b && !strcmp(a, b));
+    }
+    if (same) return j;
+  }
+  return -1;
+}
+
 #endif
