@@ -24,6 +24,12 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
+#ifndef HWCAP2_BF16
+#define HWCAP2_BF16 (1 << 14)
+#endif
 #endif
 
 #define SET(id, cond) f->has |= (cond) ? VGG_NEEDS(id) : 0
@@ -51,12 +57,19 @@ static void detect_x86(vgg_cpu_features *f) {
     SET(OS_AVX, (xcr0 & 0x6) == 0x6);          /* XMM | YMM */
     SET(OS_AVX512, (xcr0 & 0xe6) == 0xe6);     /* and opmask | ZMM_Hi256 | Hi16_ZMM */
   }
+  unsigned sub7 = 0; /* the highest subleaf of leaf 7 */
   if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+    sub7 = a;
     SET(AVX2, (b >> 5) & 1);
     SET(AVX512F, (b >> 16) & 1);
     SET(AVX512DQ, (b >> 17) & 1);
     SET(AVX512BW, (b >> 30) & 1);
     SET(AVX512VL, (b >> 31) & 1);
+    SET(AVX512VNNI, (c >> 11) & 1);
+  }
+  if (sub7 >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+    SET(AVXVNNI, (a >> 4) & 1);
+    SET(AVX512BF16, (a >> 5) & 1);
   }
   unsigned max_ext = __get_cpuid_max(0x80000000u, NULL);
   if (max_ext >= 0x80000004u) {
@@ -75,6 +88,9 @@ static void detect_arm(vgg_cpu_features *f) {
   SET(ASIMD, hw & HWCAP_ASIMD);
   SET(FP16, (hw & HWCAP_FPHP) && (hw & HWCAP_ASIMDHP));
   SET(DOTPROD, hw & HWCAP_ASIMDDP);
+  const unsigned long hw2 = getauxval(AT_HWCAP2);
+  SET(I8MM, hw2 & HWCAP2_I8MM);
+  SET(BF16, hw2 & HWCAP2_BF16);
   strcpy(f->brand, "aarch64");
 }
 #endif

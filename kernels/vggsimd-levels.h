@@ -9,11 +9,14 @@
 #ifndef VGGSIMD_LEVELS_H
 #define VGGSIMD_LEVELS_H
 
-/* X(ID, name): CPU features, as detected by CPUID/XCR0 (x86-64) or HWCAP (aarch64). */
+/* X(ID, name): CPU features, as detected by CPUID/XCR0 (x86-64) or HWCAP (aarch64); the x86-64 ones
+ * first, ASIMD the first of aarch64's.  The 8-bit and bfloat16 dot products (AVX512-VNNI, AVX-VNNI,
+ * AVX512-BF16; dotprod, i8mm, bf16) are detected and reported; no level needs them yet. */
 #define VGG_FEATURES(X)                                                                                  \
   X(SSE2, sse2) X(AVX, avx) X(AVX2, avx2) X(FMA, fma) X(F16C, f16c) X(AVX512F, avx512f)              \
   X(AVX512BW, avx512bw) X(AVX512DQ, avx512dq) X(AVX512VL, avx512vl) X(OS_AVX, os_ymm)                \
-  X(OS_AVX512, os_zmm) X(ASIMD, asimd) X(FP16, fp16) X(DOTPROD, dotprod)
+  X(OS_AVX512, os_zmm) X(AVX512VNNI, avx512vnni) X(AVX512BF16, avx512bf16) X(AVXVNNI, avxvnni)         \
+  X(ASIMD, asimd) X(FP16, fp16) X(DOTPROD, dotprod) X(I8MM, i8mm) X(BF16, bf16)
 
 typedef enum {
 #define VGG_X_FEATURE(id, name) VGG_FEATURE_##id,

@@ -27,6 +27,7 @@ for cpu_level in "Nehalem scalar" "max avx2"; do
   cpu=$1 want=$2
   "$QEMU" -cpu "$cpu" "$BIN" cpu >"$T/cpu.txt" 2>/dev/null
   check "-cpu $cpu picks $want" "grep -q 'in use:    $want (best available)' '$T/cpu.txt'"
+  check "-cpu $cpu reports no AVX512-VNNI or AVX512-BF16" "grep -q ' avx512vnni=0 avx512bf16=0 ' '$T/cpu.txt'"
   "$QEMU" -cpu "$cpu" "$BIN" run "$IMG" --size 40 --npy "$T/q-$want" >/dev/null 2>"$T/err"
   rc=$?
   check "-cpu $cpu run succeeds" "[ $rc = 0 ] && [ -f '$T/q-$want/block5.npy' ]"

@@ -224,8 +224,55 @@ static void softmax_awkward(int isa) {
 #define VGG_X_TESTS(id, name, needs) LEVEL_TESTS(VGG_LEVEL_##id, name)
 VGG_LEVELS(VGG_X_TESTS)
 
+/* Detected features against the kernel's list in /proc/cpuinfo (Linux; not
+ * under emulation, where /proc/cpuinfo is the host's). */
+static void features_match_cpuinfo(void **s) {
+  (void)s;
+  FILE *f = getenv("VGGSIMD_EMULATED") ? NULL : fopen("/proc/cpuinfo", "r");
+  if (!f) {
+    print_message("[  SKIP    ] /proc/cpuinfo is not this CPU's (emulated) or not readable\n");
+    skip();
+  }
+  static char line[16384], flags[16384];
+  flags[0] = 0;
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "flags", 5) || !strncmp(line, "Features", 8)) {
+      snprintf(flags, sizeof flags, " %s", strchr(line, ':') ? strchr(line, ':') + 1 : "");
+      break;
+    }
+  fclose(f);
+  for (char *p = flags; *p; p++)
+    if (*p == '\n' || *p == '\t') *p = ' ';
+  strcat(flags, " ");
+  static const struct {
+    int feature;
+    const char *flag; /* as /proc/cpuinfo spells it */
+  } map[] = {
+#if defined(__x86_64__)
+    {VGG_FEATURE_SSE2, "sse2"},         {VGG_FEATURE_AVX, "avx"},           {VGG_FEATURE_AVX2, "avx2"},
+    {VGG_FEATURE_FMA, "fma"},           {VGG_FEATURE_F16C, "f16c"},         {VGG_FEATURE_AVX512F, "avx512f"},
+    {VGG_FEATURE_AVX512BW, "avx512bw"}, {VGG_FEATURE_AVX512DQ, "avx512dq"}, {VGG_FEATURE_AVX512VL, "avx512vl"},
+    {VGG_FEATURE_AVX512VNNI, "avx512_vnni"}, {VGG_FEATURE_AVX512BF16, "avx512_bf16"}, {VGG_FEATURE_AVXVNNI, "avx_vnni"},
+#elif defined(__aarch64__)
+    {VGG_FEATURE_ASIMD, "asimd"}, {VGG_FEATURE_DOTPROD, "asimddp"}, {VGG_FEATURE_I8MM, "i8mm"}, {VGG_FEATURE_BF16, "bf16"},
+#endif
+    {-1, NULL}};
+  if (!flags[1] || !map[0].flag) {
+    print_message("[  SKIP    ] no feature list in /proc/cpuinfo for this architecture\n");
+    skip();
+  }
+  const vgg_cpu_features *c = vgg_cpu_get();
+  for (int i = 0; map[i].flag; i++) {
+    char want[64];
+    snprintf(want, sizeof want, " %s ", map[i].flag);
+    const int listed = strstr(flags, want) != NULL, detected = (int)((c->has >> map[i].feature) & 1);
+    print_message("%-12s /proc/cpuinfo %d, detected %d\n", vgg_feature_name(map[i].feature), listed, detected);
+    assert_int_equal(listed, detected);
+  }
+}
+
 int main(void) {
 #define VGG_X_ENTRIES(id, name, needs) LEVEL_ENTRIES(name),
-  const struct CMUnitTest tests[] = {VGG_LEVELS(VGG_X_ENTRIES)};
+  const struct CMUnitTest tests[] = {VGG_LEVELS(VGG_X_ENTRIES) cmocka_unit_test(features_match_cpuinfo)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
