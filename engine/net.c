@@ -194,7 +194,7 @@ int vgg_net_steps(const vgg_net *net, vgg_step_info *out, int max) {
  * steps take them in one call (tile rows follow each other across images);
  * direct conv and pool steps split each task's rows at image boundaries; the
  * classifier's steps take the batch side by side. */
-static void run_step(const vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
+static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
@@ -230,7 +230,7 @@ static void run_step(const vgg_net *net, const vgg_step *s, const float *in, flo
                     oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c);
     }
     for (int th = 0; net->profile && th < net->threads; th++)
-      for (int k = 0; k < 3; k++) ((vgg_net *)net)->stage_sec[s->layer][k] += net->stage_tmp[th][k];
+      for (int k = 0; k < 3; k++) net->stage_sec[s->layer][k] += net->stage_tmp[th][k];
     break;
   }
   case VGG_STEP_POOL: {

@@ -246,14 +246,14 @@ static void stage_profile(void **s) {
   vgg_net *net;
   vgg_options o = {vgg_level_best(), 2, VGG_ALGO_WINO4};
   assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
-  blocks plain, timed;
-  memset(&plain, 0, sizeof plain), memset(&timed, 0, sizeof timed);
+  blocks plain, profiled;
+  memset(&plain, 0, sizeof plain), memset(&profiled, 0, sizeof profiled);
   assert_int_equal(vgg_net_forward(net, &f.in, keep, &plain, NULL, NULL, &err), VGG_OK);
   assert_int_equal(vgg_net_set_profile(net, 1, &err), VGG_OK);
-  assert_int_equal(vgg_net_forward(net, &f.in, keep, &timed, NULL, NULL, &err), VGG_OK);
+  assert_int_equal(vgg_net_forward(net, &f.in, keep, &profiled, NULL, NULL, &err), VGG_OK);
   for (int b = 1; b <= 5; b++) {
     const vgg_layer *l = vgg_model_block_output(f.m, b);
-    assert_memory_equal(plain.copy[b], timed.copy[b], sizeof(float) * l->out_h * l->out_w * l->out_c);
+    assert_memory_equal(plain.copy[b], profiled.copy[b], sizeof(float) * l->out_h * l->out_w * l->out_c);
   }
   int wino = 0, other = 0;
   for (int i = 0; i < vgg_model_num_layers(f.m); i++) {
@@ -270,7 +270,7 @@ static void stage_profile(void **s) {
   }
   assert_null(vgg_net_stage_seconds(net, -1));
   assert_true(wino == 8 && other > 0); /* VGG11's 8 convs, all forced to F(4x4) */
-  free_blocks(&plain), free_blocks(&timed);
+  free_blocks(&plain), free_blocks(&profiled);
   vgg_net_free(net);
   fixture_free(&f);
 }
