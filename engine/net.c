@@ -4,9 +4,13 @@
  * predictions); after each block's last step the block output goes to the
  * caller. */
 #include "plan.h"
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Images per group in the grouped steps of the conv base. */
+#define VGG_GROUP 8
 
 struct vgg_net {
   const vgg_model *m;
@@ -20,7 +24,12 @@ struct vgg_net {
   int profile;                    /* time the Winograd stages (vgg_net_set_profile) */
   double stage_sec[VGG_MAX_LAYERS][3];
   double (*stage_tmp)[8];         /* per thread: input, GEMM, output seconds of the running step (own cache line) */
-  float *packed[VGG_MAX_PARAMS];  /* conv weights in the layout of the layer's kernel */
+  void *packed[VGG_MAX_PARAMS];   /* conv weights in the layout of the layer's kernel (f32 or s8) */
+  const vgg_i8_kernels *i8;       /* int8 steps' conv kernels (NULL: float32 net) */
+  float *qsb[VGG_MAX_PARAMS];     /* int8 conv: requantisation scales and biases, cout each */
+  uint8_t *qbuf;                  /* int8: a float32 input quantised (the step with quant_in) */
+  float *deq;                     /* int8: block outputs dequantised for the caller and the classifier */
+  float *observe;                 /* calibration: per layer, the largest output value seen (NULL: off) */
   float *buf[2];                  /* conv base: ping-pong activations */
   int first_group;                /* the first step run on a group of images together (nbase: none) */
   size_t group_floats;            /* per image, the largest input or output of the grouped steps */
@@ -39,7 +48,46 @@ static void touch(float *p, size_t n, int threads) {
 }
 
 /* Buffers and packed weights for the planned steps; every buffer touched. */
-static vgg_status provision(vgg_net *net, int release, vgg_error *err) {
+/* Real value of one u8 unit of conv layer `layer`'s output: its calibrated range over 255. */
+static float act_scale(const float *ranges, int layer) {
+  const float r = ranges[layer];
+  return (r > 1e-30f ? r : 1e-30f) / 255.0f;
+}
+
+/* int8 weights of conv layer l: one scale per output channel (its largest
+ * |w| maps to 127), s8 hwio, packed for the kernels; the requantisation
+ * scale and bias per channel into qsb (kernels.h). */
+static vgg_status pack_int8(vgg_net *net, const vgg_step *s, vgg_error *err) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const float *hwio = net->w->kernel[l->param], *bias = net->w->bias[l->param];
+  const size_t nw = (size_t)9 * l->in_c * l->out_c;
+  int8_t *q = malloc(nw);
+  float *sw = malloc(sizeof(float) * l->out_c);
+  if (!q || !sw) {
+    free(q), free(sw);
+    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory quantising %s", l->name);
+  }
+  for (int o = 0; o < l->out_c; o++) sw[o] = 0;
+  for (size_t i = 0; i < nw; i++) {
+    const float a = fabsf(hwio[i]);
+    if (a > sw[i % l->out_c]) sw[i % l->out_c] = a;
+  }
+  for (int o = 0; o < l->out_c; o++) sw[o] = sw[o] > 0 ? sw[o] / 127.0f : 1.0f;
+  for (size_t i = 0; i < nw; i++) {
+    const float v = nearbyintf(hwio[i] / sw[i % l->out_c]);
+    q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+  }
+  net->i8->pack(q, l->in_c, l->out_c, net->packed[l->param]);
+  float *qs = net->qsb[l->param];
+  for (int o = 0; o < l->out_c; o++) {
+    qs[o] = s->in_scale * sw[o] / s->out_scale;
+    qs[l->out_c + o] = bias[o] / s->out_scale;
+  }
+  free(q), free(sw);
+  return VGG_OK;
+}
+
+static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_error *err) {
   const vgg_model *m = net->m;
   const vgg_weights *w = net->w;
   const size_t act = vgg_model_max_activation(m);
@@ -59,12 +107,31 @@ static vgg_status provision(vgg_net *net, int release, vgg_error *err) {
     }
     s->in = i ? net->steps[i - 1].out : NULL;
     s->out = net->buf[side], side ^= 1;
+    if (s->dtype == VGG_DTYPE_INT8) {
+      const int src = s->op == VGG_STEP_POOL ? s->layer - 1 : vgg_plan_producer(m, s->layer);
+      if (!ranges) return vgg_fail(err, VGG_ERR_ARG, "int8 needs the activation ranges of calibration (vgg_calibrate)");
+      const int chk[2] = {src, s->op == VGG_STEP_CONV ? s->layer : src};
+      for (int j = 0; j < 2; j++)
+        if (!(ranges[chk[j]] >= 0) || !isfinite(ranges[chk[j]]))
+          return vgg_fail(err, VGG_ERR_ARG, "the calibrated range of %s is not a finite value >= 0",
+                          m->layers[chk[j]].name);
+      s->in_scale = act_scale(ranges, src);
+      s->out_scale = act_scale(ranges, chk[1]);
+    }
     if (s->op == VGG_STEP_POOL) continue;
-    const size_t n = s->wino ? s->wino->packed_size(l->in_c, l->out_c) : net->k->conv3x3_packed_size(l->in_c, l->out_c);
+    const size_t n = s->dtype == VGG_DTYPE_INT8 ? (net->i8->packed_size(l->in_c, l->out_c) + 3) / 4
+                     : s->wino ? s->wino->packed_size(l->in_c, l->out_c)
+                               : net->k->conv3x3_packed_size(l->in_c, l->out_c);
     if (!(net->packed[l->param] = vgg_alloc(n, sizeof(float))))
       return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
     vgg_advise_huge(net->packed[l->param], n * sizeof(float));
-    s->weights = net->packed[l->param], s->bias = w->bias[l->param];
+    s->bias = w->bias[l->param];
+    if (s->dtype == VGG_DTYPE_INT8) {
+      if (!(net->qsb[l->param] = vgg_alloc(2 * (size_t)l->out_c, sizeof(float))))
+        return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
+      s->weights_i8 = net->packed[l->param];
+      s->qscale = net->qsb[l->param], s->qbias = net->qsb[l->param] + l->out_c;
+    } else s->weights = net->packed[l->param];
     if (s->wino) {
       const size_t sc = s->wino->scratch_size(l->in_c, l->out_c);
       net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
@@ -83,6 +150,18 @@ static vgg_status provision(vgg_net *net, int release, vgg_error *err) {
       net->group_floats = b > net->group_floats ? b : net->group_floats;
     }
   }
+  /* int8: the quantised input of a quant_in step, and the dequantised block outputs (a group's for grouped steps). */
+  size_t nq = 0, nd = 0;
+  for (int i = 0; i < net->nbase; i++) {
+    const vgg_step *s = &net->steps[i];
+    const vgg_layer *l = &m->layers[s->layer], *o = &m->layers[s->last_layer];
+    const size_t imgs = i >= net->first_group ? VGG_GROUP : 1;
+    if (s->quant_in && (size_t)l->in_h * l->in_w * l->in_c * imgs > nq) nq = (size_t)l->in_h * l->in_w * l->in_c * imgs;
+    if (s->dtype == VGG_DTYPE_INT8 && s->block_end && (size_t)o->out_h * o->out_w * o->out_c * imgs > nd)
+      nd = (size_t)o->out_h * o->out_w * o->out_c * imgs;
+  }
+  if ((nq && !(net->qbuf = vgg_alloc(nq, 1))) || (nd && !(net->deq = vgg_alloc(nd, sizeof(float)))))
+    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for int8 activations");
   if (net->scratch_floats) {
     net->scratch_floats = (net->scratch_floats + 15) & ~(size_t)15; /* each thread's on its own cache lines */
     if (!(net->scratch = vgg_alloc(net->scratch_floats * (size_t)net->threads, sizeof(float))))
@@ -98,17 +177,26 @@ static vgg_status provision(vgg_net *net, int release, vgg_error *err) {
     }
   }
   /* Layers packed side by side, the largest first (filter transforms dominate). */
+  vgg_status st = VGG_OK;
 #pragma omp parallel for num_threads(net->threads) schedule(dynamic, 1)
   for (int j = nconv - 1; j >= 0; j--) {
     const vgg_step *s = &net->steps[conv[j]];
     const vgg_layer *l = &m->layers[s->layer];
-    if (s->wino) s->wino->pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
+    if (s->dtype == VGG_DTYPE_INT8) {
+      vgg_error e;
+      if (pack_int8(net, s, &e)) {
+#pragma omp critical(vgg_pack_err)
+        if (!st) st = VGG_ERR_NOMEM, *err = e;
+        continue;
+      }
+    } else if (s->wino) s->wino->pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
     else net->k->conv3x3_pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
     if (release) { /* asked for: the kernel, packed, is not needed again (each layer its own) */
       vgg_free(w->kernel[l->param]);
       ((vgg_weights *)w)->kernel[l->param] = NULL;
     }
   }
+  if (st) return st;
   /* The first forward pass should not pay for page faults. */
   touch(net->buf[0], act, net->threads);
   touch(net->buf[1], act, net->threads);
@@ -139,9 +227,14 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   vgg_net *net = calloc(1, sizeof *net);
   if (!net) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
   net->m = m, net->w = w, net->k = vgg_kernels_get(level), net->threads = threads;
-  net->nsteps = vgg_plan_steps(m, net->k, want, threads, net->steps);
+  if (opt && (unsigned)opt->precision >= VGG_PRECISION_COUNT) {
+    free(net);
+    return vgg_fail(err, VGG_ERR_ARG, "unknown precision %d", (int)opt->precision);
+  }
+  net->i8 = opt && opt->precision == VGG_PRECISION_INT8 ? vgg_i8_kernels_get(level) : NULL;
+  net->nsteps = vgg_plan_steps(m, net->k, net->i8, want, threads, net->steps);
   while (net->nbase < net->nsteps && net->steps[net->nbase].op != VGG_STEP_DENSE) net->nbase++;
-  vgg_status s = provision(net, opt && opt->release_conv, err);
+  vgg_status s = provision(net, opt && opt->release_conv, opt ? opt->ranges : NULL, err);
   if (s) {
     vgg_net_free(net);
     return s;
@@ -152,7 +245,9 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
 
 void vgg_net_free(vgg_net *net) {
   if (!net) return;
-  for (int p = 0; p < VGG_MAX_PARAMS; p++) vgg_free(net->packed[p]);
+  for (int p = 0; p < VGG_MAX_PARAMS; p++) vgg_free(net->packed[p]), vgg_free(net->qsb[p]);
+  vgg_free(net->qbuf);
+  vgg_free(net->deq);
   vgg_free(net->buf[0]);
   vgg_free(net->buf[1]);
   vgg_free(net->gbuf[0]);
@@ -194,10 +289,51 @@ int vgg_net_steps(const vgg_net *net, vgg_step_info *out, int max) {
  * steps take them in one call (tile rows follow each other across images);
  * direct conv and pool steps split each task's rows at image boundaries; the
  * classifier's steps take the batch side by side. */
+static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, float *out_f, int nb) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const int ntask = s->rsplit * s->noc;
+  const long rows = (long)s->rows * nb;
+  const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
+  const uint8_t *in = (const uint8_t *)in_f;
+  uint8_t *out = (uint8_t *)out_f;
+  if (s->quant_in) {
+    const size_t n = in_img * nb, chunk = 65536;
+    const float inv = 1.0f / s->in_scale;
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+    for (size_t c = 0; c < n; c += chunk) vgg_u8_quantize(in_f + c, net->qbuf + c, n - c < chunk ? n - c : chunk, inv);
+    in = net->qbuf;
+  }
+  if (s->op == VGG_STEP_POOL) {
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+    for (long y = 0; y < rows; y++) {
+      const long b = y / s->rows;
+      vgg_u8_maxpool2x2(in + b * in_img, out + b * out_img, l->in_h, l->in_w, l->in_c, (int)(y - b * s->rows),
+                        (int)(y - b * s->rows) + 1);
+    }
+    return;
+  }
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+  for (int t = 0; t < ntask; t++) {
+    const int r = t / s->noc, c = t % s->noc, oc0 = c * s->oc_step;
+    const int oc1 = oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c;
+    for (long y = rows * r / s->rsplit, y1 = rows * (r + 1) / s->rsplit; y < y1;) {
+      const int b = (int)(y / s->rows), e = (int)(y1 - (long)b * s->rows < s->rows ? y1 - (long)b * s->rows : s->rows);
+      const vgg_i8_conv3x3_args a = {in + b * in_img, out + b * out_img, s->weights_i8, s->qscale, s->qbias,
+                                     l->in_h, l->in_w, l->in_c, l->out_c};
+      net->i8->conv(&a, (int)(y - (long)b * s->rows), e, oc0, oc1);
+      y = (long)b * s->rows + e;
+    }
+  }
+}
+
 static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
+  if (s->dtype == VGG_DTYPE_INT8) {
+    run_step_i8(net, s, in, out, nb);
+    return;
+  }
   switch (s->op) {
   case VGG_STEP_CONV: {
     const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
@@ -254,8 +390,6 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
   }
 }
 
-/* Images per group in the grouped steps of the conv base. */
-#define VGG_GROUP 8
 
 /* The grouped steps' buffers, made (and touched) the first time a batch comes. */
 static vgg_status group_buffers(vgg_net *net, vgg_error *err) {
@@ -272,47 +406,66 @@ static vgg_status group_buffers(vgg_net *net, vgg_error *err) {
   return VGG_OK;
 }
 
-static void block_done(vgg_net *net, const vgg_step *s, const float *out, int image0, int n, vgg_block_fn on_block,
-                       void *user, double sec) {
+/* After step s on n images (out): the block output as floats (int8: dequantised
+ * into deq), to the caller; the largest value of a conv step's output when calibrating. */
+static const float *step_done(vgg_net *net, const vgg_step *s, const float *out, int image0, int n,
+                              vgg_block_fn on_block, void *user, double sec) {
   const vgg_layer *o = &net->m->layers[s->last_layer];
   const size_t img = (size_t)o->out_h * o->out_w * o->out_c;
-  for (int b = 0; b < n; b++) {
+  if (net->observe && s->op != VGG_STEP_POOL) {
+    float mx = net->observe[s->layer];
+#pragma omp parallel for num_threads(net->threads) reduction(max : mx) schedule(static)
+    for (size_t i = 0; i < img * n; i++) mx = out[i] > mx ? out[i] : mx;
+    net->observe[s->layer] = mx;
+  }
+  if (!s->block_end) return out;
+  if (s->dtype == VGG_DTYPE_INT8) {
+    const size_t total = img * n, chunk = 65536;
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+    for (size_t c = 0; c < total; c += chunk)
+      vgg_u8_dequantize((const uint8_t *)out + c, net->deq + c, total - c < chunk ? total - c : chunk, s->out_scale);
+    out = net->deq;
+  }
+  for (int b = 0; on_block && b < n; b++) {
     const vgg_tensor t = {1, o->out_h, o->out_w, o->out_c, (float *)out + b * img};
     on_block(user, image0 + b, s->block_end, &t, sec / n);
   }
+  return out;
 }
+
+/* Bytes per element of a step's output. */
+static size_t out_bytes(const vgg_step *s) { return s->dtype == VGG_DTYPE_INT8 ? 1 : sizeof(float); }
 
 /* The conv base on images [image0, image0 + n) of `images`: with one image
  * every step in turn; with a group, the steps before first_group image after
  * image (large maps, small weights), the last of them writing into the
  * group's buffer, then the rest on the whole group, each pass over a layer's
- * weights serving every image.  Leaves the block-5 output of image b at
- * *out + b * its size. */
+ * weights serving every image.  Returns the block-5 output of the images
+ * as floats, image b at + b * its size. */
 static const float *conv_base(vgg_net *net, const float *images, int image0, int n, vgg_block_fn on_block,
                               void *user) {
   const vgg_layer *in_l = &net->m->layers[0];
   const size_t img = (size_t)in_l->out_h * in_l->out_w * 3;
   const int grouped = n > 1 ? net->first_group : net->nbase;
+  const float *result = NULL;
   for (int b = 0; b < n; b++) {
     double sec = 0;
     for (int i = 0; i < grouped; i++) {
       const vgg_step *s = &net->steps[i];
       const vgg_layer *o = &net->m->layers[s->last_layer];
       float *out = i == grouped - 1 && grouped < net->nbase
-                       ? net->gbuf[0] + b * (size_t)o->out_h * o->out_w * o->out_c
+                       ? (float *)((char *)net->gbuf[0] + b * (size_t)o->out_h * o->out_w * o->out_c * out_bytes(s))
                        : s->out;
       const double t0 = vgg_now();
       run_step(net, s, i ? net->steps[i - 1].out : images + (image0 + b) * img, out, 1);
       const double dt = vgg_now() - t0;
       net->step_sec[i] += dt;
       sec += dt;
-      if (s->block_end) {
-        if (on_block) block_done(net, s, out, image0 + b, 1, on_block, user, sec);
-        sec = 0;
-      }
+      result = step_done(net, s, out, image0 + b, 1, on_block, user, sec);
+      if (s->block_end) sec = 0;
     }
   }
-  const float *in = grouped < net->nbase ? net->gbuf[0] : net->steps[net->nbase - 1].out;
+  const float *in = grouped < net->nbase ? net->gbuf[0] : NULL;
   double sec = 0;
   for (int i = grouped, side = 1; i < net->nbase; i++, side ^= 1) {
     const vgg_step *s = &net->steps[i];
@@ -322,13 +475,11 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
     const double dt = vgg_now() - t0;
     net->step_sec[i] += dt;
     sec += dt;
-    if (s->block_end) {
-      if (on_block) block_done(net, s, out, image0, n, on_block, user, sec);
-      sec = 0;
-    }
+    result = step_done(net, s, out, image0, n, on_block, user, sec);
+    if (s->block_end) sec = 0;
     in = out;
   }
-  return in;
+  return result;
 }
 
 vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user, float *logits,
@@ -379,4 +530,12 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
     if (net->steps[i].last_layer != net->steps[i].layer) net->layer_sec[net->steps[i].last_layer] = 0;
   }
   return VGG_OK;
+}
+
+vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *ranges, vgg_error *err) {
+  if (net->i8) return vgg_fail(err, VGG_ERR_ARG, "calibration runs on a float32 net");
+  net->observe = ranges;
+  const vgg_status st = vgg_net_forward(net, images, NULL, NULL, NULL, NULL, err);
+  net->observe = NULL;
+  return st;
 }

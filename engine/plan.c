@@ -65,8 +65,34 @@ static void split(vgg_step *s, int rows, int blocks, int block_c, int cout, int 
   s->rsplit = by_channels ? 1 : rows < threads ? rows : threads;
 }
 
-int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want, int threads, vgg_step *steps) {
+int vgg_plan_producer(const vgg_model *m, int layer) {
+  for (int i = layer - 1; i > 0; i--) {
+    if (m->layers[i].kind == VGG_LAYER_CONV) return i;
+    if (m->layers[i].kind != VGG_LAYER_POOL) return -1;
+  }
+  return -1;
+}
+
+/* int8 applies to a conv layer with ReLU whose input comes from a ReLU conv
+ * (u8 with zero point 0 holds it; the image itself is signed), with cin a
+ * multiple of 4; and only to a run of such layers to the end of the conv
+ * base, so the net quantises once and dequantises only block outputs. */
+static int first_int8_layer(const vgg_model *m) {
+  int first = m->nlayers;
+  for (int i = m->nlayers - 1; i > 0; i--) {
+    const vgg_layer *l = &m->layers[i];
+    if (l->kind != VGG_LAYER_CONV) continue;
+    const int p = vgg_plan_producer(m, i);
+    if (!l->relu || l->in_c % 4 || l->in_c > VGG_I8_MAX_CIN || p < 0 || !m->layers[p].relu) break;
+    first = i;
+  }
+  return first;
+}
+
+int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8, vgg_algo want,
+                   int threads, vgg_step *steps) {
   int n = 0;
+  const int first_i8 = i8 ? first_int8_layer(m) : m->nlayers;
   for (int i = 1; i < m->nlayers; i++) {
     const vgg_layer *l = &m->layers[i];
     if (l->kind == VGG_LAYER_FLATTEN) continue; /* the classifier reads the last pool's output as it is */
@@ -76,7 +102,15 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want,
     s->dtype = VGG_DTYPE_F32;
     s->relu = l->relu && !l->softmax;
     s->softmax = l->softmax;
-    if (l->kind == VGG_LAYER_CONV) {
+    if (i >= first_i8 && l->kind == VGG_LAYER_CONV) {
+      /* int8: direct; a pool after it is a u8 step of its own. */
+      s->dtype = VGG_DTYPE_INT8;
+      s->op = VGG_STEP_CONV;
+      s->algo = VGG_ALGO_DIRECT;
+      s->kernel = i8->name;
+      s->quant_in = vgg_plan_producer(m, i) < first_i8; /* its input is a float32 layer's output */
+      split(s, l->out_h, (l->out_c + i8->oc_block - 1) / i8->oc_block, i8->oc_block, l->out_c, threads, 0);
+    } else if (l->kind == VGG_LAYER_CONV) {
       s->algo = vgg_plan_algo(k->level, l, want);
       s->wino = s->algo == VGG_ALGO_WINO2   ? &k->wino[0]
                 : s->algo == VGG_ALGO_WINO4 ? &k->wino[1]
@@ -98,7 +132,8 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want,
       }
     } else if (l->kind == VGG_LAYER_POOL) {
       s->op = VGG_STEP_POOL;
-      s->kernel = k->maxpool2x2_name;
+      s->dtype = i > first_i8 ? VGG_DTYPE_INT8 : VGG_DTYPE_F32;
+      s->kernel = s->dtype == VGG_DTYPE_INT8 ? "vgg_u8_maxpool2x2" : k->maxpool2x2_name;
       s->rows = s->rsplit = l->out_h, s->noc = 1, s->oc_step = l->out_c;
     } else {
       s->op = VGG_STEP_DENSE;
@@ -117,6 +152,11 @@ const char *const *vgg_algo_names(void) {
   return names;
 }
 
+const char *const *vgg_precision_names(void) {
+  static const char *const names[VGG_PRECISION_COUNT + 1] = {"f32", "int8", NULL};
+  return names;
+}
+
 const char *vgg_step_algo_name(const vgg_step *s) {
   static const char *const names[2][4] = {{"direct", "wino2", "wino4", "wino6"},
                                           {"direct", "wino2+pool", "wino4+pool", "wino6+pool"}};
@@ -128,7 +168,7 @@ const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_al
   const vgg_kernel_table *k = vgg_kernels_get(level < 0 ? vgg_level_best() : level);
   if (!k || layer < 0 || layer >= m->nlayers || m->layers[layer].kind != VGG_LAYER_CONV) return NULL;
   vgg_step steps[VGG_MAX_STEPS];
-  const int n = vgg_plan_steps(m, k, want, 1, steps);
+  const int n = vgg_plan_steps(m, k, NULL, want, 1, steps);
   for (int i = 0; i < n; i++)
     if (steps[i].layer == layer) return vgg_step_algo_name(&steps[i]);
   return NULL;
@@ -139,7 +179,7 @@ void vgg_step_describe(const vgg_model *m, const vgg_step *s, double seconds, vg
   o->op = ops[s->op];
   o->layer = m->layers[s->layer].name;
   o->algo = vgg_step_algo_name(s);
-  o->dtype = "f32";
+  o->dtype = s->dtype == VGG_DTYPE_INT8 ? "int8" : "f32";
   o->fused = s->softmax ? "softmax" : s->relu && s->pool ? "relu+pool" : s->relu ? "relu" : "";
   o->kernel = s->kernel;
   o->tasks = s->rsplit * s->noc;
@@ -151,7 +191,9 @@ int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int
   const vgg_kernel_table *k = vgg_kernels_get(level);
   if (!k) return 0;
   vgg_step steps[VGG_MAX_STEPS];
-  const int n = vgg_plan_steps(m, k, opt ? opt->algo : VGG_ALGO_AUTO, opt && opt->threads > 0 ? opt->threads : 1, steps);
+  const vgg_i8_kernels *i8 = opt && opt->precision == VGG_PRECISION_INT8 ? vgg_i8_kernels_get(k->level) : NULL;
+  const int n = vgg_plan_steps(m, k, i8, opt ? opt->algo : VGG_ALGO_AUTO, opt && opt->threads > 0 ? opt->threads : 1,
+                               steps);
   for (int i = 0; i < n && i < max; i++) vgg_step_describe(m, &steps[i], 0, &out[i]);
   return n;
 }

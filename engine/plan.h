@@ -11,7 +11,7 @@
 #define VGG_MAX_STEPS VGG_MAX_LAYERS
 
 typedef enum { VGG_STEP_CONV, VGG_STEP_WINO, VGG_STEP_POOL, VGG_STEP_DENSE } vgg_step_op;
-typedef enum { VGG_DTYPE_F32 = 0 } vgg_dtype;
+typedef enum { VGG_DTYPE_F32 = 0, VGG_DTYPE_INT8 } vgg_dtype;
 
 typedef struct {
   vgg_step_op op;
@@ -26,17 +26,26 @@ typedef struct {
   /* Work split: tasks = rsplit x noc, task t covers rows (or tile rows) r = t / noc
    * of `rows` in rsplit near-equal parts, and output channels [c * oc_step, ...) */
   int rows, rsplit, noc, oc_step;
+  /* int8: the input is float32 (a float32 layer's output), quantised by the net before the kernel runs */
+  int quant_in;
   /* Set by vgg_net_create: */
   const float *in; /* NULL: the input image */
-  float *out;
+  float *out;      /* int8 steps: u8 values in the same buffers */
   const float *weights, *bias;
+  const int8_t *weights_i8;     /* int8 conv: packed s8 weights */
+  const float *qscale, *qbias;  /* int8 conv: requantisation per output channel (kernels.h) */
+  float in_scale, out_scale;    /* int8: real value of one unit of the u8 input and output */
 } vgg_step;
 
 /* The algorithm rule for a conv layer at `level` (algo.c's table). */
 vgg_algo vgg_plan_algo(int level, const vgg_layer *l, vgg_algo want);
 
-/* Fills steps (VGG_MAX_STEPS) for m on the kernels k with `threads`; returns their count. */
-int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, vgg_algo want, int threads, vgg_step *steps);
+/* Fills steps (VGG_MAX_STEPS) for m on the kernels k with `threads`, in float32 or, with i8 (the level's
+ * int8 kernels), int8 where it applies; returns their count. */
+int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8, vgg_algo want,
+                   int threads, vgg_step *steps);
+/* The conv layer whose output layer `layer` reads (through max-pools), or -1. */
+int vgg_plan_producer(const vgg_model *m, int layer);
 
 /* "direct", "wino2", "wino4", "wino6" with "+pool" when a pool is fused; "" for steps that are not convolutions. */
 const char *vgg_step_algo_name(const vgg_step *s);

@@ -152,3 +152,38 @@ int vgg_level_best(void) {
 }
 
 const vgg_kernel_table *vgg_kernels_get(int level) { return vgg_level_usable(level) ? levels[level].table : NULL; }
+
+/* int8: per level, its dot-product kernels in order of preference (an
+ * AVX-512 CPU without AVX512-VNNI may still have AVX-VNNI). */
+#ifdef VGG_HAVE_I8_avx512vnni
+extern const vgg_i8_kernels vgg_i8_kernels_avx512vnni;
+#endif
+#ifdef VGG_HAVE_I8_avxvnni
+extern const vgg_i8_kernels vgg_i8_kernels_avxvnni;
+#endif
+#ifdef VGG_HAVE_I8_i8mm
+extern const vgg_i8_kernels vgg_i8_kernels_neoni8mm;
+#endif
+static const struct {
+  int level;
+  const vgg_i8_kernels *k;
+} i8_rows[] = {
+#ifdef VGG_HAVE_I8_avx512vnni
+    {VGG_LEVEL_AVX512, &vgg_i8_kernels_avx512vnni},
+#endif
+#ifdef VGG_HAVE_I8_avxvnni
+    {VGG_LEVEL_AVX512, &vgg_i8_kernels_avxvnni},
+    {VGG_LEVEL_AVX2, &vgg_i8_kernels_avxvnni},
+#endif
+#ifdef VGG_HAVE_I8_i8mm
+    {VGG_LEVEL_NEON, &vgg_i8_kernels_neoni8mm},
+#endif
+    {-1, NULL}};
+
+const vgg_i8_kernels *vgg_i8_kernels_get(int level) {
+  const unsigned long long has = vgg_cpu_get()->has;
+  for (int i = 0; i8_rows[i].k; i++)
+    if (i8_rows[i].level == level && vgg_level_usable(level) && (has & i8_rows[i].k->needs) == i8_rows[i].k->needs)
+      return i8_rows[i].k;
+  return &vgg_i8_kernels_ref;
+}

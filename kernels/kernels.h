@@ -142,6 +142,58 @@ typedef struct {
   {WMV, NRV, SUFFIX(vgg_f32_wino##WMV##_packed_size), SUFFIX(vgg_f32_wino##WMV##_scratch_size),        \
    SUFFIX(vgg_f32_wino##WMV##_pack), SUFFIX(vgg_f32_wino##WMV##_input), K_WINO_CONV(WMV), VGG_STR(K_WINO_CONV(WMV))}
 
+/* ---- int8 (u8 activations x s8 weights, s32 sums) ----
+ *
+ * 3x3 convolution, stride 1, 'same' zero padding, on u8 NHWC activations that
+ * are real values / s_in (zero point 0: the inputs are post-ReLU), s8 weights
+ * that are w / s_w[oc], exact s32 sums over ky, kx, ci, and requantisation of
+ * each output to the next layer's u8 scale:
+ *
+ *   y   = fmaf((float)sum, scale[oc], bias[oc])     scale = s_in s_w[oc] / s_out, bias = b / s_out
+ *   out = (uint8_t) nearbyintf(min(max(y, 0), 255)) round half to even; the max is the ReLU
+ *
+ * Every level computes exactly these operations (the sums are exact: at most
+ * 9 cin 255 127 < 2^31 for cin <= 4096), so results are bit-identical to the
+ * reference for any level and any work split.  cin is a multiple of 4 (one
+ * dot-product instruction takes 4 channels). */
+#define VGG_I8_MAX_CIN 4096
+typedef struct {
+  const uint8_t *in;     /* h x w x cin */
+  uint8_t *out;          /* h x w x cout */
+  const int8_t *weights; /* as packed by the same kernels' pack */
+  const float *scale, *bias; /* cout each */
+  int h, w, cin, cout;
+} vgg_i8_conv3x3_args;
+/* Output rows [y0, y1), channels [oc0, oc1): oc0 a multiple of oc_block. */
+typedef void (*vgg_i8_conv3x3_fn)(const vgg_i8_conv3x3_args *a, int y0, int y1, int oc0, int oc1);
+/* Bytes of the packed weights; pack: s8 hwio [3][3][cin][cout] -> packed. */
+typedef size_t (*vgg_i8_packed_size_fn)(int cin, int cout);
+typedef void (*vgg_i8_pack_fn)(const int8_t *hwio, int cin, int cout, int8_t *packed);
+
+typedef struct {
+  int oc_block;
+  unsigned long long needs; /* CPU features beyond the level's (VGG_NEEDS bits) */
+  vgg_i8_packed_size_fn packed_size;
+  vgg_i8_pack_fn pack;
+  vgg_i8_conv3x3_fn conv;
+  const char *name; /* the conv kernel's symbol */
+} vgg_i8_kernels;
+
+/* The int8 kernels for `level`: that level's dot-product kernels when the
+ * CPU has their features, else the reference (vgg_i8_kernels_ref). */
+const vgg_i8_kernels *vgg_i8_kernels_get(int level);
+extern const vgg_i8_kernels vgg_i8_kernels_ref;
+
+/* [ceil(cout/nr)][9][cin/4][nr][4]: the layout of the SIMD kernels (channel tail zero). */
+size_t vgg_i8_packed_size_blocked(int cin, int cout, int nr);
+void vgg_i8_pack_blocked(const int8_t *hwio, int cin, int cout, int nr, int8_t *packed);
+
+/* u8 2x2 stride-2 max-pool (floor), output rows [y0, y1): exact, as max commutes with the rounding. */
+void vgg_u8_maxpool2x2(const uint8_t *in, uint8_t *out, int h, int w, int c, int y0, int y1);
+/* q = nearbyintf(min(max(x * inv_scale, 0), 255)), and back: x = q * scale. */
+void vgg_u8_quantize(const float *x, uint8_t *q, size_t n, float inv_scale);
+void vgg_u8_dequantize(const uint8_t *q, float *x, size_t n, float scale);
+
 /* ---- CPU features and dispatch (kernels/dispatch.c) ---- */
 
 typedef struct {

@@ -155,6 +155,12 @@ int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
       if (opt_choice(cmd, opts, "algo", algos, &algo)) return EXIT_USAGE;
       out->algo = (vgg_algo)algo;
     }
+  int prec = 0;
+  for (const opt *o = opts; o->name; o++)
+    if (!strcmp(o->name, "precision")) {
+      if (opt_choice(cmd, opts, "precision", vgg_precision_names(), &prec)) return EXIT_USAGE;
+      out->precision = (vgg_precision)prec;
+    }
   const char *isa = opt_get(opts, "isa");
   const char *src = "--isa";
   if (!isa && (isa = getenv("VGGSIMD_ISA")) && *isa) src = "VGGSIMD_ISA";

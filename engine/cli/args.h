@@ -29,7 +29,7 @@ int opt_u64(const char *cmd, const opt *opts, const char *name, uint64_t *out);
 int opt_choice(const char *cmd, const opt *opts, const char *name, const char *const *choices, int *out);
 int opt_arch(const char *cmd, const opt *opts, vgg_arch *out);
 /* --isa and VGGSIMD_ISA ("auto" -> -1), --threads and VGGSIMD_THREADS (0 -> online cores),
- * and --algo when the command has it. */
+ * and --algo and --precision when the command has them. */
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out);
 
 /* Creates dir if missing (*created = 1); it must end up a writable directory.  Prints the error
@@ -47,5 +47,6 @@ int cmd_run(int argc, char **argv);
 int cmd_cpu(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 #endif

@@ -9,13 +9,14 @@
 
 static const char help[] =
     "usage: vggsimd bench [--isa all|LEVEL] [--algo all|auto|direct|wino2|wino4|wino6|fast] [--threads N] [--reps N]\n"
-    "                     [--size N] [--arch vgg16] [--batch N] [--json] [--report DIR]\n"
+    "                     [--size N] [--arch vgg16] [--batch N] [--precision f32|int8] [--json] [--report DIR]\n"
     "  Times the conv base (random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
     "  scalar level 3).  Per layer: ms, GFLOP/s, % of the FMA peak measured here for the same level and\n"
     "  thread count, and speedup over the scalar level.  --algo all runs each algorithm choice in turn.\n"
     "  --batch N runs N images per forward pass (default 1, at most 64; blocks 3-5 take them in groups\n"
     "  of 8); times are then per image (the pass's time / N).  --json prints one JSON document instead.\n"
+    "  --precision int8 times the int8 net (activation ranges calibrated first on the bench's input).\n"
     "  --report DIR also writes DIR/index.html: the tables as a page with charts (ms per block for each\n"
     "  level and thread count, %% of the FMA peak per layer, speedup over scalar).\n";
 
@@ -43,9 +44,10 @@ static double sum_block(const vgg_model *m, const double *sec, int b) {
   return t;
 }
 
-static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor *in, int level, int threads,
-                     vgg_algo algo, int reps, int quiet, result *r) {
-  vgg_options o = {level, threads, algo};
+static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor *in, const vgg_options *base,
+                     int level, int threads, vgg_algo algo, int reps, int quiet, result *r) {
+  vgg_options o = *base;
+  o.isa = level, o.threads = threads, o.algo = algo;
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(m, w, &o, &net, &err)) {
@@ -237,7 +239,7 @@ int cmd_bench(int argc, char **argv) {
     }
   opt opts[] = {{"isa", OPT_VALUE},  {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {"reps", OPT_VALUE},
                 {"size", OPT_VALUE}, {"arch", OPT_VALUE},    {"json", OPT_FLAG}, {"report", OPT_VALUE},
-                {"batch", OPT_VALUE}, {0}};
+                {"batch", OPT_VALUE}, {"precision", OPT_VALUE}, {0}};
   const char *pos[1];
   int npos, rc;
   if ((rc = args_parse("bench", argc, argv, 2, opts, pos, 0, &npos))) return rc;
@@ -250,7 +252,7 @@ int cmd_bench(int argc, char **argv) {
   const int reps_given = opt_get(opts, "reps") != NULL, json = opt_get(opts, "json") != NULL;
   const char *report = opt_get(opts, "report");
   const char *isa = opt_get(opts, "isa");
-  vgg_options eo = {-1, 0};
+  vgg_options eo;
   if (isa && !strcmp(isa, "all")) opts[0].value = NULL; /* opts[0] is --isa; "all": every usable level */
   const char *algo_arg = opt_get(opts, "algo");
   const int all_algos = algo_arg && !strcmp(algo_arg, "all");
@@ -278,6 +280,22 @@ int cmd_bench(int argc, char **argv) {
     return EXIT_FAIL;
   }
   for (size_t i = 0; i < (size_t)batch * size * size * 3; i++) in.data[i] = (float)((i * 7919) % 255) - 120.0f;
+  float ranges[MAXL] = {0};
+  if (eo.precision == VGG_PRECISION_INT8) { /* the activation ranges of this input, from a float32 net */
+    vgg_options fo = eo;
+    fo.precision = VGG_PRECISION_F32;
+    vgg_net *net = NULL;
+    if (vgg_net_create(m, w, &fo, &net, &err) || vgg_net_calibrate(net, &in, ranges, &err)) {
+      cli_error("bench", "%s", err.msg);
+      vgg_net_free(net);
+      vgg_tensor_free(&in);
+      vgg_weights_free(w);
+      vgg_model_free(m);
+      return EXIT_FAIL;
+    }
+    vgg_net_free(net);
+    eo.ranges = ranges;
+  }
 
   result res[MAXR];
   int nres = 0, made_report = 0;
@@ -288,7 +306,7 @@ int cmd_bench(int argc, char **argv) {
       for (int t = 0; t < nthreads && !rc && nres < MAXR; t++) {
         result *r = &res[nres];
         const int n = reps_given ? (int)reps : l == 0 ? 3 : (int)reps;
-        rc = bench_one(m, w, &in, l, thread_list[t], all_algos ? (vgg_algo)a : eo.algo, n, json, r);
+        rc = bench_one(m, w, &in, &eo, l, thread_list[t], all_algos ? (vgg_algo)a : eo.algo, n, json, r);
         r->peak = vgg_level_peak_gflops(l, thread_list[t]);
         nres++;
       }
@@ -299,8 +317,8 @@ int cmd_bench(int argc, char **argv) {
   const int nl = vgg_model_num_layers(m);
   const double conv_flops = (double)vgg_model_total_flops(m);
   if (json) {
-    printf("{\"arch\":\"%s\",\"size\":%ld,\"batch\":%ld,\"conv_base_flops\":%.0f,\"runs\":[", vgg_arch_name(arch), size,
-           batch, conv_flops);
+    printf("{\"arch\":\"%s\",\"size\":%ld,\"batch\":%ld,\"precision\":\"%s\",\"conv_base_flops\":%.0f,\"runs\":[",
+           vgg_arch_name(arch), size, batch, vgg_precision_names()[eo.precision], conv_flops);
     for (int k = 0; k < nres; k++) {
       const result *r = &res[k];
       printf("%s{\"level\":\"%s\",\"algo\":\"%s\",\"threads\":%d,\"reps\":%d,\"fma_peak_gflops\":%.2f,\"conv_base_ms\":%.4f,"
@@ -327,8 +345,11 @@ int cmd_bench(int argc, char **argv) {
     printf("]}\n");
     goto done;
   }
-  printf("vggsimd bench: %s conv base, %ldx%ld, batch %ld%s, min of the runs shown; %.2f GFLOP per image\n",
-         vgg_arch_name(arch), size, size, batch, batch > 1 ? " (times per image)" : "", conv_flops / 1e9);
+  printf("vggsimd bench: %s conv base, %ldx%ld, batch %ld%s, %s, min of the runs shown; %.2f GFLOP per image\n",
+         vgg_arch_name(arch), size, size, batch, batch > 1 ? " (times per image)" : "",
+         eo.precision == VGG_PRECISION_INT8 ? "int8 (conv layers after the first; ranges calibrated on the input)"
+                                            : "float32",
+         conv_flops / 1e9);
   printf("FMA peak measured here (GFLOP/s):");
   for (int k = 0; k < nres; k++)
     if (res[k].peak > 0) printf("  %s/%dt %.1f", vgg_level_name(res[k].level), res[k].threads, res[k].peak);

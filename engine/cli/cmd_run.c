@@ -8,9 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef VGG_DATA_DIR
-#define VGG_DATA_DIR "engine/data"
-#endif
 
 static const char help[] =
     "usage: vggsimd run [IMAGE | DIR | @LIST ...] [options]\n"
@@ -39,6 +36,10 @@ static const char help[] =
     "  --algo ALGO      auto (per layer the fastest of direct and Winograd F(2x2)/F(4x4)/F(6x6) within 1e-5\n"
     "                   of float64, measured) | fast (the fastest within 1e-4) | direct | wino2 | wino4 | wino6\n"
     "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n"
+    "  --precision P    f32 (default) | int8: u8 activations x s8 weights on every conv after the first\n"
+    "                   (VNNI / i8mm dot products; error and speed: docs/int8.md)\n"
+    "  --ranges FILE    int8 activation ranges from `vggsimd calibrate`; without it int8 calibrates on the\n"
+    "                   bundled photo first and says so\n"
     "  --repeat N       run the forward pass N more times and report the fastest (default 0; one image)\n"
     "many images (--maps and --npy then write one subdirectory per image, named after its file):\n"
     "  --batch N        images per forward pass, 1 to 64 (default 1); decoding runs ahead on its own thread\n"
@@ -107,6 +108,16 @@ vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engin
   const int threads = c->eo.threads > 0 ? c->eo.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
   e->lanes = lanes < 1 ? 1 : lanes > RUN_MAX_LANES ? RUN_MAX_LANES : lanes;
   vgg_options eo = c->eo;
+  if (!s && eo.precision == VGG_PRECISION_INT8) {
+    if (c->ranges) s = vgg_ranges_load(e->m, c->ranges, e->ranges, err);
+    else {
+      static const char *const photo[] = {VGG_DATA_DIR "/chelsea.png"};
+      fprintf(stderr, "vggsimd run: int8 without --ranges: calibrating on the bundled photo %s (a ranges file from "
+                      "`vggsimd calibrate` skips this)\n", photo[0]);
+      s = cli_calibrate(e->m, e->w, &c->eo, &c->io, photo, 1, e->ranges, err);
+    }
+    eo.ranges = e->ranges;
+  }
   eo.threads = e->lanes > 1 ? (threads / e->lanes > 0 ? threads / e->lanes : 1) : c->eo.threads;
   eo.release_conv = e->lanes == 1; /* one net packs its own copy: the weights' can go as it packs */
   for (int l = 0; l < e->lanes && !s; l++) s = vgg_net_create(e->m, e->w, &eo, &e->nets[l], err);
@@ -150,7 +161,7 @@ void run_print_header(const run_conf *c, const run_engine *e, int h, int w) {
     const int blk = st[i].layer[5] - '0'; /* "blockN_convK" */
     if (blk != b) printf("%s block%d", b ? " |" : "", blk);
     b = blk;
-    printf(" %s", st[i].algo);
+    printf(" %s%s", st[i].algo, strcmp(st[i].dtype, "int8") ? "" : "/int8");
   }
   printf("\n");
 }
@@ -303,6 +314,11 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   c.maps = opt_get(opts, "maps");
   c.npy = opt_get(opts, "npy");
   c.report = opt_get(opts, "report");
+  c.ranges = opt_get(opts, "ranges");
+  if (c.ranges && c.eo.precision != VGG_PRECISION_INT8) {
+    cli_error("run", "--ranges applies to --precision int8");
+    return EXIT_USAGE;
+  }
 
   /* Several inputs, a directory, a list or a many-image option: the many-image mode. */
   static const char *const many_opts[] = {"batch", "lanes", "jsonl", "features", "layer", "skip-existing", "quiet",
@@ -331,7 +347,7 @@ int cmd_run(int argc, char **argv) {
                 {"algo", OPT_VALUE},       {"max-pixels", OPT_VALUE},  {"full-decode", OPT_FLAG},
                 {"repeat", OPT_VALUE},     {"batch", OPT_VALUE},       {"jsonl", OPT_VALUE},   {"features", OPT_VALUE},
                 {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {"report", OPT_VALUE},
-                {"lanes", OPT_VALUE},      {0}};
+                {"lanes", OPT_VALUE},      {"precision", OPT_VALUE},   {"ranges", OPT_VALUE},  {0}};
   const char **pos = calloc((size_t)argc + 1, sizeof *pos);
   if (!pos) {
     cli_error("run", "out of memory");

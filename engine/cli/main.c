@@ -14,12 +14,13 @@ static const struct {
   {"cpu", cmd_cpu, "detected CPU features and the kernel chosen for every operation"},
   {"verify", cmd_verify, "every kernel at every level against the scalar reference"},
   {"bench", cmd_bench, "per-layer and per-block throughput table"},
+  {"calibrate", cmd_calibrate, "int8 activation ranges measured on photos, as a ranges file"},
 };
 
 static void usage(FILE *f) {
   fprintf(f, "usage: vggsimd COMMAND [options]   (vggsimd COMMAND --help for its options)\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv) {

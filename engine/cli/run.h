@@ -4,6 +4,10 @@
 
 #include "args.h"
 
+#ifndef VGG_DATA_DIR
+#define VGG_DATA_DIR "engine/data"
+#endif
+
 typedef struct {
   vgg_arch arch;
   int top, top5;
@@ -14,6 +18,7 @@ typedef struct {
   vgg_image_options io;
   vgg_options eo;
   const char *maps, *npy, *report; /* --maps, --npy, --report directories, or NULL */
+  const char *ranges;              /* int8: --ranges FILE, or NULL (calibrate on the bundled photo) */
 } run_conf;
 
 #define RUN_MAX_LANES 8
@@ -27,6 +32,7 @@ typedef struct {
   vgg_net *nets[RUN_MAX_LANES];
   int lanes;
   double t_load, t_pack; /* seconds */
+  float ranges[64];      /* int8: the activation ranges the nets use */
 } run_engine;
 
 vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engine *e, vgg_error *err);
@@ -35,6 +41,9 @@ void run_engine_close(run_engine *e);
 void run_describe(const run_conf *c, const run_engine *e, int h, int w, char *buf, size_t size);
 /* The lines saying what runs: model, input, weights, level, threads; the algorithm per layer. */
 void run_print_header(const run_conf *c, const run_engine *e, int h, int w);
+/* int8 calibration on photos: ranges (vgg_model_num_layers floats) from a float32 net made with eo. */
+vgg_status cli_calibrate(const vgg_model *m, const vgg_weights *w, const vgg_options *eo, const vgg_image_options *io,
+                         const char *const *paths, int npaths, float *ranges, vgg_error *err);
 /* Many images: paths, directories and @lists; see the help of `vggsimd run`. */
 int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int ninputs);
 

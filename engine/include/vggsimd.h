@@ -195,12 +195,27 @@ typedef enum {
  * algorithms in enum order, NULL-terminated. */
 const char *const *vgg_algo_names(void);
 
+/* Data type of the convolutions.  f32: everything in float32 (the default,
+ * with every accuracy guarantee above).  int8: every conv layer whose input
+ * is the output of a ReLU conv (VGG16: all but the first) runs on u8
+ * activations x s8 weights with exact 32-bit sums (AVX512-VNNI, AVX-VNNI,
+ * Arm i8mm; the reference kernel elsewhere); weights get one scale per
+ * output channel at net creation, activations one scale per layer from
+ * calibration ranges (vgg_calibrate); the first layer, whose input is
+ * signed, and the classifier stay float32; block outputs are dequantised. */
+typedef enum { VGG_PRECISION_F32 = 0, VGG_PRECISION_INT8, VGG_PRECISION_COUNT } vgg_precision;
+/* "f32", "int8": in enum order, NULL-terminated. */
+const char *const *vgg_precision_names(void);
+
 typedef struct {
   int isa;       /* -1: best available; else a vgg_level */
   int threads;   /* <= 0: online cores */
   vgg_algo algo; /* default (0): auto */
   int release_conv; /* 1: free each conv kernel of the weights once packed (less peak memory); the
                        weights then make no other net, as after vgg_weights_release_conv */
+  vgg_precision precision; /* default (0): f32 */
+  const float *ranges;      /* int8: per model layer (vgg_model_layer's index), the largest output value
+                               of each conv layer, as vgg_calibrate measures it; required for int8 */
 } vgg_options;
 
 typedef struct vgg_net vgg_net;
@@ -283,6 +298,20 @@ typedef void (*vgg_layer_fn)(void *user, int layer, const vgg_tensor *out);
 /* vgg_net_forward with a callback for the classifier's layers too (either callback may be NULL). */
 vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, vgg_layer_fn on_dense,
                                void *user, float *logits, float *probs, vgg_error *err);
+
+/* int8 calibration: runs `images` through a float32 net and raises
+ * ranges[layer] (vgg_model_num_layers floats, zero them before the first
+ * call) to the largest output value of each conv layer seen (after ReLU;
+ * with a fused pool, after it: the values a following int8 layer reads).
+ * Call it once per batch of images; ranges then go in vgg_options. */
+vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *ranges, vgg_error *err);
+/* Ranges files (docs/int8.md): a text file with a header line
+ * "vggsimd-ranges 1 ARCH" and one line "LAYER VALUE" per conv layer; '#'
+ * starts a comment.  Save writes atomically; load checks the architecture,
+ * that every conv layer of m has exactly one finite value >= 0 and that no
+ * other name appears.  ranges: vgg_model_num_layers floats (0 for other layers). */
+vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const char *path, vgg_error *err);
+vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, vgg_error *err);
 
 /* ------------------------------------------------------- CPU and levels -- */
 

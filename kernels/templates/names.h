@@ -25,6 +25,14 @@
 #define K_SOFTMAX SUFFIX(vgg_f32_softmax_sleef_u10)
 #define K_FMA_PEAK SUFFIX(vgg_f32_fma_peak)
 
+/* int8: vgg_i8_conv3x3_relu_ukernel_6x4v__avx512vnni (SUFFIX of the int8 vector layer). */
+#define K_I8_CONV3X3 SUFFIX(VGG_TILED(vgg_i8_conv3x3_relu_ukernel))
+#define K_I8_PACK SUFFIX(vgg_i8_conv3x3_pack)
+#define K_I8_PACKED_SIZE SUFFIX(vgg_i8_conv3x3_packed_size)
+/* The int8 kernels' entry (after the template): needs = the features beyond the level's. */
+#define VGG_I8_ENTRY(NEEDS) \
+  {NV * IVL, NEEDS, K_I8_PACKED_SIZE, K_I8_PACK, K_I8_CONV3X3, VGG_STR(K_I8_CONV3X3)}
+
 /* A table entry: the function and its name. */
 #define VGG_K(op, sym) .op = sym, .op##_name = VGG_STR(sym)
 

@@ -1,0 +1,199 @@
+/* The int8 kernels: the reference against the real-valued definition
+ * (float64), and every level's dot-product kernels bit-exact against the
+ * reference on awkward and VGG16 shapes, with guard zones and split work
+ * ranges; the u8 pool and the (de)quantisation. */
+#include "testutil.h"
+#include <math.h>
+
+static uint64_t rng_state;
+static uint32_t rnd(void) {
+  rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+  return (uint32_t)(rng_state >> 33);
+}
+
+/* Bytes with guard zones on both sides. */
+#define GB 64
+typedef struct {
+  uint8_t *base, *p;
+  size_t n;
+} gbuf;
+static gbuf gnew(size_t n) {
+  gbuf b = {malloc(n + 2 * GB), NULL, n};
+  memset(b.base, 0xA5, n + 2 * GB);
+  b.p = b.base + GB;
+  return b;
+}
+static int gok(const gbuf *b) {
+  for (size_t i = 0; i < GB; i++)
+    if (b->base[i] != 0xA5 || b->base[GB + b->n + i] != 0xA5) return 0;
+  return 1;
+}
+
+typedef struct {
+  int h, w, cin, cout;
+  uint8_t *in;
+  int8_t *hwio;
+  float *scale, *bias;
+} icase;
+
+static icase make_case(int h, int w, int cin, int cout, uint64_t seed) {
+  icase c = {h, w, cin, cout, malloc((size_t)h * w * cin), malloc((size_t)9 * cin * cout), malloc(sizeof(float) * cout),
+             malloc(sizeof(float) * cout)};
+  rng_state = seed;
+  /* Inputs over the whole u8 range and weights over [-127, 127], as calibration makes them; some zero runs. */
+  for (size_t i = 0; i < (size_t)h * w * cin; i++) c.in[i] = (rnd() % 5 == 0) ? 0 : (uint8_t)(rnd() & 255);
+  for (size_t i = 0; i < (size_t)9 * cin * cout; i++) c.hwio[i] = (int8_t)((int)(rnd() % 255) - 127);
+  /* Scales spreading the outputs over 0..255 and past both ends (clamping tested). */
+  for (int o = 0; o < cout; o++) {
+    c.scale[o] = (float)(3.0 / (9.0 * cin * 127.0)) * (0.5f + (float)(rnd() % 1000) / 1000.0f);
+    c.bias[o] = (float)((int)(rnd() % 301) - 100) + 0.5f * (float)(o & 1); /* some exact .5: ties */
+  }
+  return c;
+}
+static void free_case(icase *c) { free(c->in), free(c->hwio), free(c->scale), free(c->bias); }
+
+/* out (h x w x cout) from kernels k, full range, after checking split ranges give the same bytes. */
+static void run_kernels(const vgg_i8_kernels *k, const icase *c, uint8_t *out) {
+  const size_t nout = (size_t)c->h * c->w * c->cout;
+  gbuf packed = gnew(k->packed_size(c->cin, c->cout)), o1 = gnew(nout), o2 = gnew(nout);
+  k->pack(c->hwio, c->cin, c->cout, (int8_t *)packed.p);
+  assert_true(gok(&packed));
+  vgg_i8_conv3x3_args a = {c->in, o1.p, (const int8_t *)packed.p, c->scale, c->bias, c->h, c->w, c->cin, c->cout};
+  k->conv(&a, 0, c->h, 0, c->cout);
+  assert_true(gok(&o1));
+  a.out = o2.p;
+  const int ym = c->h / 2, ob = k->oc_block, om = c->cout > ob ? ob * ((c->cout / ob + 1) / 2) : c->cout;
+  k->conv(&a, 0, ym, 0, om);
+  k->conv(&a, ym, c->h, 0, om);
+  if (om < c->cout) {
+    k->conv(&a, 0, ym, om, c->cout);
+    k->conv(&a, ym, c->h, om, c->cout);
+  }
+  assert_true(gok(&o2));
+  assert_memory_equal(o1.p, o2.p, nout);
+  memcpy(out, o1.p, nout);
+  free(packed.base), free(o1.base), free(o2.base);
+}
+
+/* The reference against the definition evaluated in float64: each output is
+ * the rounded, clamped value, off by at most one where the float32 requantisation
+ * rounds a value within 1e-3 of a half differently. */
+static void reference_definition(void **state) {
+  (void)state;
+  const int shapes[][4] = {{1, 1, 4, 1}, {3, 5, 8, 7}, {6, 7, 12, 19}, {5, 4, 64, 33}};
+  long near = 0, total = 0;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    icase c = make_case(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], 100 + s);
+    const size_t nout = (size_t)c.h * c.w * c.cout;
+    uint8_t *out = malloc(nout);
+    run_kernels(&vgg_i8_kernels_ref, &c, out);
+    for (int y = 0; y < c.h; y++)
+      for (int x = 0; x < c.w; x++)
+        for (int o = 0; o < c.cout; o++) {
+          double sum = 0;
+          for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+              const int iy = y + ky - 1, ix = x + kx - 1;
+              if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+              for (int i = 0; i < c.cin; i++)
+                sum += (double)c.in[((size_t)iy * c.w + ix) * c.cin + i] *
+                       c.hwio[((size_t)(ky * 3 + kx) * c.cin + i) * c.cout + o];
+            }
+          const double v = fmin(fmax(sum * c.scale[o] + c.bias[o], 0), 255);
+          const double want = nearbyint(v), got = out[((size_t)y * c.w + x) * c.cout + o];
+          total++;
+          if (got != want) {
+            assert_true(fabs(got - want) == 1 && fabs(v - floor(v) - 0.5) < 1e-3);
+            near++;
+          }
+        }
+    free(out);
+    free_case(&c);
+  }
+  print_message("reference: %ld outputs, %ld rounded the other way at a near-tie\n", total, near);
+}
+
+/* Every level's int8 kernels against the reference, bit for bit. */
+static void level_exact(int isa) {
+  TU_NEED_LEVEL(isa);
+  const vgg_i8_kernels *k = vgg_i8_kernels_get(isa);
+  if (k == &vgg_i8_kernels_ref) {
+    print_message("[  SKIP    ] level %s: no int8 dot-product kernel for this CPU (int8 runs on the reference)\n",
+                  vgg_level_name(isa));
+    skip();
+  }
+  /* Awkward shapes (widths that are not multiples of the tile, channel tails of every size, 1-pixel maps)
+   * and the VGG16 shapes of blocks 2-5 at reduced map sizes (full width at 28x28). */
+  const int shapes[][4] = {{1, 1, 4, 1},    {1, 2, 4, 16},   {2, 1, 8, 3},     {3, 5, 4, 17},   {7, 13, 12, 70},
+                           {5, 6, 36, 64},  {9, 7, 68, 130}, {13, 11, 20, 48}, {4, 15, 8, 100}, {6, 1, 16, 65},
+                           {14, 9, 64, 64}, {8, 28, 64, 128}, {28, 28, 128, 128}, {7, 28, 128, 256},
+                           {14, 14, 256, 512}, {14, 14, 512, 512}, {7, 7, 512, 512}};
+  int n = 0;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    icase c = make_case(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], 7 + s);
+    const size_t nout = (size_t)c.h * c.w * c.cout;
+    uint8_t *got = malloc(nout), *want = malloc(nout);
+    run_kernels(k, &c, got);
+    run_kernels(&vgg_i8_kernels_ref, &c, want);
+    long zero = 0, full = 0;
+    for (size_t i = 0; i < nout; i++) zero += want[i] == 0, full += want[i] == 255;
+    if (memcmp(got, want, nout)) print_error("%s %dx%d cin %d cout %d differs\n", k->name, c.h, c.w, c.cin, c.cout);
+    assert_memory_equal(got, want, nout);
+    /* The case exercises the range: not all clamped. */
+    assert_true(zero + full < (long)nout);
+    free(got), free(want);
+    free_case(&c);
+    n++;
+  }
+  print_message("%s: %d shapes bit-exact\n", k->name, n);
+}
+
+static void pool_and_quantize(void **state) {
+  (void)state;
+  const int h = 7, w = 9, c = 5;
+  uint8_t in[7 * 9 * 5], out[3 * 4 * 5];
+  rng_state = 3;
+  for (size_t i = 0; i < sizeof in; i++) in[i] = (uint8_t)rnd();
+  vgg_u8_maxpool2x2(in, out, h, w, c, 0, 3);
+  for (int y = 0; y < 3; y++)
+    for (int x = 0; x < 4; x++)
+      for (int k = 0; k < c; k++) {
+        int m = 0;
+        for (int dy = 0; dy < 2; dy++)
+          for (int dx = 0; dx < 2; dx++) {
+            const int v = in[((2 * y + dy) * w + 2 * x + dx) * c + k];
+            m = v > m ? v : m;
+          }
+        assert_int_equal(out[(y * 4 + x) * c + k], m);
+      }
+  const float x[] = {-3.0f, 0.0f, 0.24f, 0.25f, 0.26f, 0.75f, 63.7f, 63.75f, 100.0f, NAN, INFINITY};
+  const uint8_t want[] = {0, 0, 1, 1, 1, 3, 255, 255, 255, 0, 255};
+  uint8_t q[11];
+  float back[11];
+  vgg_u8_quantize(x, q, 11, 4.0f); /* 0.25 per step: 0.24 -> 0.96 -> 1; 0.125*4 = 0.5 would round to 0 */
+  for (int i = 0; i < 11; i++) assert_int_equal(q[i], want[i]);
+  vgg_u8_dequantize(q, back, 11, 0.25f);
+  for (int i = 0; i < 11; i++) assert_true(back[i] == q[i] * 0.25f);
+  /* Long enough for the vector loop and its tail: halves (to even), both clamps, NaN and infinities anywhere. */
+  float xs[203];
+  uint8_t qs[203];
+  for (int i = 0; i < 203; i++) xs[i] = (float)(i - 40) * 0.75f;
+  xs[5] = NAN, xs[17] = -INFINITY, xs[18] = INFINITY, xs[99] = NAN, xs[202] = NAN;
+  vgg_u8_quantize(xs, qs, 203, 2.0f);
+  for (int i = 0; i < 203; i++) {
+    const double y = isnan(xs[i]) ? 0 : fmin(fmax(xs[i] * 2.0, 0), 255);
+    assert_int_equal(qs[i], (int)nearbyint(y));
+  }
+}
+
+#define LEVEL_TEST(id, name, needs) \
+  static void exact_##name(void **state) { (void)state; level_exact(VGG_LEVEL_##id); }
+VGG_LEVELS(LEVEL_TEST)
+#undef LEVEL_TEST
+
+int main(void) {
+#define VGG_X_ENTRY(id, name, needs) cmocka_unit_test(exact_##name),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(reference_definition), cmocka_unit_test(pool_and_quantize),
+                                     VGG_LEVELS(VGG_X_ENTRY)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
