@@ -165,6 +165,63 @@ static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
   vgg_free(x), vgg_free(y), vgg_free(ref);
 }
 
+/* int8 conv: a level's dot-product kernel against the int8 reference, bit for
+ * bit (tolerance 0), on u8 inputs over the whole range and s8 weights; at the
+ * scalar level the reference against its definition in float64 (the sum
+ * scaled, biased and clamped, before rounding: within half a unit, so the
+ * tolerance is 0.5 / max |reference|). */
+static int i8_row(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, int CO, uint64_t seed, const char *tag) {
+  const vgg_i8_kernels *ik = vgg_i8_kernels_get(k->level), *rk = &vgg_i8_kernels_ref;
+  const size_t nin = (size_t)H * W * CI, nout = (size_t)H * W * CO, nw = (size_t)9 * CI * CO;
+  float *f = vgg_alloc(nin > nw ? nin : nw, sizeof(float)), *scale = vgg_alloc(CO, sizeof(float)),
+        *bias = vgg_alloc(CO, sizeof(float)), *got = vgg_alloc(nout, sizeof(float));
+  uint8_t *in = vgg_alloc(nin, 1), *o1 = vgg_alloc(nout, 1), *o2 = vgg_alloc(nout, 1);
+  int8_t *w = vgg_alloc(nw, 1), *pk = vgg_alloc(ik->packed_size(CI, CO), 1), *rp = vgg_alloc(rk->packed_size(CI, CO), 1);
+  double *ref = vgg_alloc(nout, sizeof(double));
+  int bad = !f || !scale || !bias || !got || !in || !o1 || !o2 || !w || !pk || !rp || !ref;
+  if (!bad) {
+    vgg_fill(f, nin, seed);
+    for (size_t i = 0; i < nin; i++) in[i] = (uint8_t)((f[i] + 1.0f) * 127.5f);
+    vgg_fill(f, nw, seed + 1);
+    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(f[i] * 127.0f);
+    vgg_fill(f, CO, seed + 2);
+    for (int o = 0; o < CO; o++) scale[o] = 4.0f / (9.0f * CI * 127.0f) * (1.25f + f[o]), bias[o] = 40.0f * f[o];
+    rk->pack(w, CI, CO, rp);
+    vgg_i8_conv3x3_args a = {in, o1, rp, scale, bias, H, W, CI, CO};
+    rk->conv(&a, 0, H, 0, CO);
+    char shape[80];
+    snprintf(shape, sizeof shape, "%s%dx%dx%d->%d", tag, H, W, CI, CO);
+    if (ik != rk) {
+      ik->pack(w, CI, CO, pk);
+      a.out = o2, a.weights = pk;
+      ik->conv(&a, 0, H, 0, CO);
+      for (size_t i = 0; i < nout; i++) got[i] = o2[i], ref[i] = o1[i];
+      report(c, "int8 conv3x3", k, shape, got, ref, nout, 0);
+    } else if (k->level == VGG_LEVEL_SCALAR) {
+      for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+          for (int o = 0; o < CO; o++) {
+            double sum = 0;
+            for (int ky = 0; ky < 3; ky++)
+              for (int kx = 0; kx < 3; kx++) {
+                const int iy = y + ky - 1, ix = x + kx - 1;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                for (int i = 0; i < CI; i++)
+                  sum += (double)in[((size_t)iy * W + ix) * CI + i] * w[((size_t)(ky * 3 + kx) * CI + i) * CO + o];
+              }
+            const size_t j = ((size_t)y * W + x) * CO + o;
+            ref[j] = fmin(fmax(sum * scale[o] + bias[o], 0), 255), got[j] = o1[j];
+          }
+      double mx = 0;
+      for (size_t i = 0; i < nout; i++) mx = ref[i] > mx ? ref[i] : mx;
+      report(c, "int8 conv3x3", k, shape, got, ref, nout, mx > 0 ? 0.5001 / mx : 0);
+    }
+  }
+  vgg_free(f), vgg_free(scale), vgg_free(bias), vgg_free(got), vgg_free(in), vgg_free(o1), vgg_free(o2);
+  vgg_free(w), vgg_free(pk), vgg_free(rp), vgg_free(ref);
+  return bad;
+}
+
 static const int awk_ch[] = {1, 3, 7, 8, 15, 16, 17, 33};
 static const int awk_sz[] = {1, 2, 3, 5, 7, 13, 15};
 
@@ -194,6 +251,19 @@ vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, 
                       (uint64_t)(a * 8 + b), ""))
           return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
       }
+    /* int8: the VGG16 layers it runs (cin a multiple of 4), then awkward shapes. */
+    for (int i = 0; i < nconv; i++) {
+      if (convs[i].cin % 4) continue;
+      int side = convs[i].h;
+      if (l == VGG_LEVEL_SCALAR || reduced) side = side < SCALAR_SIDE ? side : SCALAR_SIDE;
+      char tag[32];
+      snprintf(tag, sizeof tag, "vgg16 #%d ", i + 1);
+      if (i8_row(&c, k, side, side, convs[i].cin, convs[i].cout, 300 + i, tag))
+        return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+    }
+    for (int a = 0; a < 6; a++)
+      if (i8_row(&c, k, awk_sz[a], awk_sz[(a + 3) % 7], 4 * (a + 1), awk_ch[a + 2] + 1, 400 + a, ""))
+        return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     for (int i = 0; i < 8; i++) pool_row(&c, k, awk_sz[i % 7] + 1, awk_sz[(i + 3) % 7] + 2, awk_ch[i]);
     pool_row(&c, k, 224, 224, 64);
     pool_row(&c, k, 14, 14, 512);

@@ -157,7 +157,75 @@ static void golden_all_levels(void **s) {
   vgg_model_free(m);
 }
 
+/* int8 (every conv after the first) at every level the CPU has, ranges
+ * calibrated on other photos than the golden one: every block within the
+ * int8 budget of its max |value| against float64 (2e-2 at block 5; the
+ * bound is checked at every block), and the same top-1 class as float64. */
+#define TOL_INT8 2e-2
+static void golden_int8(void **s) {
+  (void)s;
+  golden g;
+  load_golden(&g);
+  vgg_model *m;
+  vgg_weights *w;
+  vgg_error err;
+  assert_int_equal(vgg_model_create(VGG16, 1, 224, 224, &m, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(m, (uint64_t)g.seed, 0, &w, &err), VGG_OK);
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, g.image);
+  vgg_image_options io = {224, VGG_RESIZE_DIRECT, VGG_PREPROC_TORCH};
+  vgg_tensor in, cal;
+  assert_int_equal(vgg_image_load(path, &io, &in, &err), VGG_OK);
+  /* Calibration photos: the test set's own, not the golden photo. */
+  static const char *const photos[] = {"tests/data/img/large_1200x800.jpg", "tests/data/img/rgb8.jpg"};
+  float ranges[64] = {0};
+  vgg_net *net;
+  vgg_options fo = {-1, 0, VGG_ALGO_AUTO};
+  assert_int_equal(vgg_net_create(m, w, &fo, &net, &err), VGG_OK);
+  for (size_t i = 0; i < sizeof photos / sizeof photos[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, photos[i]);
+    assert_int_equal(vgg_image_load(path, &io, &cal, &err), VGG_OK);
+    assert_int_equal(vgg_net_calibrate(net, &cal, ranges, &err), VGG_OK);
+    vgg_tensor_free(&cal);
+  }
+  vgg_net_free(net);
+  int tested = 0;
+  for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
+    if (!vgg_level_usable(isa)) continue;
+    const vgg_i8_kernels *k = vgg_i8_kernels_get(isa);
+    if (k == &vgg_i8_kernels_ref && isa != VGG_LEVEL_SCALAR) {
+      print_message("%-6s int8 runs on the reference kernel here (checked at the scalar level)\n", vgg_level_name(isa));
+      continue;
+    }
+    if (k == &vgg_i8_kernels_ref && getenv("VGGSIMD_EMULATED")) {
+      print_message("[  SKIP    ] %s int8 reference under emulation: too slow (it is the scalar build's check)\n",
+                    vgg_level_name(isa));
+      continue;
+    }
+    vgg_options o = {isa, 0, VGG_ALGO_AUTO, 0, VGG_PRECISION_INT8, ranges};
+    assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
+    check c = {&g, TOL_INT8, {0}, 0};
+    float logits[1000], probs[1000];
+    assert_int_equal(vgg_net_forward(net, &in, on_block, &c, logits, probs, &err), VGG_OK);
+    vgg_net_free(net);
+    int top[5];
+    vgg_top_k(logits, 1000, 5, top);
+    print_message("%-6s int8 (%s) rel err vs PyTorch float64: block1 %.2e block2 %.2e block3 %.2e block4 %.2e "
+                  "block5 %.2e; top-1 %d (float64 %d)\n",
+                  vgg_level_name(isa), k->name, c.worst[1], c.worst[2], c.worst[3], c.worst[4], c.worst[5], top[0],
+                  g.top5[0]);
+    assert_int_equal(c.bad, 0);
+    assert_int_equal(top[0], g.top5[0]);
+    tested++;
+  }
+  assert_true(tested >= 1);
+  for (int b = 1; b <= 5; b++) free(g.idx[b]), free(g.val[b]);
+  vgg_tensor_free(&in);
+  vgg_weights_free(w);
+  vgg_model_free(m);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(golden_all_levels)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(golden_all_levels), cmocka_unit_test(golden_int8)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
