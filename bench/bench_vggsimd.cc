@@ -196,7 +196,17 @@ struct Model {
     input.resize(224 * 224 * 3);
     fill(input.data(), input.size(), 9);
     for (auto &v : input) v *= 120.0f;
+    // int8 activation ranges, calibrated on this input (ours and oneDNN's int8 rows use the same).
+    vgg_options o = {-1, 0, VGG_ALGO_AUTO, 0, VGG_PRECISION_F32, nullptr};
+    vgg_net *net;
+    vgg_tensor in = {1, 224, 224, 3, input.data()};
+    if (vgg_net_create(m, w, &o, &net, &err) || vgg_net_calibrate(net, &in, ranges, &err)) {
+      std::fprintf(stderr, "bench: %s\n", err.msg);
+      std::exit(1);
+    }
+    vgg_net_free(net);
   }
+  float ranges[64] = {0};
   ~Model() {
     vgg_weights_free(w);
     vgg_model_free(m);
@@ -228,10 +238,10 @@ double part_seconds(const vgg_model *m, int what, double total, const double *la
 // what: 0 = conv base, 1..5 = block, 100 + i = layer i.  Manual time: only that part of each forward pass.
 // store: when not empty, the fastest iteration is kept under that name for the oneDNN rows' ratios.
 void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int what, int batch, bool top,
-            std::string store) {
+            std::string store, vgg_precision precision) {
   static Model full(true);
   Model &md = top ? full : conv_base();
-  vgg_options o = {level, threads, algo, 0};
+  vgg_options o = {level, threads, algo, 0, precision, md.ranges};
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) {
@@ -267,7 +277,7 @@ void BM_Onednn(benchmark::State &st, peer::Algo algo, int threads, int what) {
   auto &net = nets[{static_cast<int>(algo), threads}];
   omp_set_num_threads(threads);
   try {
-    if (!net) net.reset(new peer::OnednnConvBase(md.m, md.w, algo));
+    if (!net) net.reset(new peer::OnednnConvBase(md.m, md.w, algo, md.ranges));
   } catch (const std::exception &e) {
     st.SkipWithError(e.what());
     return;
@@ -282,9 +292,9 @@ void BM_Onednn(benchmark::State &st, peer::Algo algo, int threads, int what) {
     best = std::min(best, sec);
   }
   // ours / oneDNN, fastest iteration against fastest iteration, ours measured just before in this run.
-  for (int a : {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST}) {
-    auto it = g_ours.find(key(kAlgoNames[a], key(std::to_string(what), std::to_string(threads))));
-    if (it != g_ours.end()) st.counters[std::string("ours_") + kAlgoNames[a] + "/onednn"] = it->second / best;
+  for (const char *a : {"direct", "auto", "fast", "int8"}) {
+    auto it = g_ours.find(key(a, key(std::to_string(what), std::to_string(threads))));
+    if (it != g_ours.end()) st.counters[std::string("ours_") + a + "/onednn"] = it->second / best;
   }
 }
 #endif
@@ -371,7 +381,7 @@ void register_all() {
         for (int what = 1; what <= 5; what++)
           benchmark::RegisterBenchmark(("block/" + std::string(vgg_level_name(l)) + "/" + kAlgoNames[a] + "/" +
                                         what_name(what) + "/threads:" + std::to_string(t)).c_str(),
-                                       BM_Net, l, static_cast<vgg_algo>(a), t, what, 1, false, std::string())
+                                       BM_Net, l, static_cast<vgg_algo>(a), t, what, 1, false, std::string(), VGG_PRECISION_F32)
               ->UseManualTime()
               ->Unit(benchmark::kMillisecond)
               ->Iterations(kNetIters)
@@ -384,7 +394,7 @@ void register_all() {
           benchmark::RegisterBenchmark(("network/" + std::string(vgg_level_name(best)) + "/" + kAlgoNames[a] + "/" +
                                         (top ? "full" : "conv_base") + "/batch:" + std::to_string(batch) +
                                         "/threads:" + std::to_string(t)).c_str(),
-                                       BM_Net, best, static_cast<vgg_algo>(a), t, 0, batch, top, std::string())
+                                       BM_Net, best, static_cast<vgg_algo>(a), t, 0, batch, top, std::string(), VGG_PRECISION_F32)
               ->UseManualTime()
               ->Unit(benchmark::kMillisecond)
               ->Iterations(batch == 8 ? 2 : kNetIters)
@@ -397,21 +407,34 @@ void register_all() {
         benchmark::RegisterBenchmark(("ours/" + std::string(kAlgoNames[a]) + "/" + what_name(what) + "/threads:" +
                                       std::to_string(t)).c_str(),
                                      BM_Net, best, static_cast<vgg_algo>(a), t, what, 1, false,
-                                     key(kAlgoNames[a], key(std::to_string(what), std::to_string(t))))
+                                     key(kAlgoNames[a], key(std::to_string(what), std::to_string(t))), VGG_PRECISION_F32)
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond)
             ->Iterations(kNetIters)
             ->Apply(min_stat);
-  for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd})
+  // int8: conv base and blocks.
+  for (int t : threads)
+    for (int what = 0; what <= 5; what++)
+      benchmark::RegisterBenchmark(("ours/int8/" + what_name(what) + "/threads:" + std::to_string(t)).c_str(), BM_Net,
+                                   best, VGG_ALGO_AUTO, t, what, 1, false,
+                                   key("int8", key(std::to_string(what), std::to_string(t))), VGG_PRECISION_INT8)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(kNetIters)
+          ->Apply(min_stat);
+  static const char *const peer_names[] = {"direct", "winograd", "bf16", "int8"};
+  for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd, peer::Algo::Bf16, peer::Algo::Int8})
     for (int t : threads) {
-      for (int what : peer_rows())
-        benchmark::RegisterBenchmark(("onednn/" + std::string(alg == peer::Algo::Direct ? "direct" : "winograd") + "/" +
+      for (int what : peer_rows()) {
+        if ((alg == peer::Algo::Bf16 || alg == peer::Algo::Int8) && what > 5) continue;  // conv base and blocks
+        benchmark::RegisterBenchmark(("onednn/" + std::string(peer_names[static_cast<int>(alg)]) + "/" +
                                       what_name(what) + "/threads:" + std::to_string(t)).c_str(),
                                      BM_Onednn, alg, t, what)
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond)
             ->Iterations(kNetIters)
             ->Apply(min_stat);
+      }
     }
 #endif
 }
@@ -434,18 +457,37 @@ int check_peer() {
   vgg_tensor in = {1, 224, 224, 3, md.input.data()};
   vgg_net_forward(net, &in, Keep::cb, &ours, nullptr, nullptr, &err);
   vgg_net_free(net);
+  // Our int8 against our float32 direct, with the measure the oneDNN rows use.
+  std::vector<std::vector<float>> ours8(6);
+  o.precision = VGG_PRECISION_INT8, o.ranges = md.ranges;
+  if (vgg_net_create(md.m, md.w, &o, &net, &err)) return 1;
+  vgg_net_forward(net, &in, Keep::cb, &ours8, nullptr, nullptr, &err);
+  vgg_net_free(net);
+  std::string e8;
+  for (int b = 1; b <= 5; b++) {
+    const std::vector<double> ref(ours[b].begin(), ours[b].end());
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%sblock%d %.2e", b > 1 ? ", " : "", b,
+                  vgg_rel_err(ours8[b].data(), ref.data(), ref.size(), nullptr));
+    e8 += buf;
+  }
+  benchmark::AddCustomContext("ours_int8_vs_ours_rel_err", e8);
+  std::fprintf(stderr, "ours int8 vs ours (direct, float32), max error relative to max |block|: %s\n", e8.c_str());
   int bad = 0;
-  for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd}) {
-    const char *name = alg == peer::Algo::Direct ? "direct" : "winograd";
+  static const char *const names[] = {"direct", "winograd", "bf16", "int8"};
+  for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd, peer::Algo::Bf16, peer::Algo::Int8}) {
+    const char *name = names[static_cast<int>(alg)];
     try {
-      peer::OnednnConvBase p(md.m, md.w, alg);
+      peer::OnednnConvBase p(md.m, md.w, alg, md.ranges);
       p.forward(md.input.data());
       std::string worst;
       for (int b = 1; b <= 5; b++) {
         const std::vector<float> theirs = p.block_output(b);
         const std::vector<double> ref(ours[b].begin(), ours[b].end());
         const double rel = vgg_rel_err(theirs.data(), ref.data(), theirs.size(), nullptr);
-        const double tol = alg == peer::Algo::Direct ? 1e-5 : 1e-4;
+        // Same computation within the data type's rounding: f32 1e-5 (Winograd 1e-4), bf16 and int8 within
+        // 5e-2 (their own errors are the figures reported, 1e-2 and 2e-2 at most expected).
+        const double tol = alg == peer::Algo::Direct ? 1e-5 : alg == peer::Algo::Winograd ? 1e-4 : 5e-2;
         char buf[64];
         std::snprintf(buf, sizeof buf, "%sblock%d %.2e", b > 1 ? ", " : "", b, rel);
         worst += buf;

@@ -12,13 +12,18 @@
 
 namespace peer {
 
-enum class Algo { Direct, Winograd };
+// Direct and Winograd in float32; Bf16: direct with bf16 activations and
+// weights (f32 bias), the input reordered to bf16; Int8: the first layer in
+// float32 like ours, the rest u8 activations x s8 weights quantised exactly
+// as ours (per-channel weight scales, activation scales from the same ranges).
+enum class Algo { Direct, Winograd, Bf16, Int8 };
 
 class OnednnConvBase {
  public:
   // Builds every primitive once; throws std::runtime_error when oneDNN cannot
   // (e.g. no Winograd implementation on this CPU).
-  OnednnConvBase(const vgg_model *m, const vgg_weights *w, Algo algo);
+  // ranges: per layer, the calibrated largest output of each conv layer (Int8 only).
+  OnednnConvBase(const vgg_model *m, const vgg_weights *w, Algo algo, const float *ranges = nullptr);
   ~OnednnConvBase();
   // One forward pass of a 1 x H x W x 3 NHWC input; per-layer seconds when
   // layer_sec is not null (indexed as the model's layers).
