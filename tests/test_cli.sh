@@ -132,5 +132,40 @@ expect 0 '"level":"scalar"' -- bench --isa scalar --threads 2 --reps 1 --size 32
   && ok || bad "bench --json is not the expected JSON"
 expect 2 "is not a whole number from 1 to 100000" -- bench --reps 0
 
+# int8: calibration, ranges files (every malformed one a one-line error, exit 1), runs.
+expect 2 "not one of: f32, int8" -- run "$IMG/rgb8.png" --precision fp16
+expect 2 "--ranges applies to --precision int8" -- run "$IMG/rgb8.png" --ranges "$T/r.txt"
+expect 2 "-o FILE is required" -- calibrate "$IMG/rgb8.png"
+expect 0 "wrote $T/r.txt" -- calibrate "$IMG/rgb8.png" "$IMG/rgb8.jpg" -o "$T/r.txt" --threads 2
+[ "$(grep -c '^block[1-5]_conv[1-3] ' "$T/r.txt")" = 13 ] && ok || bad "ranges file lacks the 13 conv layers: $(cat "$T/r.txt")"
+expect 0 "/int8" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/r.txt" --threads 2
+expect 0 "block5" -- run "$IMG/rgb8.png" --precision int8 --threads 2
+grep -q "calibrating on the bundled photo" "$T/err" && ok || bad "int8 without --ranges does not say it calibrates"
+expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision int8
+body=$(grep -v '^#' "$T/r.txt" | tail -n +2)
+rng() { printf '%s\n' "$@" >"$T/bad.txt"; }
+rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | head -12)"
+expect 1 "no range for block5_conv3" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+rng "vggsimd-ranges 1 vgg19" "$body"
+expect 1 "ranges of vgg19, the model is vgg16" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+rng "vggsimd-ranges 2 vgg16" "$body"
+expect 1 "not a ranges file" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+rng "vggsimd-ranges 1 vgg16" "$body" "block1_conv1 3"
+expect 1 "layer listed twice" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+rng "vggsimd-ranges 1 vgg16" "$body" "block6_conv1 3"
+expect 1 "not a conv layer of the model" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+for v in nan -1 inf 1e99 3x ""; do
+  rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | sed "s/^block3_conv2 .*/block3_conv2 $v/")"
+  expect 1 "$T/bad.txt:" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+done
+printf 'vggsimd-ranges 1 vgg16\n\0\n' >"$T/bad.txt"
+expect 1 "binary data" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+: >"$T/bad.txt"
+expect 1 "empty file" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+expect 1 "is a directory" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T"
+expect 1 "cannot open" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/missing.txt"
+expect 1 "cannot write" -- calibrate "$IMG/rgb8.png" -o "$T/no/such/dir/r.txt"
+[ -z "$(ls "$T" | grep '\.tmp\.')" ] && ok || bad "a failed write left a temporary file"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

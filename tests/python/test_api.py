@@ -192,3 +192,28 @@ def test_threads_agree_and_share_a_model():
         t.join()
     assert not errors
     assert all(np.array_equal(r, two["block5_pool"]) for r in results)
+
+
+def test_int8_equals_the_cli_bit_for_bit(exe, tmp_path):
+    """precision='int8' with a ranges file from `vggsimd calibrate`: the same block 5 as the CLI's int8 run."""
+    ranges = tmp_path / "r.txt"
+    cli("calibrate", os.path.join(IMG, "large_1200x800.jpg"), os.path.join(IMG, "rgb8.jpg"), "-o", ranges,
+        "--threads", 2)
+    cli("run", GOLDEN_PHOTO, "--precision", "int8", "--ranges", ranges, "--npy", tmp_path, "--threads", 2)
+    want = np.load(tmp_path / "block5.npy")
+    m = vggsimd.VGG16(precision="int8", ranges=str(ranges), threads=2)
+    assert [s["dtype"] for s in m.steps() if s["op"] == "conv"] == ["f32"] + ["int8"] * 12
+    got = m.features(vggsimd.load_image(GOLDEN_PHOTO))["block5_pool"]
+    assert np.array_equal(got, want)
+    f32 = vggsimd.VGG16(threads=2).features(vggsimd.load_image(GOLDEN_PHOTO))["block5_pool"]
+    # A sanity bound (this seed and photo measure 2.3e-2); the int8 budget is tested by test_e2e's golden_int8.
+    assert np.abs(got - f32).max() <= 5e-2 * np.abs(f32).max()
+    with pytest.raises(ValueError, match="needs ranges"):
+        vggsimd.VGG16(precision="int8")
+    with pytest.raises(ValueError, match="applies to precision='int8'"):
+        vggsimd.VGG16(ranges=str(ranges))
+    with pytest.raises(ValueError, match="precision"):
+        vggsimd.VGG16(precision="fp8")
+    (tmp_path / "bad.txt").write_text("vggsimd-ranges 1 vgg16\nblock1_conv1 nan\n")
+    with pytest.raises(ValueError, match="bad.txt:2"):
+        vggsimd.VGG16(precision="int8", ranges=str(tmp_path / "bad.txt"))

@@ -42,7 +42,7 @@ class Model:
     """A VGG network packed for this CPU.  Prefer VGG11/VGG13/VGG16/VGG19()."""
 
     def __init__(self, arch="vgg16", weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None,
-                 threads=None, algo="auto"):
+                 threads=None, algo="auto", precision="f32", ranges=None):
         if weights is not None and not isinstance(weights, str):
             raise ValueError("weights must be None (random init) or the path of a safetensors file")
         shape = tuple(input_shape) if input_shape is not None else (224, 224, 3)
@@ -54,7 +54,8 @@ class Model:
         #: the preprocessing the weights expect: "torch" for torchvision naming, else "caffe"
         self.preprocess = "torch" if naming == "torch" else "caffe"
         self._net = _vggsimd.Net(arch=arch, weights=weights, top=bool(include_top), height=shape[0], width=shape[1],
-                                 seed=seed, isa=isa, threads=threads or 0, algo=algo)
+                                 seed=seed, isa=isa, threads=threads or 0, algo=algo, precision=precision,
+                                 ranges=ranges)
         self.name = arch
         self.include_top = bool(include_top)
         self.input_shape = (None,) + shape
@@ -125,13 +126,14 @@ class Model:
 
 def _factory(arch):
     def make(weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None, threads=None,
-             algo="auto"):
+             algo="auto", precision="f32", ranges=None):
         return Model(arch, weights=weights, include_top=include_top, input_shape=input_shape, seed=seed, isa=isa,
-                     threads=threads, algo=algo)
+                     threads=threads, algo=algo, precision=precision, ranges=ranges)
 
     make.__name__ = arch.upper()
     make.__doc__ = ("%s(weights=None|'file.safetensors', include_top=False, input_shape=(224, 224, 3), seed=0, "
-                    "isa=None, threads=None, algo='auto'): a Model.  weights=None: seeded Glorot-uniform init."
+                    "isa=None, threads=None, algo='auto', precision='f32', ranges=None): a Model.  weights=None: "
+                    "seeded Glorot-uniform init; precision='int8' takes ranges='file' from `vggsimd calibrate`."
                     % arch.upper())
     return make
 

@@ -55,12 +55,13 @@ static void Net_dealloc(NetObject *self) {
 }
 
 static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"arch", "weights", "top", "height", "width", "seed", "isa", "threads", "algo", NULL};
-  const char *arch = "vgg16", *weights = NULL, *isa = NULL, *algo = "auto";
+  static char *kwlist[] = {"arch",    "weights", "top",  "height",    "width",  "seed",
+                           "isa",     "threads", "algo", "precision", "ranges", NULL};
+  const char *arch = "vgg16", *weights = NULL, *isa = NULL, *algo = "auto", *precision = "f32", *ranges = NULL;
   int top = 0, h = 224, w = 224, threads = 0;
   unsigned long long seed = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|szpiiKzis", kwlist, &arch, &weights, &top, &h, &w, &seed, &isa,
-                                   &threads, &algo))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|szpiiKziszz", kwlist, &arch, &weights, &top, &h, &w, &seed, &isa,
+                                   &threads, &algo, &precision, &ranges))
     return -1;
   if (self->net) {
     PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
@@ -69,8 +70,15 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
   static const char *const archs[] = {"vgg11", "vgg13", "vgg16", "vgg19", NULL};
   const char *const *algos = vgg_algo_names();
   const int a = choice("arch", arch, archs), al = a < 0 ? -1 : choice("algo", algo, algos);
-  if (a < 0 || al < 0) return -1;
-  vgg_options o = {-1, threads, (vgg_algo)al, 1};
+  const int pr = al < 0 ? -1 : choice("precision", precision, vgg_precision_names());
+  if (a < 0 || al < 0 || pr < 0) return -1;
+  if ((pr == VGG_PRECISION_INT8) != (ranges != NULL)) {
+    PyErr_SetString(PyExc_ValueError, ranges ? "ranges applies to precision='int8'"
+                                             : "precision='int8' needs ranges= a ranges file (vggsimd calibrate)");
+    return -1;
+  }
+  float rg[64];
+  vgg_options o = {-1, threads, (vgg_algo)al, 1, (vgg_precision)pr, ranges ? rg : NULL};
   if (threads < 0 || threads > 1024) {
     PyErr_Format(PyExc_ValueError, "threads %d is not from 1 to 1024 (or None: online cores)", threads);
     return -1;
@@ -98,6 +106,7 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     }
   }
   if ((s = vgg_model_create((vgg_arch)a, top, h, w, &self->m, &err))) return raise_vgg(s, &err), -1;
+  if (ranges && (s = vgg_ranges_load(self->m, ranges, rg, &err))) return raise_vgg(s, &err), -1;
   Py_BEGIN_ALLOW_THREADS
   s = weights ? vgg_weights_load(self->m, weights, threads, &self->w, &err)
               : vgg_weights_init(self->m, seed, threads, &self->w, &err);
@@ -321,7 +330,7 @@ static PyTypeObject NetType = {
     .tp_dealloc = (destructor)Net_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Net(arch='vgg16', weights=None, top=False, height=224, width=224, seed=0, isa=None, threads=0, "
-              "algo='auto')",
+              "algo='auto', precision='f32', ranges=None)",
     .tp_methods = Net_methods,
     .tp_getset = Net_getset,
     .tp_init = (initproc)Net_init,
