@@ -96,7 +96,47 @@ void BM_FmaPeak(benchmark::State &st, int level, int threads) {
   st.counters["GFLOP/s"] = gf;
 }
 
+// The int8 dot-product peak (vpdpbusd, usdot), as the FMA one; kept under "int8/<level>/<threads>".
+void BM_Int8Peak(benchmark::State &st, int level, int threads) {
+  const vgg_i8_kernels *k = vgg_i8_kernels_get(level);
+  const int64_t iters = 1 << 20;
+  const double t0 = now();
+  for (auto _ : st) {
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += k->dot_peak(iters);
+    benchmark::DoNotOptimize(sink);
+  }
+  const double gops = static_cast<double>(iters) * k->dot_peak_ops * threads * st.iterations() / (now() - t0) / 1e9;
+  auto &p = g_peak[key("int8", key(vgg_level_name(level), std::to_string(threads)))];
+  p = std::max(p, gops);
+  st.counters["GOP/s"] = gops;
+}
+
 // ---- kernels, single thread, full layer ---------------------------------
+
+// int8 direct conv of VGG16 layer `layer` (cin a multiple of 4), u8 x s8: GOP/s and % of the dot-product peak.
+void BM_ConvInt8(benchmark::State &st, int level, int layer) {
+  const vgg_i8_kernels *k = vgg_i8_kernels_get(level);
+  const int H = kVgg16.s[layer].h, CI = kVgg16.s[layer].cin, CO = kVgg16.s[layer].cout;
+  const size_t nin = static_cast<size_t>(H) * H * CI, nw = 9ull * CI * CO;
+  std::vector<uint8_t> in(nin), out(static_cast<size_t>(H) * H * CO);
+  std::vector<int8_t> w(nw), packed(k->packed_size(CI, CO));
+  std::vector<float> scale(CO, 1.0f / (9.0f * CI * 64.0f)), bias(CO, 8.0f);
+  for (size_t i = 0; i < nin; i++) in[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
+  for (size_t i = 0; i < nw; i++) w[i] = static_cast<int8_t>(static_cast<int>((i * 40503u) % 255) - 127);
+  k->pack(w.data(), CI, CO, packed.data());
+  const vgg_i8_conv3x3_args a = {in.data(), out.data(), packed.data(), scale.data(), bias.data(), H, H, CI, CO};
+  const double t0 = now();
+  for (auto _ : st) {
+    k->conv(&a, 0, H, 0, CO);
+    benchmark::ClobberMemory();
+  }
+  const double sec = (now() - t0) / st.iterations(), gops = 2.0 * 9 * CI * CO * H * H / sec / 1e9;
+  st.counters["GOP/s"] = gops;
+  auto it = g_peak.find(key("int8", key(vgg_level_name(level), "1")));
+  if (it != g_peak.end() && it->second > 0) st.counters["%peak"] = 100.0 * gops / it->second;
+}
 
 // algo: 0 direct, 1 wino2, 2 wino4, 3 wino6
 void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
@@ -336,6 +376,24 @@ void register_all() {
                                      BM_FmaPeak, l, t)
             ->MinTime(0.1)
             ->Apply(min_stat);
+
+  for (int l : levels)
+    for (int t : threads)
+      if (vgg_i8_kernels_get(l)->dot_peak)
+        benchmark::RegisterBenchmark(("calibrate/int8_peak/" + std::string(vgg_level_name(l)) + "/threads:" +
+                                      std::to_string(t)).c_str(),
+                                     BM_Int8Peak, l, t)
+            ->MinTime(0.1)
+            ->Apply(min_stat);
+  for (int l : levels)
+    if (vgg_i8_kernels_get(l)->dot_peak)
+      for (int i = 0; i < kVgg16.n; i++)
+        if (kVgg16.s[i].cin % 4 == 0)
+          benchmark::RegisterBenchmark(("conv/" + std::string(vgg_level_name(l)) + "/int8/" + kVgg16.s[i].name).c_str(),
+                                       BM_ConvInt8, l, i)
+              ->Unit(benchmark::kMillisecond)
+              ->MinTime(0.2)
+              ->Apply(min_stat);
 
   // Kernels: the scalar rows first (they are the reference of x_scalar), one iteration each.
   for (int l : levels) {

@@ -38,9 +38,8 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
   return n;
 }
 
-double vgg_level_peak_gflops(int level, int threads) {
-  const vgg_kernel_table *k = vgg_kernels_get(level);
-  if (!k || !k->fma_peak) return 0.0;
+/* GOP/s of a calibration loop fn (ops per iteration) on `threads` cores. */
+static double peak(float (*fn)(int64_t), int ops, int threads) {
   if (threads <= 0) threads = omp_get_num_procs();
   /* About 20 ms a try; the best of 5 tries. */
   const int64_t iters = 2000000;
@@ -50,7 +49,7 @@ double vgg_level_peak_gflops(int level, int threads) {
     double t0 = vgg_now();
 #pragma omp parallel num_threads(threads)
     {
-      float v = k->fma_peak(iters);
+      float v = fn(iters);
 #pragma omp atomic
       sink += v;
     }
@@ -58,5 +57,15 @@ double vgg_level_peak_gflops(int level, int threads) {
     best = t < best ? t : best;
   }
   (void)sink;
-  return (double)iters * k->fma_peak_flops * threads / best / 1e9;
+  return (double)iters * ops * threads / best / 1e9;
+}
+
+double vgg_level_peak_gflops(int level, int threads) {
+  const vgg_kernel_table *k = vgg_kernels_get(level);
+  return k && k->fma_peak ? peak(k->fma_peak, k->fma_peak_flops, threads) : 0.0;
+}
+
+double vgg_level_peak_int8_gops(int level, int threads) {
+  const vgg_i8_kernels *k = vgg_kernels_get(level) ? vgg_i8_kernels_get(level) : NULL;
+  return k && k->dot_peak ? peak(k->dot_peak, k->dot_peak_ops, threads) : 0.0;
 }

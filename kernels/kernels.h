@@ -177,6 +177,10 @@ typedef struct {
   vgg_i8_pack_fn pack;
   vgg_i8_conv3x3_fn conv;
   const char *name; /* the conv kernel's symbol */
+  /* Dot-product throughput calibration: dot_peak(iters) performs iters * dot_peak_ops integer
+   * operations (a multiply-add counts 2) at the core's peak rate (NULL for the reference). */
+  float (*dot_peak)(int64_t iters);
+  int dot_peak_ops;
 } vgg_i8_kernels;
 
 /* The int8 kernels for `level`: that level's dot-product kernels when the

@@ -16,7 +16,8 @@ static const char help[] =
     "  thread count, and speedup over the scalar level.  --algo all runs each algorithm choice in turn.\n"
     "  --batch N runs N images per forward pass (default 1, at most 64; blocks 3-5 take them in groups\n"
     "  of 8); times are then per image (the pass's time / N).  --json prints one JSON document instead.\n"
-    "  --precision int8 times the int8 net (activation ranges calibrated first on the bench's input).\n"
+    "  --precision int8 times the int8 net (activation ranges calibrated first on the bench's input); %peak\n"
+    "  is then against the int8 dot-product peak (vpdpbusd, usdot) measured the same way.\n"
     "  --report DIR also writes DIR/index.html: the tables as a page with charts (ms per block for each\n"
     "  level and thread count, %% of the FMA peak per layer, speedup over scalar).\n";
 
@@ -307,7 +308,8 @@ int cmd_bench(int argc, char **argv) {
         result *r = &res[nres];
         const int n = reps_given ? (int)reps : l == 0 ? 3 : (int)reps;
         rc = bench_one(m, w, &in, &eo, l, thread_list[t], all_algos ? (vgg_algo)a : eo.algo, n, json, r);
-        r->peak = vgg_level_peak_gflops(l, thread_list[t]);
+        r->peak = eo.precision == VGG_PRECISION_INT8 ? vgg_level_peak_int8_gops(l, thread_list[t])
+                                                      : vgg_level_peak_gflops(l, thread_list[t]);
         nres++;
       }
     }
@@ -350,7 +352,8 @@ int cmd_bench(int argc, char **argv) {
          eo.precision == VGG_PRECISION_INT8 ? "int8 (conv layers after the first; ranges calibrated on the input)"
                                             : "float32",
          conv_flops / 1e9);
-  printf("FMA peak measured here (GFLOP/s):");
+  printf(eo.precision == VGG_PRECISION_INT8 ? "int8 dot-product peak measured here (GOP/s, a multiply-add = 2):"
+                                            : "FMA peak measured here (GFLOP/s):");
   for (int k = 0; k < nres; k++)
     if (res[k].peak > 0) printf("  %s/%dt %.1f", vgg_level_name(res[k].level), res[k].threads, res[k].peak);
   printf("\nGFLOP/s and %%peak count the direct convolution's operations: Winograd layers do fewer, so they can\n"

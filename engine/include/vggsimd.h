@@ -270,6 +270,9 @@ const double *vgg_net_stage_seconds(const vgg_net *net, int layer);
 /* Measured FMA peak of `level` on `threads` cores (<= 0: all online), GFLOP/s;
  * 0 for a level without a calibration loop (scalar) or not usable. */
 double vgg_level_peak_gflops(int level, int threads);
+/* The same for the int8 dot product of `level` (u8*s8 multiply-adds counted as 2 operations), GOP/s;
+ * 0 when int8 runs on the reference kernel there. */
+double vgg_level_peak_int8_gops(int level, int threads);
 
 /* Called for each image (0..N-1 of the batch) and block (1..5) with that
  * image's block output (1 x H x W x C) and the time the block took for it

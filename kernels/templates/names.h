@@ -29,9 +29,10 @@
 #define K_I8_CONV3X3 SUFFIX(VGG_TILED(vgg_i8_conv3x3_relu_ukernel))
 #define K_I8_PACK SUFFIX(vgg_i8_conv3x3_pack)
 #define K_I8_PACKED_SIZE SUFFIX(vgg_i8_conv3x3_packed_size)
+#define K_I8_DOT_PEAK SUFFIX(vgg_i8_dot_peak)
 /* The int8 kernels' entry (after the template): needs = the features beyond the level's. */
 #define VGG_I8_ENTRY(NEEDS) \
-  {NV * IVL, NEEDS, K_I8_PACKED_SIZE, K_I8_PACK, K_I8_CONV3X3, VGG_STR(K_I8_CONV3X3)}
+  {NV * IVL, NEEDS, K_I8_PACKED_SIZE, K_I8_PACK, K_I8_CONV3X3, VGG_STR(K_I8_CONV3X3), K_I8_DOT_PEAK, 12 * IVL * 8}
 
 /* A table entry: the function and its name. */
 #define VGG_K(op, sym) .op = sym, .op##_name = VGG_STR(sym)
