@@ -501,7 +501,7 @@ void register_all() {
 // oneDNN must compute what we compute, or the comparison means nothing.
 int check_peer() {
   Model &md = conv_base();
-  vgg_options o = {-1, 0, VGG_ALGO_DIRECT, 0};
+  vgg_options o = {-1, 0, VGG_ALGO_DIRECT, 0, VGG_PRECISION_F32, nullptr};
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) return 1;

@@ -232,7 +232,13 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
     return vgg_fail(err, VGG_ERR_ARG, "unknown precision %d", (int)opt->precision);
   }
   net->i8 = opt && opt->precision == VGG_PRECISION_INT8 ? vgg_i8_kernels_get(level) : NULL;
-  net->nsteps = vgg_plan_steps(m, net->k, net->i8, want, threads, net->steps);
+  const vgg_bf16_kernels *bf = opt && opt->precision == VGG_PRECISION_BF16 ? vgg_bf16_kernels_get(level) : NULL;
+  if (bf && (want == VGG_ALGO_DIRECT || want == VGG_ALGO_WINO6)) {
+    free(net);
+    return vgg_fail(err, VGG_ERR_UNSUPPORTED, "bf16 has Winograd F(2x2) and F(4x4) kernels only (algo auto, fast, "
+                                              "wino2 or wino4)");
+  }
+  net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, net->steps);
   while (net->nbase < net->nsteps && net->steps[net->nbase].op != VGG_STEP_DENSE) net->nbase++;
   vgg_status s = provision(net, opt && opt->release_conv, opt ? opt->ranges : NULL, err);
   if (s) {

@@ -89,8 +89,8 @@ static int first_int8_layer(const vgg_model *m) {
   return first;
 }
 
-int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8, vgg_algo want,
-                   int threads, vgg_step *steps) {
+int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8,
+                   const vgg_bf16_kernels *bf, vgg_algo want, int threads, vgg_step *steps) {
   int n = 0;
   const int first_i8 = i8 ? first_int8_layer(m) : m->nlayers;
   for (int i = 1; i < m->nlayers; i++) {
@@ -116,6 +116,14 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
                 : s->algo == VGG_ALGO_WINO4 ? &k->wino[1]
                 : s->algo == VGG_ALGO_WINO6 ? &k->wino[2]
                                             : NULL;
+      if (bf && l->in_c >= 4) {
+        /* bf16: F(2x2) (F(4x4) magnifies the bf16 rounding past the budget: docs/bf16.md), or F(4x4) when forced. */
+        s->algo = want == VGG_ALGO_WINO4 ? VGG_ALGO_WINO4 : VGG_ALGO_WINO2;
+        s->wino = &bf->wino[want == VGG_ALGO_WINO4];
+        s->dtype = VGG_DTYPE_BF16;
+      } else if (bf) {
+        s->algo = VGG_ALGO_DIRECT, s->wino = NULL; /* the first layer: float32 */
+      }
       /* A Winograd output tile covers whole 2x2 pool windows: the pool runs in its output transform. */
       s->pool = s->wino && i + 1 < m->nlayers && m->layers[i + 1].kind == VGG_LAYER_POOL;
       if (s->pool) s->last_layer = ++i;
@@ -153,7 +161,7 @@ const char *const *vgg_algo_names(void) {
 }
 
 const char *const *vgg_precision_names(void) {
-  static const char *const names[VGG_PRECISION_COUNT + 1] = {"f32", "int8", NULL};
+  static const char *const names[VGG_PRECISION_COUNT + 1] = {"f32", "int8", "bf16", NULL};
   return names;
 }
 
@@ -168,7 +176,7 @@ const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_al
   const vgg_kernel_table *k = vgg_kernels_get(level < 0 ? vgg_level_best() : level);
   if (!k || layer < 0 || layer >= m->nlayers || m->layers[layer].kind != VGG_LAYER_CONV) return NULL;
   vgg_step steps[VGG_MAX_STEPS];
-  const int n = vgg_plan_steps(m, k, NULL, want, 1, steps);
+  const int n = vgg_plan_steps(m, k, NULL, NULL, want, 1, steps);
   for (int i = 0; i < n; i++)
     if (steps[i].layer == layer) return vgg_step_algo_name(&steps[i]);
   return NULL;
@@ -179,7 +187,7 @@ void vgg_step_describe(const vgg_model *m, const vgg_step *s, double seconds, vg
   o->op = ops[s->op];
   o->layer = m->layers[s->layer].name;
   o->algo = vgg_step_algo_name(s);
-  o->dtype = s->dtype == VGG_DTYPE_INT8 ? "int8" : "f32";
+  o->dtype = s->dtype == VGG_DTYPE_INT8 ? "int8" : s->dtype == VGG_DTYPE_BF16 ? "bf16" : "f32";
   o->fused = s->softmax ? "softmax" : s->relu && s->pool ? "relu+pool" : s->relu ? "relu" : "";
   o->kernel = s->kernel;
   o->tasks = s->rsplit * s->noc;
@@ -192,8 +200,9 @@ int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int
   if (!k) return 0;
   vgg_step steps[VGG_MAX_STEPS];
   const vgg_i8_kernels *i8 = opt && opt->precision == VGG_PRECISION_INT8 ? vgg_i8_kernels_get(k->level) : NULL;
-  const int n = vgg_plan_steps(m, k, i8, opt ? opt->algo : VGG_ALGO_AUTO, opt && opt->threads > 0 ? opt->threads : 1,
-                               steps);
+  const vgg_bf16_kernels *bf = opt && opt->precision == VGG_PRECISION_BF16 ? vgg_bf16_kernels_get(k->level) : NULL;
+  const int n = vgg_plan_steps(m, k, i8, bf, opt ? opt->algo : VGG_ALGO_AUTO,
+                               opt && opt->threads > 0 ? opt->threads : 1, steps);
   for (int i = 0; i < n && i < max; i++) vgg_step_describe(m, &steps[i], 0, &out[i]);
   return n;
 }

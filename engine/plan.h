@@ -11,7 +11,7 @@
 #define VGG_MAX_STEPS VGG_MAX_LAYERS
 
 typedef enum { VGG_STEP_CONV, VGG_STEP_WINO, VGG_STEP_POOL, VGG_STEP_DENSE } vgg_step_op;
-typedef enum { VGG_DTYPE_F32 = 0, VGG_DTYPE_INT8 } vgg_dtype;
+typedef enum { VGG_DTYPE_F32 = 0, VGG_DTYPE_INT8, VGG_DTYPE_BF16 } vgg_dtype;
 
 typedef struct {
   vgg_step_op op;
@@ -41,9 +41,9 @@ typedef struct {
 vgg_algo vgg_plan_algo(int level, const vgg_layer *l, vgg_algo want);
 
 /* Fills steps (VGG_MAX_STEPS) for m on the kernels k with `threads`, in float32 or, with i8 (the level's
- * int8 kernels), int8 where it applies; returns their count. */
-int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8, vgg_algo want,
-                   int threads, vgg_step *steps);
+ * int8 kernels) int8 where it applies, with bf (its bf16 kernels) bf16 Winograd; returns their count. */
+int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8,
+                   const vgg_bf16_kernels *bf, vgg_algo want, int threads, vgg_step *steps);
 /* The conv layer whose output layer `layer` reads (through max-pools), or -1. */
 int vgg_plan_producer(const vgg_model *m, int layer);
 

@@ -187,3 +187,16 @@ const vgg_i8_kernels *vgg_i8_kernels_get(int level) {
       return i8_rows[i].k;
   return &vgg_i8_kernels_ref;
 }
+
+/* bf16: the level's kernels when the CPU has AVX512-BF16, else the reference. */
+#ifdef VGG_HAVE_BF16_avx512bf16
+extern const vgg_bf16_kernels vgg_bf16_kernels_avx512bf16;
+#endif
+const vgg_bf16_kernels *vgg_bf16_kernels_get(int level) {
+#ifdef VGG_HAVE_BF16_avx512bf16
+  const vgg_bf16_kernels *k = &vgg_bf16_kernels_avx512bf16;
+  if (level == VGG_LEVEL_AVX512 && vgg_level_usable(level) && (vgg_cpu_get()->has & k->needs) == k->needs) return k;
+#endif
+  (void)level;
+  return &vgg_bf16_kernels_ref;
+}

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -197,6 +198,54 @@ void vgg_u8_maxpool2x2(const uint8_t *in, uint8_t *out, int h, int w, int c, int
 /* q = nearbyintf(min(max(x * inv_scale, 0), 255)), and back: x = q * scale. */
 void vgg_u8_quantize(const float *x, uint8_t *q, size_t n, float inv_scale);
 void vgg_u8_dequantize(const uint8_t *q, float *x, size_t n, float scale);
+
+/* ---- bf16 (bfloat16 GEMM operands, float32 accumulation) ----
+ *
+ * Winograd F(2x2) and F(4x4) whose GEMMs take bf16 operands: transformed
+ * filters U and inputs V rounded to bf16, 2-way dot products accumulated in
+ * float32; transforms, bias, ReLU, pool and activations between layers in
+ * float32.  Rounding and dot product as AVX512-BF16 defines them
+ * (VCVTNEPS2BF16, VDPBF16PS), which the reference computes in plain C: */
+
+/* float32 -> bf16, round to nearest even; NaN stays NaN (quiet); denormals become signed zero. */
+static inline uint16_t vgg_bf16_from_f32(float x) {
+  uint32_t b;
+  memcpy(&b, &x, 4);
+  if ((b & 0x7f800000u) == 0x7f800000u && (b & 0x7fffffu)) return (uint16_t)((b >> 16) | 0x40u);
+  if ((b & 0x7f800000u) == 0) return (uint16_t)((b >> 16) & 0x8000u);
+  return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+/* bf16 -> float32 (exact); a denormal input reads as signed zero. */
+static inline float vgg_f32_from_bf16(uint32_t h) {
+  uint32_t b = (h & 0xffffu) << 16;
+  if ((b & 0x7f800000u) == 0) b &= 0x80000000u;
+  float x;
+  memcpy(&x, &b, 4);
+  return x;
+}
+static inline float vgg_ftz(float x) {
+  uint32_t b;
+  memcpy(&b, &x, 4);
+  if ((b & 0x7f800000u) == 0) b &= 0x80000000u;
+  memcpy(&x, &b, 4);
+  return x;
+}
+/* One lane of VDPBF16PS: acc += a.hi * b.hi, then += a.lo * b.lo, each a
+ * float32 fused multiply-add (the bf16 products are exact in float32, so a
+ * plain add rounds the same), denormal inputs as zero, denormal results
+ * flushed to zero.  a and b hold two bf16 each (element 2j in the low half). */
+static inline float vgg_bf16_dot2(float acc, uint32_t a, uint32_t b) {
+  acc = vgg_ftz(vgg_ftz(acc) + vgg_f32_from_bf16(a >> 16) * vgg_f32_from_bf16(b >> 16));
+  return vgg_ftz(acc + vgg_f32_from_bf16(a) * vgg_f32_from_bf16(b));
+}
+
+typedef struct {
+  unsigned long long needs;  /* CPU features beyond the level's (VGG_NEEDS bits) */
+  vgg_wino_kernels wino[2];  /* F(2x2), F(4x4) with bf16 GEMMs */
+} vgg_bf16_kernels;
+/* The bf16 kernels for `level` when the CPU has their features, else the reference. */
+const vgg_bf16_kernels *vgg_bf16_kernels_get(int level);
+extern const vgg_bf16_kernels vgg_bf16_kernels_ref;
 
 /* ---- CPU features and dispatch (kernels/dispatch.c) ---- */
 

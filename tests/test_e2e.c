@@ -157,13 +157,14 @@ static void golden_all_levels(void **s) {
   vgg_model_free(m);
 }
 
-/* int8 (every conv after the first) at every level the CPU has, ranges
- * calibrated on other photos than the golden one: every block within the
- * int8 budget of its max |value| against float64 (2e-2 at block 5; the
- * bound is checked at every block), and the same top-1 class as float64. */
+/* int8 (every conv after the first) and bf16 (bf16 Winograd GEMMs on every
+ * conv after the first) at every level the CPU has, int8 ranges calibrated
+ * on other photos than the golden one: every block within the budget of its
+ * max |value| against float64 (int8 2e-2, bf16 1e-2: the goals at block 5,
+ * checked at every block), and the same top-1 class as float64. */
 #define TOL_INT8 2e-2
-static void golden_int8(void **s) {
-  (void)s;
+#define TOL_BF16 1e-2
+static void golden_low_precision(vgg_precision prec) {
   golden g;
   load_golden(&g);
   vgg_model *m;
@@ -192,27 +193,30 @@ static void golden_int8(void **s) {
   int tested = 0;
   for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
     if (!vgg_level_usable(isa)) continue;
-    const vgg_i8_kernels *k = vgg_i8_kernels_get(isa);
-    if (k == &vgg_i8_kernels_ref && isa != VGG_LEVEL_SCALAR) {
-      print_message("%-6s int8 runs on the reference kernel here (checked at the scalar level)\n", vgg_level_name(isa));
+    const int i8 = prec == VGG_PRECISION_INT8;
+    const char *pname = i8 ? "int8" : "bf16";
+    const int ref = i8 ? vgg_i8_kernels_get(isa) == &vgg_i8_kernels_ref : vgg_bf16_kernels_get(isa) == &vgg_bf16_kernels_ref;
+    const char *kname = i8 ? vgg_i8_kernels_get(isa)->name : vgg_bf16_kernels_get(isa)->wino[0].name;
+    if (ref && isa != VGG_LEVEL_SCALAR) {
+      print_message("%-6s %s runs on the reference kernel here (checked at the scalar level)\n", vgg_level_name(isa), pname);
       continue;
     }
-    if (k == &vgg_i8_kernels_ref && getenv("VGGSIMD_EMULATED")) {
-      print_message("[  SKIP    ] %s int8 reference under emulation: too slow (it is the scalar build's check)\n",
-                    vgg_level_name(isa));
+    if (ref && getenv("VGGSIMD_EMULATED")) {
+      print_message("[  SKIP    ] %s %s reference under emulation: too slow (it is the scalar build's check)\n",
+                    vgg_level_name(isa), pname);
       continue;
     }
-    vgg_options o = {isa, 0, VGG_ALGO_AUTO, 0, VGG_PRECISION_INT8, ranges};
+    vgg_options o = {isa, 0, VGG_ALGO_AUTO, 0, prec, i8 ? ranges : NULL};
     assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
-    check c = {&g, TOL_INT8, {0}, 0};
+    check c = {&g, i8 ? TOL_INT8 : TOL_BF16, {0}, 0};
     float logits[1000], probs[1000];
     assert_int_equal(vgg_net_forward(net, &in, on_block, &c, logits, probs, &err), VGG_OK);
     vgg_net_free(net);
     int top[5];
     vgg_top_k(logits, 1000, 5, top);
-    print_message("%-6s int8 (%s) rel err vs PyTorch float64: block1 %.2e block2 %.2e block3 %.2e block4 %.2e "
+    print_message("%-6s %s (%s) rel err vs PyTorch float64: block1 %.2e block2 %.2e block3 %.2e block4 %.2e "
                   "block5 %.2e; top-1 %d (float64 %d)\n",
-                  vgg_level_name(isa), k->name, c.worst[1], c.worst[2], c.worst[3], c.worst[4], c.worst[5], top[0],
+                  vgg_level_name(isa), pname, kname, c.worst[1], c.worst[2], c.worst[3], c.worst[4], c.worst[5], top[0],
                   g.top5[0]);
     assert_int_equal(c.bad, 0);
     assert_int_equal(top[0], g.top5[0]);
@@ -225,7 +229,17 @@ static void golden_int8(void **s) {
   vgg_model_free(m);
 }
 
+static void golden_int8(void **s) {
+  (void)s;
+  golden_low_precision(VGG_PRECISION_INT8);
+}
+static void golden_bf16(void **s) {
+  (void)s;
+  golden_low_precision(VGG_PRECISION_BF16);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(golden_all_levels), cmocka_unit_test(golden_int8)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(golden_all_levels), cmocka_unit_test(golden_int8),
+                                     cmocka_unit_test(golden_bf16)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,9 +202,13 @@ const char *const *vgg_algo_names(void);
  * Arm i8mm; the reference kernel elsewhere); weights get one scale per
  * output channel at net creation, activations one scale per layer from
  * calibration ranges (vgg_calibrate); the first layer, whose input is
- * signed, and the classifier stay float32; block outputs are dequantised. */
-typedef enum { VGG_PRECISION_F32 = 0, VGG_PRECISION_INT8, VGG_PRECISION_COUNT } vgg_precision;
-/* "f32", "int8": in enum order, NULL-terminated. */
+ * signed, and the classifier stay float32; block outputs are dequantised.
+ * bf16: the conv layers after the first run Winograd F(2x2) (auto, fast,
+ * wino2) or F(4x4) (wino4) with bfloat16 GEMM operands (transformed filters
+ * and inputs) and float32 sums, transforms and activations (AVX512-BF16; the
+ * reference kernel elsewhere); direct and wino6 have no bf16 kernels. */
+typedef enum { VGG_PRECISION_F32 = 0, VGG_PRECISION_INT8, VGG_PRECISION_BF16, VGG_PRECISION_COUNT } vgg_precision;
+/* "f32", "int8", "bf16": in enum order, NULL-terminated. */
 const char *const *vgg_precision_names(void);
 
 typedef struct {

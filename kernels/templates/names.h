@@ -25,6 +25,20 @@
 #define K_SOFTMAX SUFFIX(vgg_f32_softmax_sleef_u10)
 #define K_FMA_PEAK SUFFIX(vgg_f32_fma_peak)
 
+/* bf16 Winograd (bf16 GEMMs, f32 transforms): vgg_bf16_wino4x4_relu_pool_ukernel_6x4v__avx512bf16 */
+#define K_BF16_WINO_CONV(m) \
+  SUFFIX(VGG_TILED(VGG_CAT(VGG_CAT(vgg_bf16_wino, m), VGG_CAT(x, VGG_CAT(m, _relu_pool_ukernel)))))
+#define VGG_BF16_WINO_DECLS(WMV)                                                                   \
+  size_t SUFFIX(vgg_bf16_wino##WMV##_packed_size)(int cin, int cout);                            \
+  size_t SUFFIX(vgg_bf16_wino##WMV##_scratch_size)(int cin, int cout);                           \
+  void SUFFIX(vgg_bf16_wino##WMV##_pack)(const float *hwio, int cin, int cout, float *u);        \
+  void SUFFIX(vgg_bf16_wino##WMV##_input)(const vgg_wino_args *a, int t0, int nt, float *v);     \
+  void K_BF16_WINO_CONV(WMV)(const vgg_wino_args *a, int ty0, int ty1, int oc0, int oc1);
+#define VGG_BF16_WINO_ENTRY(WMV, NRV)                                                              \
+  {WMV, NRV, SUFFIX(vgg_bf16_wino##WMV##_packed_size), SUFFIX(vgg_bf16_wino##WMV##_scratch_size),      \
+   SUFFIX(vgg_bf16_wino##WMV##_pack), SUFFIX(vgg_bf16_wino##WMV##_input), K_BF16_WINO_CONV(WMV),        \
+   VGG_STR(K_BF16_WINO_CONV(WMV))}
+
 /* int8: vgg_i8_conv3x3_relu_ukernel_6x4v__avx512vnni (SUFFIX of the int8 vector layer). */
 #define K_I8_CONV3X3 SUFFIX(VGG_TILED(vgg_i8_conv3x3_relu_ukernel))
 #define K_I8_PACK SUFFIX(vgg_i8_conv3x3_pack)

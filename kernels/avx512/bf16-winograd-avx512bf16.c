@@ -1,0 +1,43 @@
+/* Winograd F(2x2) and F(4x4) with bf16 GEMMs, AVX-512 with AVX512-BF16:
+ * V rounded by vcvtneps2bf16, GEMMs by vdpbf16ps (16 lanes x 2 bf16
+ * products per instruction, twice the multiply-adds of an f32 FMA), the
+ * transforms as the f32 kernels.  Built with -mavx512bf16; dispatch uses it
+ * only when the CPU reports AVX512-BF16. */
+#include "kernels.h"
+#include "vec-avx512.h"
+#include "avx512-config.h"
+#include <string.h>
+
+#undef SUFFIX
+#define SUFFIX(name) VGG_CAT(name, __avx512bf16)
+#define MR VGG_AVX512_CONV_MR
+#define NV VGG_AVX512_CONV_NV
+#define NR (NV * VL)
+#define WBF16 1
+#define BVEC __m512i
+static inline __m512i vgg_bcast2(const uint16_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+#define BF_BCAST2(p) vgg_bcast2(p)
+#define BF_LOADW(p) _mm512_loadu_si512((const void *)(p))
+#define BF_DOT(acc, x, w) _mm512_dpbf16_ps((acc), (__m512bh)(x), (__m512bh)(w))
+static inline void vgg_store_bf16(uint16_t *dst, __m512 v, int n) {
+  const __m256i h = (__m256i)_mm512_cvtneps_pbh(v);
+  if (n == 16) _mm256_storeu_si256((__m256i *)dst, h);
+  else _mm256_mask_storeu_epi16(dst, (__mmask16)((1u << n) - 1u), h);
+}
+#define V_STORE_BF16(p, v, n) vgg_store_bf16((p), (v), (n))
+
+#define TB VGG_AVX512_WINO2_TB
+#define WM 2
+#include "templates/f32-winograd.c.inc"
+#undef WM
+#undef TB
+#define TB VGG_AVX512_WINO4_TB
+#define WM 4
+#include "templates/f32-winograd.c.inc"
+
+const vgg_bf16_kernels vgg_bf16_kernels_avx512bf16 = {
+    VGG_NEEDS(AVX512BF16), {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}};
