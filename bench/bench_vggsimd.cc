@@ -332,7 +332,7 @@ void BM_Onednn(benchmark::State &st, peer::Algo algo, int threads, int what) {
     best = std::min(best, sec);
   }
   // ours / oneDNN, fastest iteration against fastest iteration, ours measured just before in this run.
-  for (const char *a : {"direct", "auto", "fast", "int8"}) {
+  for (const char *a : {"direct", "auto", "fast", "int8", "bf16"}) {
     auto it = g_ours.find(key(a, key(std::to_string(what), std::to_string(threads))));
     if (it != g_ours.end()) st.counters[std::string("ours_") + a + "/onednn"] = it->second / best;
   }
@@ -470,16 +470,19 @@ void register_all() {
             ->Unit(benchmark::kMillisecond)
             ->Iterations(kNetIters)
             ->Apply(min_stat);
-  // int8: conv base and blocks.
-  for (int t : threads)
-    for (int what = 0; what <= 5; what++)
-      benchmark::RegisterBenchmark(("ours/int8/" + what_name(what) + "/threads:" + std::to_string(t)).c_str(), BM_Net,
-                                   best, VGG_ALGO_AUTO, t, what, 1, false,
-                                   key("int8", key(std::to_string(what), std::to_string(t))), VGG_PRECISION_INT8)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond)
-          ->Iterations(kNetIters)
-          ->Apply(min_stat);
+  // int8 and bf16: conv base and blocks.
+  for (vgg_precision p : {VGG_PRECISION_INT8, VGG_PRECISION_BF16})
+    for (int t : threads)
+      for (int what = 0; what <= 5; what++) {
+        const std::string pn = vgg_precision_names()[p];
+        benchmark::RegisterBenchmark(("ours/" + pn + "/" + what_name(what) + "/threads:" + std::to_string(t)).c_str(),
+                                     BM_Net, best, VGG_ALGO_AUTO, t, what, 1, false,
+                                     key(pn, key(std::to_string(what), std::to_string(t))), p)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(kNetIters)
+            ->Apply(min_stat);
+      }
   static const char *const peer_names[] = {"direct", "winograd", "bf16", "int8"};
   for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd, peer::Algo::Bf16, peer::Algo::Int8})
     for (int t : threads) {
@@ -515,22 +518,26 @@ int check_peer() {
   vgg_tensor in = {1, 224, 224, 3, md.input.data()};
   vgg_net_forward(net, &in, Keep::cb, &ours, nullptr, nullptr, &err);
   vgg_net_free(net);
-  // Our int8 against our float32 direct, with the measure the oneDNN rows use.
-  std::vector<std::vector<float>> ours8(6);
-  o.precision = VGG_PRECISION_INT8, o.ranges = md.ranges;
-  if (vgg_net_create(md.m, md.w, &o, &net, &err)) return 1;
-  vgg_net_forward(net, &in, Keep::cb, &ours8, nullptr, nullptr, &err);
-  vgg_net_free(net);
-  std::string e8;
-  for (int b = 1; b <= 5; b++) {
-    const std::vector<double> ref(ours[b].begin(), ours[b].end());
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%sblock%d %.2e", b > 1 ? ", " : "", b,
-                  vgg_rel_err(ours8[b].data(), ref.data(), ref.size(), nullptr));
-    e8 += buf;
+  // Our int8 and bf16 against our float32 direct, with the measure the oneDNN rows use.
+  for (vgg_precision p : {VGG_PRECISION_INT8, VGG_PRECISION_BF16}) {
+    std::vector<std::vector<float>> low(6);
+    vgg_options lo = {-1, 0, VGG_ALGO_AUTO, 0, p, md.ranges};
+    if (vgg_net_create(md.m, md.w, &lo, &net, &err)) return 1;
+    vgg_net_forward(net, &in, Keep::cb, &low, nullptr, nullptr, &err);
+    vgg_net_free(net);
+    std::string e;
+    for (int b = 1; b <= 5; b++) {
+      const std::vector<double> ref(ours[b].begin(), ours[b].end());
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%sblock%d %.2e", b > 1 ? ", " : "", b,
+                    vgg_rel_err(low[b].data(), ref.data(), ref.size(), nullptr));
+      e += buf;
+    }
+    const std::string pn = vgg_precision_names()[p];
+    benchmark::AddCustomContext("ours_" + pn + "_vs_ours_rel_err", e);
+    std::fprintf(stderr, "ours %s vs ours (direct, float32), max error relative to max |block|: %s\n", pn.c_str(),
+                 e.c_str());
   }
-  benchmark::AddCustomContext("ours_int8_vs_ours_rel_err", e8);
-  std::fprintf(stderr, "ours int8 vs ours (direct, float32), max error relative to max |block|: %s\n", e8.c_str());
   int bad = 0;
   static const char *const names[] = {"direct", "winograd", "bf16", "int8"};
   for (auto alg : {peer::Algo::Direct, peer::Algo::Winograd, peer::Algo::Bf16, peer::Algo::Int8}) {

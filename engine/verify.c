@@ -10,6 +10,8 @@
 
 #define TOL 1e-5
 #define TOL_F6 1e-4 /* Winograd F(6x6): larger transform constants (engine/plan.c: the budgets) */
+#define TOL_BF16 1e-2    /* bf16 Winograd F(2x2), one layer (docs/precision.md) */
+#define TOL_BF16_F4 5e-2 /* bf16 F(4x4): its transform constants magnify the bf16 rounding */
 #define SCALAR_SIDE 16 /* the scalar-vs-float64 rows of VGG16 shapes use 16x16 maps */
 
 typedef struct {
@@ -57,10 +59,12 @@ static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, in
                      uint64_t seed, const char *tag) {
   const vgg_kernel_table *s = &vgg_kernels_scalar;
   const size_t nin = (size_t)H * W * CI, nout = (size_t)H * W * CO, nw = (size_t)9 * CI * CO;
+  const vgg_bf16_kernels *bk = vgg_bf16_kernels_get(k->level), *br = &vgg_bf16_kernels_ref;
   size_t npk = k->conv3x3_packed_size(CI, CO), nsc = 0;
-  for (int w = 0; w < VGG_WINO_COUNT; w++) {
-    npk = k->wino[w].packed_size(CI, CO) > npk ? k->wino[w].packed_size(CI, CO) : npk;
-    nsc = k->wino[w].scratch_size(CI, CO) > nsc ? k->wino[w].scratch_size(CI, CO) : nsc;
+  for (int w = 0; w < VGG_WINO_COUNT + 4; w++) {
+    const vgg_wino_kernels *f = w < VGG_WINO_COUNT ? &k->wino[w] : w < VGG_WINO_COUNT + 2 ? &bk->wino[w - 3] : &br->wino[w - 5];
+    npk = f->packed_size(CI, CO) > npk ? f->packed_size(CI, CO) : npk;
+    nsc = f->scratch_size(CI, CO) > nsc ? f->scratch_size(CI, CO) : nsc;
   }
   float *in = vgg_alloc(nin, 4), *w = vgg_alloc(nw, 4), *b = vgg_alloc((size_t)CO, 4), *pk = vgg_alloc(npk, 4);
   float *out = vgg_alloc(nout, 4), *sc = vgg_alloc(nsc, 4), *r32 = vgg_alloc(nout, 4);
@@ -93,6 +97,30 @@ static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, in
     report(c, name, k, pshape, out, pool ? pref : ref, pool ? (size_t)(H / 2) * (W / 2) * CO : nout,
            wk->m == 6 ? TOL_F6 : TOL);
   }
+  /* bf16 Winograd: a level's kernels bit-exact against the bf16 reference (tolerance 0); at the scalar level
+   * the reference against float64 on the VGG16 layers, within the bf16 layer bounds (statistical bounds: a
+   * map of a few pixels and one channel can pass them). */
+  if (bk != br || (k == s && tag[0]))
+    for (int wi = 0; wi < 2; wi++) {
+      const size_t no = pool ? (size_t)(H / 2) * (W / 2) * CO : nout;
+      vgg_wino_args wa = {in, out, pk, b, H, W, CI, CO, relu, pool, sc};
+      bk->wino[wi].pack(w, CI, CO, pk);
+      bk->wino[wi].conv(&wa, 0, (H + bk->wino[wi].m - 1) / bk->wino[wi].m, 0, CO);
+      char name[32], pshape[80];
+      snprintf(name, sizeof name, "bf16 wino%d%s", bk->wino[wi].m, pool ? "+pool" : "");
+      snprintf(pshape, sizeof pshape, "%s%s", shape, pool ? " pool" : "");
+      if (k == s) {
+        report(c, name, k, pshape, out, pool ? pref : ref, no, wi ? TOL_BF16_F4 : TOL_BF16);
+        continue;
+      }
+      memcpy(r32, out, no * sizeof(float));
+      br->wino[wi].pack(w, CI, CO, pk);
+      wa.out = out;
+      br->wino[wi].conv(&wa, 0, (H + br->wino[wi].m - 1) / br->wino[wi].m, 0, CO);
+      double *bref = pool ? pref : ref;
+      for (size_t i = 0; i < no; i++) bref[i] = out[i];
+      report(c, name, k, pshape, r32, bref, no, 0);
+    }
   rc = 0;
 done:
   vgg_free(in), vgg_free(w), vgg_free(b), vgg_free(pk), vgg_free(out), vgg_free(sc), vgg_free(r32);

@@ -166,6 +166,11 @@ expect 1 "is a directory" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T"
 expect 1 "cannot open" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/missing.txt"
 expect 1 "cannot write" -- calibrate "$IMG/rgb8.png" -o "$T/no/such/dir/r.txt"
 [ -z "$(ls "$T" | grep '\.tmp\.')" ] && ok || bad "a failed write left a temporary file"
+# bf16.
+expect 0 "wino2+pool/bf16" -- run "$IMG/rgb8.png" --precision bf16 --threads 2
+expect 0 "wino4/bf16" -- run "$IMG/rgb8.png" --precision bf16 --algo wino4 --size 64
+expect 1 "bf16 has Winograd F(2x2) and F(4x4) kernels only" -- run "$IMG/rgb8.png" --precision bf16 --algo direct
+expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision bf16
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

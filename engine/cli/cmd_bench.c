@@ -9,7 +9,7 @@
 
 static const char help[] =
     "usage: vggsimd bench [--isa all|LEVEL] [--algo all|auto|direct|wino2|wino4|wino6|fast] [--threads N] [--reps N]\n"
-    "                     [--size N] [--arch vgg16] [--batch N] [--precision f32|int8] [--json] [--report DIR]\n"
+    "                     [--size N] [--arch vgg16] [--batch N] [--precision f32|int8|bf16] [--json] [--report DIR]\n"
     "  Times the conv base (random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
     "  scalar level 3).  Per layer: ms, GFLOP/s, % of the FMA peak measured here for the same level and\n"
@@ -17,7 +17,8 @@ static const char help[] =
     "  --batch N runs N images per forward pass (default 1, at most 64; blocks 3-5 take them in groups\n"
     "  of 8); times are then per image (the pass's time / N).  --json prints one JSON document instead.\n"
     "  --precision int8 times the int8 net (activation ranges calibrated first on the bench's input); %peak\n"
-    "  is then against the int8 dot-product peak (vpdpbusd, usdot) measured the same way.\n"
+    "  is then against the int8 dot-product peak (vpdpbusd, usdot) measured the same way.  --precision bf16\n"
+    "  times the bf16 net (%peak against the FMA peak, as for float32).\n"
     "  --report DIR also writes DIR/index.html: the tables as a page with charts (ms per block for each\n"
     "  level and thread count, %% of the FMA peak per layer, speedup over scalar).\n";
 
@@ -349,8 +350,9 @@ int cmd_bench(int argc, char **argv) {
   }
   printf("vggsimd bench: %s conv base, %ldx%ld, batch %ld%s, %s, min of the runs shown; %.2f GFLOP per image\n",
          vgg_arch_name(arch), size, size, batch, batch > 1 ? " (times per image)" : "",
-         eo.precision == VGG_PRECISION_INT8 ? "int8 (conv layers after the first; ranges calibrated on the input)"
-                                            : "float32",
+         eo.precision == VGG_PRECISION_INT8   ? "int8 (conv layers after the first; ranges calibrated on the input)"
+         : eo.precision == VGG_PRECISION_BF16 ? "bf16 (Winograd GEMMs of the conv layers after the first)"
+                                              : "float32",
          conv_flops / 1e9);
   printf(eo.precision == VGG_PRECISION_INT8 ? "int8 dot-product peak measured here (GOP/s, a multiply-add = 2):"
                                             : "FMA peak measured here (GFLOP/s):");

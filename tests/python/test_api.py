@@ -194,8 +194,9 @@ def test_threads_agree_and_share_a_model():
     assert all(np.array_equal(r, two["block5_pool"]) for r in results)
 
 
-def test_int8_equals_the_cli_bit_for_bit(exe, tmp_path):
-    """precision='int8' with a ranges file from `vggsimd calibrate`: the same block 5 as the CLI's int8 run."""
+def test_int8_and_bf16_equal_the_cli_bit_for_bit(exe, tmp_path):
+    """precision='int8' with a ranges file from `vggsimd calibrate`, and precision='bf16': the same block 5 as
+    the CLI's runs."""
     ranges = tmp_path / "r.txt"
     cli("calibrate", os.path.join(IMG, "large_1200x800.jpg"), os.path.join(IMG, "rgb8.jpg"), "-o", ranges,
         "--threads", 2)
@@ -214,6 +215,13 @@ def test_int8_equals_the_cli_bit_for_bit(exe, tmp_path):
         vggsimd.VGG16(ranges=str(ranges))
     with pytest.raises(ValueError, match="precision"):
         vggsimd.VGG16(precision="fp8")
+    # bf16: the same bits as the CLI, within the bf16 budget of float32.
+    cli("run", GOLDEN_PHOTO, "--precision", "bf16", "--npy", tmp_path / "b", "--threads", 2)
+    m = vggsimd.VGG16(precision="bf16", threads=2)
+    assert [s["dtype"] for s in m.steps() if s["op"] == "conv"] == ["f32"] + ["bf16"] * 12
+    got = m.features(vggsimd.load_image(GOLDEN_PHOTO))["block5_pool"]
+    assert np.array_equal(got, np.load(tmp_path / "b" / "block5.npy"))
+    assert np.abs(got - f32).max() <= 1e-2 * np.abs(f32).max()
     (tmp_path / "bad.txt").write_text("vggsimd-ranges 1 vgg16\nblock1_conv1 nan\n")
     with pytest.raises(ValueError, match="bad.txt:2"):
         vggsimd.VGG16(precision="int8", ranges=str(tmp_path / "bad.txt"))
