@@ -117,7 +117,7 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
                 : s->algo == VGG_ALGO_WINO6 ? &k->wino[2]
                                             : NULL;
       if (bf && l->in_c >= 4) {
-        /* bf16: F(2x2) (F(4x4) magnifies the bf16 rounding past the budget: docs/bf16.md), or F(4x4) when forced. */
+        /* bf16: F(2x2) (F(4x4) magnifies the bf16 rounding past the budget: docs/precision.md), or F(4x4) when forced. */
         s->algo = want == VGG_ALGO_WINO4 ? VGG_ALGO_WINO4 : VGG_ALGO_WINO2;
         s->wino = &bf->wino[want == VGG_ALGO_WINO4];
         s->dtype = VGG_DTYPE_BF16;

@@ -1,5 +1,5 @@
 /* Calibration ranges files: the largest output value of each conv layer,
- * which fixes the u8 scale of every int8 activation (docs/int8.md). */
+ * which fixes the u8 scale of every int8 activation (docs/precision.md). */
 #include "internal.h"
 #include <errno.h>
 #include <math.h>

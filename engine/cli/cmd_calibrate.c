@@ -11,7 +11,7 @@ static const char help[] =
     "  IMAGE            photos to measure the activations on (default: the bundled photo\n"
     "                   " VGG_DATA_DIR "/chelsea.png); any format `vggsimd run` reads\n"
     "  -o, --output FILE  the ranges file to write (atomically): per conv layer the largest output\n"
-    "                   value over the photos (format: docs/int8.md); use it with\n"
+    "                   value over the photos (format: docs/precision.md); use it with\n"
     "                   `vggsimd run --precision int8 --ranges FILE`\n"
     "  --weights FILE   safetensors (default: random init, see --seed)\n"
     "  --seed N         seed of the random init when no --weights (default 0)\n"

@@ -312,7 +312,7 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
  * with a fused pool, after it: the values a following int8 layer reads).
  * Call it once per batch of images; ranges then go in vgg_options. */
 vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *ranges, vgg_error *err);
-/* Ranges files (docs/int8.md): a text file with a header line
+/* Ranges files (docs/precision.md): a text file with a header line
  * "vggsimd-ranges 1 ARCH" and one line "LAYER VALUE" per conv layer; '#'
  * starts a comment.  Save writes atomically; load checks the architecture,
  * that every conv layer of m has exactly one finite value >= 0 and that no
