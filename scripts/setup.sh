@@ -65,7 +65,7 @@ fuzz() {
   need $BUILD_PKGS $FUZZ_PKGS
   # The harnesses exercise the loaders only: the SIMD kernel libraries are left out of this build.
   CC=clang CXX=clang++ configure build-fuzz -Dfuzzing=true -Dsimd=false -Dbuildtype=debugoptimized $SAN_OPTS
-  local names="image npy safetensors"
+  local names="image npy safetensors ranges"
   ninja -C build-fuzz $(for n in $names; do echo tests/fuzz/fuzz_$n; done)
   local root=$PWD data=tests/data corpus=tests/fuzz/corpus failed=0
   : >build-fuzz/fuzz-results.txt
@@ -76,6 +76,7 @@ fuzz() {
       image) seeds="$data/formats $data/hostile $data/img $corpus/image" ;;
       npy) seeds="$data/img $corpus/npy" ;;
       safetensors) seeds="$corpus/safetensors" ;;
+      ranges) seeds="$corpus/ranges" ;;
     esac
     # New inputs go to a scratch corpus; the committed seeds are only read.
     if (cd "$work" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
