@@ -113,6 +113,21 @@ void BM_Int8Peak(benchmark::State &st, int level, int threads) {
   st.counters["GOP/s"] = gops;
 }
 
+// The bf16 dot-product peak (vdpbf16ps), as the FMA one.
+void BM_Bf16Peak(benchmark::State &st, int level, int threads) {
+  const vgg_bf16_kernels *k = vgg_bf16_kernels_get(level);
+  const int64_t iters = 1 << 20;
+  const double t0 = now();
+  for (auto _ : st) {
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += k->dot_peak(iters);
+    benchmark::DoNotOptimize(sink);
+  }
+  st.counters["GFLOP/s"] =
+      static_cast<double>(iters) * k->dot_peak_flops * threads * st.iterations() / (now() - t0) / 1e9;
+}
+
 // ---- kernels, single thread, full layer ---------------------------------
 
 // int8 direct conv of VGG16 layer `layer` (cin a multiple of 4), u8 x s8: GOP/s and % of the dot-product peak.
@@ -383,6 +398,14 @@ void register_all() {
         benchmark::RegisterBenchmark(("calibrate/int8_peak/" + std::string(vgg_level_name(l)) + "/threads:" +
                                       std::to_string(t)).c_str(),
                                      BM_Int8Peak, l, t)
+            ->MinTime(0.1)
+            ->Apply(min_stat);
+  for (int l : levels)
+    for (int t : threads)
+      if (vgg_bf16_kernels_get(l)->dot_peak)
+        benchmark::RegisterBenchmark(("calibrate/bf16_peak/" + std::string(vgg_level_name(l)) + "/threads:" +
+                                      std::to_string(t)).c_str(),
+                                     BM_Bf16Peak, l, t)
             ->MinTime(0.1)
             ->Apply(min_stat);
   for (int l : levels)

@@ -65,6 +65,11 @@ double vgg_level_peak_gflops(int level, int threads) {
   return k && k->fma_peak ? peak(k->fma_peak, k->fma_peak_flops, threads) : 0.0;
 }
 
+double vgg_level_peak_bf16_gflops(int level, int threads) {
+  const vgg_bf16_kernels *k = vgg_kernels_get(level) ? vgg_bf16_kernels_get(level) : NULL;
+  return k && k->dot_peak ? peak(k->dot_peak, k->dot_peak_flops, threads) : 0.0;
+}
+
 double vgg_level_peak_int8_gops(int level, int threads) {
   const vgg_i8_kernels *k = vgg_kernels_get(level) ? vgg_i8_kernels_get(level) : NULL;
   return k && k->dot_peak ? peak(k->dot_peak, k->dot_peak_ops, threads) : 0.0;

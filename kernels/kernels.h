@@ -242,6 +242,10 @@ static inline float vgg_bf16_dot2(float acc, uint32_t a, uint32_t b) {
 typedef struct {
   unsigned long long needs;  /* CPU features beyond the level's (VGG_NEEDS bits) */
   vgg_wino_kernels wino[2];  /* F(2x2), F(4x4) with bf16 GEMMs */
+  /* Dot-product throughput calibration: dot_peak(iters) performs iters * dot_peak_flops floating-point
+   * operations (a multiply-add counts 2) at the core's peak rate (NULL for the reference). */
+  float (*dot_peak)(int64_t iters);
+  int dot_peak_flops;
 } vgg_bf16_kernels;
 /* The bf16 kernels for `level` when the CPU has their features, else the reference. */
 const vgg_bf16_kernels *vgg_bf16_kernels_get(int level);

@@ -18,7 +18,7 @@ static const char help[] =
     "  of 8); times are then per image (the pass's time / N).  --json prints one JSON document instead.\n"
     "  --precision int8 times the int8 net (activation ranges calibrated first on the bench's input); %peak\n"
     "  is then against the int8 dot-product peak (vpdpbusd, usdot) measured the same way.  --precision bf16\n"
-    "  times the bf16 net (%peak against the FMA peak, as for float32).\n"
+    "  times the bf16 net (%peak against the bf16 dot-product peak, vdpbf16ps).\n"
     "  --report DIR also writes DIR/index.html: the tables as a page with charts (ms per block for each\n"
     "  level and thread count, %% of the FMA peak per layer, speedup over scalar).\n";
 
@@ -89,7 +89,9 @@ static int bench_one(const vgg_model *m, const vgg_weights *w, const vgg_tensor 
   if (!quiet) fprintf(stderr, "\r%60s\r", "");
   /* One more pass with the Winograd stages timed (the clock reads cost a little, so not in the figures above). */
   for (int i = 0; i < MAXL; i++) r->xform[i] = r->gemm_peak[i] = -1;
-  const double peak1 = vgg_level_peak_gflops(level, threads) / threads;
+  /* The GEMMs' peak: bf16 GEMMs against the bf16 dot product's. */
+  const double peak1 = (o.precision == VGG_PRECISION_BF16 ? vgg_level_peak_bf16_gflops(level, threads)
+                                                           : vgg_level_peak_gflops(level, threads)) / threads;
   if (!vgg_net_set_profile(net, 1, &err) && !vgg_net_forward(net, in, NULL, NULL, NULL, NULL, &err))
     for (int i = 1; i < nl && i < MAXL; i++) {
       const double *st = vgg_net_stage_seconds(net, i);
@@ -309,8 +311,9 @@ int cmd_bench(int argc, char **argv) {
         result *r = &res[nres];
         const int n = reps_given ? (int)reps : l == 0 ? 3 : (int)reps;
         rc = bench_one(m, w, &in, &eo, l, thread_list[t], all_algos ? (vgg_algo)a : eo.algo, n, json, r);
-        r->peak = eo.precision == VGG_PRECISION_INT8 ? vgg_level_peak_int8_gops(l, thread_list[t])
-                                                      : vgg_level_peak_gflops(l, thread_list[t]);
+        r->peak = eo.precision == VGG_PRECISION_INT8   ? vgg_level_peak_int8_gops(l, thread_list[t])
+                  : eo.precision == VGG_PRECISION_BF16 ? vgg_level_peak_bf16_gflops(l, thread_list[t])
+                                                       : vgg_level_peak_gflops(l, thread_list[t]);
         nres++;
       }
     }
@@ -354,8 +357,9 @@ int cmd_bench(int argc, char **argv) {
          : eo.precision == VGG_PRECISION_BF16 ? "bf16 (Winograd GEMMs of the conv layers after the first)"
                                               : "float32",
          conv_flops / 1e9);
-  printf(eo.precision == VGG_PRECISION_INT8 ? "int8 dot-product peak measured here (GOP/s, a multiply-add = 2):"
-                                            : "FMA peak measured here (GFLOP/s):");
+  printf(eo.precision == VGG_PRECISION_INT8   ? "int8 dot-product peak measured here (GOP/s, a multiply-add = 2):"
+         : eo.precision == VGG_PRECISION_BF16 ? "bf16 dot-product peak measured here (GFLOP/s):"
+                                              : "FMA peak measured here (GFLOP/s):");
   for (int k = 0; k < nres; k++)
     if (res[k].peak > 0) printf("  %s/%dt %.1f", vgg_level_name(res[k].level), res[k].threads, res[k].peak);
   printf("\nGFLOP/s and %%peak count the direct convolution's operations: Winograd layers do fewer, so they can\n"

@@ -277,6 +277,8 @@ double vgg_level_peak_gflops(int level, int threads);
 /* The same for the int8 dot product of `level` (u8*s8 multiply-adds counted as 2 operations), GOP/s;
  * 0 when int8 runs on the reference kernel there. */
 double vgg_level_peak_int8_gops(int level, int threads);
+/* And for the bf16 dot product (vdpbf16ps), GFLOP/s; 0 when bf16 runs on the reference kernel there. */
+double vgg_level_peak_bf16_gflops(int level, int threads);
 
 /* Called for each image (0..N-1 of the batch) and block (1..5) with that
  * image's block output (1 x H x W x C) and the time the block took for it

@@ -39,5 +39,17 @@ static inline void vgg_store_bf16(uint16_t *dst, __m512 v, int n) {
 #define WM 4
 #include "templates/f32-winograd.c.inc"
 
+/* 12 independent chains of vdpbf16ps: iters * 12 * 16 lanes * 2 products * 2 operations. */
+static float dot_peak(int64_t iters) {
+  const __m512i x = _mm512_set1_epi32(0x3f803f80); /* bf16 pairs (1.0, 1.0) */
+  __m512 acc[12];
+  for (int k = 0; k < 12; k++) acc[k] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < iters; i++)
+    for (int k = 0; k < 12; k++) acc[k] = BF_DOT(acc[k], x, x);
+  __m512 s = acc[0];
+  for (int k = 1; k < 12; k++) s = _mm512_add_ps(s, acc[k]);
+  return _mm512_reduce_add_ps(s);
+}
+
 const vgg_bf16_kernels vgg_bf16_kernels_avx512bf16 = {
-    VGG_NEEDS(AVX512BF16), {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}};
+    VGG_NEEDS(AVX512BF16), {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}, dot_peak, 12 * 16 * 4};
