@@ -136,39 +136,40 @@ expect 2 "is not a whole number from 1 to 100000" -- bench --reps 0
 expect 2 "not one of: f32, int8" -- run "$IMG/rgb8.png" --precision fp16
 expect 2 "--ranges applies to --precision int8" -- run "$IMG/rgb8.png" --ranges "$T/r.txt"
 expect 2 "-o FILE is required" -- calibrate "$IMG/rgb8.png"
-expect 0 "wrote $T/r.txt" -- calibrate "$IMG/rgb8.png" "$IMG/rgb8.jpg" -o "$T/r.txt" --threads 2
+# Small inputs: under emulation (the aarch64 cross build) every network run is slow, bf16 there on the reference.
+expect 0 "wrote $T/r.txt" -- calibrate "$IMG/rgb8.png" "$IMG/rgb8.jpg" -o "$T/r.txt" --threads 2 --size 48
 [ "$(grep -c '^block[1-5]_conv[1-3] ' "$T/r.txt")" = 13 ] && ok || bad "ranges file lacks the 13 conv layers: $(cat "$T/r.txt")"
-expect 0 "/int8" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/r.txt" --threads 2
-expect 0 "block5" -- run "$IMG/rgb8.png" --precision int8 --threads 2
+expect 0 "/int8" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/r.txt" --threads 2 --size 48
+expect 0 "block5" -- run "$IMG/rgb8.png" --precision int8 --threads 2 --size 48
 grep -q "calibrating on the bundled photo" "$T/err" && ok || bad "int8 without --ranges does not say it calibrates"
 expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision int8
 body=$(grep -v '^#' "$T/r.txt" | tail -n +2)
 rng() { printf '%s\n' "$@" >"$T/bad.txt"; }
 rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | head -12)"
-expect 1 "no range for block5_conv3" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+expect 1 "no range for block5_conv3" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 rng "vggsimd-ranges 1 vgg19" "$body"
-expect 1 "ranges of vgg19, the model is vgg16" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+expect 1 "ranges of vgg19, the model is vgg16" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 rng "vggsimd-ranges 2 vgg16" "$body"
-expect 1 "not a ranges file" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+expect 1 "not a ranges file" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 rng "vggsimd-ranges 1 vgg16" "$body" "block1_conv1 3"
-expect 1 "layer listed twice" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+expect 1 "layer listed twice" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 rng "vggsimd-ranges 1 vgg16" "$body" "block6_conv1 3"
-expect 1 "not a conv layer of the model" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+expect 1 "not a conv layer of the model" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 for v in nan -1 inf 1e99 3x ""; do
   rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | sed "s/^block3_conv2 .*/block3_conv2 $v/")"
-  expect 1 "$T/bad.txt:" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+  expect 1 "$T/bad.txt:" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 done
 printf 'vggsimd-ranges 1 vgg16\n\0\n' >"$T/bad.txt"
-expect 1 "binary data" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
+expect 1 "binary data" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 : >"$T/bad.txt"
-expect 1 "empty file" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt"
-expect 1 "is a directory" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T"
-expect 1 "cannot open" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/missing.txt"
-expect 1 "cannot write" -- calibrate "$IMG/rgb8.png" -o "$T/no/such/dir/r.txt"
+expect 1 "empty file" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
+expect 1 "is a directory" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T" --size 32
+expect 1 "cannot open" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/missing.txt" --size 32
+expect 1 "cannot write" -- calibrate "$IMG/rgb8.png" -o "$T/no/such/dir/r.txt" --size 32
 [ -z "$(ls "$T" | grep '\.tmp\.')" ] && ok || bad "a failed write left a temporary file"
 # bf16.
-expect 0 "wino2+pool/bf16" -- run "$IMG/rgb8.png" --precision bf16 --threads 2
-expect 0 "wino4/bf16" -- run "$IMG/rgb8.png" --precision bf16 --algo wino4 --size 64
+expect 0 "wino2+pool/bf16" -- run "$IMG/rgb8.png" --precision bf16 --threads 2 --size 48
+expect 0 "wino4/bf16" -- run "$IMG/rgb8.png" --precision bf16 --algo wino4 --size 32
 expect 1 "bf16 has Winograd F(2x2) and F(4x4) kernels only" -- run "$IMG/rgb8.png" --precision bf16 --algo direct
 expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision bf16
 
