@@ -295,6 +295,15 @@ int vgg_net_steps(const vgg_net *net, vgg_step_info *out, int max) {
  * steps take them in one call (tile rows follow each other across images);
  * direct conv and pool steps split each task's rows at image boundaries; the
  * classifier's steps take the batch side by side. */
+/* A task's rows [*y, y1) of a batch cut at image boundaries: image *b, its rows [*r0, *r1); *y moves past them. */
+static void image_rows(const vgg_step *s, long *y, long y1, int *b, int *r0, int *r1) {
+  *b = (int)(*y / s->rows);
+  const long base = (long)*b * s->rows;
+  *r0 = (int)(*y - base);
+  *r1 = (int)(y1 - base < s->rows ? y1 - base : s->rows);
+  *y = base + *r1;
+}
+
 static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, float *out_f, int nb) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
@@ -323,11 +332,11 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
     const int r = t / s->noc, c = t % s->noc, oc0 = c * s->oc_step;
     const int oc1 = oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c;
     for (long y = rows * r / s->rsplit, y1 = rows * (r + 1) / s->rsplit; y < y1;) {
-      const int b = (int)(y / s->rows), e = (int)(y1 - (long)b * s->rows < s->rows ? y1 - (long)b * s->rows : s->rows);
+      int b, r0, r1;
+      image_rows(s, &y, y1, &b, &r0, &r1);
       const vgg_i8_conv3x3_args a = {in + b * in_img, out + b * out_img, s->weights_i8, s->qscale, s->qbias,
                                      l->in_h, l->in_w, l->in_c, l->out_c};
-      net->i8->conv(&a, (int)(y - (long)b * s->rows), e, oc0, oc1);
-      y = (long)b * s->rows + e;
+      net->i8->conv(&a, r0, r1, oc0, oc1);
     }
   }
 }
@@ -349,11 +358,11 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
       const int r = t / s->noc, c = t % s->noc, oc0 = c * s->oc_step;
       const int oc1 = oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c;
       for (long y = rows * r / s->rsplit, y1 = rows * (r + 1) / s->rsplit; y < y1;) {
-        const int b = (int)(y / s->rows), e = (int)(y1 - (long)b * s->rows < s->rows ? y1 - (long)b * s->rows : s->rows);
+        int b, r0, r1;
+        image_rows(s, &y, y1, &b, &r0, &r1);
         const vgg_conv3x3_args a = {in + b * in_img, out + b * out_img, s->weights, s->bias,
                                     l->in_h, l->in_w, l->in_c, l->out_c, s->relu};
-        fn(&a, (int)(y - (long)b * s->rows), e, oc0, oc1);
-        y = (long)b * s->rows + e;
+        fn(&a, r0, r1, oc0, oc1);
       }
     }
     break;
