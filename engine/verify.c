@@ -13,6 +13,7 @@
 #define TOL_BF16 1e-2    /* bf16 Winograd F(2x2), one layer (docs/precision.md) */
 #define TOL_BF16_F4 5e-2 /* bf16 F(4x4): its transform constants magnify the bf16 rounding */
 #define SCALAR_SIDE 16 /* the scalar-vs-float64 rows of VGG16 shapes use 16x16 maps */
+#define REDUCED_SIDE 8 /* --reduced: every level's VGG16 rows on 8x8 maps */
 
 typedef struct {
   vgg_verify_fn fn;
@@ -250,6 +251,12 @@ static int i8_row(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, int C
   return bad;
 }
 
+/* The map side for a VGG16 layer of side `side` at level l. */
+static int vgg16_side(int side, int l, int reduced) {
+  const int cap = reduced ? REDUCED_SIDE : l == VGG_LEVEL_SCALAR ? SCALAR_SIDE : side;
+  return side < cap ? side : cap;
+}
+
 static const int awk_ch[] = {1, 3, 7, 8, 15, 16, 17, 33};
 static const int awk_sz[] = {1, 2, 3, 5, 7, 13, 15};
 
@@ -266,7 +273,7 @@ vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, 
      * kernel; the scalar kernel against float64 at 16x16 (float64 is slow). */
     for (int i = 0; i < nconv; i++) {
       int side = convs[i].h;
-      if (l == VGG_LEVEL_SCALAR || reduced) side = side < SCALAR_SIDE ? side : SCALAR_SIDE;
+      side = vgg16_side(side, l, reduced);
       char tag[32];
       snprintf(tag, sizeof tag, "vgg16 #%d ", i + 1);
       if (conv_rows(&c, k, side, side, convs[i].cin, convs[i].cout, 1, convs[i].last_of_block, 100 + i, tag))
@@ -283,7 +290,7 @@ vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, 
     for (int i = 0; i < nconv; i++) {
       if (convs[i].cin % 4) continue;
       int side = convs[i].h;
-      if (l == VGG_LEVEL_SCALAR || reduced) side = side < SCALAR_SIDE ? side : SCALAR_SIDE;
+      side = vgg16_side(side, l, reduced);
       char tag[32];
       snprintf(tag, sizeof tag, "vgg16 #%d ", i + 1);
       if (i8_row(&c, k, side, side, convs[i].cin, convs[i].cout, 300 + i, tag))

@@ -10,7 +10,7 @@ static const char help[] =
     "  level against float64) on the 13 VGG16 conv shapes and on awkward shapes; prints kernel,\n"
     "  level, shape, max abs error, max error relative to max |ref|, pass/fail (tolerance 1e-5;\n"
     "  1e-4 for Winograd F(4x4)).  Direct and Winograd convolutions, pooling, dense, softmax.\n"
-    "  Exits 1 if any row fails.  --reduced: VGG16 shapes at 16x16 and no classifier-sized dense rows.\n";
+    "  Exits 1 if any row fails.  --reduced: VGG16 shapes at 8x8 and no classifier-sized dense rows.\n";
 
 static void row(void *user, const vgg_verify_row *r) {
   (void)user;
@@ -41,8 +41,8 @@ int cmd_verify(int argc, char **argv) {
   for (int l = 0; l < 4; l++)
     if (vgg_level_compiled(l))
       printf(" %s%s", vgg_level_name(l), vgg_level_usable(l) ? "" : " (SKIPPED: not supported by this CPU)");
-  printf("\nSIMD levels vs the scalar kernel%s; scalar vs float64 with VGG16 maps reduced to 16x16\n",
-         reduced ? " with VGG16 maps reduced to 16x16" : " at full VGG16 size");
+  if (reduced) printf("\nSIMD levels vs the scalar kernel, scalar vs float64, VGG16 maps reduced to 8x8\n");
+  else printf("\nSIMD levels vs the scalar kernel at full VGG16 size; scalar vs float64 with VGG16 maps reduced to 16x16\n");
   printf("%-11s %-7s %-37s %11s %11s %7s  %s\n", "kernel", "level", "shape", "max abs err", "rel to max", "tol",
          "result");
   struct timespec t0, t1;
