@@ -180,23 +180,35 @@ static const struct {
 #endif
     {-1, NULL}};
 
-const vgg_i8_kernels *vgg_i8_kernels_get(int level) {
-  const unsigned long long has = vgg_cpu_get()->has;
-  for (int i = 0; i8_rows[i].k; i++)
-    if (i8_rows[i].level == level && vgg_level_usable(level) && (has & i8_rows[i].k->needs) == i8_rows[i].k->needs)
-      return i8_rows[i].k;
-  return &vgg_i8_kernels_ref;
-}
+/* The first row of `rows` for `level` whose extra features the CPU has, else the reference. */
+#define VGG_FAMILY_GET(rows, level, ref)                                                                  \
+  do {                                                                                                    \
+    const unsigned long long has_ = vgg_cpu_get()->has;                                                   \
+    for (int i_ = 0; rows[i_].k; i_++)                                                                    \
+      if (rows[i_].level == (level) && vgg_level_usable(level) && (has_ & rows[i_].k->needs) == rows[i_].k->needs) \
+        return rows[i_].k;                                                                                \
+    return (ref);                                                                                         \
+  } while (0)
 
-/* bf16: the level's kernels when the CPU has AVX512-BF16, else the reference. */
+const vgg_i8_kernels *vgg_i8_kernels_get(int level) { VGG_FAMILY_GET(i8_rows, level, &vgg_i8_kernels_ref); }
+
+/* bf16: per level, its kernels (AVX512-BF16; Advanced SIMD's bf16 extension), else the reference. */
 #ifdef VGG_HAVE_BF16_avx512bf16
 extern const vgg_bf16_kernels vgg_bf16_kernels_avx512bf16;
 #endif
-const vgg_bf16_kernels *vgg_bf16_kernels_get(int level) {
-#ifdef VGG_HAVE_BF16_avx512bf16
-  const vgg_bf16_kernels *k = &vgg_bf16_kernels_avx512bf16;
-  if (level == VGG_LEVEL_AVX512 && vgg_level_usable(level) && (vgg_cpu_get()->has & k->needs) == k->needs) return k;
+#ifdef VGG_HAVE_BF16_bf16
+extern const vgg_bf16_kernels vgg_bf16_kernels_neonbf16;
 #endif
-  (void)level;
-  return &vgg_bf16_kernels_ref;
-}
+static const struct {
+  int level;
+  const vgg_bf16_kernels *k;
+} bf16_rows[] = {
+#ifdef VGG_HAVE_BF16_avx512bf16
+    {VGG_LEVEL_AVX512, &vgg_bf16_kernels_avx512bf16},
+#endif
+#ifdef VGG_HAVE_BF16_bf16
+    {VGG_LEVEL_NEON, &vgg_bf16_kernels_neonbf16},
+#endif
+    {-1, NULL}};
+
+const vgg_bf16_kernels *vgg_bf16_kernels_get(int level) { VGG_FAMILY_GET(bf16_rows, level, &vgg_bf16_kernels_ref); }

@@ -9,6 +9,7 @@
 #ifndef VGG_KERNELS_H
 #define VGG_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -231,12 +232,13 @@ static inline float vgg_ftz(float x) {
   return x;
 }
 /* One lane of VDPBF16PS: acc += a.hi * b.hi, then += a.lo * b.lo, each a
- * float32 fused multiply-add (the bf16 products are exact in float32, so a
- * plain add rounds the same), denormal inputs as zero, denormal results
- * flushed to zero.  a and b hold two bf16 each (element 2j in the low half). */
+ * float32 fused multiply-add (a bf16 product is exact in float32 unless it
+ * falls below FLT_MIN, where a separate multiply would round it), denormal
+ * inputs as zero, denormal results flushed to zero.  a and b hold two bf16
+ * each (element 2j in the low half). */
 static inline float vgg_bf16_dot2(float acc, uint32_t a, uint32_t b) {
-  acc = vgg_ftz(vgg_ftz(acc) + vgg_f32_from_bf16(a >> 16) * vgg_f32_from_bf16(b >> 16));
-  return vgg_ftz(acc + vgg_f32_from_bf16(a) * vgg_f32_from_bf16(b));
+  acc = vgg_ftz(fmaf(vgg_f32_from_bf16(a >> 16), vgg_f32_from_bf16(b >> 16), vgg_ftz(acc)));
+  return vgg_ftz(fmaf(vgg_f32_from_bf16(a), vgg_f32_from_bf16(b), acc));
 }
 
 typedef struct {

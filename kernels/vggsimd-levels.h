@@ -11,7 +11,8 @@
 
 /* X(ID, name): CPU features, as detected by CPUID/XCR0 (x86-64) or HWCAP (aarch64); the x86-64 ones
  * first, ASIMD the first of aarch64's.  The 8-bit and bfloat16 dot products (AVX512-VNNI, AVX-VNNI,
- * AVX512-BF16; dotprod, i8mm, bf16) are detected and reported; no level needs them yet. */
+ * AVX512-BF16; dotprod, i8mm, bf16) are no level's requirement: the int8 and bf16 kernels that use them
+ * name them (their `needs`), and dispatch falls back to the reference kernels without them. */
 #define VGG_FEATURES(X)                                                                                  \
   X(SSE2, sse2) X(AVX, avx) X(AVX2, avx2) X(FMA, fma) X(F16C, f16c) X(AVX512F, avx512f)              \
   X(AVX512BW, avx512bw) X(AVX512DQ, avx512dq) X(AVX512VL, avx512vl) X(OS_AVX, os_ymm)                \
