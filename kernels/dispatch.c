@@ -164,6 +164,9 @@ extern const vgg_i8_kernels vgg_i8_kernels_avxvnni;
 #ifdef VGG_HAVE_I8_i8mm
 extern const vgg_i8_kernels vgg_i8_kernels_neoni8mm;
 #endif
+#ifdef VGG_HAVE_I8_dotprod
+extern const vgg_i8_kernels vgg_i8_kernels_neondotprod;
+#endif
 static const struct {
   int level;
   const vgg_i8_kernels *k;
@@ -178,19 +181,25 @@ static const struct {
 #ifdef VGG_HAVE_I8_i8mm
     {VGG_LEVEL_NEON, &vgg_i8_kernels_neoni8mm},
 #endif
+#ifdef VGG_HAVE_I8_dotprod
+    {VGG_LEVEL_NEON, &vgg_i8_kernels_neondotprod},
+#endif
     {-1, NULL}};
 
-/* The first row of `rows` for `level` whose extra features the CPU has, else the reference. */
-#define VGG_FAMILY_GET(rows, level, ref)                                                                  \
+/* The n-th row (from 0) of `rows` for `level` whose extra features the CPU has, else `none`. */
+#define VGG_FAMILY_AT(rows, level, n, none)                                                               \
   do {                                                                                                    \
     const unsigned long long has_ = vgg_cpu_get()->has;                                                   \
+    int n_ = (n);                                                                                         \
     for (int i_ = 0; rows[i_].k; i_++)                                                                    \
-      if (rows[i_].level == (level) && vgg_level_usable(level) && (has_ & rows[i_].k->needs) == rows[i_].k->needs) \
+      if (rows[i_].level == (level) && vgg_level_usable(level) && (has_ & rows[i_].k->needs) == rows[i_].k->needs && \
+          n_-- == 0)                                                                                      \
         return rows[i_].k;                                                                                \
-    return (ref);                                                                                         \
+    return (none);                                                                                        \
   } while (0)
 
-const vgg_i8_kernels *vgg_i8_kernels_get(int level) { VGG_FAMILY_GET(i8_rows, level, &vgg_i8_kernels_ref); }
+const vgg_i8_kernels *vgg_i8_kernels_get(int level) { VGG_FAMILY_AT(i8_rows, level, 0, &vgg_i8_kernels_ref); }
+const vgg_i8_kernels *vgg_i8_kernels_at(int level, int n) { VGG_FAMILY_AT(i8_rows, level, n, NULL); }
 
 /* bf16: per level, its kernels (AVX512-BF16; Advanced SIMD's bf16 extension), else the reference. */
 #ifdef VGG_HAVE_BF16_avx512bf16
@@ -211,4 +220,4 @@ static const struct {
 #endif
     {-1, NULL}};
 
-const vgg_bf16_kernels *vgg_bf16_kernels_get(int level) { VGG_FAMILY_GET(bf16_rows, level, &vgg_bf16_kernels_ref); }
+const vgg_bf16_kernels *vgg_bf16_kernels_get(int level) { VGG_FAMILY_AT(bf16_rows, level, 0, &vgg_bf16_kernels_ref); }

@@ -188,6 +188,9 @@ typedef struct {
 /* The int8 kernels for `level`: that level's dot-product kernels when the
  * CPU has their features, else the reference (vgg_i8_kernels_ref). */
 const vgg_i8_kernels *vgg_i8_kernels_get(int level);
+/* Every int8 kernel set of `level` the CPU can run, in order of preference (n from 0; NULL after the last):
+ * the tests hold each to the reference, not only the one dispatch prefers. */
+const vgg_i8_kernels *vgg_i8_kernels_at(int level, int n);
 extern const vgg_i8_kernels vgg_i8_kernels_ref;
 
 /* [ceil(cout/nr)][9][cin/4][nr][4]: the layout of the SIMD kernels (channel tail zero). */

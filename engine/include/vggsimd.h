@@ -205,8 +205,8 @@ const char *const *vgg_algo_names(void);
  * signed, and the classifier stay float32; block outputs are dequantised.
  * bf16: the conv layers after the first run Winograd F(2x2) (auto, fast,
  * wino2) or F(4x4) (wino4) with bfloat16 GEMM operands (transformed filters
- * and inputs) and float32 sums, transforms and activations (AVX512-BF16; the
- * reference kernel elsewhere); direct and wino6 have no bf16 kernels. */
+ * and inputs) and float32 sums, transforms and activations (AVX512-BF16, Arm
+ * bf16; the reference kernel elsewhere); direct and wino6 have no bf16 kernels. */
 typedef enum { VGG_PRECISION_F32 = 0, VGG_PRECISION_INT8, VGG_PRECISION_BF16, VGG_PRECISION_COUNT } vgg_precision;
 /* "f32", "int8", "bf16": in enum order, NULL-terminated. */
 const char *const *vgg_precision_names(void);
