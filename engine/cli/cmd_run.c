@@ -37,7 +37,7 @@ static const char help[] =
     "                   of float64, measured) | fast (the fastest within 1e-4) | direct | wino2 | wino4 | wino6\n"
     "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n"
     "  --precision P    f32 (default) | int8: u8 activations x s8 weights on every conv after the first\n"
-    "                   (VNNI / i8mm dot products) | bf16: Winograd F(2x2) with bfloat16 GEMMs (AVX512-BF16,\n"
+    "                   (VNNI, i8mm or dotprod) | bf16: Winograd F(2x2) with bfloat16 GEMMs (AVX512-BF16,\n"
     "                   Arm bf16) on every conv after the first; error and speed: docs/precision.md\n"
     "  --ranges FILE    int8 activation ranges from `vggsimd calibrate`; without it int8 calibrates on the\n"
     "                   bundled photo first and says so\n"
@@ -169,7 +169,7 @@ void run_print_header(const run_conf *c, const run_engine *e, int h, int w) {
   for (int i = 0; i < nst; i++)
     if (strcmp(st[i].dtype, "f32") && strstr(st[i].kernel, "_ref") && strcmp(vgg_net_isa(net), "scalar")) {
       fprintf(stderr, "vggsimd run: note: the %s layers run on the reference kernel (slow): level %s on this CPU "
-                      "has no %s dot-product kernel (int8: AVX512-VNNI, AVX-VNNI or Arm i8mm; bf16: AVX512-BF16 or Arm "
+                      "has no %s dot-product kernel (int8: AVX512-VNNI, AVX-VNNI, Arm i8mm or dotprod; bf16: AVX512-BF16 or Arm "
                       "bf16)\n",
               st[i].dtype, vgg_net_isa(net), st[i].dtype);
       break;

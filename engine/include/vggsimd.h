@@ -199,7 +199,7 @@ const char *const *vgg_algo_names(void);
  * with every accuracy guarantee above).  int8: every conv layer whose input
  * is the output of a ReLU conv (VGG16: all but the first) runs on u8
  * activations x s8 weights with exact 32-bit sums (AVX512-VNNI, AVX-VNNI,
- * Arm i8mm; the reference kernel elsewhere); weights get one scale per
+ * Arm i8mm or dotprod; the reference kernel elsewhere); weights get one scale per
  * output channel at net creation, activations one scale per layer from
  * calibration ranges (vgg_calibrate); the first layer, whose input is
  * signed, and the classifier stay float32; block outputs are dequantised.
