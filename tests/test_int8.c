@@ -116,12 +116,13 @@ static void reference_definition(void **state) {
 /* Every level's int8 kernels against the reference, bit for bit: each set the CPU can run (AVX-512 with
  * AVX512-VNNI and AVX-VNNI, NEON with i8mm and dotprod), not only the one dispatch prefers. */
 static void kernels_exact(const vgg_i8_kernels *k) {
-  /* Awkward shapes (widths that are not multiples of the tile, channel tails of every size, 1-pixel maps)
-   * and the VGG16 shapes of blocks 2-5 at reduced map sizes (full width at 28x28). */
+  /* Awkward shapes (widths that are not multiples of the tile, channel tails of every size, 1-pixel maps),
+   * the VGG16 shapes of blocks 2-5 at reduced map sizes (full width at 28x28) and a row wider than the
+   * dotprod kernel's 128-pixel chunk of window sums. */
   const int shapes[][4] = {{1, 1, 4, 1},    {1, 2, 4, 16},   {2, 1, 8, 3},     {3, 5, 4, 17},   {7, 13, 12, 70},
                            {5, 6, 36, 64},  {9, 7, 68, 130}, {13, 11, 20, 48}, {4, 15, 8, 100}, {6, 1, 16, 65},
                            {14, 9, 64, 64}, {8, 28, 64, 128}, {28, 28, 128, 128}, {7, 28, 128, 256},
-                           {14, 14, 256, 512}, {14, 14, 512, 512}, {7, 7, 512, 512}};
+                           {14, 14, 256, 512}, {14, 14, 512, 512}, {7, 7, 512, 512}, {3, 301, 8, 20}};
   int n = 0;
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     icase c = make_case(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], 7 + s);
