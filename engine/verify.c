@@ -194,13 +194,15 @@ static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
   vgg_free(x), vgg_free(y), vgg_free(ref);
 }
 
-/* int8 conv: a level's dot-product kernel against the int8 reference, bit for
- * bit (tolerance 0), on u8 inputs over the whole range and s8 weights; at the
+/* int8 conv: a level's dot-product kernels (each set the CPU can run, ik; the
+ * reference when it has none) against the int8 reference, bit for bit
+ * (tolerance 0), on u8 inputs over the whole range and s8 weights; at the
  * scalar level the reference against its definition in float64 (the sum
  * scaled, biased and clamped, before rounding: within half a unit, so the
  * tolerance is 0.5 / max |reference|). */
-static int i8_row(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, int CO, uint64_t seed, const char *tag) {
-  const vgg_i8_kernels *ik = vgg_i8_kernels_get(k->level), *rk = &vgg_i8_kernels_ref;
+static int i8_row(ctx *c, const vgg_kernel_table *k, const vgg_i8_kernels *ik, int H, int W, int CI, int CO,
+                  uint64_t seed, const char *tag) {
+  const vgg_i8_kernels *rk = &vgg_i8_kernels_ref;
   const size_t nin = (size_t)H * W * CI, nout = (size_t)H * W * CO, nw = (size_t)9 * CI * CO;
   float *f = vgg_alloc(nin > nw ? nin : nw, sizeof(float)), *scale = vgg_alloc(CO, sizeof(float)),
         *bias = vgg_alloc(CO, sizeof(float)), *got = vgg_alloc(nout, sizeof(float));
@@ -218,8 +220,13 @@ static int i8_row(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, int C
     rk->pack(w, CI, CO, rp);
     vgg_i8_conv3x3_args a = {in, o1, rp, scale, bias, H, W, CI, CO};
     rk->conv(&a, 0, H, 0, CO);
-    char shape[80];
-    snprintf(shape, sizeof shape, "%s%dx%dx%d->%d", tag, H, W, CI, CO);
+    char shape[96];
+    /* A level with two sets (avx512: AVX512-VNNI and AVX-VNNI; neon: i8mm and dotprod) names the second. */
+    const char *isa = strstr(ik->name, "__");
+    if (ik != rk && ik != vgg_i8_kernels_get(k->level) && isa)
+      snprintf(shape, sizeof shape, "[%s] %s%dx%dx%d->%d", isa + 2, tag, H, W, CI, CO);
+    else
+      snprintf(shape, sizeof shape, "%s%dx%dx%d->%d", tag, H, W, CI, CO);
     if (ik != rk) {
       ik->pack(w, CI, CO, pk);
       a.out = o2, a.weights = pk;
@@ -293,12 +300,16 @@ vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, 
       side = vgg16_side(side, l, reduced);
       char tag[32];
       snprintf(tag, sizeof tag, "vgg16 #%d ", i + 1);
-      if (i8_row(&c, k, side, side, convs[i].cin, convs[i].cout, 300 + i, tag))
-        return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+      for (int n = 0; n == 0 || vgg_i8_kernels_at(l, n); n++)
+        if (i8_row(&c, k, n ? vgg_i8_kernels_at(l, n) : vgg_i8_kernels_get(l), side, side, convs[i].cin,
+                   convs[i].cout, 300 + i, tag))
+          return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     }
     for (int a = 0; a < 6; a++)
-      if (i8_row(&c, k, awk_sz[a], awk_sz[(a + 3) % 7], 4 * (a + 1), awk_ch[a + 2] + 1, 400 + a, ""))
-        return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
+      for (int n = 0; n == 0 || vgg_i8_kernels_at(l, n); n++)
+        if (i8_row(&c, k, n ? vgg_i8_kernels_at(l, n) : vgg_i8_kernels_get(l), awk_sz[a], awk_sz[(a + 3) % 7],
+                   4 * (a + 1), awk_ch[a + 2] + 1, 400 + a, ""))
+          return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     for (int i = 0; i < 8; i++) pool_row(&c, k, awk_sz[i % 7] + 1, awk_sz[(i + 3) % 7] + 2, awk_ch[i]);
     pool_row(&c, k, 224, 224, 64);
     pool_row(&c, k, 14, 14, 512);
