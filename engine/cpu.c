@@ -1,5 +1,5 @@
 /* The CPU report and the FMA-peak calibration of a level.  The CPU report: detected features, levels, and the kernel each level uses
- * for every operation (the names are the kernels' symbols). */
+ * for every operation, int8 and bf16 included (the names are the kernels' symbols). */
 #include "internal.h"
 #include "kernels.h"
 #include <omp.h>
@@ -33,6 +33,11 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
     VGG_KERNEL_OPS(VGG_X_PRINT)
 #undef VGG_X_PRINT
     for (int w = 0; w < VGG_WINO_COUNT; w++) OUT("  wino%dx%-6d %s\n", k->wino[w].m, k->wino[w].m, k->wino[w].name);
+    /* --precision int8 and bf16: the kernels this CPU runs at the level (the reference where it lacks the
+     * dot-product instructions). */
+    OUT("  %-12s %s\n", "conv3x3_int8", vgg_i8_kernels_get(l)->name);
+    const vgg_bf16_kernels *bk = vgg_bf16_kernels_get(l);
+    for (int w = 0; w < 2; w++) OUT("  wino%dx%d_bf16 %s\n", bk->wino[w].m, bk->wino[w].m, bk->wino[w].name);
   }
 #undef OUT
   return n;

@@ -24,7 +24,7 @@ static void pack_ref(const int8_t *hwio, int cin, int cout, int8_t *packed) {
   memcpy(packed, hwio, (size_t)9 * cin * cout);
 }
 
-static void conv_ref(const vgg_i8_conv3x3_args *a, int y0, int y1, int oc0, int oc1) {
+static void vgg_i8_conv3x3_relu_ref(const vgg_i8_conv3x3_args *a, int y0, int y1, int oc0, int oc1) {
   const int H = a->h, W = a->w, CI = a->cin, CO = a->cout;
   for (int y = y0; y < y1; y++)
     for (int x = 0; x < W; x++)
@@ -43,7 +43,7 @@ static void conv_ref(const vgg_i8_conv3x3_args *a, int y0, int y1, int oc0, int 
 }
 
 const vgg_i8_kernels vgg_i8_kernels_ref = {
-    .oc_block = 1, .needs = 0, .packed_size = packed_size_ref, .pack = pack_ref, .conv = conv_ref,
+    .oc_block = 1, .needs = 0, .packed_size = packed_size_ref, .pack = pack_ref, .conv = vgg_i8_conv3x3_relu_ref,
     .name = "vgg_i8_conv3x3_relu_ref", .dot_peak = NULL, .dot_peak_ops = 0};
 
 size_t vgg_i8_packed_size_blocked(int cin, int cout, int nr) {
