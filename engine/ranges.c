@@ -71,6 +71,7 @@ vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, 
                    k != 2      ? "expected 'LAYER VALUE'"
                    : layer < 0 ? "not a conv layer of the model"
                    : seen[layer] ? "layer listed twice"
+                   : errno == ERANGE && !*end ? "the value is outside float32's range (1.2e-38 to 3.4e38, or 0)"
                                  : "the value is not a finite number >= 0");
       break;
     }

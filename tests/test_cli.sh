@@ -159,6 +159,10 @@ for v in nan -1 inf 1e99 3x ""; do
   rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | sed "s/^block3_conv2 .*/block3_conv2 $v/")"
   expect 1 "$T/bad.txt:" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 done
+for v in 1e99 1e-45; do
+  rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | sed "s/^block3_conv2 .*/block3_conv2 $v/")"
+  expect 1 "outside float32's range" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
+done
 printf 'vggsimd-ranges 1 vgg16\n\0\n' >"$T/bad.txt"
 expect 1 "binary data" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 : >"$T/bad.txt"
