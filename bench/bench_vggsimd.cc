@@ -80,52 +80,44 @@ void set_scalar_counter(benchmark::State &st, int level, const std::string &shap
 
 // ---- calibration --------------------------------------------------------
 
+// `threads` copies of a throughput loop: fn(iters) does iters * per_iter operations. The rate goes in counter
+// `unit` and, when `store` is not empty, raises g_peak[store] (the peaks the % columns divide by).
+void peak_loop(benchmark::State &st, float (*fn)(int64_t), int per_iter, int threads, const std::string &store,
+               const char *unit) {
+  const int64_t iters = 1 << 20;
+  const double t0 = now();
+  for (auto _ : st) {
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += fn(iters);
+    benchmark::DoNotOptimize(sink);
+  }
+  const double rate = static_cast<double>(iters) * per_iter * threads * st.iterations() / (now() - t0) / 1e9;
+  if (!store.empty()) {
+    auto &p = g_peak[store];
+    p = std::max(p, rate);
+  }
+  st.counters[unit] = rate;
+}
+
+// The FMA peak, kept under "<level>/<threads>".
 void BM_FmaPeak(benchmark::State &st, int level, int threads) {
   const vgg_kernel_table *k = vgg_kernels_get(level);
-  const int64_t iters = 1 << 20;
-  const double t0 = now();
-  for (auto _ : st) {
-    float sink = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : sink)
-    sink += k->fma_peak(iters);
-    benchmark::DoNotOptimize(sink);
-  }
-  const double gf = static_cast<double>(iters) * k->fma_peak_flops * threads * st.iterations() / (now() - t0) / 1e9;
-  auto &p = g_peak[key(vgg_level_name(level), std::to_string(threads))];
-  p = std::max(p, gf);
-  st.counters["GFLOP/s"] = gf;
+  peak_loop(st, k->fma_peak, k->fma_peak_flops, threads, key(vgg_level_name(level), std::to_string(threads)),
+            "GFLOP/s");
 }
 
-// The int8 dot-product peak (vpdpbusd, usdot), as the FMA one; kept under "int8/<level>/<threads>".
+// The int8 dot-product peak (vpdpbusd, usdot), kept under "int8/<level>/<threads>".
 void BM_Int8Peak(benchmark::State &st, int level, int threads) {
   const vgg_i8_kernels *k = vgg_i8_kernels_get(level);
-  const int64_t iters = 1 << 20;
-  const double t0 = now();
-  for (auto _ : st) {
-    float sink = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : sink)
-    sink += k->dot_peak(iters);
-    benchmark::DoNotOptimize(sink);
-  }
-  const double gops = static_cast<double>(iters) * k->dot_peak_ops * threads * st.iterations() / (now() - t0) / 1e9;
-  auto &p = g_peak[key("int8", key(vgg_level_name(level), std::to_string(threads)))];
-  p = std::max(p, gops);
-  st.counters["GOP/s"] = gops;
+  peak_loop(st, k->dot_peak, k->dot_peak_ops, threads,
+            key("int8", key(vgg_level_name(level), std::to_string(threads))), "GOP/s");
 }
 
-// The bf16 dot-product peak (vdpbf16ps), as the FMA one.
+// The bf16 dot-product peak (vdpbf16ps, bfmlal).
 void BM_Bf16Peak(benchmark::State &st, int level, int threads) {
   const vgg_bf16_kernels *k = vgg_bf16_kernels_get(level);
-  const int64_t iters = 1 << 20;
-  const double t0 = now();
-  for (auto _ : st) {
-    float sink = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : sink)
-    sink += k->dot_peak(iters);
-    benchmark::DoNotOptimize(sink);
-  }
-  st.counters["GFLOP/s"] =
-      static_cast<double>(iters) * k->dot_peak_flops * threads * st.iterations() / (now() - t0) / 1e9;
+  peak_loop(st, k->dot_peak, k->dot_peak_flops, threads, "", "GFLOP/s");
 }
 
 // ---- kernels, single thread, full layer ---------------------------------
@@ -383,31 +375,25 @@ void register_all() {
     if (vgg_level_usable(l)) levels.push_back(l);
   const int best = levels.back();
 
-  for (int l : levels)
-    for (int t : threads)
-      if (vgg_kernels_get(l)->fma_peak)
-        benchmark::RegisterBenchmark(("calibrate/fma_peak/" + std::string(vgg_level_name(l)) + "/threads:" +
-                                      std::to_string(t)).c_str(),
-                                     BM_FmaPeak, l, t)
-            ->MinTime(0.1)
-            ->Apply(min_stat);
-
-  for (int l : levels)
-    for (int t : threads)
-      if (vgg_i8_kernels_get(l)->dot_peak)
-        benchmark::RegisterBenchmark(("calibrate/int8_peak/" + std::string(vgg_level_name(l)) + "/threads:" +
-                                      std::to_string(t)).c_str(),
-                                     BM_Int8Peak, l, t)
-            ->MinTime(0.1)
-            ->Apply(min_stat);
-  for (int l : levels)
-    for (int t : threads)
-      if (vgg_bf16_kernels_get(l)->dot_peak)
-        benchmark::RegisterBenchmark(("calibrate/bf16_peak/" + std::string(vgg_level_name(l)) + "/threads:" +
-                                      std::to_string(t)).c_str(),
-                                     BM_Bf16Peak, l, t)
-            ->MinTime(0.1)
-            ->Apply(min_stat);
+  // The peaks each level has, at every thread count.
+  const struct {
+    const char *name;
+    void (*bm)(benchmark::State &, int, int);
+    bool (*has)(int);
+  } peaks[] = {
+      {"fma_peak", BM_FmaPeak, [](int l) { return vgg_kernels_get(l)->fma_peak != nullptr; }},
+      {"int8_peak", BM_Int8Peak, [](int l) { return vgg_i8_kernels_get(l)->dot_peak != nullptr; }},
+      {"bf16_peak", BM_Bf16Peak, [](int l) { return vgg_bf16_kernels_get(l)->dot_peak != nullptr; }},
+  };
+  for (const auto &pk : peaks)
+    for (int l : levels)
+      for (int t : threads)
+        if (pk.has(l))
+          benchmark::RegisterBenchmark(("calibrate/" + std::string(pk.name) + "/" + vgg_level_name(l) +
+                                        "/threads:" + std::to_string(t)).c_str(),
+                                       pk.bm, l, t)
+              ->MinTime(0.1)
+              ->Apply(min_stat);
   for (int l : levels)
     if (vgg_i8_kernels_get(l)->dot_peak)
       for (int i = 0; i < kVgg16.n; i++)

@@ -295,13 +295,28 @@ int vgg_net_steps(const vgg_net *net, vgg_step_info *out, int max) {
  * steps take them in one call (tile rows follow each other across images);
  * direct conv and pool steps split each task's rows at image boundaries; the
  * classifier's steps take the batch side by side. */
-/* A task's rows [*y, y1) of a batch cut at image boundaries: image *b, its rows [*r0, *r1); *y moves past them. */
-static void image_rows(const vgg_step *s, long *y, long y1, int *b, int *r0, int *r1) {
-  *b = (int)(*y / s->rows);
-  const long base = (long)*b * s->rows;
-  *r0 = (int)(*y - base);
-  *r1 = (int)(y1 - base < s->rows ? y1 - base : s->rows);
-  *y = base + *r1;
+/* Task t of a direct conv step on a batch of `rows` rows (rsplit row ranges x
+ * noc channel ranges): its output channels, and its rows cut at image
+ * boundaries, one image's piece per task_next: image b, its rows [r0, r1). */
+typedef struct {
+  long y, y1;
+  int oc0, oc1, b, r0, r1;
+} conv_task;
+
+static conv_task task_of(const vgg_step *s, const vgg_layer *l, int t, long rows) {
+  const int r = t / s->noc, oc0 = t % s->noc * s->oc_step;
+  return (conv_task){rows * r / s->rsplit, rows * (r + 1) / s->rsplit, oc0,
+                     oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c, 0, 0, 0};
+}
+
+static int task_next(const vgg_step *s, conv_task *k) {
+  if (k->y >= k->y1) return 0;
+  k->b = (int)(k->y / s->rows);
+  const long base = (long)k->b * s->rows;
+  k->r0 = (int)(k->y - base);
+  k->r1 = (int)(k->y1 - base < s->rows ? k->y1 - base : s->rows);
+  k->y = base + k->r1;
+  return 1;
 }
 
 static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, float *out_f, int nb) {
@@ -328,17 +343,12 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
     return;
   }
 #pragma omp parallel for num_threads(net->threads) schedule(static)
-  for (int t = 0; t < ntask; t++) {
-    const int r = t / s->noc, c = t % s->noc, oc0 = c * s->oc_step;
-    const int oc1 = oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c;
-    for (long y = rows * r / s->rsplit, y1 = rows * (r + 1) / s->rsplit; y < y1;) {
-      int b, r0, r1;
-      image_rows(s, &y, y1, &b, &r0, &r1);
-      const vgg_i8_conv3x3_args a = {in + b * in_img, out + b * out_img, s->weights_i8, s->qscale, s->qbias,
+  for (int t = 0; t < ntask; t++)
+    for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);) {
+      const vgg_i8_conv3x3_args a = {in + k.b * in_img, out + k.b * out_img, s->weights_i8, s->qscale, s->qbias,
                                      l->in_h, l->in_w, l->in_c, l->out_c};
-      net->i8->conv(&a, r0, r1, oc0, oc1);
+      net->i8->conv(&a, k.r0, k.r1, k.oc0, k.oc1);
     }
-  }
 }
 
 static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
@@ -354,17 +364,12 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
     const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
     const vgg_conv3x3_fn fn = l->in_c == 3 ? net->k->conv3x3_c3 : net->k->conv3x3;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
-    for (int t = 0; t < ntask; t++) {
-      const int r = t / s->noc, c = t % s->noc, oc0 = c * s->oc_step;
-      const int oc1 = oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c;
-      for (long y = rows * r / s->rsplit, y1 = rows * (r + 1) / s->rsplit; y < y1;) {
-        int b, r0, r1;
-        image_rows(s, &y, y1, &b, &r0, &r1);
-        const vgg_conv3x3_args a = {in + b * in_img, out + b * out_img, s->weights, s->bias,
+    for (int t = 0; t < ntask; t++)
+      for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);) {
+        const vgg_conv3x3_args a = {in + k.b * in_img, out + k.b * out_img, s->weights, s->bias,
                                     l->in_h, l->in_w, l->in_c, l->out_c, s->relu};
-        fn(&a, r0, r1, oc0, oc1);
+        fn(&a, k.r0, k.r1, k.oc0, k.oc1);
       }
-    }
     break;
   }
   case VGG_STEP_WINO: {

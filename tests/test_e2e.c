@@ -96,20 +96,43 @@ static void on_block(void *user, int image, int b, const vgg_tensor *t, double s
     c->bad++;
 }
 
-static void golden_all_levels(void **s) {
-  (void)s;
+/* The golden run's setting: the reference values, VGG16 with the seeded
+ * weights they were computed with, and the golden photo loaded as they were. */
+typedef struct {
   golden g;
-  load_golden(&g);
   vgg_model *m;
   vgg_weights *w;
-  vgg_error err;
-  assert_int_equal(vgg_model_create(VGG16, 1, 224, 224, &m, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, (uint64_t)g.seed, 0, &w, &err), VGG_OK);
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, g.image);
-  vgg_image_options io = {224, VGG_RESIZE_DIRECT, VGG_PREPROC_TORCH};
   vgg_tensor in;
-  assert_int_equal(vgg_image_load(path, &io, &in, &err), VGG_OK);
+} world;
+
+static const vgg_image_options golden_io = {224, VGG_RESIZE_DIRECT, VGG_PREPROC_TORCH};
+
+static void world_open(world *x) {
+  vgg_error err;
+  char path[512];
+  load_golden(&x->g);
+  assert_int_equal(vgg_model_create(VGG16, 1, 224, 224, &x->m, &err), VGG_OK);
+  assert_int_equal(vgg_weights_init(x->m, (uint64_t)x->g.seed, 0, &x->w, &err), VGG_OK);
+  snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, x->g.image);
+  assert_int_equal(vgg_image_load(path, &golden_io, &x->in, &err), VGG_OK);
+}
+
+static void world_close(world *x) {
+  for (int b = 1; b <= 5; b++) free(x->g.idx[b]), free(x->g.val[b]);
+  vgg_tensor_free(&x->in);
+  vgg_weights_free(x->w);
+  vgg_model_free(x->m);
+}
+
+static void golden_all_levels(void **s) {
+  (void)s;
+  world x;
+  world_open(&x);
+  const golden g = x.g;
+  vgg_model *m = x.m;
+  vgg_weights *w = x.w;
+  vgg_tensor in = x.in;
+  vgg_error err;
   double lmax = 0;
   for (int i = 0; i < 1000; i++) lmax = tu_max(lmax, fabs(g.logits[i]));
   int tested = 0;
@@ -156,10 +179,7 @@ static void golden_all_levels(void **s) {
    }
   }
   assert_true(tested >= 1);
-  for (int b = 1; b <= 5; b++) free(g.idx[b]), free(g.val[b]);
-  vgg_tensor_free(&in);
-  vgg_weights_free(w);
-  vgg_model_free(m);
+  world_close(&x);
 }
 
 /* int8 (every conv after the first) and bf16 (bf16 Winograd GEMMs on every
@@ -170,18 +190,14 @@ static void golden_all_levels(void **s) {
 #define TOL_INT8 2e-2
 #define TOL_BF16 1e-2
 static void golden_low_precision(vgg_precision prec) {
-  golden g;
-  load_golden(&g);
-  vgg_model *m;
-  vgg_weights *w;
+  world x;
+  world_open(&x);
+  const golden g = x.g;
+  vgg_model *m = x.m;
+  vgg_weights *w = x.w;
+  vgg_tensor in = x.in, cal;
   vgg_error err;
-  assert_int_equal(vgg_model_create(VGG16, 1, 224, 224, &m, &err), VGG_OK);
-  assert_int_equal(vgg_weights_init(m, (uint64_t)g.seed, 0, &w, &err), VGG_OK);
   char path[512];
-  snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, g.image);
-  vgg_image_options io = {224, VGG_RESIZE_DIRECT, VGG_PREPROC_TORCH};
-  vgg_tensor in, cal;
-  assert_int_equal(vgg_image_load(path, &io, &in, &err), VGG_OK);
   /* Calibration photos: the test set's own, not the golden photo. */
   static const char *const photos[] = {"tests/data/img/large_1200x800.jpg", "tests/data/img/rgb8.jpg"};
   float ranges[64] = {0};
@@ -190,7 +206,7 @@ static void golden_low_precision(vgg_precision prec) {
   assert_int_equal(vgg_net_create(m, w, &fo, &net, &err), VGG_OK);
   for (size_t i = 0; prec == VGG_PRECISION_INT8 && i < sizeof photos / sizeof photos[0]; i++) { /* bf16 needs no ranges */
     snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, photos[i]);
-    assert_int_equal(vgg_image_load(path, &io, &cal, &err), VGG_OK);
+    assert_int_equal(vgg_image_load(path, &golden_io, &cal, &err), VGG_OK);
     assert_int_equal(vgg_net_calibrate(net, &cal, ranges, &err), VGG_OK);
     vgg_tensor_free(&cal);
   }
@@ -227,10 +243,7 @@ static void golden_low_precision(vgg_precision prec) {
     assert_int_equal(top[0], g.top5[0]);
     tested++;
   }
-  for (int b = 1; b <= 5; b++) free(g.idx[b]), free(g.val[b]);
-  vgg_tensor_free(&in);
-  vgg_weights_free(w);
-  vgg_model_free(m);
+  world_close(&x);
   if (!tested) { /* e.g. bf16 under emulation: only the reference, which the native scalar build checks */
     print_message("[  SKIP    ] %s: no level here has kernels for it to check\n", prec == VGG_PRECISION_INT8 ? "int8" : "bf16");
     skip();
