@@ -257,7 +257,7 @@ static void scaled_size(const vgg_image_options *opt, int64_t w, int64_t h, int6
 
 static vgg_status check_options(const vgg_image_options *opt, vgg_error *err) {
   if (opt->size < 32 || opt->size > 4096)
-    return vgg_fail(err, VGG_ERR_ARG, "--size %d is out of range (32 to 4096)", opt->size);
+    return vgg_fail(err, VGG_ERR_ARG, "image size %d is out of range (32 to 4096)", opt->size);
   if (opt->max_pixels < 0) return vgg_fail(err, VGG_ERR_ARG, "max_pixels %lld is negative", (long long)opt->max_pixels);
   return VGG_OK;
 }

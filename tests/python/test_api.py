@@ -134,6 +134,18 @@ def test_errors_are_exceptions(tmp_path, weights_top):
             m.predict(bad)
     with pytest.raises(ValueError):
         m.predict("not an array")
+    x = np.zeros((2, 32, 32, 3), np.float32)
+    x[1, 5, 7, 2] = np.nan
+    with pytest.raises(ValueError, match=r"input\[1, 5, 7, 2\] is NaN"):
+        m.predict(x)
+    with pytest.raises(ValueError, match=r"input\[0, 0, 0, 0\] is infinite"):
+        m.features(np.full((1, 32, 32, 3), 1e300))  # float64 past float32's range
+    with pytest.raises(ValueError, match="complex"):
+        m.predict(np.zeros((1, 32, 32, 3), np.complex64))
+    with pytest.raises(ValueError, match="array of numbers"):
+        m.predict(np.full((1, 32, 32, 3), "a"))
+    with pytest.raises(ValueError, match="layer name"):
+        m.layer_output(np.zeros((1, 32, 32, 3), np.float32), None)
     with pytest.raises(ValueError, match="not a classifier layer"):
         m.layer_output(np.zeros((1, 32, 32, 3), np.float32), "fc1")
     with pytest.raises(ValueError, match="isa 'avx9'"):
@@ -142,8 +154,9 @@ def test_errors_are_exceptions(tmp_path, weights_top):
         vggsimd.Model("vgg99")
     with pytest.raises(ValueError, match="algo 'fastest'"):
         vggsimd.VGG16(algo="fastest")
-    with pytest.raises(ValueError, match="threads"):
-        vggsimd.VGG16(threads=0)
+    for t in (0, 1025, 10**20, True, 2.0):
+        with pytest.raises(ValueError, match="threads"):
+            vggsimd.VGG16(threads=t)
     with pytest.raises(ValueError, match="7x7"):
         vggsimd.VGG16(include_top=True, input_shape=(64, 64, 3))
     with pytest.raises(ValueError, match="input_shape"):

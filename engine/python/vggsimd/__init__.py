@@ -48,8 +48,8 @@ class Model:
         shape = tuple(input_shape) if input_shape is not None else (224, 224, 3)
         if len(shape) != 3 or shape[2] != 3 or not all(isinstance(v, int) for v in shape):
             raise ValueError("input_shape must be (height, width, 3), got %r" % (input_shape,))
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise ValueError("threads must be None (online cores) or a whole number >= 1, got %r" % (threads,))
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 1024):
+            raise ValueError("threads must be None (online cores) or a whole number from 1 to 1024, got %r" % (threads,))
         naming = _vggsimd.probe_weights(weights)[0] if weights is not None else "keras"
         #: the preprocessing the weights expect: "torch" for torchvision naming, else "caffe"
         self.preprocess = "torch" if naming == "torch" else "caffe"
@@ -108,6 +108,8 @@ class Model:
     def layer_output(self, x, name):
         """The output of one layer: a block's pool (blockN_pool), or with the classifier fc1, fc2 (N, 4096) or
         predictions (N, 1000, the probabilities)."""
+        if not isinstance(name, str):
+            raise ValueError("name must be a layer name (blockN_pool, fc1, fc2, predictions), got %r" % (name,))
         if name in BLOCKS:
             return self.features(x)[name]
         if name == "predictions":

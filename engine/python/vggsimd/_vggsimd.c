@@ -8,6 +8,7 @@
 #include <pythread.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -167,6 +168,14 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
       return NULL;
     }
   }
+  if (PyArray_Check(xin) && !PyArray_ISNUMBER((PyArrayObject *)xin) && !PyArray_ISBOOL((PyArrayObject *)xin)) {
+    PyErr_SetString(PyExc_ValueError, "input must be an array of numbers (float32 or convertible), got another dtype");
+    return NULL;
+  }
+  if (PyArray_Check(xin) && PyArray_ISCOMPLEX((PyArrayObject *)xin)) {
+    PyErr_SetString(PyExc_ValueError, "input is complex; the model takes real numbers");
+    return NULL;
+  }
   PyArrayObject *x = (PyArrayObject *)PyArray_FROM_OTF(xin, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
   if (!x) return NULL;
   const vgg_layer *in = vgg_model_layer(self->m, 0);
@@ -180,6 +189,18 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
     Py_DECREF(x);
     return NULL;
   }
+  /* Every value finite, as the command line asks of a .npy input (a NaN would run to NaN outputs silently). */
+  const float *xv = PyArray_DATA(x);
+  const npy_intp nx = PyArray_SIZE(x);
+  for (npy_intp i = 0; i < nx; i++)
+    if (!isfinite(xv[i])) {
+      const npy_intp c = i % 3, px = i / 3, xx = px % d[2], yy = px / d[2] % d[1], nn = px / d[2] / d[1];
+      PyErr_Format(PyExc_ValueError, "input[%lld, %lld, %lld, %lld] is %s after conversion to float32; every value "
+                   "must be finite", (long long)nn, (long long)yy, (long long)xx, (long long)c,
+                   isnan(xv[i]) ? "NaN" : "infinite");
+      Py_DECREF(x);
+      return NULL;
+    }
   const int n = (int)d[0];
   PyObject *blocks[6] = {NULL}, *probs = NULL, *dense = NULL, *ret = NULL;
   fwd_ctx c;
