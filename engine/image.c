@@ -73,10 +73,10 @@ static const char *npy_field(const char *dict, const char *key) {
   return p;
 }
 
-vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndim, vgg_error *err) {
+/* A .npy from the stream f of `size` bytes in all, named path in messages (f is left open). */
+static vgg_status npy_read_stream(FILE *f, uint64_t size, const char *path, float **data, int64_t *shape, int *ndim,
+                                  vgg_error *err) {
   *data = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   vgg_status s = VGG_OK;
   char *dict = NULL;
   unsigned char head[12];
@@ -137,11 +137,10 @@ vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndi
     }
     sh = end;
   }
-  struct stat sb;
   const long pos = ftell(f);
-  if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size - (uint64_t)pos != count * 4) {
+  if (pos < 0 || size - (uint64_t)pos != count * 4) {
     s = vgg_fail(err, VGG_ERR_FORMAT, "%s: .npy holds %llu data bytes, its shape needs %llu", path,
-                 (unsigned long long)((uint64_t)sb.st_size - (uint64_t)pos), (unsigned long long)(count * 4));
+                 (unsigned long long)(size - (uint64_t)pos), (unsigned long long)(count * 4));
     goto done;
   }
   *data = vgg_alloc((size_t)count, sizeof(float));
@@ -156,17 +155,36 @@ vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndi
   }
 done:
   free(dict);
+  return s;
+}
+
+vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndim, vgg_error *err) {
+  *data = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat sb;
+  vgg_status s = fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)
+                     ? vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path)
+                     : npy_read_stream(f, (uint64_t)sb.st_size, path, data, shape, ndim, err);
   fclose(f);
   return s;
 }
 
 /* -------------------------------------------------------------- pictures -- */
 
-static vgg_status load_npy_input(const char *path, vgg_tensor *out, vgg_error *err) {
+/* A .npy network input: the file at path, or (mem non-NULL) its len bytes already read from path. */
+static vgg_status load_npy_input(const char *path, const unsigned char *mem, size_t len, vgg_tensor *out,
+                                 vgg_error *err) {
   float *data;
   int64_t shape[8];
   int nd;
-  vgg_status s = vgg_npy_read(path, &data, shape, &nd, err);
+  vgg_status s;
+  if (mem) {
+    FILE *f = fmemopen((void *)mem, len, "rb");
+    if (!f) return vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory", path);
+    s = npy_read_stream(f, len, path, &data, shape, &nd, err);
+    fclose(f);
+  } else s = vgg_npy_read(path, &data, shape, &nd, err);
   if (s) return s;
   const int64_t *hwc = nd == 4 ? shape + 1 : shape;
   if (!((nd == 3) || (nd == 4 && shape[0] == 1)) || hwc[2] != 3 || hwc[0] < 1 || hwc[1] < 1 || hwc[0] > 16384 ||
@@ -313,21 +331,24 @@ vgg_status vgg_image_load_info(const char *path, const vgg_image_options *opt, v
   memset(out, 0, sizeof *out);
   vgg_status s = check_options(opt, err);
   if (s) return s;
-  /* A .npy is read as it is stored; a picture is decoded from memory. */
-  FILE *f = fopen(path, "rb");
-  char magic[6];
-  const int npy = f && fread(magic, 1, 6, f) == 6 && memcmp(magic, NPY_MAGIC, 6) == 0;
-  if (f) fclose(f);
-  if (npy) {
-    s = load_npy_input(path, out, err);
-    if (!s && info) info->width = out->w, info->height = out->h;
-    return s;
+  /* A regular file is sniffed first: a .npy is read as it is stored (it may be larger than a picture may), a
+   * picture decoded from memory.  A pipe or a device can be read only once: whole, then sniffed. */
+  struct stat sb;
+  const int regular = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+  int npy = 0;
+  if (regular) {
+    FILE *f = fopen(path, "rb");
+    char magic[6];
+    npy = f && fread(magic, 1, 6, f) == 6 && memcmp(magic, NPY_MAGIC, 6) == 0;
+    if (f) fclose(f);
   }
-  unsigned char *data;
-  size_t len;
-  s = vgg_read_file(path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err);
-  if (s) return s;
-  s = decode_info(path, data, len, opt, out, info, err);
+  unsigned char *data = NULL;
+  size_t len = 0;
+  if (!npy && (s = vgg_read_file(path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err))) return s;
+  if (npy || (len >= 6 && memcmp(data, NPY_MAGIC, 6) == 0)) {
+    s = load_npy_input(path, data, len, out, err);
+    if (!s && info) info->width = out->w, info->height = out->h;
+  } else s = decode_info(path, data, len, opt, out, info, err);
   free(data);
   return s;
 }

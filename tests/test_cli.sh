@@ -177,5 +177,23 @@ expect 0 "wino4/bf16" -- run "$IMG/rgb8.png" --precision bf16 --algo wino4 --siz
 expect 1 "bf16 has Winograd F(2x2) and F(4x4) kernels only" -- run "$IMG/rgb8.png" --precision bf16 --algo direct
 expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision bf16
 
+# A pipe is read once, whole: a picture and a .npy from stdin give the bits of the same file run by name.
+for f in rgb8.jpg rgb8.png; do
+  vgg run "$IMG/$f" --size 32 --npy "$T/byname" >/dev/null 2>&1
+  vgg run /dev/stdin --size 32 --npy "$T/piped" <"$IMG/$f" >/dev/null 2>"$T/err"
+  cat "$IMG/$f" | vgg run /dev/stdin --size 32 --npy "$T/piped2" >/dev/null 2>>"$T/err"
+  cmp -s "$T/byname/block5.npy" "$T/piped2/block5.npy" && cmp -s "$T/byname/block1.npy" "$T/piped2/block1.npy" && ok ||
+    bad "$f through a pipe differs from the file run by name: $(cat "$T/err")"
+  rm -rf "$T/byname" "$T/piped" "$T/piped2"
+done
+# A (32,32,3) float32 .npy of zeros, written by hand: a 118-byte header after the 10-byte preamble.
+dict="{'descr': '<f4', 'fortran_order': False, 'shape': (32, 32, 3), }"
+{ printf '\x93NUMPY\x01\x00\x76\x00%s%*s\n' "$dict" $((118 - ${#dict} - 1)) ''; head -c 12288 /dev/zero; } >"$T/in.npy"
+vgg run "$T/in.npy" --size 32 --npy "$T/byname" >/dev/null 2>"$T/err"
+cat "$T/in.npy" | vgg run /dev/stdin --size 32 --npy "$T/piped" >/dev/null 2>>"$T/err"
+cmp -s "$T/byname/block5.npy" "$T/piped/block5.npy" && ok || bad ".npy through a pipe differs from the file: $(cat "$T/err")"
+head -c 100 "$T/in.npy" | vgg run /dev/stdin --size 32 >/dev/null 2>"$T/err"
+[ $? = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && ok || bad "a cut .npy through a pipe: want exit 1, one line: $(cat "$T/err")"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
