@@ -178,5 +178,16 @@ else
   echo "SKIP: progress line (no 'script' command to give the run a terminal)"
 fi
 
+# An image whose outputs cannot all be written fails alone, and takes back what it wrote: its files and the
+# directories the run made for it (here block3.npy of rgb8.png is blocked by a directory of that name; its maps
+# directory is new, so it goes too). The other image is untouched.
+mkdir -p "$T/w" && cp "$IMG/rgb8.png" "$IMG/rgb8.jpg" "$T/w/" && mkdir -p "$T/wn/rgb8.png/block3.npy"
+run "$T/w" "${COMMON[@]}" --npy "$T/wn" --maps "$T/wm"
+check "a write failure exits 1 (got $(rc))" [ "$(rc)" = 1 ]
+check "the write failure reported: $(cat "$T/err")" grep -q "rgb8.png.*block3.npy" "$T/err"
+check "the failed image's new maps directory removed" [ ! -e "$T/wm/rgb8.png" ]
+check "the failed image's dumps removed" [ -z "$(ls "$T/wn/rgb8.png" | grep -v '^block3.npy$')" ]
+check "the other image's outputs kept" [ -e "$T/wm/rgb8.jpg/block5.png" ] && [ -e "$T/wn/rgb8.jpg/block5.npy" ]
+
 echo "many: $pass passed, $fail failed"
 [ "$fail" = 0 ]

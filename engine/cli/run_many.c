@@ -19,6 +19,9 @@
 
 /* Output paths are checked to fit PATH_MAX (4096) when the run starts; buffers have room to spare. */
 #define PBUF 8400
+/* Outputs one image can have: 5 maps, 5 block dumps, 5 report maps, its input and page, a features file, and
+ * the 3 directories that hold them. */
+#define MAX_WRITTEN 24
 
 typedef struct {
   char *path;
@@ -295,7 +298,7 @@ typedef struct {
   int shapes[6][4];
   double ms[MAX_IMAGES];
   double block_ms[MAX_IMAGES][6];
-  char *written[MAX_IMAGES][12]; /* files written per image, removed when a later one fails */
+  char *written[MAX_IMAGES][MAX_WRITTEN]; /* files and directories made per image, removed when a later one fails */
   int nwritten[MAX_IMAGES];
 } outputs;
 
@@ -317,7 +320,8 @@ static void forget_written(outputs *o, int k) {
 }
 
 static void wrote(outputs *o, int k, const char *path) {
-  if (o->nwritten[k] < 12) o->written[k][o->nwritten[k]++] = strdup(path);
+  char *p = o->nwritten[k] < MAX_WRITTEN ? strdup(path) : NULL;
+  if (p) o->written[k][o->nwritten[k]++] = p;
 }
 
 static void image_fail(outputs *o, int k, const char *msg) {
@@ -325,7 +329,7 @@ static void image_fail(outputs *o, int k, const char *msg) {
   if (it->failed) return;
   it->failed = 1;
   snprintf(it->err, sizeof it->err, "%s", msg);
-  for (int i = 0; i < o->nwritten[k]; i++) remove(o->written[k][i]);
+  for (int i = o->nwritten[k] - 1; i >= 0; i--) remove(o->written[k][i]); /* a directory after its files */
   forget_written(o, k);
 }
 
@@ -340,7 +344,8 @@ static void write_npy(outputs *o, int k, const char *path, const float *data, co
 static int image_dir(outputs *o, int k, const char *dir, char *out, size_t size) {
   const item *it = &o->items->v[o->b->idx[k]];
   snprintf(out, size, "%s/%s", dir, it->name);
-  if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+  if (mkdir(out, 0777) == 0) wrote(o, k, out); /* made by this run: removed if the image fails */
+  else if (errno != EEXIST) {
     char msg[512];
     snprintf(msg, sizeof msg, "%.400s: cannot create directory: %s", out, strerror(errno));
     image_fail(o, k, msg);
