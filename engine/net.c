@@ -67,16 +67,16 @@ static vgg_status pack_int8(vgg_net *net, const vgg_step *s, vgg_error *err) {
     free(q), free(sw);
     return vgg_fail(err, VGG_ERR_NOMEM, "out of memory quantising %s", l->name);
   }
-  for (int o = 0; o < l->out_c; o++) sw[o] = 0;
-  for (size_t i = 0; i < nw; i++) {
-    const float a = fabsf(hwio[i]);
-    if (a > sw[i % l->out_c]) sw[i % l->out_c] = a;
-  }
-  for (int o = 0; o < l->out_c; o++) sw[o] = sw[o] > 0 ? sw[o] / 127.0f : 1.0f;
-  for (size_t i = 0; i < nw; i++) {
-    const float v = nearbyintf(hwio[i] / sw[i % l->out_c]);
-    q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
-  }
+  const int co = l->out_c;
+  for (int o = 0; o < co; o++) sw[o] = 0;
+  for (size_t r = 0; r < nw; r += co) /* hwio: rows of out_c */
+    for (int o = 0; o < co; o++) sw[o] = fabsf(hwio[r + o]) > sw[o] ? fabsf(hwio[r + o]) : sw[o];
+  for (int o = 0; o < co; o++) sw[o] = sw[o] > 0 ? sw[o] / 127.0f : 1.0f;
+  for (size_t r = 0; r < nw; r += co)
+    for (int o = 0; o < co; o++) {
+      const float v = nearbyintf(hwio[r + o] / sw[o]);
+      q[r + o] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+    }
   net->i8->pack(q, l->in_c, l->out_c, net->packed[l->param]);
   float *qs = net->qsb[l->param];
   for (int o = 0; o < l->out_c; o++) {
