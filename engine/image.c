@@ -172,19 +172,12 @@ vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndi
 
 /* -------------------------------------------------------------- pictures -- */
 
-/* A .npy network input: the file at path, or (mem non-NULL) its len bytes already read from path. */
-static vgg_status load_npy_input(const char *path, const unsigned char *mem, size_t len, vgg_tensor *out,
-                                 vgg_error *err) {
+/* A .npy network input: the size bytes of f (a file, or memory through fmemopen), named path in errors. */
+static vgg_status load_npy_input(FILE *f, uint64_t size, const char *path, vgg_tensor *out, vgg_error *err) {
   float *data;
   int64_t shape[8];
   int nd;
-  vgg_status s;
-  if (mem) {
-    FILE *f = fmemopen((void *)mem, len, "rb");
-    if (!f) return vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory", path);
-    s = npy_read_stream(f, len, path, &data, shape, &nd, err);
-    fclose(f);
-  } else s = vgg_npy_read(path, &data, shape, &nd, err);
+  vgg_status s = npy_read_stream(f, size, path, &data, shape, &nd, err);
   if (s) return s;
   const int64_t *hwc = nd == 4 ? shape + 1 : shape;
   if (!((nd == 3) || (nd == 4 && shape[0] == 1)) || hwc[2] != 3 || hwc[0] < 1 || hwc[1] < 1 || hwc[0] > 16384 ||
@@ -331,25 +324,35 @@ vgg_status vgg_image_load_info(const char *path, const vgg_image_options *opt, v
   memset(out, 0, sizeof *out);
   vgg_status s = check_options(opt, err);
   if (s) return s;
-  /* A regular file is sniffed first: a .npy is read as it is stored (it may be larger than a picture may), a
-   * picture decoded from memory.  A pipe or a device can be read only once: whole, then sniffed. */
+  /* The file is opened once.  A regular file is sniffed first: a .npy is read as it is stored (it may be larger
+   * than a picture may), a picture decoded from memory.  A pipe or a device can be read only once: whole, then
+   * sniffed. */
+  FILE *f;
   struct stat sb;
-  const int regular = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-  int npy = 0;
-  if (regular) {
-    FILE *f = fopen(path, "rb");
-    char magic[6];
-    npy = f && fread(magic, 1, 6, f) == 6 && memcmp(magic, NPY_MAGIC, 6) == 0;
-    if (f) fclose(f);
+  if ((s = vgg_open_read(path, "an image", &f, &sb, err))) return s;
+  char magic[6];
+  if (S_ISREG(sb.st_mode) && fread(magic, 1, 6, f) == 6 && memcmp(magic, NPY_MAGIC, 6) == 0) {
+    rewind(f);
+    s = load_npy_input(f, (uint64_t)sb.st_size, path, out, err);
+    fclose(f);
+  } else {
+    unsigned char *data = NULL;
+    size_t len = 0;
+    rewind(f); /* a no-op on a pipe, where nothing was read */
+    s = vgg_read_stream(f, &sb, path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err);
+    fclose(f);
+    if (s) return s;
+    if (len < 6 || memcmp(data, NPY_MAGIC, 6) != 0) {
+      s = decode_info(path, data, len, opt, out, info, err);
+      free(data);
+      return s;
+    }
+    FILE *m = fmemopen(data, len, "rb");
+    s = m ? load_npy_input(m, len, path, out, err) : vgg_fail(err, VGG_ERR_NOMEM, "%s: out of memory", path);
+    if (m) fclose(m);
+    free(data);
   }
-  unsigned char *data = NULL;
-  size_t len = 0;
-  if (!npy && (s = vgg_read_file(path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err))) return s;
-  if (npy || (len >= 6 && memcmp(data, NPY_MAGIC, 6) == 0)) {
-    s = load_npy_input(path, data, len, out, err);
-    if (!s && info) info->width = out->w, info->height = out->h;
-  } else s = decode_info(path, data, len, opt, out, info, err);
-  free(data);
+  if (!s && info) info->width = out->w, info->height = out->h; /* a .npy is used at its own size */
   return s;
 }
 

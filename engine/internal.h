@@ -5,6 +5,7 @@
 #include "vggsimd.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #define VGG_MAX_LAYERS 64
 #define VGG_MAX_PARAMS 24
@@ -47,6 +48,11 @@ void vgg_advise_huge(void *p, size_t bytes);
 /* *out = a * b; 0 when that overflows a size_t. */
 int vgg_size_mul(size_t *out, size_t a, size_t b);
 
+/* Opens path for reading as `what` (named in the errors); *sb describes the file opened.  A directory is refused. */
+vgg_status vgg_open_read(const char *path, const char *what, FILE **f, struct stat *sb, vgg_error *err);
+/* Reads the rest of f, at most max_bytes, into a malloc'd buffer with room for a NUL after the data; an empty read fails. */
+vgg_status vgg_read_stream(FILE *f, const struct stat *sb, const char *path, size_t max_bytes, const char *what,
+                           unsigned char **data, size_t *len, vgg_error *err);
 /* Reads a whole file of at most max_bytes into a malloc'd buffer. */
 vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, unsigned char **data, size_t *len,
                          vgg_error *err);

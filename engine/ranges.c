@@ -34,7 +34,7 @@ vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, 
     free(data);
     return vgg_fail(err, VGG_ERR_FORMAT, "%s: not a ranges file (binary data)", path);
   }
-  char *text = (char *)data; /* vgg_read_file leaves a NUL after the data */
+  char *text = (char *)data; /* vgg_read_file leaves room for a NUL after the data */
   text[len] = 0;
   for (int i = 0; i < m->nlayers; i++) ranges[i] = 0;
   unsigned char seen[VGG_MAX_LAYERS] = {0};

@@ -114,16 +114,25 @@ void vgg_top_k(const float *v, int n, int k, int *idx) {
   }
 }
 
-vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, unsigned char **data, size_t *len,
-                         vgg_error *err) {
+vgg_status vgg_open_read(const char *path, const char *what, FILE **f, struct stat *sb, vgg_error *err) {
+  *f = fopen(path, "rb");
+  if (!*f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  /* The file opened is the one examined: no window between a look at the path and the open. */
+  if (fstat(fileno(*f), sb) != 0 || S_ISDIR(sb->st_mode)) {
+    const int dir = S_ISDIR(sb->st_mode), e = errno;
+    fclose(*f);
+    *f = NULL;
+    return dir ? vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not %s", path, what)
+               : vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+  }
+  return VGG_OK;
+}
+
+vgg_status vgg_read_stream(FILE *f, const struct stat *sb, const char *path, size_t max_bytes, const char *what,
+                           unsigned char **data, size_t *len, vgg_error *err) {
   *data = NULL, *len = 0;
-  struct stat sb;
-  if (stat(path, &sb) != 0) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  if (S_ISDIR(sb.st_mode)) return vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not %s", path, what);
-  FILE *f = fopen(path, "rb");
-  if (!f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   /* A regular file is read in one go; a pipe or device in growing chunks, up to the same bound. */
-  size_t cap = S_ISREG(sb.st_mode) ? (size_t)sb.st_size + 1 : 1 << 16, n = 0;
+  size_t cap = S_ISREG(sb->st_mode) ? (size_t)sb->st_size + 1 : 1 << 16, n = 0;
   vgg_status s = VGG_OK;
   unsigned char *buf = NULL;
   for (;;) {
@@ -146,7 +155,6 @@ vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, u
     if (n < cap) break; /* end of file */
     cap *= 2;
   }
-  fclose(f);
   if (s) {
     free(buf);
     return s;
@@ -157,4 +165,16 @@ vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, u
   }
   *data = buf, *len = n;
   return VGG_OK;
+}
+
+vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, unsigned char **data, size_t *len,
+                         vgg_error *err) {
+  *data = NULL, *len = 0;
+  FILE *f;
+  struct stat sb;
+  vgg_status s = vgg_open_read(path, what, &f, &sb, err);
+  if (s) return s;
+  s = vgg_read_stream(f, &sb, path, max_bytes, what, data, len, err);
+  fclose(f);
+  return s;
 }
