@@ -160,12 +160,12 @@ done:
 
 vgg_status vgg_npy_read(const char *path, float **data, int64_t *shape, int *ndim, vgg_error *err) {
   *data = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  FILE *f;
   struct stat sb;
-  vgg_status s = fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)
-                     ? vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path)
-                     : npy_read_stream(f, (uint64_t)sb.st_size, path, data, shape, ndim, err);
+  vgg_status s = vgg_open_read(path, "a .npy file", &f, &sb, err);
+  if (s) return s;
+  s = !S_ISREG(sb.st_mode) ? vgg_fail(err, VGG_ERR_IO, "%s: not a regular file", path)
+                           : npy_read_stream(f, (uint64_t)sb.st_size, path, data, shape, ndim, err);
   fclose(f);
   return s;
 }
