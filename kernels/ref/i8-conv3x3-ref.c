@@ -52,15 +52,25 @@ size_t vgg_i8_packed_size_blocked(int cin, int cout, int nr) {
 
 void vgg_i8_pack_blocked(const int8_t *hwio, int cin, int cout, int nr, int8_t *packed) {
   const int nb = (cout + nr - 1) / nr, nq = (cin + 3) / 4;
-  for (int b = 0; b < nb; b++)
+  /* Four rows of hwio at a time (four input channels of one tap, cout weights each), read along the output
+   * channels and written as their 4-byte groups; output channels and input channels past the ends are zeros. */
+  for (int b = 0; b < nb; b++) {
+    const int oc0 = b * nr, jn = cout - oc0 < nr ? cout - oc0 : nr;
     for (int k = 0; k < 9; k++)
-      for (int q = 0; q < nq; q++)
-        for (int j = 0; j < nr; j++)
-          for (int i = 0; i < 4; i++) {
-            const int oc = b * nr + j, ci = q * 4 + i;
-            packed[((((size_t)b * 9 + k) * nq + q) * nr + j) * 4 + i] =
-                oc < cout && ci < cin ? hwio[((size_t)k * cin + ci) * cout + oc] : 0;
-          }
+      for (int q = 0; q < nq; q++) {
+        int8_t *dst = packed + (((size_t)b * 9 + k) * nq + q) * nr * 4;
+        const int ni = cin - q * 4 < 4 ? cin - q * 4 : 4;
+        const int8_t *src = hwio + ((size_t)k * cin + q * 4) * cout + oc0;
+        int j = 0;
+        if (ni == 4)
+          for (; j < jn; j++)
+            for (int i = 0; i < 4; i++) dst[j * 4 + i] = src[(size_t)i * cout + j];
+        else
+          for (; j < jn; j++)
+            for (int i = 0; i < 4; i++) dst[j * 4 + i] = i < ni ? src[(size_t)i * cout + j] : 0;
+        memset(dst + j * 4, 0, (size_t)(nr - j) * 4);
+      }
+  }
 }
 
 void vgg_u8_maxpool2x2(const uint8_t *in, uint8_t *out, int h, int w, int c, int y0, int y1) {
