@@ -118,14 +118,12 @@ vgg_status vgg_open_read(const char *path, const char *what, FILE **f, struct st
   *f = fopen(path, "rb");
   if (!*f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   /* The file opened is the one examined: no window between a look at the path and the open. */
-  if (fstat(fileno(*f), sb) != 0 || S_ISDIR(sb->st_mode)) {
-    const int dir = S_ISDIR(sb->st_mode), e = errno;
-    fclose(*f);
-    *f = NULL;
-    return dir ? vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not %s", path, what)
-               : vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(e));
-  }
-  return VGG_OK;
+  const int bad = fstat(fileno(*f), sb) != 0 ? errno : 0;
+  if (!bad && !S_ISDIR(sb->st_mode)) return VGG_OK;
+  fclose(*f);
+  *f = NULL;
+  return bad ? vgg_fail(err, VGG_ERR_IO, "%s: cannot open: %s", path, strerror(bad))
+             : vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not %s", path, what);
 }
 
 vgg_status vgg_read_stream(FILE *f, const struct stat *sb, const char *path, size_t max_bytes, const char *what,

@@ -62,7 +62,7 @@ void vgg_i8_pack_blocked(const int8_t *hwio, int cin, int cout, int nr, int8_t *
         const int ni = cin - q * 4 < 4 ? cin - q * 4 : 4;
         const int8_t *src = hwio + ((size_t)k * cin + q * 4) * cout + oc0;
         int j = 0;
-        if (ni == 4)
+        if (ni == 4) /* the whole groups on their own: with the test inside, this loop took twice the time */
           for (; j < jn; j++)
             for (int i = 0; i < 4; i++) dst[j * 4 + i] = src[(size_t)i * cout + j];
         else
