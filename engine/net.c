@@ -233,10 +233,10 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   }
   net->i8 = opt && opt->precision == VGG_PRECISION_INT8 ? vgg_i8_kernels_get(level) : NULL;
   const vgg_bf16_kernels *bf = opt && opt->precision == VGG_PRECISION_BF16 ? vgg_bf16_kernels_get(level) : NULL;
-  if (bf && (want == VGG_ALGO_DIRECT || want == VGG_ALGO_WINO6)) {
+  const vgg_status refused = vgg_plan_check(opt, err);
+  if (refused) {
     free(net);
-    return vgg_fail(err, VGG_ERR_UNSUPPORTED, "bf16 has Winograd F(2x2) and F(4x4) kernels only (algo auto, fast, "
-                                              "wino2 or wino4)");
+    return refused;
   }
   net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, net->steps);
   while (net->nbase < net->nsteps && net->steps[net->nbase].op != VGG_STEP_DENSE) net->nbase++;

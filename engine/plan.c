@@ -203,10 +203,17 @@ void vgg_step_describe(const vgg_model *m, const vgg_step *s, double seconds, vg
   o->seconds = seconds;
 }
 
+vgg_status vgg_plan_check(const vgg_options *opt, vgg_error *err) {
+  if (opt && opt->precision == VGG_PRECISION_BF16 && (opt->algo == VGG_ALGO_DIRECT || opt->algo == VGG_ALGO_WINO6))
+    return vgg_fail(err, VGG_ERR_UNSUPPORTED, "bf16 has Winograd F(2x2) and F(4x4) kernels only (algo auto, fast, "
+                                              "wino2 or wino4)");
+  return VGG_OK;
+}
+
 int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int max) {
   const int level = opt && opt->isa >= 0 ? opt->isa : vgg_level_best();
   const vgg_kernel_table *k = vgg_kernels_get(level);
-  if (!k) return 0;
+  if (!k || vgg_plan_check(opt, NULL)) return 0;
   vgg_step steps[VGG_MAX_STEPS];
   const vgg_i8_kernels *i8 = opt && opt->precision == VGG_PRECISION_INT8 ? vgg_i8_kernels_get(k->level) : NULL;
   const vgg_bf16_kernels *bf = opt && opt->precision == VGG_PRECISION_BF16 ? vgg_bf16_kernels_get(k->level) : NULL;

@@ -220,7 +220,7 @@ static int i8_row(ctx *c, const vgg_kernel_table *k, const vgg_i8_kernels *ik, i
     rk->pack(w, CI, CO, rp);
     vgg_i8_conv3x3_args a = {in, o1, rp, scale, bias, H, W, CI, CO};
     rk->conv(&a, 0, H, 0, CO);
-    char shape[96];
+    char shape[sizeof ((vgg_verify_row *)0)->shape];
     /* A level with two sets (avx512: AVX512-VNNI and AVX-VNNI; neon: i8mm and dotprod) names the second. */
     const char *isa = strstr(ik->name, "__");
     if (ik != rk && ik != vgg_i8_kernels_get(k->level) && isa)

@@ -126,6 +126,12 @@ done
 expect 0 "conv3x3     scalar" -- verify --isa scalar --reduced
 expect 2 "not one of: auto, scalar" -- verify --isa sse9
 expect 0 "in use:    scalar (requested)" -- cpu --isa scalar
+# The plan `cpu` shows is the plan `run` makes: int8 rows with --precision int8, the same refusal for bf16 direct.
+expect 0 "--precision int8" -- cpu --isa scalar --precision int8
+grep -qE '^  block5_conv3 +conv +direct +int8 ' "$T/out" && ok || bad "cpu --precision int8 shows no int8 conv step"
+expect 1 "bf16 has Winograd F(2x2) and F(4x4) kernels only" -- cpu --precision bf16 --algo direct
+expect 1 "bf16 has Winograd F(2x2) and F(4x4) kernels only" -- run "$IMG/rgb8.png" --precision bf16 --algo wino6
+expect 2 "not one of: f32, int8, bf16" -- cpu --precision fp16
 expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32
 expect 0 '"level":"scalar"' -- bench --isa scalar --threads 2 --reps 1 --size 32 --json
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["runs"][0]["layers"]) == 18' "$T/out" \

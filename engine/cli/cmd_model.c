@@ -93,27 +93,34 @@ int cmd_init(int argc, char **argv) {
 int cmd_cpu(int argc, char **argv) {
   static const char help[] =
       "usage: vggsimd cpu [--isa " VGG_LEVEL_CHOICES "] [--algo auto|direct|wino2|wino4|wino6|fast]\n"
-      "  Detected CPU features, usable levels, the kernel for every operation, and the algorithm\n"
-      "  each VGG16 conv layer (224x224) would use.\n";
+      "                   [--precision f32|int8|bf16] [--threads N]\n"
+      "  Detected CPU features, usable levels, the kernel for every operation, and the algorithm,\n"
+      "  data type and kernel each VGG16 conv layer (224x224) would use with these options.\n";
   if (wants_help(argc, argv, help)) return 0;
-  opt opts[] = {{"isa", OPT_VALUE}, {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {0}};
+  opt opts[] = {{"isa", OPT_VALUE}, {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {"precision", OPT_VALUE}, {0}};
   const char *pos[1];
   int npos, rc;
   if ((rc = args_parse("cpu", argc, argv, 2, opts, pos, 0, &npos))) return rc;
   vgg_options eo;
   if ((rc = opt_engine("cpu", opts, &eo))) return rc;
+  vgg_error err;
+  if (vgg_plan_check(&eo, &err)) {
+    cli_error("cpu", "%s", err.msg);
+    return 1;
+  }
   char buf[8192];
   vgg_cpu_report(eo.isa, buf, sizeof buf);
   fputs(buf, stdout);
   const char *const *algos = vgg_algo_names();
   vgg_model *m;
-  vgg_error err;
   if (vgg_model_create(VGG16, 0, 224, 224, &m, &err) == VGG_OK) {
     const int level = eo.isa >= 0 ? eo.isa : vgg_level_best();
     vgg_step_info st[VGG_MAX_STEPS_INFO];
     const int n = vgg_plan(m, &eo, st, VGG_MAX_STEPS_INFO);
-    printf("plan at %s, --algo %s, %d thread%s (VGG16 224x224): step, algorithm, fused, tasks, kernel\n",
-           vgg_level_name(level), algos[eo.algo], eo.threads > 0 ? eo.threads : 1, eo.threads > 1 ? "s" : "");
+    printf("plan at %s, --algo %s, --precision %s, %d thread%s (VGG16 224x224): step, algorithm, fused, tasks, "
+           "kernel\n",
+           vgg_level_name(level), algos[eo.algo], vgg_precision_names()[eo.precision], eo.threads > 0 ? eo.threads : 1,
+           eo.threads > 1 ? "s" : "");
     for (int i = 0; i < n; i++)
       printf("  %-12s %-5s %-10s %-5s %-9s %4d  %s\n", st[i].layer, st[i].op, st[i].algo, st[i].dtype, st[i].fused,
              st[i].tasks, st[i].kernel);

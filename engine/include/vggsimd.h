@@ -258,8 +258,12 @@ typedef struct {
 } vgg_step_info;
 int vgg_net_steps(const vgg_net *net, vgg_step_info *out, int max);
 /* The steps a net for m with these options would run (no weights needed;
- * seconds 0); 0 when the level is not usable. */
+ * seconds 0); 0 when the level is not usable or vgg_plan_check refuses the options. */
 int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int max);
+/* VGG_OK when the options' precision has kernels for their algorithm (bf16 has Winograd
+ * F(2x2) and F(4x4) only: direct and wino6 are refused, VGG_ERR_UNSUPPORTED), as
+ * vgg_net_create checks them. */
+vgg_status vgg_plan_check(const vgg_options *opt, vgg_error *err);
 #define VGG_MAX_STEPS_INFO 64
 /* Seconds each layer (indexed as vgg_model_layer) took in the last forward pass,
  * summed over its images (a pool fused into the conv before it shows 0). */
