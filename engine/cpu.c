@@ -43,25 +43,35 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
   return n;
 }
 
-/* GOP/s of a calibration loop fn (ops per iteration) on `threads` cores. */
-static double peak(float (*fn)(int64_t), int ops, int threads) {
-  if (threads <= 0) threads = omp_get_num_procs();
-  /* About 20 ms a try; the best of 5 tries. */
-  const int64_t iters = 2000000;
-  double best = 1e30;
+/* Seconds of fn(iters) on `threads` cores at once. */
+static double timed(float (*fn)(int64_t), int64_t iters, int threads) {
   volatile float sink = 0;
-  for (int r = 0; r < 5; r++) {
-    double t0 = vgg_now();
+  const double t0 = vgg_now();
 #pragma omp parallel num_threads(threads)
-    {
-      float v = fn(iters);
+  {
+    float v = fn(iters);
 #pragma omp atomic
-      sink += v;
-    }
-    double t = vgg_now() - t0;
-    best = t < best ? t : best;
+    sink += v;
   }
   (void)sink;
+  return vgg_now() - t0;
+}
+
+/* GOP/s of a calibration loop fn (ops per iteration) on `threads` cores: the fastest of tries of about 10 ms
+ * each, at least 8 and for at least 0.2 s (a noisy host slows some tries down, never speeds one up; too few or
+ * too short tries read a slower peak than the kernels then reach). */
+static double peak(float (*fn)(int64_t), int ops, int threads) {
+  if (threads <= 0) threads = omp_get_num_procs();
+  int64_t iters = 100000;
+  double t = timed(fn, iters, threads); /* also the warm-up */
+  while (t < 1e-3 && iters < ((int64_t)1 << 40)) t = timed(fn, iters *= 8, threads);
+  iters = (int64_t)((double)iters * 0.01 / t) + 1;
+  double best = 1e30, spent = 0;
+  for (int r = 0; r < 8 || spent < 0.2; r++) {
+    t = timed(fn, iters, threads);
+    best = t < best ? t : best;
+    spent += t;
+  }
   return (double)iters * ops * threads / best / 1e9;
 }
 
