@@ -58,16 +58,16 @@ static double timed(float (*fn)(int64_t), int64_t iters, int threads) {
 }
 
 /* GOP/s of a calibration loop fn (ops per iteration) on `threads` cores: the fastest of tries of about 10 ms
- * each, at least 8 and for at least 0.2 s (a noisy host slows some tries down, never speeds one up; too few or
- * too short tries read a slower peak than the kernels then reach). */
-static double peak(float (*fn)(int64_t), int ops, int threads) {
+ * each, at least 3 and for at least `seconds` (a noisy host slows some tries down, never speeds one up; too few
+ * or too short tries read a slower peak than the kernels then reach). */
+static double peak(float (*fn)(int64_t), int ops, int threads, double seconds) {
   if (threads <= 0) threads = omp_get_num_procs();
   int64_t iters = 100000;
   double t = timed(fn, iters, threads); /* also the warm-up */
   while (t < 1e-3 && iters < ((int64_t)1 << 40)) t = timed(fn, iters *= 8, threads);
   iters = (int64_t)((double)iters * 0.01 / t) + 1;
   double best = 1e30, spent = 0;
-  for (int r = 0; r < 8 || spent < 0.2; r++) {
+  for (int r = 0; r < 3 || spent < seconds; r++) {
     t = timed(fn, iters, threads);
     best = t < best ? t : best;
     spent += t;
@@ -75,17 +75,24 @@ static double peak(float (*fn)(int64_t), int ops, int threads) {
   return (double)iters * ops * threads / best / 1e9;
 }
 
-double vgg_level_peak_gflops(int level, int threads) {
+double vgg_level_peak(int level, int threads, vgg_precision precision, double seconds) {
+  if (!vgg_kernels_get(level)) return 0.0;
+  if (precision == VGG_PRECISION_INT8) {
+    const vgg_i8_kernels *k = vgg_i8_kernels_get(level);
+    return k && k->dot_peak ? peak(k->dot_peak, k->dot_peak_ops, threads, seconds) : 0.0;
+  }
+  if (precision == VGG_PRECISION_BF16) {
+    const vgg_bf16_kernels *k = vgg_bf16_kernels_get(level);
+    return k && k->dot_peak ? peak(k->dot_peak, k->dot_peak_flops, threads, seconds) : 0.0;
+  }
   const vgg_kernel_table *k = vgg_kernels_get(level);
-  return k && k->fma_peak ? peak(k->fma_peak, k->fma_peak_flops, threads) : 0.0;
+  return k->fma_peak ? peak(k->fma_peak, k->fma_peak_flops, threads, seconds) : 0.0;
 }
 
+double vgg_level_peak_gflops(int level, int threads) { return vgg_level_peak(level, threads, VGG_PRECISION_F32, 0.2); }
 double vgg_level_peak_bf16_gflops(int level, int threads) {
-  const vgg_bf16_kernels *k = vgg_kernels_get(level) ? vgg_bf16_kernels_get(level) : NULL;
-  return k && k->dot_peak ? peak(k->dot_peak, k->dot_peak_flops, threads) : 0.0;
+  return vgg_level_peak(level, threads, VGG_PRECISION_BF16, 0.2);
 }
-
 double vgg_level_peak_int8_gops(int level, int threads) {
-  const vgg_i8_kernels *k = vgg_kernels_get(level) ? vgg_i8_kernels_get(level) : NULL;
-  return k && k->dot_peak ? peak(k->dot_peak, k->dot_peak_ops, threads) : 0.0;
+  return vgg_level_peak(level, threads, VGG_PRECISION_INT8, 0.2);
 }

@@ -283,6 +283,10 @@ double vgg_level_peak_gflops(int level, int threads);
 double vgg_level_peak_int8_gops(int level, int threads);
 /* And for the bf16 dot product (vdpbf16ps), GFLOP/s; 0 when bf16 runs on the reference kernel there. */
 double vgg_level_peak_bf16_gflops(int level, int threads);
+/* The peak of the arithmetic `precision` computes with (FMA, int8 or bf16 dot product) from tries of about
+ * 10 ms for at least `seconds` (at least 3 tries); the three above take 0.2 s.  Best called several times
+ * between the runs it is set against, keeping the largest: the host's noise only ever lowers it. */
+double vgg_level_peak(int level, int threads, vgg_precision precision, double seconds);
 
 /* Called for each image (0..N-1 of the batch) and block (1..5) with that
  * image's block output (1 x H x W x C) and the time the block took for it
