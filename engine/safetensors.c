@@ -140,6 +140,7 @@ static st_dtype dtype_of(const char *s) {
   if (!strcmp(s, "F32")) return ST_F32;
   if (!strcmp(s, "F16")) return ST_F16;
   if (!strcmp(s, "BF16")) return ST_BF16;
+  if (!strcmp(s, "F64")) return ST_F64;
   return ST_OTHER;
 }
 
@@ -382,14 +383,22 @@ static float half_to_float(uint16_t h) {
 
 vgg_status st_read(st_file *sf, const st_tensor *t, uint64_t first, size_t count, float *dst, vgg_error *err) {
   if (t->dtype == ST_OTHER)
-    return vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' is %s; float32 (or F16/BF16) is required", sf->path,
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' is %s; F32, F16, BF16 or F64 is required", sf->path,
                     t->name, t->dtype_name);
-  const int esz = t->dtype == ST_F32 ? 4 : 2;
+  const int esz = t->dtype == ST_F32 ? 4 : t->dtype == ST_F64 ? 8 : 2;
   if ((first + count) * esz > t->end - t->begin)
     return vgg_fail(err, VGG_ERR_ARG, "%s: read past the end of tensor '%s'", sf->path, t->name);
   const unsigned char *src = st_data(sf, t) + first * esz;
   if (esz == 4) {
     memcpy(dst, src, count * 4); /* little-endian host assumed (x86-64, aarch64) */
+    return VGG_OK;
+  }
+  if (esz == 8) { /* rounded to nearest; beyond float's range it becomes Inf, which the loader refuses */
+    for (size_t i = 0; i < count; i++) {
+      double v;
+      memcpy(&v, src + 8 * i, 8);
+      dst[i] = (float)v;
+    }
     return VGG_OK;
   }
   for (size_t i = 0; i < count; i++) {

@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-typedef enum { ST_F32 = 0, ST_F16, ST_BF16, ST_OTHER } st_dtype;
+typedef enum { ST_F32 = 0, ST_F16, ST_BF16, ST_F64, ST_OTHER } st_dtype;
 
 typedef struct {
   char name[256];

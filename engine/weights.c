@@ -243,7 +243,7 @@ static vgg_status check_tensor(const st_file *sf, const vgg_model *m, const st_t
     return vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", sf->path, name, got, want);
   }
   if (t->dtype == ST_OTHER)
-    return vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' is %s; F32, F16 or BF16 is required", sf->path, name,
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' is %s; F32, F16, BF16 or F64 is required", sf->path, name,
                     t->dtype_name);
   return VGG_OK;
 }

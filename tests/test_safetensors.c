@@ -155,12 +155,13 @@ static int vgg11_entries(const vgg_model *m, entry *e, const char *dtype) {
       const int64_t cnt = b ? l->biases : l->weights;
       if (b) x->ndim = 1, x->shape[0] = l->biases;
       else x->ndim = 4, x->shape[0] = l->out_c, x->shape[1] = l->in_c, x->shape[2] = 3, x->shape[3] = 3;
-      const int es = !strcmp(dtype, "F32") || !strcmp(dtype, "I32") ? 4 : 2;
+      const int es = !strcmp(dtype, "F32") || !strcmp(dtype, "I32") ? 4 : !strcmp(dtype, "F64") ? 8 : 2;
       x->bytes = (size_t)cnt * es;
       x->data = malloc(x->bytes);
       for (int64_t i = 0; i < cnt; i++) {
         float v = (float)((i * 7) % 2049 - 1024) / 1024.0f;
-        if (es == 4) ((float *)x->data)[i] = v;
+        if (es == 8) ((double *)x->data)[i] = v + (v ? ldexp(v, -30) : 0.0); /* rounds back to v */
+        else if (es == 4) ((float *)x->data)[i] = v;
         else if (!strcmp(dtype, "BF16")) {
           uint32_t bits;
           memcpy(&bits, &v, 4);
@@ -193,8 +194,8 @@ static void half_widening_and_model_errors(void **st) {
   assert_int_equal(vgg_model_create(VGG11, 0, 224, 224, &m, &err), VGG_OK);
   entry e[40];
   const char *p = tpath("m.safetensors");
-  const char *dts[3] = {"F32", "F16", "BF16"};
-  for (int k = 0; k < 3; k++) {
+  const char *dts[4] = {"F32", "F16", "BF16", "F64"};
+  for (int k = 0; k < 4; k++) {
     int n = vgg11_entries(m, e, dts[k]);
     write_entries(p, e, n);
     vgg_weights *w;
@@ -241,6 +242,11 @@ static void half_widening_and_model_errors(void **st) {
   write_entries(p, e, n);
   expect_load_fails(m, p, "non-finite");
   ((float *)e[2].data)[5] = 0;
+  free_entries(e, n);
+  n = vgg11_entries(m, e, "F64"); /* a double beyond float's range narrows to Inf: refused the same way */
+  ((double *)e[2].data)[7] = 1e300;
+  write_entries(p, e, n);
+  expect_load_fails(m, p, "non-finite");
   raw_file(p, "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "abcd", 4);
   expect_load_fails(m, p, "no VGG tensors");
   free_entries(e, n);
