@@ -243,6 +243,82 @@ static void batch_groups_bit_identical(void **s) {
   }
 }
 
+/* int8 and bf16 nets: 1, 2 and 3 threads give the same bits, and a batch of 11 (groups of 8 and 3) the same
+ * bits per image and block as each image alone; VGG16 at 112x100 (groups from block 2) and 56x48 (groups from
+ * block1_conv2, the first int8 layer, so the float32 first layer's output is quantised for a whole group);
+ * smaller under emulation or sanitizers. */
+static void low_precision_nets_bit_identical(void **s) {
+  (void)s;
+  const int small = getenv("VGGSIMD_EMULATED") || getenv("VGGSIMD_SANITIZED");
+  const int sizes[2][2] = {{small ? 40 : 112, small ? 34 : 100}, {small ? 32 : 56, small ? 32 : 48}};
+  int tested = 0;
+  for (int z = 0; z < 2; z++) {
+    const int H = sizes[z][0], W = sizes[z][1];
+    fixture f;
+    fixture_make(&f, VGG16, 0, H, W, 11, 21, 22, 100.0f);
+    vgg_error err;
+    float ranges[64] = {0}; /* per model layer */
+    vgg_net *net;
+    const vgg_options fo = {.isa = -1, .threads = 2};
+    assert_int_equal(vgg_net_create(f.m, f.w, &fo, &net, &err), VGG_OK);
+    assert_int_equal(vgg_net_calibrate(net, &f.in, ranges, &err), VGG_OK);
+    vgg_net_free(net);
+    const size_t img = (size_t)H * W * 3;
+    for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) { /* the scalar level runs the same net code; it is slow here */
+      if (!vgg_level_usable(isa)) continue;
+      for (vgg_precision p = VGG_PRECISION_INT8; p <= VGG_PRECISION_BF16; p++) {
+        /* A level whose kernels for p are the reference's runs the same net code as one that has its own: slow. */
+        const vgg_options po = {.isa = isa, .threads = 1, .precision = p};
+        vgg_step_info st[VGG_MAX_STEPS_INFO];
+        const int nst = vgg_plan(f.m, &po, st, VGG_MAX_STEPS_INFO);
+        if (nst < 2 || strstr(st[1].kernel, "ref")) continue;
+        const vgg_tensor one = {1, H, W, 3, f.in.data};
+        per_image ref = {f.m, {{0}}, 0};
+        for (int t = 1; t <= 3; t++) {
+          const vgg_options o = {.isa = isa, .threads = t, .precision = p, .ranges = ranges};
+          assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
+          per_image got = {f.m, {{0}}, 0};
+          assert_int_equal(vgg_net_forward(net, &one, keep_image, t == 1 ? &ref : &got, NULL, NULL, &err), VGG_OK);
+          for (int k = 1; k <= 5 && t > 1; k++) {
+            const vgg_layer *l = vgg_model_block_output(f.m, k);
+            assert_memory_equal(ref.out[0][k], got.out[0][k], sizeof(float) * l->out_h * l->out_w * l->out_c);
+            free(got.out[0][k]);
+          }
+          if (t < 2) {
+            vgg_net_free(net);
+            continue;
+          }
+          if (t == 2) { /* the batch */
+            per_image batch = {f.m, {{0}}, 0};
+            assert_int_equal(vgg_net_forward(net, &f.in, keep_image, &batch, NULL, NULL, &err), VGG_OK);
+            assert_int_equal(batch.calls, 55);
+            for (int b = 0; b < 11; b++) {
+              per_image single = {f.m, {{0}}, 0};
+              const vgg_tensor x = {1, H, W, 3, f.in.data + b * img};
+              assert_int_equal(vgg_net_forward(net, &x, keep_image, &single, NULL, NULL, &err), VGG_OK);
+              for (int k = 1; k <= 5; k++) {
+                const vgg_layer *l = vgg_model_block_output(f.m, k);
+                assert_memory_equal(batch.out[b][k], single.out[0][k], sizeof(float) * l->out_h * l->out_w * l->out_c);
+                free(single.out[0][k]), free(batch.out[b][k]);
+              }
+            }
+          }
+          vgg_net_free(net);
+        }
+        for (int k = 1; k <= 5; k++) free(ref.out[0][k]);
+        print_message("level %s, %s, %dx%d: 1, 2 and 3 threads bit-identical; a batch of 11 equals single images "
+                      "bit for bit, every block\n", vgg_level_name(isa), vgg_precision_names()[p], H, W);
+        tested++;
+      }
+    }
+    fixture_free(&f);
+  }
+  if (!tested) {
+    print_message("[  SKIP    ] no SIMD level on this CPU: int8 and bf16 nets not tested\n");
+    skip();
+  }
+}
+
 /* The Winograd stage profile: seconds for every stage of each Winograd layer
  * and none for direct ones, and the same bits as without it. */
 static void stage_profile(void **s) {
@@ -385,6 +461,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(threads_bit_identical),
                                      cmocka_unit_test(levels_agree_with_classifier),
                                      cmocka_unit_test(batch_matches_singles), cmocka_unit_test(batch_groups_bit_identical),
+                                     cmocka_unit_test(low_precision_nets_bit_identical),
                                      cmocka_unit_test(stage_profile),
                                      cmocka_unit_test(bad_arguments),
                                      cmocka_unit_test(shared_mapped_weights)};
