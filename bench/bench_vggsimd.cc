@@ -133,7 +133,7 @@ void BM_ConvInt8(benchmark::State &st, int level, int layer) {
   for (size_t i = 0; i < nin; i++) in[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
   for (size_t i = 0; i < nw; i++) w[i] = static_cast<int8_t>(static_cast<int>((i * 40503u) % 255) - 127);
   k->pack(w.data(), CI, CO, packed.data());
-  const vgg_i8_conv3x3_args a = {in.data(), out.data(), packed.data(), scale.data(), bias.data(), H, H, CI, CO};
+  const vgg_i8_conv3x3_args a = {in.data(), out.data(), packed.data(), scale.data(), bias.data(), H, H, CI, CO, nullptr};
   const double t0 = now();
   for (auto _ : st) {
     k->conv(&a, 0, H, 0, CO);

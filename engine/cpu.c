@@ -36,6 +36,7 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
     /* --precision int8 and bf16: the kernels this CPU runs at the level (the reference where it lacks the
      * dot-product instructions). */
     OUT("  %-12s %s\n", "conv3x3_int8", vgg_i8_kernels_get(l)->name);
+    if (vgg_i8_kernels_get(l)->w4_conv) OUT("  %-12s %s\n", "wino4x4_int8", vgg_i8_kernels_get(l)->w4_name);
     const vgg_bf16_kernels *bk = vgg_bf16_kernels_get(l);
     for (int w = 0; w < 2; w++) OUT("  wino%dx%d_bf16 %s\n", bk->wino[w].m, bk->wino[w].m, bk->wino[w].name);
   }

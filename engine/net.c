@@ -57,7 +57,7 @@ static float act_scale(const float *ranges, int layer) {
 /* int8 weights of conv layer l: one scale per output channel (its largest
  * |w| maps to 127), s8 hwio, packed for the kernels; the requantisation
  * scale and bias per channel into qsb (kernels.h). */
-static vgg_status pack_int8(vgg_net *net, const vgg_step *s, vgg_error *err) {
+static vgg_status pack_int8(vgg_net *net, vgg_step *s, vgg_error *err) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const float *hwio = net->w->kernel[l->param], *bias = net->w->bias[l->param];
   const size_t nw = (size_t)9 * l->in_c * l->out_c;
@@ -77,7 +77,12 @@ static vgg_status pack_int8(vgg_net *net, const vgg_step *s, vgg_error *err) {
       const float v = nearbyintf(hwio[r + o] / sw[o]);
       q[r + o] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
     }
-  net->i8->pack(q, l->in_c, l->out_c, net->packed[l->param]);
+  if (s->algo == VGG_ALGO_WINO4 && !vgg_i8_w4_exact(q, l->in_c, l->out_c)) { /* past its bound: direct */
+    s->algo = VGG_ALGO_DIRECT;
+    vgg_plan_i8_split(s, l, net->i8, net->threads);
+  }
+  if (s->algo == VGG_ALGO_WINO4) net->i8->w4_pack(q, l->in_c, l->out_c, net->packed[l->param]);
+  else net->i8->pack(q, l->in_c, l->out_c, net->packed[l->param]);
   float *qs = net->qsb[l->param];
   for (int o = 0; o < l->out_c; o++) {
     qs[o] = s->in_scale * sw[o] / s->out_scale;
@@ -119,7 +124,12 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       s->out_scale = act_scale(ranges, chk[1]);
     }
     if (s->op == VGG_STEP_POOL) continue;
-    const size_t n = s->dtype == VGG_DTYPE_INT8 ? (net->i8->packed_size(l->in_c, l->out_c) + 3) / 4
+    const size_t n8 = s->dtype != VGG_DTYPE_INT8 ? 0
+                      : s->algo == VGG_ALGO_WINO4 && net->i8->w4_packed_size(l->in_c, l->out_c) >
+                                                         net->i8->packed_size(l->in_c, l->out_c)
+                          ? net->i8->w4_packed_size(l->in_c, l->out_c) /* either fits: see pack_int8 */
+                          : net->i8->packed_size(l->in_c, l->out_c);
+    const size_t n = s->dtype == VGG_DTYPE_INT8 ? (n8 + 3) / 4
                      : s->wino ? s->wino->packed_size(l->in_c, l->out_c)
                                : net->k->conv3x3_packed_size(l->in_c, l->out_c);
     if (!(net->packed[l->param] = vgg_alloc(n, sizeof(float))))
@@ -132,8 +142,9 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       s->weights_i8 = net->packed[l->param];
       s->qscale = net->qsb[l->param], s->qbias = net->qsb[l->param] + l->out_c;
     } else s->weights = net->packed[l->param];
-    if (s->wino) {
-      const size_t sc = s->wino->scratch_size(l->in_c, l->out_c);
+    if (s->wino || (s->dtype == VGG_DTYPE_INT8 && s->algo == VGG_ALGO_WINO4)) {
+      const size_t sc = s->wino ? s->wino->scratch_size(l->in_c, l->out_c)
+                                : (net->i8->w4_scratch_size(l->in_w, l->in_c) + sizeof(float) - 1) / sizeof(float);
       net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
     }
     conv[nconv++] = i;
@@ -180,7 +191,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
   vgg_status st = VGG_OK;
 #pragma omp parallel for num_threads(net->threads) schedule(dynamic, 1)
   for (int j = nconv - 1; j >= 0; j--) {
-    const vgg_step *s = &net->steps[conv[j]];
+    vgg_step *s = &net->steps[conv[j]]; /* int8: pack_int8 may turn F(4x4) into direct */
     const vgg_layer *l = &m->layers[s->layer];
     if (s->dtype == VGG_DTYPE_INT8) {
       vgg_error e;
@@ -342,12 +353,14 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
     }
     return;
   }
+  const vgg_i8_conv3x3_fn fn = s->algo == VGG_ALGO_WINO4 ? net->i8->w4_conv : net->i8->conv;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
   for (int t = 0; t < ntask; t++)
     for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);) {
       const vgg_i8_conv3x3_args a = {in + k.b * in_img, out + k.b * out_img, s->weights_i8, s->qscale, s->qbias,
-                                     l->in_h, l->in_w, l->in_c, l->out_c};
-      net->i8->conv(&a, k.r0, k.r1, k.oc0, k.oc1);
+                                     l->in_h, l->in_w, l->in_c, l->out_c,
+                                     net->scratch + net->scratch_floats * (size_t)omp_get_thread_num()};
+      fn(&a, k.r0, k.r1, k.oc0, k.oc1);
     }
 }
 

@@ -71,6 +71,20 @@ static void split(vgg_step *s, int rows, int blocks, int block_c, int cout, int 
   s->rsplit = by_channels ? 1 : rows < threads ? rows : threads;
 }
 
+vgg_algo vgg_plan_i8_algo(const vgg_layer *l, vgg_algo want) {
+  if (want == VGG_ALGO_WINO4) return VGG_ALGO_WINO4;
+  if (want != VGG_ALGO_AUTO && want != VGG_ALGO_FAST) return VGG_ALGO_DIRECT;
+  /* Maps of 56x56 and more (VGG16: blocks 1-3); on smaller ones the 36 filter panels (8x the direct kernel's
+   * bytes) are streamed for too few tiles (docs/precision.md has the measurements). */
+  return l->out_h * l->out_w >= 56 * 56 ? VGG_ALGO_WINO4 : VGG_ALGO_DIRECT;
+}
+
+void vgg_plan_i8_split(vgg_step *s, const vgg_layer *l, const vgg_i8_kernels *i8, int threads) {
+  const int ob = i8->oc_block, blocks = (l->out_c + ob - 1) / ob;
+  s->kernel = s->algo == VGG_ALGO_WINO4 ? i8->w4_name : i8->name;
+  split(s, s->algo == VGG_ALGO_WINO4 ? (l->out_h + 3) / 4 : l->out_h, blocks, ob, l->out_c, threads, 0);
+}
+
 int vgg_plan_producer(const vgg_model *m, int layer) {
   for (int i = layer - 1; i > 0; i--) {
     if (m->layers[i].kind == VGG_LAYER_CONV) return i;
@@ -112,10 +126,9 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
       /* int8: direct; a pool after it is a u8 step of its own. */
       s->dtype = VGG_DTYPE_INT8;
       s->op = VGG_STEP_CONV;
-      s->algo = VGG_ALGO_DIRECT;
-      s->kernel = i8->name;
+      s->algo = i8->w4_conv && vgg_plan_i8_algo(l, want) == VGG_ALGO_WINO4 ? VGG_ALGO_WINO4 : VGG_ALGO_DIRECT;
       s->quant_in = vgg_plan_producer(m, i) < first_i8; /* its input is a float32 layer's output */
-      split(s, l->out_h, (l->out_c + i8->oc_block - 1) / i8->oc_block, i8->oc_block, l->out_c, threads, 0);
+      vgg_plan_i8_split(s, l, i8, threads);
     } else if (l->kind == VGG_LAYER_CONV) {
       s->algo = vgg_plan_algo(k->level, l, want);
       s->wino = s->algo == VGG_ALGO_WINO2   ? &k->wino[0]
@@ -178,6 +191,7 @@ const char *vgg_step_algo_name(const vgg_step *s) {
   static const char *const names[2][4] = {{"direct", "wino2", "wino4", "wino6"},
                                           {"direct", "wino2+pool", "wino4+pool", "wino6+pool"}};
   if (s->op != VGG_STEP_CONV && s->op != VGG_STEP_WINO) return "";
+  if (s->dtype == VGG_DTYPE_INT8) return s->algo == VGG_ALGO_WINO4 ? "wino4" : "direct";
   return names[s->pool][s->wino ? s->wino->m / 2 : 0];
 }
 

@@ -233,6 +233,24 @@ static int i8_row(ctx *c, const vgg_kernel_table *k, const vgg_i8_kernels *ik, i
       ik->conv(&a, 0, H, 0, CO);
       for (size_t i = 0; i < nout; i++) got[i] = o2[i], ref[i] = o1[i];
       report(c, "int8 conv3x3", k, shape, got, ref, nout, 0);
+      /* The exact Winograd kernel, on weights within its bound (halved until they are), bit for bit too. */
+      int8_t *wp = ik->w4_conv ? vgg_alloc(ik->w4_packed_size(CI, CO), 1) : NULL;
+      void *sc = ik->w4_conv ? vgg_alloc(ik->w4_scratch_size(W, CI), 1) : NULL;
+      if (ik->w4_conv && wp && sc) {
+        while (!vgg_i8_w4_exact(w, CI, CO)) {
+          for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(w[i] / 2);
+          for (int o = 0; o < CO; o++) scale[o] *= 2;
+        }
+        a.out = o1, a.weights = rp;
+        rk->pack(w, CI, CO, rp);
+        rk->conv(&a, 0, H, 0, CO);
+        ik->w4_pack(w, CI, CO, wp);
+        a.out = o2, a.weights = wp, a.scratch = sc;
+        ik->w4_conv(&a, 0, (H + 3) / 4, 0, CO);
+        for (size_t i = 0; i < nout; i++) got[i] = o2[i], ref[i] = o1[i];
+        report(c, "int8 wino4x4", k, shape, got, ref, nout, 0);
+      } else if (ik->w4_conv) bad = 1;
+      vgg_free(wp), vgg_free(sc);
     } else if (k->level == VGG_LEVEL_SCALAR) {
       for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)

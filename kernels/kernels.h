@@ -165,6 +165,7 @@ typedef struct {
   const int8_t *weights; /* as packed by the same kernels' pack */
   const float *scale, *bias; /* cout each */
   int h, w, cin, cout;
+  void *scratch; /* the exact Winograd kernel's, w4_scratch_size(w, cin) bytes per call at once; else unused */
 } vgg_i8_conv3x3_args;
 /* Output rows [y0, y1), channels [oc0, oc1): oc0 a multiple of oc_block. */
 typedef void (*vgg_i8_conv3x3_fn)(const vgg_i8_conv3x3_args *a, int y0, int y1, int oc0, int oc1);
@@ -183,7 +184,19 @@ typedef struct {
    * operations (a multiply-add counts 2) at the core's peak rate (NULL for the reference). */
   float (*dot_peak)(int64_t iters);
   int dot_peak_ops;
+  /* Exact Winograd F(4x4,3x3) (docs/precision.md): 16-bit transformed data, 2-way 16-bit dot products,
+   * wrapping 32-bit sums and a modular output transform give every output the direct kernel's sum, so the
+   * same bytes, for every output channel with 255 max(sum of positive weights, -sum of negative) < 2^25
+   * (vgg_i8_w4_exact).  Same args (scratch needed); rows [y0, y1) are tile rows of 4 output rows, oc0 a
+   * multiple of oc_block.  NULL where a level has none. */
+  vgg_i8_packed_size_fn w4_packed_size;
+  vgg_i8_pack_fn w4_pack;
+  vgg_i8_conv3x3_fn w4_conv;
+  size_t (*w4_scratch_size)(int w, int cin);
+  const char *w4_name;
 } vgg_i8_kernels;
+/* 1 when every output channel of the s8 hwio weights meets the exact Winograd kernels' bound. */
+int vgg_i8_w4_exact(const int8_t *hwio, int cin, int cout);
 
 /* The int8 kernels for `level`: that level's dot-product kernels when the
  * CPU has their features, else the reference (vgg_i8_kernels_ref). */

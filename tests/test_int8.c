@@ -75,6 +75,33 @@ static void run_kernels(const vgg_i8_kernels *k, const icase *c, uint8_t *out) {
   free(packed.base), free(o1.base), free(o2.base);
 }
 
+/* The exact Winograd kernel of k (kernels.h) on case c, after checking split tile rows and channel ranges give
+ * the same bytes; its scratch and its output with guard zones. */
+static void run_w4(const vgg_i8_kernels *k, const icase *c, uint8_t *out) {
+  const size_t nout = (size_t)c->h * c->w * c->cout;
+  gbuf packed = gnew(k->w4_packed_size(c->cin, c->cout)), o1 = gnew(nout), o2 = gnew(nout),
+       sc = gnew(k->w4_scratch_size(c->w, c->cin));
+  k->w4_pack(c->hwio, c->cin, c->cout, (int8_t *)packed.p);
+  assert_true(gok(&packed));
+  vgg_i8_conv3x3_args a = {c->in, o1.p, (const int8_t *)packed.p, c->scale, c->bias, c->h, c->w, c->cin, c->cout,
+                           sc.p};
+  const int th = (c->h + 3) / 4;
+  k->w4_conv(&a, 0, th, 0, c->cout);
+  assert_true(gok(&o1) && gok(&sc));
+  a.out = o2.p;
+  const int ym = th / 2, ob = k->oc_block, om = c->cout > ob ? ob * ((c->cout / ob + 1) / 2) : c->cout;
+  k->w4_conv(&a, 0, ym, 0, om);
+  k->w4_conv(&a, ym, th, 0, om);
+  if (om < c->cout) {
+    k->w4_conv(&a, 0, ym, om, c->cout);
+    k->w4_conv(&a, ym, th, om, c->cout);
+  }
+  assert_true(gok(&o2) && gok(&sc));
+  assert_memory_equal(o1.p, o2.p, nout);
+  memcpy(out, o1.p, nout);
+  free(packed.base), free(o1.base), free(o2.base), free(sc.base);
+}
+
 /* The reference against the definition evaluated in float64: each output is
  * the rounded, clamped value, off by at most one where the float32 requantisation
  * rounds a value within 1e-3 of a half differently. */
@@ -128,12 +155,23 @@ static void kernels_exact(const vgg_i8_kernels *k) {
     icase c = make_case(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], 7 + s);
     const size_t nout = (size_t)c.h * c.w * c.cout;
     uint8_t *got = malloc(nout), *want = malloc(nout);
+    if (k->w4_conv && !vgg_i8_w4_exact(c.hwio, c.cin, c.cout)) { /* halve the weights into its bound */
+      for (size_t i = 0; i < (size_t)9 * c.cin * c.cout; i++) c.hwio[i] = (int8_t)(c.hwio[i] / 2);
+      for (int o = 0; o < c.cout; o++) c.scale[o] *= 2;
+      assert_true(vgg_i8_w4_exact(c.hwio, c.cin, c.cout));
+    }
     run_kernels(k, &c, got);
     run_kernels(&vgg_i8_kernels_ref, &c, want);
     long zero = 0, full = 0;
     for (size_t i = 0; i < nout; i++) zero += want[i] == 0, full += want[i] == 255;
     if (memcmp(got, want, nout)) print_error("%s %dx%d cin %d cout %d differs\n", k->name, c.h, c.w, c.cin, c.cout);
     assert_memory_equal(got, want, nout);
+    if (k->w4_conv) {
+      run_w4(k, &c, got);
+      if (memcmp(got, want, nout))
+        print_error("%s %dx%d cin %d cout %d differs\n", k->w4_name, c.h, c.w, c.cin, c.cout);
+      assert_memory_equal(got, want, nout);
+    }
     /* The case exercises the range: not all clamped. */
     assert_true(zero + full < (long)nout);
     free(got), free(want);
@@ -141,6 +179,7 @@ static void kernels_exact(const vgg_i8_kernels *k) {
     n++;
   }
   print_message("%s: %d shapes bit-exact\n", k->name, n);
+  if (k->w4_conv) print_message("%s: the same %d shapes bit-exact with the reference\n", k->w4_name, n);
 }
 
 static void level_exact(int isa) {
@@ -151,6 +190,23 @@ static void level_exact(int isa) {
     skip();
   }
   for (int n = 0; vgg_i8_kernels_at(isa, n); n++) kernels_exact(vgg_i8_kernels_at(isa, n));
+}
+
+/* The exact Winograd kernels' bound: 255 max(sum of positive weights, -sum of negative) < 2^25 per output
+ * channel, at its edge (131586 * 255 < 2^25 <= 131587 * 255) on either side, for one channel of three. */
+static void w4_bound(void **state) {
+  (void)state;
+  const int cin = 116, cout = 3; /* 9 * 116 = 1044 taps */
+  int8_t *w = calloc((size_t)9 * cin * cout, 1);
+  for (int sign = 1; sign >= -1; sign -= 2)
+    for (int extra = 0; extra <= 1; extra++) {
+      memset(w, 0, (size_t)9 * cin * cout);
+      for (int k = 0; k < 1036; k++) w[(size_t)k * cout + 1] = (int8_t)(sign * 127); /* 131572 */
+      w[(size_t)1036 * cout + 1] = (int8_t)(sign * (14 + extra));
+      w[(size_t)1037 * cout + 1] = (int8_t)(-sign * 127); /* the other side's sum stays small */
+      assert_int_equal(vgg_i8_w4_exact(w, cin, cout), !extra);
+    }
+  free(w);
 }
 
 static void pool_and_quantize(void **state) {
@@ -198,7 +254,7 @@ VGG_LEVELS(LEVEL_TEST)
 
 int main(void) {
 #define VGG_X_ENTRY(id, name, needs) cmocka_unit_test(exact_##name),
-  const struct CMUnitTest tests[] = {cmocka_unit_test(reference_definition), cmocka_unit_test(pool_and_quantize),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(reference_definition), cmocka_unit_test(pool_and_quantize), cmocka_unit_test(w4_bound),
                                      VGG_LEVELS(VGG_X_ENTRY)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

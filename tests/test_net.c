@@ -266,16 +266,20 @@ static void low_precision_nets_bit_identical(void **s) {
     const size_t img = (size_t)H * W * 3;
     for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) { /* the scalar level runs the same net code; it is slow here */
       if (!vgg_level_usable(isa)) continue;
-      for (vgg_precision p = VGG_PRECISION_INT8; p <= VGG_PRECISION_BF16; p++) {
+      /* int8 twice: auto (the exact F(4x4) on the larger maps) and wino4 (on every int8 layer where the weights
+       * allow it, direct elsewhere). */
+      for (int pa = 0; pa < 3; pa++) {
+        const vgg_precision p = pa < 2 ? VGG_PRECISION_INT8 : VGG_PRECISION_BF16;
+        const vgg_algo algo = pa == 1 ? VGG_ALGO_WINO4 : VGG_ALGO_AUTO;
         /* A level whose kernels for p are the reference's runs the same net code as one that has its own: slow. */
-        const vgg_options po = {.isa = isa, .threads = 1, .precision = p};
+        const vgg_options po = {.isa = isa, .threads = 1, .algo = algo, .precision = p};
         vgg_step_info st[VGG_MAX_STEPS_INFO];
         const int nst = vgg_plan(f.m, &po, st, VGG_MAX_STEPS_INFO);
         if (nst < 2 || strstr(st[1].kernel, "ref")) continue;
         const vgg_tensor one = {1, H, W, 3, f.in.data};
         per_image ref = {f.m, {{0}}, 0};
         for (int t = 1; t <= 3; t++) {
-          const vgg_options o = {.isa = isa, .threads = t, .precision = p, .ranges = ranges};
+          const vgg_options o = {.isa = isa, .threads = t, .algo = algo, .precision = p, .ranges = ranges};
           assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
           per_image got = {f.m, {{0}}, 0};
           assert_int_equal(vgg_net_forward(net, &one, keep_image, t == 1 ? &ref : &got, NULL, NULL, &err), VGG_OK);
@@ -305,9 +309,22 @@ static void low_precision_nets_bit_identical(void **s) {
           }
           vgg_net_free(net);
         }
+        if (pa == 0) { /* the exact F(4x4) gives the direct kernel's bytes (auto: the first layer direct too) */
+          const vgg_options o = {.isa = isa, .threads = 2, .algo = VGG_ALGO_DIRECT, .precision = p, .ranges = ranges};
+          assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
+          per_image direct = {f.m, {{0}}, 0};
+          assert_int_equal(vgg_net_forward(net, &one, keep_image, &direct, NULL, NULL, &err), VGG_OK);
+          for (int k = 1; k <= 5; k++) {
+            const vgg_layer *l = vgg_model_block_output(f.m, k);
+            assert_memory_equal(ref.out[0][k], direct.out[0][k], sizeof(float) * l->out_h * l->out_w * l->out_c);
+            free(direct.out[0][k]);
+          }
+          vgg_net_free(net);
+        }
         for (int k = 1; k <= 5; k++) free(ref.out[0][k]);
-        print_message("level %s, %s, %dx%d: 1, 2 and 3 threads bit-identical; a batch of 11 equals single images "
-                      "bit for bit, every block\n", vgg_level_name(isa), vgg_precision_names()[p], H, W);
+        print_message("level %s, %s, %s, %dx%d: 1, 2 and 3 threads bit-identical; a batch of 11 equals single "
+                      "images bit for bit, every block%s\n", vgg_level_name(isa), vgg_precision_names()[p],
+                      vgg_algo_names()[algo], H, W, pa == 0 ? "; the same bits as direct" : "");
         tested++;
       }
     }

@@ -125,3 +125,16 @@ void vgg_u8_quantize(const float *x, uint8_t *q, size_t n, float inv_scale) {
 void vgg_u8_dequantize(const uint8_t *q, float *x, size_t n, float scale) {
   for (size_t i = 0; i < n; i++) x[i] = (float)q[i] * scale;
 }
+
+int vgg_i8_w4_exact(const int8_t *hwio, int cin, int cout) {
+  for (int o = 0; o < cout; o++) {
+    int64_t pos = 0, neg = 0;
+    for (int64_t k = 0; k < 9 * (int64_t)cin; k++) {
+      const int v = hwio[k * cout + o];
+      if (v > 0) pos += v;
+      else neg -= v;
+    }
+    if (255 * (pos > neg ? pos : neg) >= ((int64_t)1 << 25)) return 0;
+  }
+  return 1;
+}
