@@ -452,7 +452,8 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
     net->observe[s->layer] = mx;
   }
   if (!s->block_end) return out;
-  if (s->dtype == VGG_DTYPE_INT8) {
+  /* int8: dequantised for the caller's callback, or as the conv base's result (its last step). */
+  if (s->dtype == VGG_DTYPE_INT8 && (on_block || s == &net->steps[net->nbase - 1])) {
     const size_t total = img * n, chunk = 65536;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (size_t c = 0; c < total; c += chunk)

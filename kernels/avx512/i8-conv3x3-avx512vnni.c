@@ -48,10 +48,12 @@ static inline void vgg_storeq(uint8_t *dst, __m512i acc, const float *scale, con
 #define W4_NR 64
 #define W4_INV9 954437177 /* 9 * 954437177 = 2 * 2^32 + 1 */
 
+/* Tiles per block: one register tile's worth.  Larger blocks (up to V of 256-768 KB) measured no faster at 1 or
+ * 2 threads, and slower on block 1 at 2 (docs/precision.md): the filter panels stream from L2/L3 well enough,
+ * while V and M' of 6 tiles stay near the core. */
 static int w4_tb(int cin) {
-  int tb = 262144 / (72 * cin); /* V of a block within about 256 KB */
-  tb -= tb % 6;
-  return tb < 6 ? 6 : tb > 120 ? 120 : tb;
+  (void)cin;
+  return 6;
 }
 
 static size_t w4_scratch_size(int w, int cin) {
@@ -163,6 +165,8 @@ static void w4_output(const vgg_i8_conv3x3_args *a, int ty, int tx, const int32_
   const int H = a->h, W = a->w, CO = a->cout;
   for (int k = 0; k * 16 < nvalid; k++) {
     const int n = nvalid - k * 16 < 16 ? nvalid - k * 16 : 16;
+    const __mmask16 mk = (__mmask16)((1u << n) - 1u);
+    const __m512 sc = _mm512_maskz_loadu_ps(mk, a->scale + oc + k * 16), bi = _mm512_maskz_loadu_ps(mk, a->bias + oc + k * 16);
     __m512i s[6][4];
     for (int i = 0; i < 6; i++) {
       __m512i m[6];
@@ -178,8 +182,10 @@ static void w4_output(const vgg_i8_conv3x3_args *a, int ty, int tx, const int32_
         if (oy >= H || ox >= W) continue;
         __m512i y = _mm512_mullo_epi32(_mm512_srai_epi32(z[i], 6), _mm512_set1_epi32(W4_INV9));
         y = _mm512_srai_epi32(_mm512_slli_epi32(y, 6), 6);
-        vgg_storeq(a->out + ((size_t)oy * W + ox) * CO + oc + k * 16, y, a->scale + oc + k * 16, a->bias + oc + k * 16,
-                   n);
+        /* Requantised as vgg_storeq does (the direct kernel's store), scale and bias loaded once per tile. */
+        __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(y), sc, bi);
+        f = _mm512_min_ps(_mm512_max_ps(f, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+        _mm512_mask_cvtepi32_storeu_epi8(a->out + ((size_t)oy * W + ox) * CO + oc + k * 16, mk, _mm512_cvtps_epi32(f));
       }
     }
   }
