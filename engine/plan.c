@@ -74,9 +74,9 @@ static void split(vgg_step *s, int rows, int blocks, int block_c, int cout, int 
 vgg_algo vgg_plan_i8_algo(const vgg_layer *l, vgg_algo want) {
   if (want == VGG_ALGO_WINO4) return VGG_ALGO_WINO4;
   if (want != VGG_ALGO_AUTO && want != VGG_ALGO_FAST) return VGG_ALGO_DIRECT;
-  /* Maps of 56x56 and more (VGG16: blocks 1-3); on smaller ones the 36 filter panels (8x the direct kernel's
-   * bytes) are streamed for too few tiles (docs/precision.md has the measurements). */
-  return l->out_h * l->out_w >= 56 * 56 ? VGG_ALGO_WINO4 : VGG_ALGO_DIRECT;
+  /* Maps of 28x28 and more (VGG16: blocks 1-4); on 14x14 the 36 filter panels (8x the direct kernel's bytes)
+   * are streamed for too few tiles (docs/precision.md has the measurements). */
+  return l->out_h * l->out_w >= 28 * 28 ? VGG_ALGO_WINO4 : VGG_ALGO_DIRECT;
 }
 
 void vgg_plan_i8_split(vgg_step *s, const vgg_layer *l, const vgg_i8_kernels *i8, int threads) {
