@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Output rows a quant_out step computes at a time (run_conv_quant). */
+#define QROWS 4
+
 /* Images per group in the grouped steps of the conv base. */
 #define VGG_GROUP 8
 
@@ -142,9 +145,10 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       s->weights_i8 = net->packed[l->param];
       s->qscale = net->qsb[l->param], s->qbias = net->qsb[l->param] + l->out_c;
     } else s->weights = net->packed[l->param];
-    if (s->wino || (s->dtype == VGG_DTYPE_INT8 && s->algo == VGG_ALGO_WINO4)) {
-      const size_t sc = s->wino ? s->wino->scratch_size(l->in_c, l->out_c)
-                                : (net->i8->w4_scratch_size(l->in_w, l->in_c) + sizeof(float) - 1) / sizeof(float);
+    if (s->wino || s->quant_out || (s->dtype == VGG_DTYPE_INT8 && s->algo == VGG_ALGO_WINO4)) {
+      const size_t sc = s->wino        ? s->wino->scratch_size(l->in_c, l->out_c)
+                        : s->quant_out ? (size_t)(QROWS + 2) * l->out_w * l->out_c
+                                       : (net->i8->w4_scratch_size(l->in_w, l->in_c) + sizeof(float) - 1) / sizeof(float);
       net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
     }
     conv[nconv++] = i;
@@ -161,6 +165,8 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       net->group_floats = b > net->group_floats ? b : net->group_floats;
     }
   }
+  /* A step that quantises for the next one runs on the same images as it: not when the groups start between. */
+  if (net->first_group > 0 && net->first_group < net->nbase) net->steps[net->first_group - 1].quant_out = 0;
   /* int8: the quantised input of a quant_in step, and the dequantised block outputs (a group's for grouped steps). */
   size_t nq = 0, nd = 0;
   for (int i = 0; i < net->nbase; i++) {
@@ -337,7 +343,9 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
   const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
   const uint8_t *in = (const uint8_t *)in_f;
   uint8_t *out = (uint8_t *)out_f;
-  if (s->quant_in) {
+  if (s->quant_in && s[-1].quant_out) {
+    in = net->qbuf; /* quantised by the step before, a few rows at a time */
+  } else if (s->quant_in) {
     const size_t n = in_img * nb, chunk = 65536;
     const float inv = 1.0f / s->in_scale;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
@@ -364,12 +372,46 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
     }
 }
 
+/* A quant_out step: QROWS output rows at a time into the thread's scratch (the kernel sees a view of the
+ * input rows they need, one more above and below where the image has them, so its zero padding falls only on
+ * the image's own edges), quantised from there into the net's u8 buffer. */
+static void run_conv_quant(vgg_net *net, const vgg_step *s, const float *in, int nb) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const int H = l->in_h, ntask = s->rsplit * s->noc;
+  const long rows = (long)s->rows * nb;
+  const size_t in_row = (size_t)l->in_w * l->in_c, row = (size_t)l->out_w * l->out_c;
+  const vgg_conv3x3_fn fn = l->in_c == 3 ? net->k->conv3x3_c3 : net->k->conv3x3;
+  const float inv = 1.0f / s[1].in_scale;
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+  for (int t = 0; t < ntask; t++) {
+    float *sc = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num();
+    for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);)
+      for (int y = k.r0; y < k.r1; y += QROWS) {
+        const int y1 = k.r1 - y < QROWS ? k.r1 : y + QROWS, v0 = y > 0 ? y - 1 : 0, v1 = y1 < H ? y1 + 1 : H;
+        const vgg_conv3x3_args a = {in + (size_t)k.b * H * in_row + v0 * in_row, sc, s->weights, s->bias, v1 - v0,
+                                    l->in_w, l->in_c, l->out_c, s->relu};
+        fn(&a, y - v0, y1 - v0, k.oc0, k.oc1);
+        const float *f = sc + (size_t)(y - v0) * row;
+        uint8_t *q = net->qbuf + ((size_t)k.b * H + y) * row;
+        if (k.oc1 - k.oc0 == l->out_c)
+          vgg_u8_quantize(f, q, (size_t)(y1 - y) * row, inv);
+        else
+          for (size_t p = 0; p < (size_t)(y1 - y) * l->out_w; p++)
+            vgg_u8_quantize(f + p * l->out_c + k.oc0, q + p * l->out_c + k.oc0, (size_t)(k.oc1 - k.oc0), inv);
+      }
+  }
+}
+
 static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
   if (s->dtype == VGG_DTYPE_INT8) {
     run_step_i8(net, s, in, out, nb);
+    return;
+  }
+  if (s->quant_out) {
+    run_conv_quant(net, s, in, nb);
     return;
   }
   switch (s->op) {

@@ -173,6 +173,8 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
     }
     const vgg_layer *last = &m->layers[s->last_layer];
     if (last->kind == VGG_LAYER_POOL && last->block) s->block_end = last->block;
+    if (s->quant_in && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_DTYPE_F32 && !s[-1].block_end)
+      s[-1].quant_out = 1;
   }
   return n;
 }
@@ -211,7 +213,11 @@ void vgg_step_describe(const vgg_model *m, const vgg_step *s, double seconds, vg
   o->layer = m->layers[s->layer].name;
   o->algo = vgg_step_algo_name(s);
   o->dtype = s->dtype == VGG_DTYPE_INT8 ? "int8" : s->dtype == VGG_DTYPE_BF16 ? "bf16" : "f32";
-  o->fused = s->softmax ? "softmax" : s->relu && s->pool ? "relu+pool" : s->relu ? "relu" : "";
+  o->fused = s->softmax                ? "softmax"
+             : s->relu && s->pool      ? "relu+pool"
+             : s->relu && s->quant_out ? "relu+u8"
+             : s->relu                 ? "relu"
+                                       : "";
   o->kernel = s->kernel;
   o->tasks = s->rsplit * s->noc;
   o->seconds = seconds;

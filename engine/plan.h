@@ -26,8 +26,12 @@ typedef struct {
   /* Work split: tasks = rsplit x noc, task t covers rows (or tile rows) r = t / noc
    * of `rows` in rsplit near-equal parts, and output channels [c * oc_step, ...) */
   int rows, rsplit, noc, oc_step;
-  /* int8: the input is float32 (a float32 layer's output), quantised by the net before the kernel runs */
+  /* int8: the input is float32 (a float32 layer's output), quantised before the kernel runs: by the step
+   * before when that has quant_out, else by the net in a pass of its own */
   int quant_in;
+  /* A float32 direct conv whose output only a quant_in step reads: it computes a few rows at a time into
+   * per-thread scratch and quantises them into the net's u8 buffer, the float32 map never written whole */
+  int quant_out;
   /* Set by vgg_net_create: */
   const float *in; /* NULL: the input image */
   float *out;      /* int8 steps: u8 values in the same buffers */
