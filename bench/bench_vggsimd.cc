@@ -122,21 +122,28 @@ void BM_Bf16Peak(benchmark::State &st, int level, int threads) {
 
 // ---- kernels, single thread, full layer ---------------------------------
 
-// int8 direct conv of VGG16 layer `layer` (cin a multiple of 4), u8 x s8: GOP/s and % of the dot-product peak.
-void BM_ConvInt8(benchmark::State &st, int level, int layer) {
+// int8 conv of VGG16 layer `layer` (cin a multiple of 4), u8 x s8, direct or (w4) the exact Winograd F(4x4):
+// GOP/s counting the direct convolution's operations and % of the dot-product peak (Winograd passes 100%).
+void BM_ConvInt8(benchmark::State &st, int level, int layer, bool w4) {
   const vgg_i8_kernels *k = vgg_i8_kernels_get(level);
   const int H = kVgg16.s[layer].h, CI = kVgg16.s[layer].cin, CO = kVgg16.s[layer].cout;
   const size_t nin = static_cast<size_t>(H) * H * CI, nw = 9ull * CI * CO;
   std::vector<uint8_t> in(nin), out(static_cast<size_t>(H) * H * CO);
-  std::vector<int8_t> w(nw), packed(k->packed_size(CI, CO));
+  std::vector<int8_t> w(nw), packed(w4 ? k->w4_packed_size(CI, CO) : k->packed_size(CI, CO));
+  std::vector<char> scratch(w4 ? k->w4_scratch_size(H, CI) : 1);
   std::vector<float> scale(CO, 1.0f / (9.0f * CI * 64.0f)), bias(CO, 8.0f);
   for (size_t i = 0; i < nin; i++) in[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
   for (size_t i = 0; i < nw; i++) w[i] = static_cast<int8_t>(static_cast<int>((i * 40503u) % 255) - 127);
-  k->pack(w.data(), CI, CO, packed.data());
-  const vgg_i8_conv3x3_args a = {in.data(), out.data(), packed.data(), scale.data(), bias.data(), H, H, CI, CO, nullptr};
+  while (w4 && !vgg_i8_w4_exact(w.data(), CI, CO))  // into its bound (the time does not depend on the values)
+    for (auto &v : w) v = static_cast<int8_t>(v / 2);
+  if (w4) k->w4_pack(w.data(), CI, CO, packed.data());
+  else k->pack(w.data(), CI, CO, packed.data());
+  const vgg_i8_conv3x3_args a = {in.data(), out.data(), packed.data(), scale.data(), bias.data(), H, H, CI, CO,
+                                 scratch.data()};
   const double t0 = now();
   for (auto _ : st) {
-    k->conv(&a, 0, H, 0, CO);
+    if (w4) k->w4_conv(&a, 0, (H + 3) / 4, 0, CO);
+    else k->conv(&a, 0, H, 0, CO);
     benchmark::ClobberMemory();
   }
   const double sec = (now() - t0) / st.iterations(), gops = 2.0 * 9 * CI * CO * H * H / sec / 1e9;
@@ -398,11 +405,14 @@ void register_all() {
     if (vgg_i8_kernels_get(l)->dot_peak)
       for (int i = 0; i < kVgg16.n; i++)
         if (kVgg16.s[i].cin % 4 == 0)
-          benchmark::RegisterBenchmark(("conv/" + std::string(vgg_level_name(l)) + "/int8/" + kVgg16.s[i].name).c_str(),
-                                       BM_ConvInt8, l, i)
-              ->Unit(benchmark::kMillisecond)
-              ->MinTime(0.2)
-              ->Apply(min_stat);
+          for (bool w4 : {false, true})
+            if (!w4 || vgg_i8_kernels_get(l)->w4_conv)
+              benchmark::RegisterBenchmark(("conv/" + std::string(vgg_level_name(l)) + (w4 ? "/int8_wino4/" : "/int8/") +
+                                            kVgg16.s[i].name).c_str(),
+                                           BM_ConvInt8, l, i, w4)
+                  ->Unit(benchmark::kMillisecond)
+                  ->MinTime(0.2)
+                  ->Apply(min_stat);
 
   // Kernels: the scalar rows first (they are the reference of x_scalar), one iteration each.
   for (int l : levels) {
