@@ -200,13 +200,34 @@ static void keep_image(void *user, int image, int block, const vgg_tensor *t, do
   p->calls++;
 }
 
+/* A forward pass of net on the 11 images of `in` gives every image's every block bit-identical to a pass on
+ * that image alone. */
+static void batch_equals_singles(vgg_net *net, const vgg_model *m, const vgg_tensor *in) {
+  vgg_error err;
+  const size_t img = (size_t)in->h * in->w * 3;
+  per_image batch = {m, {{0}}, 0};
+  assert_int_equal(in->n, 11);
+  assert_int_equal(vgg_net_forward(net, in, keep_image, &batch, NULL, NULL, &err), VGG_OK);
+  assert_int_equal(batch.calls, 55);
+  for (int b = 0; b < 11; b++) {
+    per_image single = {m, {{0}}, 0};
+    const vgg_tensor x = {1, in->h, in->w, 3, in->data + b * img};
+    assert_int_equal(vgg_net_forward(net, &x, keep_image, &single, NULL, NULL, &err), VGG_OK);
+    assert_int_equal(single.calls, 5);
+    for (int k = 1; k <= 5; k++) {
+      const vgg_layer *l = vgg_model_block_output(m, k);
+      assert_memory_equal(batch.out[b][k], single.out[0][k], sizeof(float) * l->out_h * l->out_w * l->out_c);
+      free(single.out[0][k]), free(batch.out[b][k]);
+    }
+  }
+}
+
 static void batch_groups_bit_identical(void **s) {
   (void)s;
   fixture f;
   const int small = getenv("VGGSIMD_EMULATED") || getenv("VGGSIMD_SANITIZED"), H = small ? 40 : 112, W = small ? 34 : 100;
   fixture_make(&f, VGG13, 0, H, W, 11, 5, 6, 100.0f);
   vgg_error err;
-  const size_t img = (size_t)H * W * 3;
   static const vgg_algo algos[] = {VGG_ALGO_AUTO, VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_WINO6};
   int tested = 0;
   for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) { /* the scalar level runs the same net code; it is slow here */
@@ -216,20 +237,7 @@ static void batch_groups_bit_identical(void **s) {
       vgg_net *net;
       vgg_options o = {isa, 2, algos[a]};
       assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
-      per_image batch = {f.m, {{0}}, 0};
-      assert_int_equal(vgg_net_forward(net, &f.in, keep_image, &batch, NULL, NULL, &err), VGG_OK);
-      assert_int_equal(batch.calls, 55);
-      for (int b = 0; b < 11; b++) {
-        per_image single = {f.m, {{0}}, 0};
-        const vgg_tensor x = {1, H, W, 3, f.in.data + b * img};
-        assert_int_equal(vgg_net_forward(net, &x, keep_image, &single, NULL, NULL, &err), VGG_OK);
-        assert_int_equal(single.calls, 5);
-        for (int k = 1; k <= 5; k++) {
-          const vgg_layer *l = vgg_model_block_output(f.m, k);
-          assert_memory_equal(batch.out[b][k], single.out[0][k], sizeof(float) * l->out_h * l->out_w * l->out_c);
-          free(single.out[0][k]), free(batch.out[b][k]);
-        }
-      }
+      batch_equals_singles(net, f.m, &f.in);
       vgg_net_free(net);
       tested++;
     }
@@ -263,7 +271,6 @@ static void low_precision_nets_bit_identical(void **s) {
     assert_int_equal(vgg_net_create(f.m, f.w, &fo, &net, &err), VGG_OK);
     assert_int_equal(vgg_net_calibrate(net, &f.in, ranges, &err), VGG_OK);
     vgg_net_free(net);
-    const size_t img = (size_t)H * W * 3;
     for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) { /* the scalar level runs the same net code; it is slow here */
       if (!vgg_level_usable(isa)) continue;
       /* int8 twice: auto (the exact F(4x4) on the larger maps) and wino4 (on every int8 layer where the weights
@@ -292,21 +299,7 @@ static void low_precision_nets_bit_identical(void **s) {
             vgg_net_free(net);
             continue;
           }
-          if (t == 2) { /* the batch */
-            per_image batch = {f.m, {{0}}, 0};
-            assert_int_equal(vgg_net_forward(net, &f.in, keep_image, &batch, NULL, NULL, &err), VGG_OK);
-            assert_int_equal(batch.calls, 55);
-            for (int b = 0; b < 11; b++) {
-              per_image single = {f.m, {{0}}, 0};
-              const vgg_tensor x = {1, H, W, 3, f.in.data + b * img};
-              assert_int_equal(vgg_net_forward(net, &x, keep_image, &single, NULL, NULL, &err), VGG_OK);
-              for (int k = 1; k <= 5; k++) {
-                const vgg_layer *l = vgg_model_block_output(f.m, k);
-                assert_memory_equal(batch.out[b][k], single.out[0][k], sizeof(float) * l->out_h * l->out_w * l->out_c);
-                free(single.out[0][k]), free(batch.out[b][k]);
-              }
-            }
-          }
+          if (t == 2) batch_equals_singles(net, f.m, &f.in);
           vgg_net_free(net);
         }
         if (pa == 0) { /* the exact F(4x4) gives the direct kernel's bytes (auto: the first layer direct too) */
