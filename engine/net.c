@@ -367,7 +367,7 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
     for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);) {
       const vgg_i8_conv3x3_args a = {in + k.b * in_img, out + k.b * out_img, s->weights_i8, s->qscale, s->qbias,
                                      l->in_h, l->in_w, l->in_c, l->out_c,
-                                     net->scratch + net->scratch_floats * (size_t)omp_get_thread_num()};
+                                     net->scratch ? net->scratch + net->scratch_floats * (size_t)omp_get_thread_num() : NULL};
       fn(&a, k.r0, k.r1, k.oc0, k.oc1);
     }
 }
