@@ -121,9 +121,15 @@ int cmd_cpu(int argc, char **argv) {
            "kernel\n",
            vgg_level_name(level), algos[eo.algo], vgg_precision_names()[eo.precision], eo.threads > 0 ? eo.threads : 1,
            eo.threads > 1 ? "s" : "");
-    for (int i = 0; i < n; i++)
+    int w4 = 0;
+    for (int i = 0; i < n; i++) {
       printf("  %-12s %-5s %-10s %-5s %-9s %4d  %s\n", st[i].layer, st[i].op, st[i].algo, st[i].dtype, st[i].fused,
              st[i].tasks, st[i].kernel);
+      w4 |= !strcmp(st[i].dtype, "int8") && !strcmp(st[i].algo, "wino4");
+    }
+    if (w4)
+      printf("  (int8 wino4: where the layer's weights meet the exact kernel's bound, else direct; the line "
+             "'algorithms:' of vggsimd run shows the choice)\n");
     vgg_model_free(m);
   }
   return 0;
