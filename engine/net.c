@@ -127,11 +127,10 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       s->out_scale = act_scale(ranges, chk[1]);
     }
     if (s->op == VGG_STEP_POOL) continue;
-    const size_t n8 = s->dtype != VGG_DTYPE_INT8 ? 0
-                      : s->algo == VGG_ALGO_WINO4 && net->i8->w4_packed_size(l->in_c, l->out_c) >
-                                                         net->i8->packed_size(l->in_c, l->out_c)
-                          ? net->i8->w4_packed_size(l->in_c, l->out_c) /* either fits: see pack_int8 */
-                          : net->i8->packed_size(l->in_c, l->out_c);
+    /* int8 F(4x4): room for either packing, as pack_int8 may turn the step back to direct. */
+    size_t n8 = s->dtype == VGG_DTYPE_INT8 ? net->i8->packed_size(l->in_c, l->out_c) : 0;
+    if (s->dtype == VGG_DTYPE_INT8 && s->algo == VGG_ALGO_WINO4 && net->i8->w4_packed_size(l->in_c, l->out_c) > n8)
+      n8 = net->i8->w4_packed_size(l->in_c, l->out_c);
     const size_t n = s->dtype == VGG_DTYPE_INT8 ? (n8 + 3) / 4
                      : s->wino ? s->wino->packed_size(l->in_c, l->out_c)
                                : net->k->conv3x3_packed_size(l->in_c, l->out_c);

@@ -123,7 +123,7 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
     s->relu = l->relu && !l->softmax;
     s->softmax = l->softmax;
     if (i >= first_i8 && l->kind == VGG_LAYER_CONV) {
-      /* int8: direct; a pool after it is a u8 step of its own. */
+      /* int8: direct or the exact F(4x4) (vgg_plan_i8_algo); a pool after it is a u8 step of its own. */
       s->dtype = VGG_DTYPE_INT8;
       s->op = VGG_STEP_CONV;
       s->algo = i8->w4_conv && vgg_plan_i8_algo(l, want) == VGG_ALGO_WINO4 ? VGG_ALGO_WINO4 : VGG_ALGO_DIRECT;

@@ -51,14 +51,11 @@ static inline void vgg_storeq(uint8_t *dst, __m512i acc, const float *scale, con
 /* Tiles per block: one register tile's worth.  Larger blocks (up to V of 256-768 KB) measured no faster at 1 or
  * 2 threads, and slower on block 1 at 2 (docs/precision.md): the filter panels stream from L2/L3 well enough,
  * while V and M' of 6 tiles stay near the core. */
-static int w4_tb(int cin) {
-  (void)cin;
-  return 6;
-}
+#define W4_TB 6
 
 static size_t w4_scratch_size(int w, int cin) {
   (void)w;
-  const size_t tb = (size_t)w4_tb(cin);
+  const size_t tb = W4_TB;
   return 36 * tb * (size_t)cin * 2 + 36 * tb * W4_NR * 4 + 64;
 }
 
@@ -195,7 +192,7 @@ static void w4_output(const vgg_i8_conv3x3_args *a, int ty, int tx, const int32_
   case M: w4_gemm(M, v + (size_t)t * a->cin, a->cin, panel, mo + (size_t)t * 64); break;
 
 static void w4_conv(const vgg_i8_conv3x3_args *a, int ty0, int ty1, int oc0, int oc1) {
-  const int CI = a->cin, tw = (a->w + 3) / 4, tb = w4_tb(CI);
+  const int CI = a->cin, tw = (a->w + 3) / 4, tb = W4_TB;
   char *base = (char *)(((uintptr_t)a->scratch + 63) & ~(uintptr_t)63);
   int16_t *vb = (int16_t *)(void *)base;
   int32_t *mb = (int32_t *)(void *)(base + 36 * (size_t)tb * CI * 2);
