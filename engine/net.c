@@ -12,6 +12,9 @@
 /* Output rows a quant_out step computes at a time (run_conv_quant). */
 #define QROWS 4
 
+/* Tile rows of the next step a band_out step's band holds beyond its first (run_band). */
+#define BAND_TILE_ROWS 8
+
 /* Images per group in the grouped steps of the conv base. */
 #define VGG_GROUP 8
 
@@ -48,6 +51,12 @@ static void touch(float *p, size_t n, int threads) {
   vgg_advise_huge(p, n * sizeof(float));
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (size_t c = 0; c < n; c += 16384) memset(p + c, 0, sizeof(float) * (n - c < 16384 ? n - c : 16384));
+}
+
+/* A band_out step's band (run_band): the input rows of BAND_TILE_ROWS + 1 tile rows of the Winograd step w
+ * reading it (layer l), and one row more in front. */
+static size_t band_floats(const vgg_step *w, const vgg_layer *l) {
+  return (size_t)((BAND_TILE_ROWS + 1) * w->wino->m + 3) * l->in_w * l->in_c;
 }
 
 /* Buffers and packed weights for the planned steps; every buffer touched. */
@@ -150,6 +159,11 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
                                        : (net->i8->w4_scratch_size(l->in_w, l->in_c) + sizeof(float) - 1) / sizeof(float);
       net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
     }
+    if (s->band_out) {
+      const vgg_layer *nl = &m->layers[s[1].layer];
+      const size_t sc = s[1].wino->scratch_size(nl->in_c, nl->out_c) + band_floats(&s[1], nl);
+      net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
+    }
     conv[nconv++] = i;
   }
   /* Steps from the first one reading a map of 56x56 or less run on groups of images (VGG16 at 224x224: blocks
@@ -164,8 +178,10 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       net->group_floats = b > net->group_floats ? b : net->group_floats;
     }
   }
-  /* A step that quantises for the next one runs on the same images as it: not when the groups start between. */
-  if (net->first_group > 0 && net->first_group < net->nbase) net->steps[net->first_group - 1].quant_out = 0;
+  /* A step that quantises for the next one, or hands it bands, runs on the same images as it: not when the
+   * groups start between. */
+  if (net->first_group > 0 && net->first_group < net->nbase)
+    net->steps[net->first_group - 1].quant_out = net->steps[net->first_group - 1].band_out = 0;
   /* int8: the quantised input of a quant_in step, and the dequantised block outputs (a group's for grouped steps). */
   size_t nq = 0, nd = 0;
   for (int i = 0; i < net->nbase; i++) {
@@ -401,6 +417,52 @@ static void run_conv_quant(vgg_net *net, const vgg_step *s, const float *in, int
   }
 }
 
+/* A band_out step s and the Winograd step after it on nb images (in: s's input, out: the Winograd step's
+ * output).  Each thread takes its share of the Winograd step's tile rows, and for each tile row computes the
+ * rows of s's output it reads that its band lacks (through a view of the input rows they need, one more above
+ * and below where the image has them, as in run_conv_quant), then the tile row from the band.  A full band
+ * keeps the rows the next tile row shares with this one and starts again from them.  Every value is the
+ * one the two steps give run apart. */
+static void run_band(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
+  const vgg_step *w = &s[1];
+  const vgg_layer *l = &net->m->layers[s->layer], *wl = &net->m->layers[w->layer], *o = &net->m->layers[w->last_layer];
+  const int H = l->out_h, M = w->wino->m, th = w->rows, cap = (BAND_TILE_ROWS + 1) * M + 2;
+  const size_t in_row = (size_t)l->in_w * l->in_c, row = (size_t)l->out_w * l->out_c;
+  const size_t in_img = in_row * l->in_h, out_img = (size_t)o->out_h * o->out_w * o->out_c;
+  const size_t wsc = w->wino->scratch_size(wl->in_c, wl->out_c);
+  const vgg_conv3x3_fn fn = l->in_c == 3 ? net->k->conv3x3_c3 : net->k->conv3x3;
+  const long rows = (long)th * nb;
+  if (net->profile) memset(net->stage_tmp, 0, sizeof *net->stage_tmp * (size_t)net->threads);
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+  for (int t = 0; t < w->rsplit; t++) {
+    float *sc = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num(), *band = sc + wsc;
+    vgg_wino_args a = {NULL, NULL, w->weights, w->bias, wl->in_h, wl->in_w, wl->in_c, wl->out_c, w->relu, w->pool, sc,
+                       net->profile ? net->stage_tmp[omp_get_thread_num()] : NULL, 0};
+    int img = -1, b0 = 0, b1 = 0; /* the band: rows [b0, b1) of image img, row y at band + (1 + y - b0) * row */
+    for (long ty = rows * t / w->rsplit; ty < rows * (t + 1) / w->rsplit; ty++) {
+      const int b = (int)(ty / th), r = (int)(ty % th);
+      const int n0 = r * M > 0 ? r * M - 1 : 0, n1 = r * M + M + 1 < H ? r * M + M + 1 : H;
+      if (b != img || n0 < b0 || n0 > b1) {
+        img = b, b0 = b1 = n0;
+      } else if (n1 - b0 > cap) {
+        memmove(band + row, band + (size_t)(1 + n0 - b0) * row, sizeof(float) * (size_t)(b1 - n0) * row);
+        b0 = n0;
+      }
+      if (n1 > b1) {
+        const int v0 = b1 > 0 ? b1 - 1 : 0, v1 = n1 < H ? n1 + 1 : H;
+        const vgg_conv3x3_args c = {in + b * in_img + v0 * in_row, band + (size_t)(1 + v0 - b0) * row, s->weights,
+                                    s->bias, v1 - v0, l->in_w, l->in_c, l->out_c, s->relu};
+        fn(&c, b1 - v0, n1 - v0, 0, l->out_c);
+        b1 = n1;
+      }
+      a.in = band + row, a.row0 = b0, a.out = out + b * out_img;
+      w->wino->conv(&a, r, r + 1, 0, wl->out_c);
+    }
+  }
+  for (int t = 0; net->profile && t < net->threads; t++)
+    for (int k = 0; k < 3; k++) net->stage_sec[w->layer][k] += net->stage_tmp[t][k];
+}
+
 static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
@@ -511,6 +573,15 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
 /* Bytes per element of a step's output. */
 static size_t out_bytes(const vgg_step *s) { return s->dtype == VGG_DTYPE_INT8 ? 1 : sizeof(float); }
 
+/* 1 when step i runs together with the next (band_out; not while calibrating, which looks at every output). */
+static int fused(const vgg_net *net, int i) { return net->steps[i].band_out && !net->observe; }
+
+/* Steps i..e (e = i + fused(net, i)) on nb images: in, step i's input; out, step e's output. */
+static void run_at(vgg_net *net, int i, int e, const float *in, float *out, int nb) {
+  if (e > i) run_band(net, &net->steps[i], in, out, nb);
+  else run_step(net, &net->steps[i], in, out, nb);
+}
+
 /* The conv base on images [image0, image0 + n) of `images`: with one image
  * every step in turn; with a group, the steps before first_group image after
  * image (large maps, small weights), the last of them writing into the
@@ -526,33 +597,37 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
   for (int b = 0; b < n; b++) {
     double sec = 0;
     for (int i = 0; i < grouped; i++) {
-      const vgg_step *s = &net->steps[i];
+      const int e = i + fused(net, i); /* the step whose output this writes */
+      const vgg_step *s = &net->steps[e];
       const vgg_layer *o = &net->m->layers[s->last_layer];
-      float *out = i == grouped - 1 && grouped < net->nbase
+      float *out = e == grouped - 1 && grouped < net->nbase
                        ? (float *)((char *)net->gbuf[0] + b * (size_t)o->out_h * o->out_w * o->out_c * out_bytes(s))
                        : s->out;
       const double t0 = vgg_now();
-      run_step(net, s, i ? net->steps[i - 1].out : images + (image0 + b) * img, out, 1);
+      run_at(net, i, e, i ? net->steps[i - 1].out : images + (image0 + b) * img, out, 1);
       const double dt = vgg_now() - t0;
-      net->step_sec[i] += dt;
+      net->step_sec[e] += dt;
       sec += dt;
       result = step_done(net, s, out, image0 + b, 1, on_block, user, sec);
       if (s->block_end) sec = 0;
+      i = e;
     }
   }
   const float *in = grouped < net->nbase ? net->gbuf[0] : NULL;
   double sec = 0;
   for (int i = grouped, side = 1; i < net->nbase; i++, side ^= 1) {
-    const vgg_step *s = &net->steps[i];
+    const int e = i + fused(net, i);
+    const vgg_step *s = &net->steps[e];
     float *out = net->gbuf[side];
     const double t0 = vgg_now();
-    run_step(net, s, in, out, n);
+    run_at(net, i, e, in, out, n);
     const double dt = vgg_now() - t0;
-    net->step_sec[i] += dt;
+    net->step_sec[e] += dt;
     sec += dt;
     result = step_done(net, s, out, image0, n, on_block, user, sec);
     if (s->block_end) sec = 0;
     in = out;
+    i = e;
   }
   return result;
 }

@@ -175,6 +175,9 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
     if (last->kind == VGG_LAYER_POOL && last->block) s->block_end = last->block;
     if (s->quant_in && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_DTYPE_F32 && !s[-1].block_end)
       s[-1].quant_out = 1;
+    if (s->op == VGG_STEP_WINO && s->noc == 1 && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_DTYPE_F32 &&
+        !s[-1].block_end && s[-1].last_layer + 1 == s->layer)
+      s[-1].band_out = 1;
   }
   return n;
 }
@@ -216,6 +219,7 @@ void vgg_step_describe(const vgg_model *m, const vgg_step *s, double seconds, vg
   o->fused = s->softmax                ? "softmax"
              : s->relu && s->pool      ? "relu+pool"
              : s->relu && s->quant_out ? "relu+u8"
+             : s->relu && s->band_out  ? "relu+band"
              : s->relu                 ? "relu"
                                        : "";
   o->kernel = s->kernel;

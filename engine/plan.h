@@ -32,6 +32,10 @@ typedef struct {
   /* A float32 direct conv whose output only a quant_in step reads: it computes a few rows at a time into
    * per-thread scratch and quantises them into the net's u8 buffer, the float32 map never written whole */
   int quant_out;
+  /* A float32 direct conv whose output only the next step reads, a Winograd conv whose threads split tile rows
+   * alone: the two run as one, each thread computing this step's rows a few at a time into its scratch and the
+   * next step's tile rows from there as soon as their input rows are in (the map is never written whole) */
+  int band_out;
   /* Set by vgg_net_create: */
   const float *in; /* NULL: the input image */
   float *out;      /* int8 steps: u8 values in the same buffers */

@@ -62,6 +62,10 @@ typedef struct {
    * transform, the GEMMs and the output transform are added to them (the
    * clock is read around each stage of each block of tiles). */
   double *stage;
+  /* 0, or a band of one image: `in` holds its rows from row0 on, and only
+   * tile rows whose input rows are in the band may be asked for (the zero
+   * padding is still the map's own edges, h rows tall). */
+  int row0;
 } vgg_wino_args;
 
 /* Floats between consecutive (m+2)^2 planes of the Winograd buffers, beyond

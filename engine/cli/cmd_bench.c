@@ -132,6 +132,23 @@ static const result *scalar_of(const result *res, int nres, const result *r) {
   return NULL;
 }
 
+/* The operations layer i's time covers in r: its own and those of any layers just before it that run inside
+ * it and show no time of their own (a first layer computed in bands inside the next); 0 for a layer with no
+ * time (such a layer, or a pool fused into the conv before it). */
+static double layer_flops(const vgg_model *m, const result *r, int i) {
+  if (!(r->layer[i] > 0)) return 0;
+  double f = (double)vgg_model_layer(m, i)->flops;
+  for (int j = i - 1; j > 0 && !(r->layer[j] > 0); j--) f += (double)vgg_model_layer(m, j)->flops;
+  return f;
+}
+
+/* x's seconds over the layers layer i's time covers in r (x: r, or the scalar result beside it). */
+static double layer_span(const result *x, const result *r, int i) {
+  double t = x->layer[i];
+  for (int j = i - 1; j > 0 && !(r->layer[j] > 0); j--) t += x->layer[j];
+  return t;
+}
+
 static double block_flops(const vgg_model *m, int b) {
   double f = 0;
   for (int i = 0; i < vgg_model_num_layers(m); i++)
@@ -197,7 +214,7 @@ static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long
     if (L->kind != VGG_LAYER_CONV) continue;
     for (int s2 = 0; s2 < ns; s2++) {
       const result *r = &res[sidx[s2]];
-      v[nc * ns + s2] = r->layer[i] > 0 ? 100.0 * (double)L->flops / r->layer[i] / 1e9 / r->peak : -1;
+      v[nc * ns + s2] = r->layer[i] > 0 ? 100.0 * layer_flops(m, r, i) / r->layer[i] / 1e9 / r->peak : -1;
     }
     convs[nc++] = L->name;
   }
@@ -234,8 +251,8 @@ static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long
       const result *r = &res[k];
       fprintf(f, "<tr><th scope=\"row\">%s</th><td>%s</td><td>%s</td><td class=\"num\">%.3f</td>", L->name,
               r->algo[i] ? r->algo[i] : "-", series[k], r->layer[i] * 1e3);
-      if (L->flops && r->layer[i] > 0) {
-        const double gf = (double)L->flops / r->layer[i] / 1e9;
+      if (layer_flops(m, r, i) > 0) {
+        const double gf = layer_flops(m, r, i) / r->layer[i] / 1e9;
         fprintf(f, "<td class=\"num\">%.1f</td>", gf);
         if (r->peak > 0) fprintf(f, "<td class=\"num\">%.1f</td></tr>\n", 100 * gf / r->peak);
         else fputs("<td>-</td></tr>\n", f);
@@ -353,8 +370,8 @@ int cmd_bench(int argc, char **argv) {
         if (r->xform[i] >= 0) printf("\"transform_share\":%.4f,", r->xform[i]);
         if (r->gemm_peak[i] >= 0) printf("\"gemm_peak_fraction\":%.4f,", r->gemm_peak[i]);
         printf("\"ms\":%.4f,\"gflops\":", r->layer[i] * 1e3);
-        if (L->flops && r->layer[i] > 0) printf("%.2f}", (double)L->flops / r->layer[i] / 1e9);
-        else printf("null}"); /* a pool, or one fused into the conv before it */
+        if (layer_flops(m, r, i) > 0) printf("%.2f}", layer_flops(m, r, i) / r->layer[i] / 1e9);
+        else printf("null}"); /* a pool fused into the conv before it, or a layer run in bands inside the next */
         first = 0;
       }
       printf("],\"blocks\":[");
@@ -378,7 +395,8 @@ int cmd_bench(int argc, char **argv) {
   for (int k = 0; k < nres; k++)
     if (res[k].peak > 0) printf("  %s/%dt %.1f", vgg_level_name(res[k].level), res[k].threads, res[k].peak);
   printf("\nGFLOP/s and %%peak count the direct convolution's operations: Winograd layers do fewer, so they can\n"
-         "pass 100%% (that is their point); a pool fused into the Winograd conv before it shows 0.\n");
+         "pass 100%% (that is their point); a pool fused into the Winograd conv before it shows 0, and so does a\n"
+         "first layer computed in bands inside the next conv (its time and operations count in that row).\n");
   printf("Winograd layers: xform = share of the time in the input and output transforms, GEMM%%pk = the GEMMs' own\n"
          "operations against the FMA peak (both from one more pass with the stages timed).\n");
   printf("\n%-14s %-11s %-7s %3s %10s %9s %7s %9s %6s %8s\n", "layer", "algo", "level", "thr", "ms", "GFLOP/s", "%peak",
@@ -387,14 +405,14 @@ int cmd_bench(int argc, char **argv) {
     const vgg_layer *L = vgg_model_layer(m, i);
     for (int k = 0; k < nres; k++) {
       const result *r = &res[k], *s = scalar_of(res, nres, r);
-      const double gf = (double)L->flops / r->layer[i] / 1e9;
+      const double f = layer_flops(m, r, i), gf = f / r->layer[i] / 1e9;
       printf("%-14s %-11s %-7s %3d %10.3f ", L->name, r->algo[i] ? r->algo[i] : "-", vgg_level_name(r->level),
              r->threads, r->layer[i] * 1e3);
-      if (L->flops) printf("%9.1f ", gf);
+      if (f > 0) printf("%9.1f ", gf);
       else printf("%9s ", "-");
-      if (L->flops && r->peak > 0) printf("%6.1f%% ", 100 * gf / r->peak);
+      if (f > 0 && r->peak > 0) printf("%6.1f%% ", 100 * gf / r->peak);
       else printf("%7s ", "-");
-      if (s && s != r) printf("%8.1fx ", s->layer[i] / r->layer[i]);
+      if (s && s != r && r->layer[i] > 0) printf("%8.1fx ", layer_span(s, r, i) / r->layer[i]);
       else printf("%9s ", "-");
       if (r->xform[i] >= 0) printf("%5.0f%% ", 100 * r->xform[i]);
       else printf("%6s ", "-");
