@@ -155,7 +155,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     } else s->weights = net->packed[l->param];
     if (s->wino || s->quant_out || (s->dtype == VGG_DTYPE_INT8 && s->algo == VGG_ALGO_WINO4)) {
       const size_t sc = s->wino        ? s->wino->scratch_size(l->in_c, l->out_c)
-                        : s->quant_out ? (size_t)(QROWS + 2) * l->out_w * l->out_c
+                        : s->quant_out ? (size_t)(QROWS + 1) * l->out_w * l->out_c
                                        : (net->i8->w4_scratch_size(l->in_w, l->in_c) + sizeof(float) - 1) / sizeof(float);
       net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
     }
@@ -387,26 +387,50 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
     }
 }
 
-/* A quant_out step: QROWS output rows at a time into the thread's scratch (the kernel sees a view of the
- * input rows they need, one more above and below where the image has them, so its zero padding falls only on
- * the image's own edges), quantised from there into the net's u8 buffer. */
+/* The Winograd stage profile of a step: the threads' counters zeroed before it, added to its layer's after. */
+static void stages_begin(vgg_net *net) {
+  if (net->profile) memset(net->stage_tmp, 0, sizeof *net->stage_tmp * (size_t)net->threads);
+}
+
+static void stages_end(vgg_net *net, int layer) {
+  for (int t = 0; net->profile && t < net->threads; t++)
+    for (int k = 0; k < 3; k++) net->stage_sec[layer][k] += net->stage_tmp[t][k];
+}
+
+/* The direct conv kernel of layer l (the first layer, 3 input channels, has its own). */
+static vgg_conv3x3_fn direct_fn(const vgg_net *net, const vgg_layer *l) {
+  return l->in_c == 3 ? net->k->conv3x3_c3 : net->k->conv3x3;
+}
+
+/* Output rows [y, y1), channels [oc0, oc1), of direct conv step s on one image (img: its input), row y
+ * written at out_y (a row's room before it: the kernel's view starts a row above).  The kernel sees a view of
+ * the input rows they need, one more above and below where the image has them, so its zero padding falls only
+ * on the image's own edges: the same values as a pass over the whole map. */
+static void conv_rows(const vgg_net *net, const vgg_step *s, const float *img, int y, int y1, int oc0, int oc1,
+                      float *out_y) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const int H = l->in_h, v0 = y > 0 ? y - 1 : 0, v1 = y1 < H ? y1 + 1 : H;
+  const size_t in_row = (size_t)l->in_w * l->in_c, row = (size_t)l->out_w * l->out_c;
+  const vgg_conv3x3_args a = {img + v0 * in_row, out_y - (y - v0) * row, s->weights, s->bias, v1 - v0,
+                              l->in_w, l->in_c, l->out_c, s->relu};
+  direct_fn(net, l)(&a, y - v0, y1 - v0, oc0, oc1);
+}
+
+/* A quant_out step: QROWS output rows at a time into the thread's scratch (conv_rows), quantised from there
+ * into the net's u8 buffer. */
 static void run_conv_quant(vgg_net *net, const vgg_step *s, const float *in, int nb) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int H = l->in_h, ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
-  const size_t in_row = (size_t)l->in_w * l->in_c, row = (size_t)l->out_w * l->out_c;
-  const vgg_conv3x3_fn fn = l->in_c == 3 ? net->k->conv3x3_c3 : net->k->conv3x3;
+  const size_t in_img = (size_t)H * l->in_w * l->in_c, row = (size_t)l->out_w * l->out_c;
   const float inv = 1.0f / s[1].in_scale;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
   for (int t = 0; t < ntask; t++) {
-    float *sc = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num();
+    float *f = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num() + row; /* QROWS rows, one before */
     for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);)
       for (int y = k.r0; y < k.r1; y += QROWS) {
-        const int y1 = k.r1 - y < QROWS ? k.r1 : y + QROWS, v0 = y > 0 ? y - 1 : 0, v1 = y1 < H ? y1 + 1 : H;
-        const vgg_conv3x3_args a = {in + (size_t)k.b * H * in_row + v0 * in_row, sc, s->weights, s->bias, v1 - v0,
-                                    l->in_w, l->in_c, l->out_c, s->relu};
-        fn(&a, y - v0, y1 - v0, k.oc0, k.oc1);
-        const float *f = sc + (size_t)(y - v0) * row;
+        const int y1 = k.r1 - y < QROWS ? k.r1 : y + QROWS;
+        conv_rows(net, s, in + k.b * in_img, y, y1, k.oc0, k.oc1, f);
         uint8_t *q = net->qbuf + ((size_t)k.b * H + y) * row;
         if (k.oc1 - k.oc0 == l->out_c)
           vgg_u8_quantize(f, q, (size_t)(y1 - y) * row, inv);
@@ -427,12 +451,10 @@ static void run_band(vgg_net *net, const vgg_step *s, const float *in, float *ou
   const vgg_step *w = &s[1];
   const vgg_layer *l = &net->m->layers[s->layer], *wl = &net->m->layers[w->layer], *o = &net->m->layers[w->last_layer];
   const int H = l->out_h, M = w->wino->m, th = w->rows, cap = (BAND_TILE_ROWS + 1) * M + 2;
-  const size_t in_row = (size_t)l->in_w * l->in_c, row = (size_t)l->out_w * l->out_c;
-  const size_t in_img = in_row * l->in_h, out_img = (size_t)o->out_h * o->out_w * o->out_c;
-  const size_t wsc = w->wino->scratch_size(wl->in_c, wl->out_c);
-  const vgg_conv3x3_fn fn = l->in_c == 3 ? net->k->conv3x3_c3 : net->k->conv3x3;
+  const size_t row = (size_t)l->out_w * l->out_c, in_img = (size_t)l->in_h * l->in_w * l->in_c;
+  const size_t out_img = (size_t)o->out_h * o->out_w * o->out_c, wsc = w->wino->scratch_size(wl->in_c, wl->out_c);
   const long rows = (long)th * nb;
-  if (net->profile) memset(net->stage_tmp, 0, sizeof *net->stage_tmp * (size_t)net->threads);
+  stages_begin(net);
 #pragma omp parallel for num_threads(net->threads) schedule(static)
   for (int t = 0; t < w->rsplit; t++) {
     float *sc = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num(), *band = sc + wsc;
@@ -449,18 +471,14 @@ static void run_band(vgg_net *net, const vgg_step *s, const float *in, float *ou
         b0 = n0;
       }
       if (n1 > b1) {
-        const int v0 = b1 > 0 ? b1 - 1 : 0, v1 = n1 < H ? n1 + 1 : H;
-        const vgg_conv3x3_args c = {in + b * in_img + v0 * in_row, band + (size_t)(1 + v0 - b0) * row, s->weights,
-                                    s->bias, v1 - v0, l->in_w, l->in_c, l->out_c, s->relu};
-        fn(&c, b1 - v0, n1 - v0, 0, l->out_c);
+        conv_rows(net, s, in + b * in_img, b1, n1, 0, l->out_c, band + (size_t)(1 + b1 - b0) * row);
         b1 = n1;
       }
       a.in = band + row, a.row0 = b0, a.out = out + b * out_img;
       w->wino->conv(&a, r, r + 1, 0, wl->out_c);
     }
   }
-  for (int t = 0; net->profile && t < net->threads; t++)
-    for (int k = 0; k < 3; k++) net->stage_sec[w->layer][k] += net->stage_tmp[t][k];
+  stages_end(net, w->layer);
 }
 
 static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
@@ -478,7 +496,7 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
   switch (s->op) {
   case VGG_STEP_CONV: {
     const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
-    const vgg_conv3x3_fn fn = l->in_c == 3 ? net->k->conv3x3_c3 : net->k->conv3x3;
+    const vgg_conv3x3_fn fn = direct_fn(net, l);
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (int t = 0; t < ntask; t++)
       for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);) {
@@ -491,7 +509,7 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
   case VGG_STEP_WINO: {
     const vgg_wino_args base = {in, out, s->weights, s->bias, l->in_h, l->in_w, l->in_c, l->out_c, s->relu, s->pool,
                                 NULL, NULL};
-    if (net->profile) memset(net->stage_tmp, 0, sizeof *net->stage_tmp * (size_t)net->threads);
+    stages_begin(net);
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (int t = 0; t < ntask; t++) {
       vgg_wino_args a = base;
@@ -501,8 +519,7 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
       s->wino->conv(&a, (int)(rows * r / s->rsplit), (int)(rows * (r + 1) / s->rsplit), oc0,
                     oc0 + s->oc_step < l->out_c ? oc0 + s->oc_step : l->out_c);
     }
-    for (int th = 0; net->profile && th < net->threads; th++)
-      for (int k = 0; k < 3; k++) net->stage_sec[s->layer][k] += net->stage_tmp[th][k];
+    stages_end(net, s->layer);
     break;
   }
   case VGG_STEP_POOL: {
