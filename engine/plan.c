@@ -22,9 +22,8 @@
  * F(2x2)); on 14x14 F(4x4) and F(2x2) tie (too few tiles to amortise 36
  * transformed filters, which are also 2.25x the memory), so F(2x2).  F(6x6)
  * (outside auto's budget) leads F(4x4) on the 224 and 112 maps of blocks 1-2
- * at avx512 (its 8x8 tiles cover them with 2% waste), so fast takes it there;
- * it ties on 56 and 28 (15% more tiles than the map) and loses on 14; at avx2
- * it only ties, so fast = auto there.
+ * at avx512 and avx2 (its 8x8 tiles cover them with 2% waste), so fast takes
+ * it there; it ties on 56 and 28 (15% more tiles than the map) and loses on 14.
  * NEON takes F(2x2) until it is measured on Arm hardware (its row says why).
  * The scalar level is the reference and stays direct. */
 #include "plan.h"
@@ -39,6 +38,7 @@ static const struct {
   {VGG_LEVEL_AVX512,  4,     112,    VGG_ALGO_WINO4, VGG_ALGO_WINO6},
   {VGG_LEVEL_AVX512,  4,     28,     VGG_ALGO_WINO4, VGG_ALGO_WINO4},
   {VGG_LEVEL_AVX512,  4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
+  {VGG_LEVEL_AVX2,    4,     112,    VGG_ALGO_WINO4, VGG_ALGO_WINO6},
   {VGG_LEVEL_AVX2,    4,     28,     VGG_ALGO_WINO4, VGG_ALGO_WINO4},
   {VGG_LEVEL_AVX2,    4,     0,      VGG_ALGO_WINO2, VGG_ALGO_WINO2},
   /* NEON: not measured on Arm hardware yet.  F(2x2) on every layer but the
