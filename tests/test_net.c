@@ -253,8 +253,8 @@ static void batch_groups_bit_identical(void **s) {
 
 /* The first layer run in bands inside the second (the plan's "relu+band"): block 1 is bit for bit the two
  * kernels run apart on whole maps, at 1, 2 and 3 threads, in the auto and fast plans (F(4x4) and, at
- * avx512 and avx2, F(6x6) bands); VGG16 at 118x116 (46x38 under emulation or sanitizers): the last tile row is cut
- * by the bottom edge, and each thread's band starts over several times. */
+ * avx512 and avx2, F(6x6) bands); VGG16 at 118x116 (46x38 under emulation or sanitizers): the last tile
+ * row is cut by the bottom edge, and each thread's band starts over several times. */
 static void band_equals_separate_steps(void **s) {
   (void)s;
   const int small = getenv("VGGSIMD_EMULATED") || getenv("VGGSIMD_SANITIZED"), H = small ? 46 : 118, W = small ? 38 : 116;
