@@ -164,7 +164,7 @@ void BM_Conv(benchmark::State &st, int level, int layer, int algo) {
   if (wk) wk->pack(w.p, CI, CO, packed.p);
   else k->conv3x3_pack(w.p, CI, CO, packed.p);
   const vgg_conv3x3_args a = {in.p, out.p, packed.p, b.p, H, H, CI, CO, 1};
-  const vgg_wino_args wa = {in.p, out.p, packed.p, b.p, H, H, CI, CO, 1, 0, scratch.p, nullptr, 0};
+  const vgg_wino_args wa = {in.p, out.p, packed.p, b.p, H, H, CI, CO, 1, 0, scratch.p, nullptr, 0, 0};
   const double t0 = now();
   for (auto _ : st) {
     if (wk) wk->conv(&wa, 0, (H + wk->m - 1) / wk->m, 0, CO);

@@ -441,6 +441,16 @@ static void run_conv_quant(vgg_net *net, const vgg_step *s, const float *in, int
   }
 }
 
+/* A Winograd step writes its outputs past the caches (vgg_wino_args.stream) when a pass writes at least
+ * this many bytes: more than a core's L2, the map is out of it before the next layer reads it, and a
+ * streamed store skips reading each line before overwriting it (docs/performance.md, "Outputs streamed"). */
+#define STREAM_MIN_BYTES ((size_t)1 << 20)
+
+static int stream_out(const vgg_net *net, const vgg_step *s, int nb) {
+  const vgg_layer *o = &net->m->layers[s->last_layer];
+  return (size_t)o->out_h * o->out_w * o->out_c * sizeof(float) * (size_t)nb >= STREAM_MIN_BYTES;
+}
+
 /* A band_out step s and the Winograd step after it on nb images (in: s's input, out: the Winograd step's
  * output).  Each thread takes its share of the Winograd step's tile rows, and for each tile row computes the
  * rows of s's output it reads that its band lacks (through a view of the input rows they need, one more above
@@ -459,7 +469,7 @@ static void run_band(vgg_net *net, const vgg_step *s, const float *in, float *ou
   for (int t = 0; t < w->rsplit; t++) {
     float *sc = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num(), *band = sc + wsc;
     vgg_wino_args a = {NULL, NULL, w->weights, w->bias, wl->in_h, wl->in_w, wl->in_c, wl->out_c, w->relu, w->pool, sc,
-                       net->profile ? net->stage_tmp[omp_get_thread_num()] : NULL, 0};
+                       net->profile ? net->stage_tmp[omp_get_thread_num()] : NULL, 0, stream_out(net, w, nb)};
     int img = -1, b0 = 0, b1 = 0; /* the band: rows [b0, b1) of image img, row y at band + (1 + y - b0) * row */
     for (long ty = rows * t / w->rsplit; ty < rows * (t + 1) / w->rsplit; ty++) {
       const int b = (int)(ty / th), r = (int)(ty % th);
@@ -508,7 +518,7 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
   }
   case VGG_STEP_WINO: {
     const vgg_wino_args base = {in, out, s->weights, s->bias, l->in_h, l->in_w, l->in_c, l->out_c, s->relu, s->pool,
-                                NULL, NULL};
+                                NULL, NULL, 0, stream_out(net, s, nb)};
     stages_begin(net);
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (int t = 0; t < ntask; t++) {

@@ -66,6 +66,10 @@ typedef struct {
    * tile rows whose input rows are in the band may be asked for (the zero
    * padding is still the map's own edges, h rows tall). */
   int row0;
+  /* 1: write the outputs with non-temporal stores where the level has whole-line ones (the caller's
+   * choice for an output larger than the caches keep until the next layer reads it: no read of each
+   * line before it is overwritten).  The values are the same either way. */
+  int stream;
 } vgg_wino_args;
 
 /* Floats between consecutive (m+2)^2 planes of the Winograd buffers, beyond

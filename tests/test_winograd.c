@@ -99,8 +99,8 @@ static double conv_case_k(const vgg_wino_kernels *k, int H, int W, int CI, int C
   vgg_wino_args a = {in, out.p, u, b, H, W, CI, CO, 1, pool, scratch};
   k->conv(&a, 0, th, 0, CO);
   assert_true(tu_guard_ok(&out));
-  /* Split tile rows and channel blocks: bit-identical. */
-  a.out = out2.p;
+  /* Split tile rows and channel blocks, outputs streamed (vgg_wino_args.stream): bit-identical. */
+  a.out = out2.p, a.stream = 1;
   const int tm = th / 2, om = CO > k->nr ? k->nr * ((CO / k->nr + 1) / 2) : CO;
   k->conv(&a, 0, tm, 0, om);
   k->conv(&a, tm, th, 0, om);
@@ -110,6 +110,14 @@ static double conv_case_k(const vgg_wino_kernels *k, int H, int W, int CI, int C
   }
   assert_true(tu_guard_ok(&out2));
   assert_memory_equal(out.p, out2.p, nout * sizeof(float));
+  /* Streamed into an output that starts off a line: the stores that cannot stream are plain ones. */
+  tu_buf out3 = tu_buf_new(nout + 2);
+  a.out = out3.p + 1;
+  k->conv(&a, 0, th, 0, CO);
+  assert_true(tu_guard_ok(&out3));
+  assert_memory_equal(out.p, out3.p + 1, nout * sizeof(float));
+  tu_buf_free(&out3);
+  a.stream = 0;
   double *full = malloc(sizeof(double) * H * W * CO), *ref = malloc(sizeof(double) * (nout + 1));
   vgg_f64_conv3x3_naive(in, hwio, b, full, H, W, CI, CO, 1);
   for (int y = 0; y < OH; y++)

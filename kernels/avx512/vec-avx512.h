@@ -13,6 +13,9 @@
 #define V_LOADN(p, n) _mm512_maskz_loadu_ps(VGG_TAIL(n), (p))
 #define V_STOREU(p, v) _mm512_storeu_ps((p), (v))
 #define V_STOREN(p, v, n) _mm512_mask_storeu_ps((p), VGG_TAIL(n), (v))
+/* A whole 64-byte line (p aligned), past the caches; V_STREAM_FENCE orders such stores before the ones after it. */
+#define V_STREAM(p, v) _mm512_stream_ps((p), (v))
+#define V_STREAM_FENCE() _mm_sfence()
 #define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define V_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
 #define V_ADD(a, b) _mm512_add_ps((a), (b))
