@@ -117,7 +117,6 @@ static double conv_case_k(const vgg_wino_kernels *k, int H, int W, int CI, int C
   assert_true(tu_guard_ok(&out3));
   assert_memory_equal(out.p, out3.p + 1, nout * sizeof(float));
   tu_buf_free(&out3);
-  a.stream = 0;
   double *full = malloc(sizeof(double) * H * W * CO), *ref = malloc(sizeof(double) * (nout + 1));
   vgg_f64_conv3x3_naive(in, hwio, b, full, H, W, CI, CO, 1);
   for (int y = 0; y < OH; y++)
