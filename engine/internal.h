@@ -76,9 +76,20 @@ typedef struct {
 /* JPEG (libjpeg-turbo), PNG (libspng), BMP/TGA/PNM/GIF/PSD/HDR (stb_image). */
 vgg_status vgg_decode_picture(const vgg_decode_request *rq, vgg_picture *out, vgg_error *err);
 
-/* Atomic file output: write to "<path>.tmp.<pid>", rename on commit. */
+/* Where an output goes. An output is written beside its final name and renamed over it, so that a reader
+ * never sees half of it and a failed run leaves the old file (or none). A symbolic link is followed: the file
+ * it names is replaced and the link stays. Something that is neither a file nor a directory (a device such as
+ * /dev/stdout or /dev/null, a pipe) is written in place (*in_place = 1): renaming over it would replace the
+ * node itself. A directory is refused. final gets the path to write (cap bytes). */
+vgg_status vgg_output_target(const char *path, char *final, size_t cap, int *in_place, vgg_error *err);
+/* A new file for writing that never follows a link planted at path; exclusive: fail if it exists (one left by
+ * a dead run is removed first). NULL with errno on failure. */
+FILE *vgg_open_new(const char *path, int exclusive);
+
+/* Atomic file output: write to "<final>.tmp.<pid>", rename on commit (in place for a device or pipe). */
 typedef struct {
   FILE *f;
+  int in_place;
   char path[4096];
   char tmp[4200];
 } vgg_outfile;

@@ -1,6 +1,7 @@
 /* Errors, aligned memory and atomic file output. */
 #include "internal.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -60,13 +61,58 @@ void vgg_advise_huge(void *p, size_t bytes) {
 #endif
 }
 
+vgg_status vgg_output_target(const char *path, char *final, size_t cap, int *in_place, vgg_error *err) {
+  struct stat sb, lb;
+  *in_place = 0;
+  if (!path[0]) return vgg_fail(err, VGG_ERR_ARG, "empty output path");
+  if (strlen(path) >= cap) return vgg_fail(err, VGG_ERR_ARG, "%s: path too long", path);
+  strcpy(final, path);
+  if (stat(path, &sb) != 0) {
+    if (errno == ENOENT) return VGG_OK; /* a new file (or a link to one not made yet: the link is replaced) */
+    return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+  }
+  if (S_ISDIR(sb.st_mode)) return vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not a file", path);
+  if (!S_ISREG(sb.st_mode)) {
+    *in_place = 1; /* a device or a pipe: renaming over it would replace the node */
+    return VGG_OK;
+  }
+  if (lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode)) {
+    char *r = realpath(path, NULL);
+    if (!r) return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    const int fits = strlen(r) < cap;
+    if (fits) strcpy(final, r);
+    free(r);
+    if (!fits) return vgg_fail(err, VGG_ERR_ARG, "%s: path too long", path);
+  }
+  return VGG_OK;
+}
+
+FILE *vgg_open_new(const char *path, int exclusive) {
+  const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (exclusive ? O_EXCL : 0);
+  int fd = open(path, flags, 0666);
+  if (fd < 0 && exclusive && errno == EEXIST && unlink(path) == 0) fd = open(path, flags, 0666); /* left by a dead run */
+  if (fd < 0) return NULL;
+  FILE *f = fdopen(fd, "wb");
+  if (!f) close(fd);
+  return f;
+}
+
 vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err) {
   memset(o, 0, sizeof *o);
-  if (strlen(path) >= sizeof o->path) return vgg_fail(err, VGG_ERR_ARG, "%s: path too long", path);
-  strcpy(o->path, path);
-  snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
-  o->f = fopen(o->tmp, "wb");
-  if (!o->f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+  vgg_status s = vgg_output_target(path, o->path, sizeof o->path, &o->in_place, err);
+  if (s) return s;
+  if (o->in_place) {
+    o->f = fopen(o->path, "wb");
+    if (!o->f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    return VGG_OK;
+  }
+  snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", o->path, (long)getpid());
+  o->f = vgg_open_new(o->tmp, 1);
+  if (!o->f) {
+    const int e = errno;
+    o->tmp[0] = 0;
+    return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+  }
   return VGG_OK;
 }
 
@@ -80,15 +126,16 @@ vgg_status vgg_outfile_write(vgg_outfile *o, const void *data, size_t n, vgg_err
 }
 
 vgg_status vgg_outfile_commit(vgg_outfile *o, vgg_error *err) {
+  errno = 0;
   int bad = fflush(o->f) != 0 || ferror(o->f);
   int e = errno;
-  bad |= fclose(o->f) != 0;
+  if (fclose(o->f) != 0 && !bad) bad = 1, e = errno;
   o->f = NULL;
   if (bad) {
-    remove(o->tmp);
-    return vgg_fail(err, VGG_ERR_IO, "%s: write failed: %s", o->path, strerror(e));
+    if (o->tmp[0]) remove(o->tmp);
+    return vgg_fail(err, VGG_ERR_IO, "%s: write failed: %s", o->path, strerror(e ? e : EIO));
   }
-  if (rename(o->tmp, o->path) != 0) {
+  if (o->tmp[0] && rename(o->tmp, o->path) != 0) {
     e = errno;
     remove(o->tmp);
     return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", o->path, strerror(e));

@@ -201,5 +201,32 @@ cmp -s "$T/byname/block5.npy" "$T/piped/block5.npy" && ok || bad ".npy through a
 head -c 100 "$T/in.npy" | vgg run /dev/stdin --size 32 >/dev/null 2>"$T/err"
 [ $? = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && ok || bad "a cut .npy through a pipe: want exit 1, one line: $(cat "$T/err")"
 
+# Outputs named by a link, a pipe or a directory: a link keeps pointing at the file it names (now replaced), a
+# pipe is written through and stays a pipe (renaming over it would replace the node: /dev/stdout, /dev/null),
+# a directory is refused with one line.
+printf old >"$T/real.safetensors"
+ln -s real.safetensors "$T/link.safetensors"
+vgg init --arch vgg11 --seed 3 -o "$T/link.safetensors" >/dev/null 2>"$T/err"
+[ -L "$T/link.safetensors" ] && vgg init --arch vgg11 --seed 3 -o "$T/plain.safetensors" >/dev/null 2>&1 && cmp -s "$T/real.safetensors" "$T/plain.safetensors" &&
+  ok || bad "init -o through a link: want the link kept and its file replaced: $(cat "$T/err")"
+mkfifo "$T/pipe.safetensors" && {
+  timeout 60 cat "$T/pipe.safetensors" >"$T/piped.safetensors" & # bounded: a broken writer never opens the pipe
+  vgg init --arch vgg11 --seed 3 -o "$T/pipe.safetensors" >/dev/null 2>"$T/err"
+  rc=$?
+  wait
+  [ $rc = 0 ] && [ -p "$T/pipe.safetensors" ] && cmp -s "$T/piped.safetensors" "$T/plain.safetensors" && ok ||
+    bad "init -o a pipe: want the file through it and the pipe kept (exit $rc): $(cat "$T/err")"
+  timeout 60 cat "$T/pipe.safetensors" >"$T/piped.jsonl" &
+  vgg run "$IMG/rgb8.png" "$IMG/rgb8.jpg" --size 32 --jsonl "$T/pipe.safetensors" >/dev/null 2>"$T/err"
+  rc=$?
+  wait
+  [ $rc = 0 ] && [ -p "$T/pipe.safetensors" ] && [ "$(grep -c '^{"path"' "$T/piped.jsonl")" = 2 ] && ok ||
+    bad "run --jsonl a pipe: want two lines through it and the pipe kept (exit $rc): $(cat "$T/err")"
+}
+mkdir "$T/adir"
+expect 1 "is a directory" -- init --arch vgg11 -o "$T/adir"
+expect 1 "is a directory" -- run "$IMG/rgb8.png" --size 32 --jsonl "$T/adir"
+[ -z "$(ls -A "$T/adir")" ] && ok || bad "a refused output left files in the directory"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

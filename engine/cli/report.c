@@ -1,12 +1,11 @@
 /* HTML reports: see report.h. */
 #include "report.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "args.h"
+#include "internal.h"
 
 static const char style[] =
     "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:72rem;margin:1.5rem auto;"
@@ -40,22 +39,14 @@ int html_commit(html_doc *d, const char *cmd, const char *path) {
   fputs("</body>\n</html>\n", d->f);
   const int bad = fclose(d->f) != 0;
   d->f = NULL;
-  char tmp[4200];
   int rc = -1;
+  vgg_outfile o;
+  vgg_error err;
   if (bad) cli_error(cmd, "%s: out of memory", path);
-  else if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    cli_error(cmd, "%s: path too long", path);
-  else {
-    FILE *f = fopen(tmp, "wb");
-    if (!f) cli_error(cmd, "cannot write %s: %s", path, strerror(errno));
-    else {
-      const int ok = fwrite(d->buf, 1, d->len, f) == d->len;
-      if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
-        cli_error(cmd, "cannot write %s: %s", path, strerror(errno));
-        remove(tmp);
-      } else rc = 0;
-    }
-  }
+  else if (vgg_outfile_open(&o, path, &err) || vgg_outfile_write(&o, d->buf, d->len, &err) ||
+           vgg_outfile_commit(&o, &err))
+    cli_error(cmd, "%s", err.msg);
+  else rc = 0;
   free(d->buf);
   memset(d, 0, sizeof *d);
   return rc;

@@ -5,6 +5,7 @@
  * reported and the run goes on. */
 #include "run.h"
 #include "report.h"
+#include "internal.h"
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -514,7 +515,8 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   item_list items = {0};
   char **keys = NULL;
   FILE *jf = NULL;
-  char jpart[PBUF] = "";
+  char jpart[PBUF] = "", jfinal[PBUF] = "";
+  int jsonl_in_place = 0; /* a device or a pipe: written there, no .part */
   decoder d;
   memset(&d, 0, sizeof d);
   int started = 0, made[4] = {0, 0, 0, 0};
@@ -590,15 +592,23 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   rc = EXIT_FAIL;
   for (int k = 0; k < 4; k++)
     if (dirs[k] && cli_prepare_dir("run", flags[k], dirs[k], &made[k])) goto done;
-  if (jsonl) snprintf(jpart, sizeof jpart, "%s.part", jsonl);
+  if (jsonl) {
+    vgg_error te;
+    if (vgg_output_target(jsonl, jfinal, sizeof jfinal - 5, &jsonl_in_place, &te)) { /* room for .part */
+      cli_error("run", "--jsonl %s", te.msg);
+      goto done;
+    }
+    snprintf(jpart, sizeof jpart, "%s", jfinal);
+    if (!jsonl_in_place) strcat(jpart, ".part");
+  }
   if (skip_existing) {
     if (!(keys = calloc((size_t)items.n, sizeof *keys))) goto done;
     for (int i = 0; i < items.n; i++)
       if (!(keys[i] = json_str_dup(items.v[i].path))) goto done;
-    if (jsonl) read_done_lines(jsonl, &items, keys), read_done_lines(jpart, &items, keys);
+    if (jsonl && !jsonl_in_place) read_done_lines(jfinal, &items, keys), read_done_lines(jpart, &items, keys);
     for (int i = 0; i < items.n; i++) items.v[i].skip = outputs_exist(c, features, jsonl, &items.v[i]);
   }
-  if (jsonl && !(jf = fopen(jpart, "w"))) {
+  if (jsonl && !(jf = jsonl_in_place ? fopen(jpart, "w") : vgg_open_new(jpart, 0))) {
     cli_error("run", "--jsonl %s: cannot write %s: %s", jsonl, jpart, strerror(errno));
     goto done;
   }
@@ -769,7 +779,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   if (jf) {
     const int bad = fclose(jf) != 0;
     jf = NULL;
-    if (bad || rename(jpart, jsonl) != 0) {
+    if (bad || (!jsonl_in_place && rename(jpart, jfinal) != 0)) {
       cli_error("run", "--jsonl %s: cannot write: %s", jsonl, strerror(errno));
       goto done;
     }
