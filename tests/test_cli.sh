@@ -37,6 +37,7 @@ expect 2 "not one of: vgg11, vgg13, vgg16, vgg19" -- summary --arch vgg99
 expect 2 "needs H and W >= 32" -- summary --size 31
 expect 2 "is not a whole number" -- summary --size abc
 expect 2 "7x7" -- summary --top --size 300
+expect 2 "the classifier needs 7x7" -- run "$IMG/rgb8.png" --top --size 32
 expect 2 "unknown option '--bogus'" -- summary --bogus
 expect 2 "unknown option '-x'" -- summary -x
 expect 2 "needs a value" -- summary --arch
@@ -113,7 +114,7 @@ expect 0 "with classifier" -- init --arch vgg11 --top --seed 9 -o "$T/full.safet
 expect 0 "top-5:" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --top5
 [ "$(grep -cE '^  [1-5]\. .+ \(class [0-9]+, logit' "$T/out")" = 5 ] && ok || bad "top-5 should list 5 classes"
 grep -q "torch preprocessing" "$T/out" && ok || bad "torchvision weights should default to torch preprocessing"
-expect 1 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
+expect 2 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
 
 # verify, bench, cpu.
 expect 0 "all passed: 0 failing rows" -- verify --reduced

@@ -316,6 +316,12 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
     cli_error("run", "--top5 needs the classifier: add --top (random init) or use weights that hold it");
     return EXIT_USAGE;
   }
+  vgg_model *shape_check; /* --size against --top (and the weights' classifier): a usage error, caught here */
+  if (vgg_model_create(c.arch, c.top, (int)size, (int)size, &shape_check, &err)) {
+    cli_error("run", "%s", err.msg);
+    return EXIT_USAGE;
+  }
+  vgg_model_free(shape_check);
   if (preproc < 0) preproc = c.wpath && c.naming == VGG_NAMING_TORCH ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
   c.preproc_name = preprocs[preproc];
   const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc, max_pixels,
