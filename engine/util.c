@@ -90,7 +90,8 @@ vgg_status vgg_output_target(const char *path, char *final, size_t cap, int *in_
 FILE *vgg_open_new(const char *path, int exclusive) {
   const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (exclusive ? O_EXCL : 0);
   int fd = open(path, flags, 0666);
-  if (fd < 0 && exclusive && errno == EEXIST && unlink(path) == 0) fd = open(path, flags, 0666); /* left by a dead run */
+  if (fd < 0 && exclusive && errno == EEXIST && unlink(path) == 0) /* left by a run that died */
+    fd = open(path, flags, 0666);
   if (fd < 0) return NULL;
   FILE *f = fdopen(fd, "wb");
   if (!f) close(fd);
