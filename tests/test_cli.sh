@@ -229,5 +229,21 @@ expect 1 "is a directory" -- init --arch vgg11 -o "$T/adir"
 expect 1 "is a directory" -- run "$IMG/rgb8.png" --size 32 --jsonl "$T/adir"
 [ -z "$(ls -A "$T/adir")" ] && ok || bad "a refused output left files in the directory"
 
+# Lists that are not lists of paths: refused at the line that shows it, read no further (/dev/zero never ends).
+printf '%s\n\0\n' "$IMG/rgb8.png" >"$T/nul.list"
+expect 1 "nul.list:2: not a list of paths (a NUL byte)" -- run "@$T/nul.list" --size 32
+timeout 120 ${VGGSIMD_EXE_WRAPPER:-} "$BIN" run @/dev/zero --size 32 >/dev/null 2>"$T/err" # bounded: a broken reader never ends
+rc=$?
+[ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -qF "zero:1: not a list of paths" "$T/err" && ok ||
+  bad "run @/dev/zero: want exit 1 and one line (exit $rc): $(cat "$T/err")"
+head -c 5000 /dev/zero | tr '\0' a >"$T/long.list"
+expect 1 "long.list:1: line too long for a path" -- run "@$T/long.list" --size 32
+# Control bytes in a message (here a file name from a list) are shown as \xNN: the line stays one line and
+# carries nothing a terminal would act on.
+printf 'x\033[31my\rz\n' >"$T/esc.list"
+vgg run "@$T/esc.list" --size 32 >/dev/null 2>"$T/err"
+[ "$(wc -l <"$T/err")" = 1 ] && grep -qF 'x\x1b[31my\x0dz: ' "$T/err" && grep -qF 'cannot open' "$T/err" && ! grep -q "$(printf '\033')" "$T/err" && ok ||
+  bad "control bytes in an error message: want them as \\xNN on one line: $(od -c "$T/err" | head -3)"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

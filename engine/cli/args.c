@@ -15,12 +15,18 @@ double cli_now(void) {
 }
 
 void cli_error(const char *cmd, const char *fmt, ...) {
+  char msg[8192];
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "vggsimd%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  /* One line, and nothing a terminal would act on: control bytes (from a file name, a list, a file's own
+   * text) are shown as \xNN. */
+  fprintf(stderr, "vggsimd%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+  for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\x%02x", *p);
+    else fputc(*p, stderr);
+  fputc('\n', stderr);
 }
 
 static opt *find(opt *opts, const char *name, size_t len) {

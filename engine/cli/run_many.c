@@ -114,6 +114,20 @@ static int add_dir(item_list *l, const char *dir) {
   return 0;
 }
 
+/* A line of at most cap - 1 bytes into buf, without its newline: its length; -1 at the end of the file, -2 when
+ * the line is longer (nothing past cap is read: a list may be endless, /dev/zero), -3 when it holds a NUL byte. */
+static long read_line(FILE *f, char *buf, size_t cap) {
+  size_t n = 0;
+  int ch;
+  while ((ch = getc(f)) != EOF && ch != '\n') {
+    if (ch == 0) return -3;
+    if (n + 1 >= cap) return -2;
+    buf[n++] = (char)ch;
+  }
+  buf[n] = 0;
+  return ch == EOF && n == 0 ? -1 : (long)n;
+}
+
 /* A list file: one path per line; blank lines and lines starting with # are skipped. */
 static int add_list(item_list *l, const char *file) {
   FILE *f = fopen(file, "r");
@@ -122,15 +136,17 @@ static int add_list(item_list *l, const char *file) {
     return EXIT_FAIL;
   }
   char line[4096];
+  long got;
   int rc = 0, lineno = 0;
-  while (!rc && fgets(line, sizeof line, f)) {
+  while (!rc && (got = read_line(f, line, sizeof line)) != -1) {
     lineno++;
-    size_t len = strlen(line);
-    if (len == sizeof line - 1 && line[len - 1] != '\n') {
-      cli_error("run", "@%s:%d: line too long for a path", file, lineno);
+    if (got < 0) {
+      cli_error("run", "@%s:%d: %s", file, lineno,
+                got == -2 ? "line too long for a path" : "not a list of paths (a NUL byte)");
       rc = EXIT_FAIL;
       break;
     }
+    size_t len = (size_t)got;
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
       line[--len] = 0;
     const char *p = line;
