@@ -56,3 +56,27 @@ def test_dask_rejects_a_bad_configuration(photos, tmp_path):
                         "--layer", "fc1"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "in the classifier" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"a.png\n\0\n", ":2: not a list of paths (a NUL byte)"),
+    (b"x" * 5000 + b"\n", ":1: line too long for a path"),
+    (None, ":1: not a list of paths"),  # /dev/zero: endless, read no further than its first line
+])
+def test_dask_refuses_a_list_that_is_not_one(photos, tmp_path, content, needle):
+    lst = "/dev/zero"
+    if content is not None:
+        lst = str(tmp_path / "l.txt")
+        open(lst, "wb").write(content)
+    r = subprocess.run([sys.executable, "-m", "vggsimd.dask", "@" + lst, "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and needle in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_dask_out_must_be_a_directory(photos, tmp_path):
+    (tmp_path / "f").write_text("x")
+    r = subprocess.run([sys.executable, "-m", "vggsimd.dask", str(photos), "--out", str(tmp_path / "f")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.strip() == "vggsimd.dask: --out %s: not a directory" % (tmp_path / "f")
+    assert (tmp_path / "f").read_text() == "x"

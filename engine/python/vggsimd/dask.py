@@ -14,6 +14,7 @@ thread each runs on this machine.  Paths (images, weights, --out) must be the
 same on every machine of the cluster: a shared file system.
 """
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -31,13 +32,34 @@ LAYERS = vggsimd.BLOCKS + ("fc1", "fc2", "predictions")
 _models = {}  # per worker process: configuration -> Model
 
 
+def list_paths(path):
+    """The paths of a list file: one a line, at most 4095 bytes; blank lines and # comments skipped.  A line
+    that is longer or holds a NUL byte ends the reading with a ValueError (a list may be endless: /dev/zero)."""
+    out = []
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise OSError("@%s: cannot open list: %s" % (path, e.strerror)) from None
+    with f:
+        for n in itertools.count(1):
+            line = f.readline(4097)
+            if not line:
+                return out
+            if b"\0" in line:
+                raise ValueError("@%s:%d: not a list of paths (a NUL byte)" % (path, n))
+            if len(line.rstrip(b"\n")) > 4095:
+                raise ValueError("@%s:%d: line too long for a path" % (path, n))
+            p = os.fsdecode(line.strip())
+            if p and not p.startswith("#"):
+                out.append(p)
+
+
 def expand_inputs(inputs):
     """Paths as given, the image files of directories (sorted, not recursive), the lines of @list files."""
     out = []
     for a in inputs:
         if a.startswith("@"):
-            with open(a[1:]) as f:
-                out += [l.strip() for l in f if l.strip() and not l.strip().startswith("#")]
+            out += list_paths(a[1:])
         elif os.path.isdir(a):
             names = sorted(n for n in os.listdir(a) if not n.startswith(".")
                            and os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS
@@ -153,6 +175,13 @@ def main(argv=None):
     except (ValueError, OSError) as e:
         print("%s: %s" % (prog, e), file=sys.stderr)
         return 2
+    try:
+        if os.path.exists(a.out) and not os.path.isdir(a.out):
+            raise NotADirectoryError(20, "not a directory")
+        os.makedirs(a.out, exist_ok=True)
+    except OSError as e:
+        print("%s: --out %s: %s" % (prog, a.out, e.strerror or e), file=sys.stderr)
+        return 1
     cfg = dict(arch=a.arch, weights=os.path.abspath(a.weights) if a.weights else None, top=top, seed=a.seed,
                size=a.size, resize=a.resize, preprocess=a.preprocess, layer=a.layer, threads=a.engine_threads,
                algo=a.algo)
