@@ -50,4 +50,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    safetensors_io.run_main(main, "convert_keras.py", "a Keras .h5 weights file")

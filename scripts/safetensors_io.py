@@ -1,6 +1,11 @@
-"""Minimal safetensors reader/writer on numpy (no safetensors package needed)."""
+"""Minimal safetensors reader/writer on numpy (no safetensors package needed), and the one-line errors of the
+scripts that use it."""
 import json
+import os
+import stat
 import struct
+import sys
+import tempfile
 
 import numpy as np
 
@@ -33,7 +38,59 @@ def write(path, tensors, metadata=None):
         off += len(b)
     h = json.dumps(header, separators=(",", ":")).encode()
     h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
+
+    def put(f):
         f.write(struct.pack("<Q", len(h)) + h)
         for b in blobs:
             f.write(b)
+
+    write_atomic(path, put)
+
+
+def write_atomic(path, put):
+    """put(f) into path through a temporary file beside it and a rename, so that a reader never sees half of
+    it; a link is followed (its file replaced, the link kept); a device or a pipe is written in place."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "is a directory, not a file", path)
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(path, "wb") as f:
+            put(f)
+        return
+    final = os.path.realpath(path) if mode is not None else path
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(final)), prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            put(f)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, final)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _umask():
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def run_main(main, prog, what):
+    """Runs a script's main(); an error that is not the script's own sys.exit becomes one line on stderr and
+    exit status 1: a missing or unreadable file, an output that cannot be written, or an input that is not
+    `what` (as the library reading it says, in short)."""
+    try:
+        if len(sys.argv) == 3:
+            open(sys.argv[1], "rb").close()  # a missing or unreadable input said plainly, before any library
+        main()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:
+        name = sys.argv[1] if len(sys.argv) > 1 else "input"
+        if isinstance(e, OSError) and e.filename and e.strerror:
+            sys.exit("%s: %s: %s" % (prog, e.filename, e.strerror))
+        detail = " ".join(str(e).split()).split(". ")[0][:160] or type(e).__name__
+        sys.exit("%s: %s: not %s (%s)" % (prog, name, what, detail))

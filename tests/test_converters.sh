@@ -49,5 +49,25 @@ for b in 1 2 3 4 5; do
       fail=$((fail + 1)); echo "FAIL: block$b differs between $1 and $2"; fi
   done
 done
+# Bad inputs: one line on stderr, exit 1, no output file. A .pth is a pickle, and a pickle can run code as it
+# loads: one that would create a file when unpickled is refused and the file never appears.
+set +e
+$PY - "$T/evil.pth" "$T/ran" <<'PY'
+import os, sys, torch
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+torch.save({"features.0.weight": Evil()}, sys.argv[1])
+PY
+printf 'not weights' >"$T/junk"
+for c in "convert_torchvision.py $T/evil.pth" "convert_torchvision.py $T/junk" "convert_torchvision.py $T/missing.pth" \
+         "convert_torchvision.py $T" "convert_keras.py $T/junk" "convert_keras.py $T/missing.h5" "convert_keras.py $T/t.pth"; do
+  set -- $c
+  $PY "$ROOT/scripts/$1" "$2" "$T/bad.safetensors" >/dev/null 2>"$T/err"
+  rc=$?
+  if [ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "^$1: " "$T/err" && [ ! -e "$T/bad.safetensors" ] &&
+     [ ! -e "$T/ran" ] && [ -z "$(ls -A "$T" | grep '^\.tmp')" ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL: $c: want exit 1, one line, no output, nothing run (exit $rc): $(cat "$T/err")"; fi
+done
 echo "converters: $pass passed, $fail failed"
 [ $fail = 0 ]
