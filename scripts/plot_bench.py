@@ -20,15 +20,25 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402  (its atomic writer)
+
 UNIT = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def load(path):
     with open(path) as f:
         doc = json.load(f)
+    bench = doc.get("benchmarks") if isinstance(doc, dict) else None
+    if not isinstance(bench, list) or not all(
+            isinstance(b, dict) and isinstance(b.get("name"), str) and isinstance(b.get("run_name", ""), str)
+            and isinstance(b.get("real_time"), (int, float)) and b.get("time_unit", "ns") in UNIT for b in bench):
+        raise ValueError("no list of benchmarks, each with a name, a real_time and a time_unit")
+    if not isinstance(doc.get("context", {}), dict):
+        raise ValueError("'context' is not an object")
     rows = {}
-    has_min = any(b.get("aggregate_name") == "min" for b in doc["benchmarks"])
-    for b in doc["benchmarks"]:
+    has_min = any(b.get("aggregate_name") == "min" for b in bench)
+    for b in bench:
         if has_min and b.get("aggregate_name") != "min":
             continue
         if not has_min and b.get("run_type") == "aggregate":
@@ -72,7 +82,8 @@ def chart(rows, out, fname, title, ylabel, pick, size=(11, 5)):
     ax.set_title(title)
     path = os.path.join(out, fname)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    safetensors_io.write_atomic(path, lambda f: fig.savefig(f, dpi=110, format="png"))
+    plt.close(fig)
     return path
 
 
@@ -101,8 +112,13 @@ def main():
         ctx, rows = load(a.json)
     except (OSError, ValueError, KeyError) as e:
         sys.exit("plot_bench: %s: not a benchmark JSON file (%s)" % (a.json, e))
-    os.makedirs(a.out, exist_ok=True)
-    title = "%s, %s" % (ctx.get("vggsimd_cpu", "?"), ctx.get("date", "")[:10])
+    try:
+        if os.path.exists(a.out) and not os.path.isdir(a.out):
+            raise NotADirectoryError(20, "not a directory")
+        os.makedirs(a.out, exist_ok=True)
+    except OSError as e:
+        sys.exit("plot_bench: -o %s: %s" % (a.out, e.strerror or e))
+    title = "%s, %s" % (str(ctx.get("vggsimd_cpu", "?")).strip(), str(ctx.get("date", ""))[:10])
     made = [p for p in (
         chart(rows, a.out, "blocks.png", "VGG16 blocks, 224x224, batch 1 - " + title, "ms (lower is better)",
               block_row),

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The weight converters: a torchvision state dict and a Keras .h5 made from
-# engine-written weights must convert to files that give bit-identical block
-# outputs to the originals.  Exit 77 (skipped) without /usr/bin/python3's torch/h5py.
+# The Python scripts.  The weight converters: a torchvision state dict and a
+# Keras .h5 made from engine-written weights must convert to files that give
+# bit-identical block outputs to the originals; bad inputs are one line.
+# plot_bench: a chart from a harness JSON, bad JSON in one line.  Exit 77
+# (skipped) without /usr/bin/python3's torch/h5py/matplotlib.
 set -u
 BIN=${1:?usage: test_converters.sh path/to/vggsimd}
 # Under a cross build the binary runs through an emulator (qemu-aarch64).
 vgg() { ${VGGSIMD_EXE_WRAPPER:-} "$BIN" "$@"; }
 ROOT=${VGGSIMD_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 PY=/usr/bin/python3
-if ! $PY -c "import torch, h5py, numpy" 2>/dev/null; then
-  echo "SKIP: /usr/bin/python3 lacks torch/h5py/numpy (scripts/setup.sh python installs them)"
+if ! $PY -c "import torch, h5py, numpy, matplotlib" 2>/dev/null; then
+  echo "SKIP: /usr/bin/python3 lacks torch/h5py/numpy/matplotlib (scripts/setup.sh python installs them)"
   exit 77
 fi
 T=$(mktemp -d /tmp/vggsimd-conv-XXXXXX)
@@ -68,6 +70,23 @@ for c in "convert_torchvision.py $T/evil.pth" "convert_torchvision.py $T/junk" "
   if [ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "^$1: " "$T/err" && [ ! -e "$T/bad.safetensors" ] &&
      [ ! -e "$T/ran" ] && [ -z "$(ls -A "$T" | grep '^\.tmp')" ]; then pass=$((pass + 1)); else
     fail=$((fail + 1)); echo "FAIL: $c: want exit 1, one line, no output, nothing run (exit $rc): $(cat "$T/err")"; fi
+done
+# plot_bench: one block row of a harness JSON gives blocks.png (a PNG); JSON that is not the harness's, one line.
+cat >"$T/bench.json" <<'JSON'
+{"context": {"vggsimd_cpu": "test cpu  ", "date": "2026-01-01T00:00:00"},
+ "benchmarks": [{"name": "block/avx512/auto/block5/threads:1/manual_time", "run_type": "iteration",
+                 "real_time": 12.5, "time_unit": "ms"}]}
+JSON
+if $PY "$ROOT/scripts/plot_bench.py" "$T/bench.json" -o "$T/charts" >/dev/null 2>"$T/err" &&
+   [ "$(head -c 4 "$T/charts/blocks.png" | od -An -c | tr -d ' ')" = '211PNG' ] && [ "$(ls -A "$T/charts")" = blocks.png ]; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: plot_bench on one block row: $(cat "$T/err")"; fi
+printf '{"benchmarks": [{"name": 5}]}' >"$T/b1.json"
+printf '[]' >"$T/b2.json"
+for j in b1.json b2.json junk missing.json; do
+  $PY "$ROOT/scripts/plot_bench.py" "$T/$j" -o "$T/c2" >/dev/null 2>"$T/err"
+  rc=$?
+  if [ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "^plot_bench: .*not a benchmark JSON" "$T/err"; then
+    pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: plot_bench $j: want exit 1, one line (exit $rc): $(cat "$T/err")"; fi
 done
 echo "converters: $pass passed, $fail failed"
 [ $fail = 0 ]
