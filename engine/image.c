@@ -319,6 +319,14 @@ vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t 
   return decode_info(name, data, len, opt, out, NULL, err);
 }
 
+/* The first bytes of a pipe or a device: a .npy or something that could be a picture, or refused there. */
+static vgg_status stream_head(const unsigned char *data, size_t n, const char *path, vgg_error *err) {
+  if ((n >= 6 && memcmp(data, NPY_MAGIC, 6) == 0) || vgg_picture_signature(data, n)) return VGG_OK;
+  return vgg_fail(err, VGG_ERR_FORMAT,
+                  "%s: cannot decode image (its first bytes are no JPEG, PNG, BMP, GIF, PSD, HDR, PNM, TGA or .npy)",
+                  path);
+}
+
 vgg_status vgg_image_load_info(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_image_info *info,
                                vgg_error *err) {
   memset(out, 0, sizeof *out);
@@ -339,7 +347,8 @@ vgg_status vgg_image_load_info(const char *path, const vgg_image_options *opt, v
     unsigned char *data = NULL;
     size_t len = 0;
     rewind(f); /* a no-op on a pipe, where nothing was read */
-    s = vgg_read_stream(f, &sb, path, VGG_MAX_IMAGE_FILE, "an image", &data, &len, err);
+    s = vgg_read_stream(f, &sb, path, VGG_MAX_IMAGE_FILE, "an image", S_ISREG(sb.st_mode) ? NULL : stream_head, &data,
+                        &len, err);
     fclose(f);
     if (s) return s;
     if (len < 6 || memcmp(data, NPY_MAGIC, 6) != 0) {

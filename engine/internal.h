@@ -50,9 +50,12 @@ int vgg_size_mul(size_t *out, size_t a, size_t b);
 
 /* Opens path for reading as `what` (named in the errors); *sb describes the file opened.  A directory is refused. */
 vgg_status vgg_open_read(const char *path, const char *what, FILE **f, struct stat *sb, vgg_error *err);
-/* Reads the rest of f, at most max_bytes, into a malloc'd buffer with room for a NUL after the data; an empty read fails. */
+/* Reads the rest of f, at most max_bytes, into a malloc'd buffer with room for a NUL after the data; an empty read
+ * fails.  head (may be NULL) judges the first bytes read before any more are: a stream that is nothing it could
+ * be (/dev/zero as an image) is refused after 64 KiB, not at max_bytes. */
+typedef vgg_status (*vgg_head_fn)(const unsigned char *data, size_t n, const char *path, vgg_error *err);
 vgg_status vgg_read_stream(FILE *f, const struct stat *sb, const char *path, size_t max_bytes, const char *what,
-                           unsigned char **data, size_t *len, vgg_error *err);
+                           vgg_head_fn head, unsigned char **data, size_t *len, vgg_error *err);
 /* Reads a whole file of at most max_bytes into a malloc'd buffer. */
 vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, unsigned char **data, size_t *len,
                          vgg_error *err);
@@ -75,6 +78,8 @@ typedef struct {
 } vgg_decode_request;
 /* JPEG (libjpeg-turbo), PNG (libspng), BMP/TGA/PNM/GIF/PSD/HDR (stb_image). */
 vgg_status vgg_decode_picture(const vgg_decode_request *rq, vgg_picture *out, vgg_error *err);
+/* 1 when the first n bytes of a file could begin a picture that vgg_decode_picture takes (or n < 18). */
+int vgg_picture_signature(const unsigned char *d, size_t n);
 
 /* Where an output goes. An output is written beside its final name and renamed over it, so that a reader
  * never sees half of it and a failed run leaves the old file (or none). A symbolic link is followed: the file

@@ -175,7 +175,7 @@ vgg_status vgg_open_read(const char *path, const char *what, FILE **f, struct st
 }
 
 vgg_status vgg_read_stream(FILE *f, const struct stat *sb, const char *path, size_t max_bytes, const char *what,
-                           unsigned char **data, size_t *len, vgg_error *err) {
+                           vgg_head_fn head, unsigned char **data, size_t *len, vgg_error *err) {
   *data = NULL, *len = 0;
   /* A regular file is read in one go; a pipe or device in growing chunks, up to the same bound. */
   size_t cap = S_ISREG(sb->st_mode) ? (size_t)sb->st_size + 1 : 1 << 16, n = 0;
@@ -194,6 +194,8 @@ vgg_status vgg_read_stream(FILE *f, const struct stat *sb, const char *path, siz
       s = vgg_fail(err, VGG_ERR_IO, "%s: read failed: %s", path, strerror(errno));
       break;
     }
+    if (head && (s = head(buf, n, path, err))) break;
+    head = NULL;
     if (n > max_bytes) {
       s = vgg_fail(err, VGG_ERR_SHAPE, "%s: larger than the %zu MiB %s may be", path, max_bytes >> 20, what);
       break;
@@ -220,7 +222,7 @@ vgg_status vgg_read_file(const char *path, size_t max_bytes, const char *what, u
   struct stat sb;
   vgg_status s = vgg_open_read(path, what, &f, &sb, err);
   if (s) return s;
-  s = vgg_read_stream(f, &sb, path, max_bytes, what, data, len, err);
+  s = vgg_read_stream(f, &sb, path, max_bytes, what, NULL, data, len, err);
   fclose(f);
   return s;
 }

@@ -229,6 +229,19 @@ expect 1 "is a directory" -- init --arch vgg11 -o "$T/adir"
 expect 1 "is a directory" -- run "$IMG/rgb8.png" --size 32 --jsonl "$T/adir"
 [ -z "$(ls -A "$T/adir")" ] && ok || bad "a refused output left files in the directory"
 
+# A device or pipe that is no picture is refused at its first bytes, not after reading 1 GiB of it; a TGA (no
+# signature: judged by its header) through a pipe is taken as from the file.
+timeout 120 ${VGGSIMD_EXE_WRAPPER:-} "$BIN" run /dev/zero --size 32 >/dev/null 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -qF "cannot decode image (its first bytes are no" "$T/err" && ok ||
+  bad "run /dev/zero: want exit 1, one line (exit $rc): $(cat "$T/err")"
+for f in raw.tga rle.tga; do
+  vgg run "$ROOT/tests/data/formats/$f" --size 32 --npy "$T/byname" >/dev/null 2>&1
+  cat "$ROOT/tests/data/formats/$f" | vgg run /dev/stdin --size 32 --npy "$T/piped" >/dev/null 2>"$T/err"
+  cmp -s "$T/byname/block5.npy" "$T/piped/block5.npy" && ok || bad "$f through a pipe differs from the file: $(cat "$T/err")"
+  rm -rf "$T/byname" "$T/piped"
+done
+
 # Lists that are not lists of paths: refused at the line that shows it, read no further (/dev/zero never ends).
 printf '%s\n\0\n' "$IMG/rgb8.png" >"$T/nul.list"
 expect 1 "nul.list:2: not a list of paths (a NUL byte)" -- run "@$T/nul.list" --size 32
