@@ -263,23 +263,29 @@ static int has_magic(const vgg_decode_request *rq, const void *magic, size_t n) 
   return rq->len >= n && memcmp(rq->data, magic, n) == 0;
 }
 
+/* What the first bytes say: JPEG_SIG, PNG_SIG, stb_formats[i] as i, or NO_SIG (TGA, which has none, or nothing). */
+enum { JPEG_SIG = -3, PNG_SIG = -2, NO_SIG = -1 };
+static int signature(const vgg_decode_request *rq) {
+  if (has_magic(rq, "\xff\xd8\xff", 3)) return JPEG_SIG;
+  if (has_magic(rq, "\x89PNG\r\n\x1a\n", 8)) return PNG_SIG;
+  for (size_t i = 0; i < sizeof stb_formats / sizeof stb_formats[0]; i++)
+    if (has_magic(rq, stb_formats[i].magic, stb_formats[i].len)) return (int)i;
+  return NO_SIG;
+}
+
 int vgg_picture_signature(const unsigned char *d, size_t n) {
   const vgg_decode_request rq = {.data = d, .len = n};
-  if (n < 18) return 1; /* too short to tell: the decoder will */
-  if (has_magic(&rq, "\xff\xd8\xff", 3) || has_magic(&rq, "\x89PNG\r\n\x1a\n", 8)) return 1;
-  for (size_t i = 0; i < sizeof stb_formats / sizeof stb_formats[0]; i++)
-    if (has_magic(&rq, stb_formats[i].magic, stb_formats[i].len)) return 1;
-  /* TGA, which has no signature: a header whose colour-map type, image type and size could be one (wider than
-   * what stb_image accepts, so nothing it decodes is turned away here). */
+  if (n < 18 || signature(&rq) != NO_SIG) return 1; /* under 18 bytes: too short to tell, the decoder will */
+  /* TGA: a header whose colour-map type, image type and size could be one (wider than what stb_image
+   * accepts, so nothing it decodes is turned away here). */
   const int cmap = d[1], type = d[2], w = d[12] | d[13] << 8, h = d[14] | d[15] << 8;
   return cmap <= 1 && (type == 1 || type == 2 || type == 3 || type == 9 || type == 10 || type == 11) && w && h;
 }
 
 vgg_status vgg_decode_picture(const vgg_decode_request *rq, vgg_picture *out, vgg_error *err) {
   memset(out, 0, sizeof *out);
-  if (has_magic(rq, "\xff\xd8\xff", 3)) return decode_jpeg(rq, out, err);
-  if (has_magic(rq, "\x89PNG\r\n\x1a\n", 8)) return decode_png(rq, out, err);
-  for (size_t i = 0; i < sizeof stb_formats / sizeof stb_formats[0]; i++)
-    if (has_magic(rq, stb_formats[i].magic, stb_formats[i].len)) return decode_stb(rq, &stb_formats[i], out, err);
-  return decode_stb(rq, &stb_tga, out, err);
+  const int sig = signature(rq);
+  if (sig == JPEG_SIG) return decode_jpeg(rq, out, err);
+  if (sig == PNG_SIG) return decode_png(rq, out, err);
+  return decode_stb(rq, sig == NO_SIG ? &stb_tga : &stb_formats[sig], out, err);
 }
