@@ -68,7 +68,13 @@ vgg_status vgg_output_target(const char *path, char *final, size_t cap, int *in_
   if (strlen(path) >= cap) return vgg_fail(err, VGG_ERR_ARG, "%s: path too long", path);
   strcpy(final, path);
   if (stat(path, &sb) != 0) {
-    if (errno == ENOENT) return VGG_OK; /* a new file (or a link to one not made yet: the link is replaced) */
+    if (errno == ENOENT) {
+      /* A new file; but a link to a file not made yet is refused (as cp does): replacing the link
+       * would lose it, and creating its target would write wherever it points. */
+      if (lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode))
+        return vgg_fail(err, VGG_ERR_IO, "%s: a symbolic link to a missing file; not writing through it", path);
+      return VGG_OK;
+    }
     return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
   }
   if (S_ISDIR(sb.st_mode)) return vgg_fail(err, VGG_ERR_IO, "%s: is a directory, not a file", path);

@@ -49,11 +49,14 @@ def write(path, tensors, metadata=None):
 
 def write_atomic(path, put):
     """put(f) into path through a temporary file beside it and a rename, so that a reader never sees half of
-    it; a link is followed (its file replaced, the link kept); a device or a pipe is written in place."""
+    it; a link is followed (its file replaced, the link kept; a link to nothing is refused); a device or a pipe
+    is written in place."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         mode = None
+        if os.path.islink(path):  # as cp does: neither replace the link nor create what it points to
+            raise FileNotFoundError(2, "a symbolic link to a missing file; not writing through it", path)
     if mode is not None and stat.S_ISDIR(mode):
         raise IsADirectoryError(21, "is a directory, not a file", path)
     if mode is not None and not stat.S_ISREG(mode):

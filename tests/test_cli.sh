@@ -224,6 +224,11 @@ mkfifo "$T/pipe.safetensors" && {
   [ $rc = 0 ] && [ -p "$T/pipe.safetensors" ] && [ "$(grep -c '^{"path"' "$T/piped.jsonl")" = 2 ] && ok ||
     bad "run --jsonl a pipe: want two lines through it and the pipe kept (exit $rc): $(cat "$T/err")"
 }
+# A link to a file not made yet is refused, as cp refuses it: replacing it would lose the link, following it
+# would create a file wherever it points.
+ln -s "$T/nowhere/x.jsonl" "$T/dangling.jsonl"
+expect 1 "a symbolic link to a missing file" -- run "$IMG/rgb8.png" --size 32 --jsonl "$T/dangling.jsonl"
+[ -L "$T/dangling.jsonl" ] && [ ! -e "$T/nowhere" ] && ok || bad "a refused dangling link was replaced or followed"
 mkdir "$T/adir"
 expect 1 "is a directory" -- init --arch vgg11 -o "$T/adir"
 expect 1 "is a directory" -- run "$IMG/rgb8.png" --size 32 --jsonl "$T/adir"

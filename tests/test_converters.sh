@@ -71,6 +71,13 @@ for c in "convert_torchvision.py $T/evil.pth" "convert_torchvision.py $T/junk" "
      [ ! -e "$T/ran" ] && [ -z "$(ls -A "$T" | grep '^\.tmp')" ]; then pass=$((pass + 1)); else
     fail=$((fail + 1)); echo "FAIL: $c: want exit 1, one line, no output, nothing run (exit $rc): $(cat "$T/err")"; fi
 done
+# An output named by a link to nothing is refused (as cp refuses it): the link stays, nothing is created.
+ln -s "$T/nowhere/out.safetensors" "$T/dangling.safetensors"
+$PY "$ROOT/scripts/convert_torchvision.py" "$T/t.pth" "$T/dangling.safetensors" >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "link to a missing file" "$T/err" && [ -L "$T/dangling.safetensors" ] &&
+   [ ! -e "$T/nowhere" ]; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL: output through a dangling link: want exit 1, one line, the link kept (exit $rc): $(cat "$T/err")"; fi
 # plot_bench: one block row of a harness JSON gives blocks.png (a PNG); JSON that is not the harness's, one line.
 cat >"$T/bench.json" <<'JSON'
 {"context": {"vggsimd_cpu": "test cpu  ", "date": "2026-01-01T00:00:00"},

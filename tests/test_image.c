@@ -239,8 +239,8 @@ static void hostile_files(void **st) {
   static const int sizes[] = {32, 224, 1000};
   const int nsizes = getenv("VGGSIMD_EMULATED") ? 2 : 3; /* size 1000 takes minutes under qemu */
   for (int i = 0; i < n; i++) {
-    char path[512];
-    snprintf(path, sizeof path, DATA "hostile/%s", names[i]);
+    char path[sizeof DATA + 8 + 128]; /* a name from list_dir is at most 127 bytes */
+    snprintf(path, sizeof path, DATA "hostile/%.127s", names[i]);
     const vgg_status want = !strncmp(names[i], "ok_", 3) ? VGG_OK : !strncmp(names[i], "big_", 4) ? VGG_ERR_SHAPE
                                                                                                   : VGG_ERR_FORMAT;
     for (int mode = 0; mode < 2; mode++)
@@ -276,8 +276,8 @@ static void truncated_files(void **st) {
   assert_true(n >= 12);
   const vgg_image_options o = {32, VGG_RESIZE_DIRECT, VGG_PREPROC_CAFFE, 0, 1};
   for (int i = 0; i < n; i++) {
-    char path[512];
-    snprintf(path, sizeof path, DATA "formats/%s", names[i]);
+    char path[sizeof DATA + 8 + 128]; /* a name from list_dir is at most 127 bytes */
+    snprintf(path, sizeof path, DATA "formats/%.127s", names[i]);
     size_t len;
     unsigned char *data = slurp(path, &len);
     vgg_error err;
