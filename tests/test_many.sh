@@ -156,6 +156,14 @@ cp "$IMG/rgb8.png" "$T/dup/"
 expect 1 "no image files" "$T/empty" --features "$T/fx"
 check "no features directory made for a failed setup" bash -c "[ ! -e '$T/fx' ]"
 expect 1 "cannot open list" "@$T/nolist.txt"
+# In a folder, a link to nothing is an image that fails (one line, not passed over in silence); a pipe and a
+# directory named like pictures are left out (a pipe could be read forever).
+mkdir -p "$T/odd/sub.png" && cp "$IMG/rgb8.png" "$T/odd/" && ln -s "$T/nothere.jpg" "$T/odd/gone.jpg" && mkfifo "$T/odd/fifo.png"
+run "$T/odd" --size 32 --arch vgg11
+check "a folder with a dangling link exits 1 (got $(rc)): $(cat "$T/err")" [ "$(rc)" = 1 ]
+check "the dangling link reported in one line: $(cat "$T/err")" \
+  bash -c "[ \"\$(wc -l <'$T/err')\" = 1 ] && grep -q 'gone.jpg: cannot open: No such file' '$T/err'"
+check "the pipe and the directory left out: $(cat "$T/out")" grep -q "^2 images: 1 done, 1 failed" "$T/out"
 expect 2 "two inputs are named 'rgb8.png'" "$D/rgb8.png" "$T/dup" --features "$T/fx"
 expect 2 "--repeat" "$D/rgb8.png" "$D/gray8.png" --repeat 3
 expect 2 "add --features" "$D" --layer fc1

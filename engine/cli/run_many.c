@@ -67,7 +67,9 @@ static int has_image_extension(const char *name) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* A directory's image files, sorted by name. */
+/* A directory's image files, sorted by name: regular files and names that cannot be examined (a link to nothing,
+ * an entry we may not stat), which then fail as images do, one line each; directories, pipes and devices are
+ * left out (reading a pipe could wait forever). */
 static int add_dir(item_list *l, const char *dir) {
   DIR *d = opendir(dir);
   if (!d) {
@@ -82,10 +84,16 @@ static int add_dir(item_list *l, const char *dir) {
     if (n == cap) {
       cap = cap ? 2 * cap : 64;
       char **v = realloc(names, cap * sizeof *v);
-      if (!v) break;
+      if (!v) {
+        rc = -1;
+        break;
+      }
       names = v;
     }
-    if (!(names[n] = strdup(e->d_name))) break;
+    if (!(names[n] = strdup(e->d_name))) {
+      rc = -1;
+      break;
+    }
     n++;
   }
   closedir(d);
@@ -93,13 +101,19 @@ static int add_dir(item_list *l, const char *dir) {
   const size_t dl = strlen(dir);
   const int sep = dl && dir[dl - 1] != '/';
   size_t found = 0;
-  for (size_t i = 0; i < n; i++) {
-    char path[4096];
+  for (size_t i = 0; i < n && !rc; i++) {
+    char *path = malloc(dl + strlen(names[i]) + 2);
     struct stat sb;
-    if (snprintf(path, sizeof path, "%s%s%s", dir, sep ? "/" : "", names[i]) >= (int)sizeof path) continue;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
-    if (add_item(l, path)) rc = -1;
-    found++;
+    if (!path) {
+      rc = -1;
+      break;
+    }
+    sprintf(path, "%s%s%s", dir, sep ? "/" : "", names[i]);
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode)) {
+      if (add_item(l, path)) rc = -1;
+      found++;
+    }
+    free(path);
   }
   for (size_t i = 0; i < n; i++) free(names[i]);
   free(names);

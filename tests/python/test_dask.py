@@ -80,3 +80,15 @@ def test_dask_out_must_be_a_directory(photos, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and r.stderr.strip() == "vggsimd.dask: --out %s: not a directory" % (tmp_path / "f")
     assert (tmp_path / "f").read_text() == "x"
+
+
+def test_dask_folder_takes_what_the_cli_takes(tmp_path):
+    from vggsimd.dask import expand_inputs
+    d = tmp_path / "odd"
+    (d / "sub.png").mkdir(parents=True)
+    (d / "a.png").write_bytes(b"x")
+    os.symlink(tmp_path / "nothere.jpg", d / "gone.jpg")
+    os.mkfifo(d / "fifo.png")
+    (d / "notes.txt").write_text("x")
+    # the link to nothing is listed (it then fails as an image does); the pipe and the directory are not
+    assert expand_inputs([str(d)]) == [str(d / "a.png"), str(d / "gone.jpg")]

@@ -18,6 +18,7 @@ import itertools
 import json
 import logging
 import os
+import stat
 import sys
 import tempfile
 
@@ -54,6 +55,15 @@ def list_paths(path):
                 out.append(p)
 
 
+def _listed(path):
+    """Whether a directory entry named like a picture is taken: a regular file, or a name that cannot be examined
+    (a link to nothing), which then fails as an image does; directories, pipes and devices are left out."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
+
+
 def expand_inputs(inputs):
     """Paths as given, the image files of directories (sorted, not recursive), the lines of @list files."""
     out = []
@@ -63,7 +73,7 @@ def expand_inputs(inputs):
         elif os.path.isdir(a):
             names = sorted(n for n in os.listdir(a) if not n.startswith(".")
                            and os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS
-                           and os.path.isfile(os.path.join(a, n)))
+                           and _listed(os.path.join(a, n)))
             if not names:
                 raise ValueError("%s: no image files in this directory" % a)
             out += [os.path.join(a, n) for n in names]
