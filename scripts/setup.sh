@@ -32,11 +32,16 @@ need() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# A build directory configured with the given options (reconfigured when it exists).
+# A build directory configured with the given options (reconfigured when it exists: meson 1.0 leaves c_args
+# as they were on --reconfigure, so they are set again with meson configure).
 configure() {
   local dir=$1
   shift
-  if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null; else meson setup "$dir" "$@" >/dev/null; fi
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null && meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
 }
 
 build() {
