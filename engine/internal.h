@@ -95,6 +95,7 @@ FILE *vgg_open_new(const char *path, int exclusive);
 typedef struct {
   FILE *f;
   int in_place;
+  int live; /* its slot among the temporary names a fatal signal removes, or -1 */
   char path[4096];
   char tmp[4200];
 } vgg_outfile;
@@ -102,6 +103,10 @@ vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err);
 vgg_status vgg_outfile_write(vgg_outfile *o, const void *data, size_t n, vgg_error *err);
 vgg_status vgg_outfile_commit(vgg_outfile *o, vgg_error *err);
 void vgg_outfile_abort(vgg_outfile *o);
+/* From then on SIGINT, SIGTERM, SIGHUP and SIGPIPE (those not ignored) first remove the temporary files of the
+ * outputs being written, then end the process as they would have (for the command line; a library's host
+ * owns its signals). */
+void vgg_outfile_clean_on_signals(void);
 
 /* Conversion of a tensor between a file layout and the engine's (weights.c). */
 const char *vgg_param_name(const vgg_model *m, int p, vgg_naming naming, int bias, char *buf, size_t n);

@@ -2,6 +2,8 @@
 #include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -104,8 +106,60 @@ FILE *vgg_open_new(const char *path, int exclusive) {
   return f;
 }
 
+/* The temporary names of the outputs being written, for a signal handler to remove. Fixed slots, so the
+ * handler reads no memory a thread may free; a slot goes FREE -> FILLING -> LIVE with its writer, and LIVE ->
+ * FREE when the file is renamed or removed, or LIVE -> CLAIMED by the handler, which then owns it: a path is
+ * never changed while the handler reads it. An output finding no free slot is written all the same. */
+enum { SLOT_FREE, SLOT_FILLING, SLOT_LIVE, SLOT_CLAIMED };
+#define LIVE_SLOTS 64
+static struct {
+  atomic_int state;
+  char path[sizeof((vgg_outfile *)0)->tmp];
+} live_tmp[LIVE_SLOTS];
+
+static int live_add(const char *tmp) {
+  for (int i = 0; i < LIVE_SLOTS; i++) {
+    int want = SLOT_FREE;
+    if (atomic_compare_exchange_strong(&live_tmp[i].state, &want, SLOT_FILLING)) {
+      strcpy(live_tmp[i].path, tmp);
+      atomic_store(&live_tmp[i].state, SLOT_LIVE);
+      return i;
+    }
+  }
+  return -1;
+}
+
+static void live_drop(vgg_outfile *o) {
+  int want = SLOT_LIVE;
+  if (o->live >= 0) atomic_compare_exchange_strong(&live_tmp[o->live].state, &want, SLOT_FREE);
+  o->live = -1;
+}
+
+static void clean_and_die(int sig) {
+  for (int i = 0; i < LIVE_SLOTS; i++) {
+    int want = SLOT_LIVE;
+    if (atomic_compare_exchange_strong(&live_tmp[i].state, &want, SLOT_CLAIMED)) unlink(live_tmp[i].path);
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void vgg_outfile_clean_on_signals(void) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction old, sa;
+    if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler == SIG_IGN) continue; /* nohup, background jobs */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = clean_and_die;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(sigs[i], &sa, NULL);
+  }
+}
+
 vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err) {
   memset(o, 0, sizeof *o);
+  o->live = -1;
   vgg_status s = vgg_output_target(path, o->path, sizeof o->path, &o->in_place, err);
   if (s) return s;
   if (o->in_place) {
@@ -114,9 +168,11 @@ vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err) {
     return VGG_OK;
   }
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", o->path, (long)getpid());
+  o->live = live_add(o->tmp); /* before the file exists: a signal in between finds nothing to remove */
   o->f = vgg_open_new(o->tmp, 1);
   if (!o->f) {
     const int e = errno;
+    live_drop(o);
     o->tmp[0] = 0;
     return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(e));
   }
@@ -140,13 +196,16 @@ vgg_status vgg_outfile_commit(vgg_outfile *o, vgg_error *err) {
   o->f = NULL;
   if (bad) {
     if (o->tmp[0]) remove(o->tmp);
+    live_drop(o);
     return vgg_fail(err, VGG_ERR_IO, "%s: write failed: %s", o->path, strerror(e ? e : EIO));
   }
   if (o->tmp[0] && rename(o->tmp, o->path) != 0) {
     e = errno;
     remove(o->tmp);
+    live_drop(o);
     return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", o->path, strerror(e));
   }
+  live_drop(o);
   return VGG_OK;
 }
 
@@ -154,6 +213,7 @@ void vgg_outfile_abort(vgg_outfile *o) {
   if (o->f) fclose(o->f);
   o->f = NULL;
   if (o->tmp[0]) remove(o->tmp);
+  live_drop(o);
 }
 
 void vgg_top_k(const float *v, int n, int k, int *idx) {

@@ -197,5 +197,20 @@ check "the failed image's new maps directory removed" [ ! -e "$T/wm/rgb8.png" ]
 check "the failed image's dumps removed" [ -z "$(ls "$T/wn/rgb8.png" | grep -v '^block3.npy$')" ]
 check "the other image's outputs kept" [ -e "$T/wm/rgb8.jpg/block5.png" ] && [ -e "$T/wn/rgb8.jpg/block5.npy" ]
 
+# A run ended by SIGTERM (as by Ctrl-C, or SIGPIPE) while it writes maps and pages removes the temporary
+# files of the outputs it was writing, and still ends by that signal (exit 143). Killed once its first map is
+# there, so the signal comes in the middle of the run.
+mkdir -p "$T/k" "$T/ko"
+for i in $(seq 1 80); do cp "$IMG/rgb8.png" "$T/k/p$i.png"; done
+${VGGSIMD_EXE_WRAPPER:-} "$BIN" run "$T/k" "${COMMON[@]}" --maps "$T/ko/m" --report "$T/ko/r" >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 1 1200); do [ -n "$(find "$T/ko" -name 'block5.png' | head -1)" ] && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid
+krc=$?
+check "a run ended by SIGTERM mid-way exits 143 (got $krc)" [ $krc = 143 ]
+check "no temporary files left by the signal: $(find "$T/ko" -name '*.tmp.*' | head -3)" \
+  [ -z "$(find "$T/ko" -name '*.tmp.*')" ]
+
 echo "many: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,5 +1,6 @@
-/* vggsimd: command-line front end.  Uses the public API only. */
+/* vggsimd: command-line front end.  Uses the public API, and the engine's output writer (internal.h). */
 #include "args.h"
+#include "internal.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ int main(int argc, char **argv) {
     printf("vggsimd %s\n", VGGSIMD_VERSION);
     return 0;
   }
+  vgg_outfile_clean_on_signals(); /* Ctrl-C leaves no temporary files behind */
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc, argv);
   cli_error(NULL, "unknown command '%s' (see 'vggsimd --help')", argv[1]);
