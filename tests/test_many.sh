@@ -107,6 +107,15 @@ a = [strip(json.loads(l)) for l in open(sys.argv[1])]
 b = [strip(json.loads(l)) for l in open(sys.argv[2])]
 assert a == b, (a, b)
 EOF
+# An earlier output that is not a file of lines is never read to its end: a .part that leads to /dev/zero (an
+# endless line) used to be read into memory without bound; now only a regular file is read, a bounded line at
+# a time, and the run goes on to refuse that .part as an output (a link is not written through).
+ln -s /dev/zero "$T/z.jsonl.part"
+timeout 120 ${VGGSIMD_EXE_WRAPPER:-} "$BIN" run "$D/rgb8.png" "${COMMON[@]}" --jsonl "$T/z.jsonl" --skip-existing \
+  >/dev/null 2>"$T/err"
+zrc=$?
+check "--skip-existing beside a .part leading to /dev/zero: exit 1, one line (exit $zrc): $(cat "$T/err")" \
+  bash -c "[ $zrc = 1 ] && [ \"\$(wc -l <'$T/err')\" = 1 ]"
 
 # The classifier: --layer fc1/fc2/predictions, top-5 in the JSONL equal to a one-image run's.
 vgg init --arch vgg11 --top --seed 5 -o "$T/top.safetensors" >/dev/null || bad "init"

@@ -223,24 +223,62 @@ static char *json_str_dup(const char *s) {
   return buf;
 }
 
-/* Lines of an earlier JSONL output (file, and its unfinished .part) that hold
- * a result, not an error; each item found gets its line and can be skipped. */
-static void read_done_lines(const char *file, item_list *l, char **keys) {
+/* The items' paths as JSON strings, sorted, for looking up the lines of an earlier JSONL output. */
+typedef struct {
+  const char *key; /* "path", escaped as in the JSONL */
+  size_t len;
+  int idx;
+} done_key;
+
+static int cmp_done_key(const void *a, const void *b) {
+  const done_key *x = a, *y = b;
+  const int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx; /* the same path twice: the first item gets the line */
+}
+
+/* The first key equal to k (len bytes), or -1. */
+static int find_done_key(const done_key *keys, int n, const char *k, size_t len) {
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    const int mid = lo + (hi - lo) / 2;
+    const done_key probe = {k, len, -1};
+    if (cmp_done_key(&keys[mid], &probe) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < n && keys[lo].len == len && !memcmp(keys[lo].key, k, len) ? lo : -1;
+}
+
+/* Lines of an earlier JSONL output (file, and its unfinished .part) that hold a result, not an error; each item
+ * found gets its line and can be skipped. Only a regular file is read, a line at most 64 KiB long (ours are
+ * far shorter: a longer one is passed over), each looked up in the sorted keys: a resumed run over a million
+ * images costs a million lookups, not a million squared comparisons. */
+static void read_done_lines(const char *file, item_list *l, const done_key *keys) {
   FILE *f = fopen(file, "r");
   if (!f) return;
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  while ((n = getline(&line, &cap, f)) > 0) {
-    if (line[n - 1] != '\n' || strncmp(line, "{\"path\": ", 9) != 0 || strstr(line, "\"error\": ")) continue;
-    for (int i = 0; i < l->n; i++) {
-      const size_t kl = strlen(keys[i]);
-      if (strncmp(line + 9, keys[i], kl) != 0 || line[9 + kl] != ',') continue;
-      free(l->v[i].line);
-      l->v[i].line = strdup(line);
-      break;
+  struct stat sb;
+  enum { LINE_MAX_BYTES = 65536 };
+  char *line = malloc(LINE_MAX_BYTES);
+  if (!line || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) goto out;
+  while (fgets(line, LINE_MAX_BYTES, f)) {
+    const size_t n = strlen(line);
+    if (!n || line[n - 1] != '\n') { /* too long, or cut short at the end of the file */
+      int ch;
+      while (n == LINE_MAX_BYTES - 1 && (ch = getc(f)) != EOF && ch != '\n') {}
+      continue;
     }
+    if (strncmp(line, "{\"path\": \"", 10) != 0 || strstr(line, "\"error\": ")) continue;
+    size_t e = 10; /* the end of the path's JSON string */
+    while (line[e] && line[e] != '"') e += line[e] == '\\' && line[e + 1] ? 2 : 1;
+    if (line[e] != '"' || line[e + 1] != ',') continue;
+    const int k = find_done_key(keys, l->n, line + 9, e + 1 - 9);
+    if (k < 0) continue;
+    item *it = &l->v[keys[k].idx];
+    free(it->line);
+    it->line = strdup(line);
   }
+out:
   free(line);
   fclose(f);
 }
@@ -544,6 +582,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   outputs *o = calloc(1, sizeof *o);
   item_list items = {0};
   char **keys = NULL;
+  done_key *sorted_keys = NULL;
   FILE *jf = NULL;
   char jpart[PBUF] = "", jfinal[PBUF] = "";
   int jsonl_in_place = 0; /* a device or a pipe: written there, no .part */
@@ -635,11 +674,16 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     if (!(keys = calloc((size_t)items.n, sizeof *keys))) goto done;
     for (int i = 0; i < items.n; i++)
       if (!(keys[i] = json_str_dup(items.v[i].path))) goto done;
-    if (jsonl && !jsonl_in_place) read_done_lines(jfinal, &items, keys), read_done_lines(jpart, &items, keys);
+    if (!(sorted_keys = malloc((size_t)items.n * sizeof *sorted_keys + 1))) goto done;
+    for (int i = 0; i < items.n; i++) sorted_keys[i] = (done_key){keys[i], strlen(keys[i]), i};
+    qsort(sorted_keys, (size_t)items.n, sizeof *sorted_keys, cmp_done_key);
+    if (jsonl && !jsonl_in_place)
+      read_done_lines(jfinal, &items, sorted_keys), read_done_lines(jpart, &items, sorted_keys);
     for (int i = 0; i < items.n; i++) items.v[i].skip = outputs_exist(c, features, jsonl, &items.v[i]);
   }
   if (jsonl && !(jf = jsonl_in_place ? fopen(jpart, "w") : vgg_open_new(jpart, 0))) {
-    cli_error("run", "--jsonl %s: cannot write %s: %s", jsonl, jpart, strerror(errno));
+    cli_error("run", "--jsonl %s: cannot write %s: %s", jsonl, jpart,
+              errno == ELOOP ? "a symbolic link is there (not written through)" : strerror(errno));
     goto done;
   }
 
@@ -845,6 +889,7 @@ done:
   if (keys)
     for (int i = 0; i < items.n; i++) free(keys[i]);
   free(keys);
+  free(sorted_keys);
   free_items(&items);
   free(o);
   return rc;
