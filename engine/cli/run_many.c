@@ -8,6 +8,7 @@
 #include "internal.h"
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +32,23 @@ typedef struct {
   char *line;       /* its JSON line from the earlier run, when skipped */
   int failed;
   vgg_image_info info;
-  char err[512];
+  char *err; /* why it failed (an item is small: a run may hold millions) */
 } item;
+
+/* The item fails, for the reason given (the first one given counts). */
+static void item_fail(item *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void item_fail(item *it, const char *fmt, ...) {
+  if (it->failed) return;
+  it->failed = 1;
+  char buf[sizeof((vgg_error *)0)->msg + 4200]; /* a message and a path */
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  it->err = strdup(buf);
+}
+
+static const char *item_err(const item *it) { return it->err ? it->err : "out of memory"; }
 
 typedef struct {
   item *v;
@@ -180,7 +196,7 @@ static int add_list(item_list *l, const char *file) {
 }
 
 static void free_items(item_list *l) {
-  for (int i = 0; i < l->n; i++) free(l->v[i].path), free(l->v[i].line);
+  for (int i = 0; i < l->n; i++) free(l->v[i].path), free(l->v[i].line), free(l->v[i].err);
   free(l->v);
 }
 
@@ -318,14 +334,11 @@ static void decode_into(decoder *d, batch *b, int *pos) {
     vgg_tensor t;
     vgg_error err;
     if (vgg_image_load_info(it->path, &d->c->io, &t, &it->info, &err)) {
-      it->failed = 1;
-      snprintf(it->err, sizeof it->err, "%s", err.msg);
+      item_fail(it, "%s", err.msg);
       continue;
     }
     if (t.h != S || t.w != S) {
-      it->failed = 1;
-      snprintf(it->err, sizeof it->err, "%s: .npy input is %dx%d; this run takes %dx%d (--size)", it->path, t.h, t.w,
-               S, S);
+      item_fail(it, "%s: .npy input is %dx%d; this run takes %dx%d (--size)", it->path, t.h, t.w, S, S);
     } else {
       memcpy(b->x.data + b->n * img, t.data, img * sizeof(float));
       b->idx[b->n++] = (int)(it - d->items->v);
@@ -396,8 +409,7 @@ static void wrote(outputs *o, int k, const char *path) {
 static void image_fail(outputs *o, int k, const char *msg) {
   item *it = &o->items->v[o->b->idx[k]];
   if (it->failed) return;
-  it->failed = 1;
-  snprintf(it->err, sizeof it->err, "%s", msg);
+  item_fail(it, "%s", msg);
   for (int i = o->nwritten[k] - 1; i >= 0; i--) remove(o->written[k][i]); /* a directory after its files */
   forget_written(o, k);
 }
@@ -540,7 +552,7 @@ static void write_json_line(FILE *f, const item *it, const outputs *o, const flo
   json_str(f, it->path);
   if (it->failed) {
     fputs(", \"error\": ", f);
-    json_str(f, it->err);
+    json_str(f, item_err(it));
     fputs("}\n", f);
     return;
   }
@@ -793,8 +805,8 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
       const double ms = kb >= 0 ? o->ms[kb] : 0;
       progress_clear(&p);
       if (it->failed) {
-        if (strstr(it->err, it->path)) cli_error("run", "%s", it->err);
-        else cli_error("run", "%s: %s", it->path, it->err);
+        if (strstr(item_err(it), it->path)) cli_error("run", "%s", item_err(it));
+        else cli_error("run", "%s: %s", it->path, item_err(it));
         nfailed++;
       } else {
         printf("%s  ", it->path);
@@ -814,7 +826,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
       if (entries) {
         report_entry *en = &entries[i];
         en->ms = ms;
-        if (it->failed) en->error = it->err;
+        if (it->failed) en->error = item_err(it);
         else {
           char res[160];
           if (c->top) {
