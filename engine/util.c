@@ -152,6 +152,7 @@ void vgg_outfile_clean_on_signals(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = clean_and_die;
     sigemptyset(&sa.sa_mask);
+    for (size_t j = 0; j < sizeof sigs / sizeof sigs[0]; j++) sigaddset(&sa.sa_mask, sigs[j]); /* one at a time */
     sa.sa_flags = SA_RESETHAND;
     sigaction(sigs[i], &sa, NULL);
   }
