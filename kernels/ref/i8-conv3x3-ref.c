@@ -24,21 +24,34 @@ static void pack_ref(const int8_t *hwio, int cin, int cout, int8_t *packed) {
   memcpy(packed, hwio, (size_t)9 * cin * cout);
 }
 
+/* Output channels summed at a time: one pixel's int32 sums for them stay in L1. */
+#define REF_OC 256
+
+/* Each output pixel's sums for a run of output channels, one input channel of one tap at a time, so the
+ * weights are read along their rows (hwio: output channels contiguous).  Integer sums are exact, so the order
+ * of the terms does not change a result (|sum| <= 255 * 128 * 9 * cin < 2^31 for cin <= VGG_I8_MAX_CIN). */
 static void vgg_i8_conv3x3_relu_ref(const vgg_i8_conv3x3_args *a, int y0, int y1, int oc0, int oc1) {
   const int H = a->h, W = a->w, CI = a->cin, CO = a->cout;
+  int32_t sum[REF_OC];
   for (int y = y0; y < y1; y++)
     for (int x = 0; x < W; x++)
-      for (int oc = oc0; oc < oc1; oc++) {
-        int32_t sum = 0;
+      for (int c0 = oc0; c0 < oc1; c0 += REF_OC) {
+        const int n = oc1 - c0 < REF_OC ? oc1 - c0 : REF_OC;
+        memset(sum, 0, sizeof(int32_t) * (size_t)n);
         for (int ky = 0; ky < 3; ky++)
           for (int kx = 0; kx < 3; kx++) {
             const int iy = y + ky - 1, ix = x + kx - 1;
             if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
             const uint8_t *in = a->in + ((size_t)iy * W + ix) * CI;
-            const int8_t *w = a->weights + (size_t)(ky * 3 + kx) * CI * CO + oc;
-            for (int ci = 0; ci < CI; ci++) sum += (int32_t)in[ci] * w[(size_t)ci * CO];
+            const int8_t *w = a->weights + (size_t)(ky * 3 + kx) * CI * CO + c0;
+            for (int ci = 0; ci < CI; ci++) {
+              const int32_t v = in[ci];
+              const int8_t *wr = w + (size_t)ci * CO;
+              for (int j = 0; j < n; j++) sum[j] += v * wr[j];
+            }
           }
-        a->out[((size_t)y * W + x) * CO + oc] = requant(sum, a->scale[oc], a->bias[oc]);
+        uint8_t *out = a->out + ((size_t)y * W + x) * CO + c0;
+        for (int j = 0; j < n; j++) out[j] = requant(sum[j], a->scale[c0 + j], a->bias[c0 + j]);
       }
 }
 
