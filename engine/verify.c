@@ -5,6 +5,7 @@
 #include "kernels.h"
 #include "support.h"
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,35 @@ static void report(ctx *c, const char *kernel, const vgg_kernel_table *k, const 
   c->fn(c->user, &r);
 }
 
+/* Each kernel call runs on all threads, a row (Winograd: a tile row) at a time, each thread with its own
+ * scratch: a kernel's outputs do not depend on how its rows are split (the engine relies on it; the tests
+ * check it), so every row of the table is what one call over the whole map gives, in a fraction of the time
+ * (the scalar references at the VGG16 sizes dominate). */
+static void par_conv(vgg_conv3x3_fn fn, const vgg_conv3x3_args *a) {
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int y = 0; y < a->h; y++) fn(a, y, y + 1, 0, a->cout);
+}
+
+/* sc: omp_get_max_threads() scratch buffers of nsc floats. */
+static void par_wino(vgg_wino_fn fn, int m, const vgg_wino_args *a, float *sc, size_t nsc) {
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int ty = 0; ty < (a->h + m - 1) / m; ty++) {
+    vgg_wino_args t = *a;
+    t.scratch = sc + nsc * (size_t)omp_get_thread_num();
+    fn(&t, ty, ty + 1, 0, a->cout);
+  }
+}
+
+/* rows: output rows (direct) or tile rows of 4 (the exact F(4x4)); sc: per thread nsc bytes, or NULL. */
+static void par_i8(vgg_i8_conv3x3_fn fn, const vgg_i8_conv3x3_args *a, int rows, char *sc, size_t nsc) {
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int y = 0; y < rows; y++) {
+    vgg_i8_conv3x3_args t = *a;
+    if (sc) t.scratch = sc + nsc * (size_t)omp_get_thread_num();
+    fn(&t, y, y + 1, 0, a->cout);
+  }
+}
+
 /* 2x2/2 max-pool of a float64 map (floor). */
 static void pool_f64(const double *in, double *out, int H, int W, int C) {
   for (int y = 0; y < H / 2; y++)
@@ -67,8 +97,9 @@ static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, in
     npk = f->packed_size(CI, CO) > npk ? f->packed_size(CI, CO) : npk;
     nsc = f->scratch_size(CI, CO) > nsc ? f->scratch_size(CI, CO) : nsc;
   }
+  nsc = (nsc + 15) & ~(size_t)15; /* each thread's scratch on its own cache lines */
   float *in = vgg_alloc(nin, 4), *w = vgg_alloc(nw, 4), *b = vgg_alloc((size_t)CO, 4), *pk = vgg_alloc(npk, 4);
-  float *out = vgg_alloc(nout, 4), *sc = vgg_alloc(nsc, 4), *r32 = vgg_alloc(nout, 4);
+  float *out = vgg_alloc(nout, 4), *sc = vgg_alloc(nsc * (size_t)omp_get_max_threads(), 4), *r32 = vgg_alloc(nout, 4);
   double *ref = vgg_alloc(nout, 8), *pref = vgg_alloc(nout / 4 + 1, 8);
   int rc = -1;
   if (!in || !w || !b || !pk || !out || !sc || !r32 || !ref || !pref) goto done;
@@ -77,7 +108,7 @@ static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, in
     vgg_f64_conv3x3_naive(in, w, b, ref, H, W, CI, CO, relu);
   } else {
     vgg_conv3x3_args ra = {in, r32, w, b, H, W, CI, CO, relu}; /* scalar packing is the identity */
-    s->conv3x3(&ra, 0, H, 0, CO);
+    par_conv(s->conv3x3, &ra);
     for (size_t i = 0; i < nout; i++) ref[i] = r32[i];
   }
   pool_f64(ref, pref, H, W, CO);
@@ -85,13 +116,13 @@ static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, in
   snprintf(shape, sizeof shape, "%s%dx%d %d->%d%s", tag, H, W, CI, CO, relu ? " relu" : "");
   k->conv3x3_pack(w, CI, CO, pk);
   vgg_conv3x3_args a = {in, out, pk, b, H, W, CI, CO, relu};
-  (CI == 3 ? k->conv3x3_c3 : k->conv3x3)(&a, 0, H, 0, CO);
+  par_conv(CI == 3 ? k->conv3x3_c3 : k->conv3x3, &a);
   report(c, CI == 3 ? "conv3x3_c3" : "conv3x3", k, shape, out, ref, nout, TOL);
   for (int wi = 0; wi < VGG_WINO_COUNT; wi++) {
     const vgg_wino_kernels *wk = &k->wino[wi];
     wk->pack(w, CI, CO, pk);
     vgg_wino_args wa = {in, out, pk, b, H, W, CI, CO, relu, pool, sc};
-    wk->conv(&wa, 0, (H + wk->m - 1) / wk->m, 0, CO);
+    par_wino(wk->conv, wk->m, &wa, sc, nsc);
     char name[32], pshape[80];
     snprintf(name, sizeof name, "wino%d%s", wk->m, pool ? "+pool" : "");
     snprintf(pshape, sizeof pshape, "%s%s", shape, pool ? " pool" : "");
@@ -106,7 +137,7 @@ static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, in
       const size_t no = pool ? (size_t)(H / 2) * (W / 2) * CO : nout;
       vgg_wino_args wa = {in, out, pk, b, H, W, CI, CO, relu, pool, sc};
       bk->wino[wi].pack(w, CI, CO, pk);
-      bk->wino[wi].conv(&wa, 0, (H + bk->wino[wi].m - 1) / bk->wino[wi].m, 0, CO);
+      par_wino(bk->wino[wi].conv, bk->wino[wi].m, &wa, sc, nsc);
       char name[32], pshape[80];
       snprintf(name, sizeof name, "bf16 wino%d%s", bk->wino[wi].m, pool ? "+pool" : "");
       snprintf(pshape, sizeof pshape, "%s%s", shape, pool ? " pool" : "");
@@ -117,7 +148,7 @@ static int conv_rows(ctx *c, const vgg_kernel_table *k, int H, int W, int CI, in
       memcpy(r32, out, no * sizeof(float));
       br->wino[wi].pack(w, CI, CO, pk);
       wa.out = out;
-      br->wino[wi].conv(&wa, 0, (H + br->wino[wi].m - 1) / br->wino[wi].m, 0, CO);
+      par_wino(br->wino[wi].conv, br->wino[wi].m, &wa, sc, nsc);
       double *bref = pool ? pref : ref;
       for (size_t i = 0; i < no; i++) bref[i] = out[i];
       report(c, name, k, pshape, r32, bref, no, 0);
@@ -219,7 +250,7 @@ static int i8_row(ctx *c, const vgg_kernel_table *k, const vgg_i8_kernels *ik, i
     for (int o = 0; o < CO; o++) scale[o] = 4.0f / (9.0f * CI * 127.0f) * (1.25f + f[o]), bias[o] = 40.0f * f[o];
     rk->pack(w, CI, CO, rp);
     vgg_i8_conv3x3_args a = {in, o1, rp, scale, bias, H, W, CI, CO};
-    rk->conv(&a, 0, H, 0, CO);
+    par_i8(rk->conv, &a, H, NULL, 0);
     char shape[sizeof ((vgg_verify_row *)0)->shape];
     /* A level with two sets (avx512: AVX512-VNNI and AVX-VNNI; neon: i8mm and dotprod) names the second. */
     const char *isa = strstr(ik->name, "__");
@@ -230,12 +261,13 @@ static int i8_row(ctx *c, const vgg_kernel_table *k, const vgg_i8_kernels *ik, i
     if (ik != rk) {
       ik->pack(w, CI, CO, pk);
       a.out = o2, a.weights = pk;
-      ik->conv(&a, 0, H, 0, CO);
+      par_i8(ik->conv, &a, H, NULL, 0);
       for (size_t i = 0; i < nout; i++) got[i] = o2[i], ref[i] = o1[i];
       report(c, "int8 conv3x3", k, shape, got, ref, nout, 0);
       /* The exact Winograd kernel, on weights within its bound (halved until they are), bit for bit too. */
       int8_t *wp = ik->w4_conv ? vgg_alloc(ik->w4_packed_size(CI, CO), 1) : NULL;
-      void *sc = ik->w4_conv ? vgg_alloc(ik->w4_scratch_size(W, CI), 1) : NULL;
+      const size_t nsc = ik->w4_conv ? (ik->w4_scratch_size(W, CI) + 63) & ~(size_t)63 : 0;
+      char *sc = ik->w4_conv ? vgg_alloc(nsc * (size_t)omp_get_max_threads(), 1) : NULL;
       if (ik->w4_conv && wp && sc) {
         while (!vgg_i8_w4_exact(w, CI, CO)) {
           for (size_t i = 0; i < nw; i++) w[i] = (int8_t)(w[i] / 2);
@@ -243,10 +275,10 @@ static int i8_row(ctx *c, const vgg_kernel_table *k, const vgg_i8_kernels *ik, i
         }
         a.out = o1, a.weights = rp;
         rk->pack(w, CI, CO, rp);
-        rk->conv(&a, 0, H, 0, CO);
+        par_i8(rk->conv, &a, H, NULL, 0);
         ik->w4_pack(w, CI, CO, wp);
-        a.out = o2, a.weights = wp, a.scratch = sc;
-        ik->w4_conv(&a, 0, (H + 3) / 4, 0, CO);
+        a.out = o2, a.weights = wp;
+        par_i8(ik->w4_conv, &a, (H + 3) / 4, sc, nsc);
         for (size_t i = 0; i < nout; i++) got[i] = o2[i], ref[i] = o1[i];
         report(c, "int8 wino4x4", k, shape, got, ref, nout, 0);
       } else if (ik->w4_conv) bad = 1;

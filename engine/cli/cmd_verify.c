@@ -8,9 +8,11 @@ static const char help[] =
     "usage: vggsimd verify [--isa all" VGG_LEVEL_NAMES "] [--reduced]\n"
     "  Runs every kernel of every level this CPU has against the scalar reference (the scalar\n"
     "  level against float64) on the 13 VGG16 conv shapes and on awkward shapes; prints kernel,\n"
-    "  level, shape, max abs error, max error relative to max |ref|, pass/fail (tolerance 1e-5;\n"
-    "  1e-4 for Winograd F(4x4)).  Direct and Winograd convolutions, pooling, dense, softmax.\n"
-    "  Exits 1 if any row fails.  --reduced: VGG16 shapes at 8x8 and no classifier-sized dense rows.\n";
+    "  level, shape, max abs error, max error relative to max |ref|, tolerance, pass/fail.\n"
+    "  Direct and Winograd F(2x2), F(4x4), F(6x6) convolutions (tolerance 1e-5; F(6x6) 1e-4), the bf16\n"
+    "  Winograd and int8 kernels (bit for bit against their references), pooling, dense, softmax.\n"
+    "  Uses every core.  Exits 1 if any row fails.  --reduced: VGG16 shapes at 8x8 and no\n"
+    "  classifier-sized dense rows.\n";
 
 static void row(void *user, const vgg_verify_row *r) {
   (void)user;
