@@ -4,6 +4,7 @@
  * predictions); after each block's last step the block output goes to the
  * caller. */
 #include "plan.h"
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -43,7 +44,16 @@ struct vgg_net {
   float *scratch;                 /* Winograd: scratch_floats per thread */
   size_t scratch_floats;
   float *cls[2];                  /* classifier: VGG_MAX_BATCH rows of its widest layer, each */
+  /* float32 overflow (values_fit): per float conv step, the largest sum of |w| of an output channel's filter
+   * and max |bias|; the largest max |input| for which no value of the conv base can reach VGG_VALUE_MAX,
+   * whatever the image; and whether this forward pass checks each conv step's input before it runs. */
+  double l1[VGG_MAX_STEPS], bmax[VGG_MAX_STEPS];
+  double limit;
+  int guard;
 };
+
+/* What a float conv step may compute: half of float32's largest value, the rest a margin for rounding. */
+#define VGG_VALUE_MAX ((double)FLT_MAX / 2)
 
 /* Zeroes n floats at p on `threads` threads, in static shares, after asking
  * for huge pages: first touch places each share's pages near its thread. */
@@ -102,6 +112,53 @@ static vgg_status pack_int8(vgg_net *net, vgg_step *s, vgg_error *err) {
   }
   free(q), free(sw);
   return VGG_OK;
+}
+
+/* The largest sum of |w| over an output channel's filter (hwio: rows of cout) and max |bias|, in *l1 and *bmax;
+ * 0 when out of memory. */
+static int filter_sums(const float *hwio, const float *bias, const vgg_layer *l, double *l1, double *bmax) {
+  double *sum = calloc((size_t)l->out_c, sizeof(double));
+  if (!sum) return 0;
+  for (size_t r = 0; r < (size_t)9 * l->in_c; r++)
+    for (int o = 0; o < l->out_c; o++) sum[o] += fabs((double)hwio[r * l->out_c + o]);
+  *l1 = *bmax = 0;
+  for (int o = 0; o < l->out_c; o++) {
+    *l1 = sum[o] > *l1 ? sum[o] : *l1;
+    *bmax = fabs((double)bias[o]) > *bmax ? fabs((double)bias[o]) : *bmax;
+  }
+  free(sum);
+  return 1;
+}
+
+/* How far a float conv step's values can grow past its filters' sums of |w| times max |input| (1: direct). */
+static double growth(const vgg_step *s) { return s->wino ? vgg_wino_growth(s->wino->m) : 1.0; }
+
+/* The largest max |input| for which no float conv step can compute a value past VGG_VALUE_MAX: the bound on
+ * each map, B_i = l1_i B_i-1 + bmax_i from B_0 = max |input| (ReLU and pooling keep it), is affine in B_0;
+ * each step's values stay within growth x l1 x B_i-1 + bmax.  int8 steps compute in integers and saturate. */
+static double input_limit(const vgg_net *net) {
+  double p = 1, c = 0, lim = INFINITY; /* B_i = p B_0 + c */
+  for (int i = 0; i < net->nbase; i++) {
+    const vgg_step *s = &net->steps[i];
+    if (s->dtype == VGG_DTYPE_INT8) break;
+    if (s->op == VGG_STEP_POOL) continue;
+    const double k = growth(s) * net->l1[i], room = VGG_VALUE_MAX - net->bmax[i] - k * c;
+    const double b = k * p > 0 ? room / (k * p) : room >= 0 ? INFINITY : 0;
+    lim = b < lim ? b : lim;
+    p *= net->l1[i], c = net->l1[i] * c + net->bmax[i];
+  }
+  return lim > 0 ? lim : 0;
+}
+
+/* max |x| of n floats on `threads` threads; infinite when one is not finite. */
+static double max_abs(const float *x, size_t n, int threads) {
+  float m = 0;
+#pragma omp parallel for num_threads(threads) reduction(max : m) schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    const float a = fabsf(x[i]);
+    m = a <= FLT_MAX ? (a > m ? a : m) : INFINITY;
+  }
+  return m;
 }
 
 static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_error *err) {
@@ -221,6 +278,10 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
         if (!st) st = VGG_ERR_NOMEM, *err = e;
         continue;
       }
+    } else if (!filter_sums(w->kernel[l->param], w->bias[l->param], l, &net->l1[conv[j]], &net->bmax[conv[j]])) {
+#pragma omp critical(vgg_pack_err)
+      if (!st) st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
+      continue;
     } else if (s->wino) s->wino->pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
     else net->k->conv3x3_pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
     if (release) { /* asked for: the kernel, packed, is not needed again (each layer its own) */
@@ -229,6 +290,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     }
   }
   if (st) return st;
+  net->limit = input_limit(net);
   /* The first forward pass should not pay for page faults. */
   touch(net->buf[0], act, net->threads);
   touch(net->buf[1], act, net->threads);
@@ -299,6 +361,7 @@ void vgg_net_free(vgg_net *net) {
 
 const char *vgg_net_isa(const vgg_net *net) { return vgg_level_name(net->k->level); }
 int vgg_net_threads(const vgg_net *net) { return net->threads; }
+double vgg_net_input_limit(const vgg_net *net) { return net->limit; }
 const double *vgg_net_layer_seconds(const vgg_net *net) { return net->layer_sec; }
 
 vgg_status vgg_net_set_profile(vgg_net *net, int on, vgg_error *err) {
@@ -600,8 +663,26 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
 /* Bytes per element of a step's output. */
 static size_t out_bytes(const vgg_step *s) { return s->dtype == VGG_DTYPE_INT8 ? 1 : sizeof(float); }
 
-/* 1 when step i runs together with the next (band_out; not while calibrating, which looks at every output). */
-static int fused(const vgg_net *net, int i) { return net->steps[i].band_out && !net->observe; }
+/* 1 when step i runs together with the next (band_out; not while calibrating, which looks at every output, nor
+ * while each step's input is checked). */
+static int fused(const vgg_net *net, int i) { return net->steps[i].band_out && !net->observe && !net->guard; }
+
+/* With net->guard (an input past net->limit): step i's input (nb images at in) measured, and the step refused
+ * when its values could pass VGG_VALUE_MAX.  The bound before the pass is for any image, so an input past it
+ * is not refused before each step has seen the real values. */
+static vgg_status values_fit(vgg_net *net, int i, const float *in, int nb, vgg_error *err) {
+  const vgg_step *s = &net->steps[i];
+  if (!net->guard || s->op == VGG_STEP_POOL || s->dtype == VGG_DTYPE_INT8) return VGG_OK;
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const double mx = max_abs(in, (size_t)l->in_h * l->in_w * l->in_c * nb, net->threads);
+  if (growth(s) * net->l1[i] * mx + net->bmax[i] <= VGG_VALUE_MAX) return VGG_OK;
+  if (!isfinite(mx)) return vgg_fail(err, VGG_ERR_RANGE, "the input holds a non-finite value (NaN or Inf)");
+  if (i == 0)
+    return vgg_fail(err, VGG_ERR_RANGE, "input values up to %.3g would overflow float32 in %s with these weights "
+                    "(they take inputs up to %.3g in magnitude)", mx, l->name, net->limit);
+  return vgg_fail(err, VGG_ERR_RANGE, "%s could overflow float32 with these weights: its input reaches %.3g and "
+                  "its largest filter sums %.3g in |w|", l->name, mx, net->l1[i]);
+}
 
 /* Steps i..e (e = i + fused(net, i)) on nb images: in, step i's input; out, step e's output. */
 static void run_at(vgg_net *net, int i, int e, const float *in, float *out, int nb) {
@@ -616,7 +697,7 @@ static void run_at(vgg_net *net, int i, int e, const float *in, float *out, int 
  * weights serving every image.  Returns the block-5 output of the images
  * as floats, image b at + b * its size. */
 static const float *conv_base(vgg_net *net, const float *images, int image0, int n, vgg_block_fn on_block,
-                              void *user) {
+                              void *user, vgg_error *err) {
   const vgg_layer *in_l = &net->m->layers[0];
   const size_t img = (size_t)in_l->out_h * in_l->out_w * 3;
   const int grouped = n > 1 ? net->first_group : net->nbase;
@@ -630,8 +711,10 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
       float *out = e == grouped - 1 && grouped < net->nbase
                        ? (float *)((char *)net->gbuf[0] + b * (size_t)o->out_h * o->out_w * o->out_c * out_bytes(s))
                        : s->out;
+      const float *in = i ? net->steps[i - 1].out : images + (image0 + b) * img;
+      if (values_fit(net, i, in, 1, err)) return NULL;
       const double t0 = vgg_now();
-      run_at(net, i, e, i ? net->steps[i - 1].out : images + (image0 + b) * img, out, 1);
+      run_at(net, i, e, in, out, 1);
       const double dt = vgg_now() - t0;
       net->step_sec[e] += dt;
       sec += dt;
@@ -646,6 +729,7 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
     const int e = i + fused(net, i);
     const vgg_step *s = &net->steps[e];
     float *out = net->gbuf[side];
+    if (values_fit(net, i, in, n, err)) return NULL;
     const double t0 = vgg_now();
     run_at(net, i, e, in, out, n);
     const double dt = vgg_now() - t0;
@@ -682,9 +766,12 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
   const int group = net->first_group < net->nbase ? VGG_GROUP : 1;
   vgg_status st;
   if (nb > 1 && (st = group_buffers(net, err))) return st;
+  /* Inputs past the bound that holds for any image: each conv step's real input checked before it runs. */
+  net->guard = max_abs(input->data, (size_t)nb * input->h * input->w * 3, net->threads) > net->limit;
   for (int g0 = 0; g0 < nb; g0 += group) {
     const int n = nb - g0 < group ? nb - g0 : group;
-    const float *feat = conv_base(net, input->data, g0, n, on_block, user);
+    const float *feat = conv_base(net, input->data, g0, n, on_block, user, err);
+    if (!feat) return VGG_ERR_RANGE;
     if (net->nsteps > net->nbase) memcpy(net->cls[0] + (size_t)g0 * nf, feat, (size_t)n * nf * sizeof(float));
   }
   for (int i = net->nbase; i < net->nsteps; i++) {

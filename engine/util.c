@@ -20,6 +20,7 @@ const char *vgg_status_str(vgg_status s) {
   case VGG_ERR_SHAPE: return "unsupported shape";
   case VGG_ERR_NOMEM: return "out of memory";
   case VGG_ERR_UNSUPPORTED: return "unsupported";
+  case VGG_ERR_RANGE: return "values out of float32 range";
   }
   return "unknown error";
 }

@@ -306,6 +306,11 @@ void vgg_f32_dense_batch_ref(const float *x, int nb, const float *w, const float
                              int n_out, int relu, int o0, int o1);
 void vgg_f32_softmax_ref(const float *x, float *y, int n);
 
+/* How far past the direct sum a Winograd F(m x m) conv's values can grow (kernels/ref/f32-winograd-ref.c):
+ * every value its stages compute is at most vgg_wino_growth(m) x (the largest sum of |w| of an output
+ * channel's filter) x max |input|, plus the bias.  1 for m other than 2, 4 and 6 (direct convolution). */
+double vgg_wino_growth(int m);
+
 /* float64 naive layers (kernels/ref/f64-naive.c), for tests and verification. */
 void vgg_f64_conv3x3_naive(const float *in, const float *hwio, const float *bias, double *out, int h, int w, int cin,
                            int cout, int relu);

@@ -263,5 +263,19 @@ vgg run "@$T/esc.list" --size 32 >/dev/null 2>"$T/err"
 [ "$(wc -l <"$T/err")" = 1 ] && grep -qF 'x\x1b[31my\x0dz: ' "$T/err" && grep -qF 'cannot open' "$T/err" && ! grep -q "$(printf '\033')" "$T/err" && ok ||
   bad "control bytes in an error message: want them as \\xNN on one line: $(od -c "$T/err" | head -3)"
 
+# Input values that would overflow float32 (3e38, the largest finite values a .npy can carry): refused in one
+# line naming the first conv (they used to run to the end, every block a map of zeros); in a folder, only that
+# image fails and the others get their outputs.
+{ printf '\x93NUMPY\x01\x00\x76\x00%s%*s\n' "$dict" $((118 - ${#dict} - 1)) ''; for _ in $(seq 3072); do printf '\xe6\xb1\x61\x7f'; done; } >"$T/huge.npy"
+expect 1 "would overflow float32 in block1_conv1" -- run "$T/huge.npy" --size 32 --npy "$T/nhuge"
+[ ! -e "$T/nhuge" ] && ok || bad "run of an overflowing input left $T/nhuge behind"
+mkdir -p "$T/mixed" && cp "$T/huge.npy" "$T/mixed/b.npy" && cp "$T/in.npy" "$T/mixed/a.npy" && cp "$T/in.npy" "$T/mixed/c.npy"
+vgg run "$T/in.npy" --size 32 --npy "$T/nref" >/dev/null 2>&1
+vgg run "$T/mixed" --size 32 --batch 4 --npy "$T/nmixed" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -qF "b.npy: input values up to 3e+38 would overflow" "$T/err" &&
+  [ "$(ls "$T/nmixed")" = "$(printf 'a.npy\nc.npy')" ] && cmp -s "$T/nmixed/a.npy/block5.npy" "$T/nref/block5.npy" && ok ||
+  bad "a folder with an overflowing .npy: want exit 1, one line for it, the others' outputs (exit $rc): $(cat "$T/err"; ls "$T/nmixed")"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

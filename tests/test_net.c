@@ -1,6 +1,7 @@
 /* The forward pass: block callbacks, bit-identity across thread counts at
  * every level, agreement between levels, and bad arguments. */
 #include "testutil.h"
+#include "internal.h" /* overflow_refused scales one layer's weights */
 #include "vggsimd.h"
 #include <unistd.h>
 
@@ -433,6 +434,56 @@ static void stage_profile(void **s) {
   fixture_free(&f);
 }
 
+/* Values that would overflow float32.  An input of 3e38 used to run to the end: the first conv's sums overflowed,
+ * their NaNs became zeros at the ReLU, and every block came out 0.  Now the pass is refused at the first conv,
+ * naming it, as is a non-finite input; weights 1e36 times too large in one layer are refused at that layer, in
+ * a batch (grouped steps) too; an input within vgg_net_input_limit runs as before.  Every level and algorithm. */
+static void overflow_refused(void **s) {
+  (void)s;
+  fixture f;
+  fixture_make(&f, VGG11, 0, 32, 32, 2, 3, 4, 100.0f);
+  vgg_error err;
+  vgg_net *net;
+  static const vgg_algo algos[] = {VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_WINO6};
+  const vgg_tensor one = {1, 32, 32, 3, f.in.data};
+  int tested = 0;
+  for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
+    if (!vgg_level_usable(isa)) continue;
+    for (int a = 0; a < 4; a++) {
+      vgg_options o = {isa, 2, algos[a]};
+      assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
+      const double lim = vgg_net_input_limit(net);
+      assert_true(lim > 1e6 && lim < 1e38);
+      assert_int_equal(vgg_net_forward(net, &f.in, NULL, NULL, NULL, NULL, &err), VGG_OK);
+      const float keep = f.in.data[5];
+      f.in.data[5] = 3e38f;
+      assert_int_equal(vgg_net_forward(net, &one, NULL, NULL, NULL, NULL, &err), VGG_ERR_RANGE);
+      assert_non_null(strstr(err.msg, "block1_conv1"));
+      f.in.data[5] = NAN;
+      assert_int_equal(vgg_net_forward(net, &f.in, NULL, NULL, NULL, NULL, &err), VGG_ERR_RANGE);
+      assert_non_null(strstr(err.msg, "non-finite"));
+      f.in.data[5] = keep;
+      vgg_net_free(net);
+      tested++;
+    }
+  }
+  assert_true(tested >= 4);
+  /* block3_conv1 (VGG11's third conv: parameter set 2) with filters 1e36 times larger. */
+  const vgg_layer *l = &f.m->layers[f.m->param_layer[2]];
+  assert_string_equal(l->name, "block3_conv1");
+  for (size_t i = 0; i < (size_t)9 * l->in_c * l->out_c; i++) f.w->kernel[2][i] *= 1e36f;
+  for (int a = 0; a < 4; a++) {
+    vgg_options o = {-1, 2, algos[a]};
+    assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
+    assert_true(vgg_net_input_limit(net) < 1);
+    assert_int_equal(vgg_net_forward(net, &f.in, NULL, NULL, NULL, NULL, &err), VGG_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "block3_conv1"));
+    assert_int_equal(vgg_net_forward(net, &one, NULL, NULL, NULL, NULL, &err), VGG_ERR_RANGE);
+    vgg_net_free(net);
+  }
+  fixture_free(&f);
+}
+
 static void bad_arguments(void **s) {
   (void)s;
   vgg_model *m;
@@ -539,7 +590,7 @@ int main(void) {
                                      cmocka_unit_test(low_precision_nets_bit_identical),
                                      cmocka_unit_test(band_equals_separate_steps),
                                      cmocka_unit_test(stage_profile),
-                                     cmocka_unit_test(bad_arguments),
+                                     cmocka_unit_test(overflow_refused), cmocka_unit_test(bad_arguments),
                                      cmocka_unit_test(shared_mapped_weights)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -485,10 +485,32 @@ static void *lane_main(void *arg) {
   const size_t img = (size_t)ln->S * ln->S * 3;
   const vgg_tensor x = {ln->n, ln->S, ln->S, 3, (float *)ln->x + ln->base * img};
   ln->s = vgg_net_forward_all(ln->net, &x, many_on_block, many_on_dense, ln, NULL, ln->probs, &ln->err);
+  if (ln->s == VGG_ERR_RANGE && ln->n > 1) {
+    /* An image whose values would overflow float32 with these weights: each image again on its own, so that
+     * only such images fail (what the first pass wrote is written again, or removed with a failed image). */
+    lane one = *ln;
+    one.n = 1;
+    for (int k = ln->base; k < ln->base + ln->n; k++) {
+      forget_written(ln->o, k);
+      ln->o->ms[k] = 0;
+      one.base = k, one.x = ln->x, one.probs = ln->probs ? ln->probs + (size_t)(k - ln->base) * 1000 : NULL;
+      lane_main(&one); /* fails the image itself when its values would overflow */
+      if ((ln->s = one.s)) {
+        ln->err = one.err;
+        return NULL;
+      }
+      memcpy(ln->shapes, one.shapes, sizeof ln->shapes);
+    }
+    return NULL;
+  }
   if (!ln->s && o->c->top) { /* fc1, fc2, predictions: the model's last three layers, run on the lane's batch */
     const double *ls = vgg_net_layer_seconds(ln->net);
     const double cls = (ls[ln->nlayers - 3] + ls[ln->nlayers - 2] + ls[ln->nlayers - 1]) * 1e3 / ln->n;
     for (int k = ln->base; k < ln->base + ln->n; k++) ln->o->ms[k] += cls;
+  }
+  if (ln->s == VGG_ERR_RANGE) { /* one image: it fails, the run goes on */
+    image_fail(ln->o, ln->base, ln->err.msg);
+    ln->s = VGG_OK;
   }
   return NULL;
 }

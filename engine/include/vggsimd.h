@@ -29,6 +29,7 @@ typedef enum {
   VGG_ERR_SHAPE,       /* a shape the architecture does not allow */
   VGG_ERR_NOMEM,       /* out of memory */
   VGG_ERR_UNSUPPORTED, /* e.g. an ISA this CPU or build lacks */
+  VGG_ERR_RANGE,       /* input values that would overflow float32 with these weights (vgg_net_input_limit) */
 } vgg_status;
 
 typedef struct {
@@ -235,6 +236,12 @@ void vgg_net_free(vgg_net *net);
 /* The level and kernel names in use, e.g. for `vggsimd cpu`. */
 const char *vgg_net_isa(const vgg_net *net);
 int vgg_net_threads(const vgg_net *net);
+/* The largest max |input value| for which no float32 value the conv base computes can overflow, whatever the
+ * image (from the filters' sums of |w|, the biases and how far each algorithm's stages can grow).  A forward
+ * pass on an input past it checks each conv layer's real input before the layer runs and fails with
+ * VGG_ERR_RANGE, naming the layer, where its values could overflow (a float32 overflow in a convolution would
+ * otherwise end as NaN, which ReLU turns into silent zeros).  The classifier is not bounded. */
+double vgg_net_input_limit(const vgg_net *net);
 /* The algorithm a net at `level` (-1: best) would use for conv layer `layer`
  * when `want` is asked for (names as vgg_net_layer_algo); NULL for other layers. */
 const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_algo want);

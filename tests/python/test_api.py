@@ -140,6 +140,8 @@ def test_errors_are_exceptions(tmp_path, weights_top):
         m.predict(x)
     with pytest.raises(ValueError, match=r"input\[0, 0, 0, 0\] is infinite"):
         m.features(np.full((1, 32, 32, 3), 1e300))  # float64 past float32's range
+    with pytest.raises(ValueError, match="would overflow float32 in block1_conv1"):
+        m.features(np.full((1, 32, 32, 3), 3e38, np.float32))  # finite, but the first conv's sums are not
     with pytest.raises(ValueError, match="complex"):
         m.predict(np.zeros((1, 32, 32, 3), np.complex64))
     with pytest.raises(ValueError, match="array of numbers"):
