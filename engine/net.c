@@ -133,15 +133,16 @@ static int filter_sums(const float *hwio, const float *bias, const vgg_layer *l,
 /* How far a float conv step's values can grow past its filters' sums of |w| times max |input| (1: direct). */
 static double growth(const vgg_step *s) { return s->wino ? vgg_wino_growth(s->wino->m) : 1.0; }
 
-/* The largest max |input| for which no float conv step can compute a value past VGG_VALUE_MAX: the bound on
- * each map, B_i = l1_i B_i-1 + bmax_i from B_0 = max |input| (ReLU and pooling keep it), is affine in B_0;
- * each step's values stay within growth x l1 x B_i-1 + bmax.  int8 steps compute in integers and saturate. */
+/* The largest max |input| for which no float conv or dense step can compute a value past VGG_VALUE_MAX: the
+ * bound on each map, B_i = l1_i B_i-1 + bmax_i from B_0 = max |input| (ReLU and pooling keep it), is affine in
+ * B_0; each step's values stay within growth x l1 x B_i-1 + bmax (a dense step's l1: n_in x max |w|).  int8
+ * steps compute in saturating integers: their outputs are at most 255 units whatever the input. */
 static double input_limit(const vgg_net *net) {
   double p = 1, c = 0, lim = INFINITY; /* B_i = p B_0 + c */
-  for (int i = 0; i < net->nbase; i++) {
+  for (int i = 0; i < net->nsteps; i++) {
     const vgg_step *s = &net->steps[i];
-    if (s->dtype == VGG_DTYPE_INT8) break;
-    if (s->op == VGG_STEP_POOL) continue;
+    if (s->dtype == VGG_DTYPE_INT8 && s->op != VGG_STEP_POOL) p = 0, c = 255.0 * s->out_scale;
+    if (s->dtype == VGG_DTYPE_INT8 || s->op == VGG_STEP_POOL) continue;
     const double k = growth(s) * net->l1[i], room = VGG_VALUE_MAX - net->bmax[i] - k * c;
     const double b = k * p > 0 ? room / (k * p) : room >= 0 ? INFINITY : 0;
     lim = b < lim ? b : lim;
@@ -177,6 +178,9 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       widest = widest > (size_t)l->in_c ? widest : (size_t)l->in_c;
       widest = widest > (size_t)l->out_c ? widest : (size_t)l->out_c;
       s->weights = w->kernel[l->param], s->bias = w->bias[l->param];
+      /* Its float32 bound (input_limit): n_in x max |w| (the file's, or measured here), max |bias|. */
+      const double wm = w->wmax[l->param] >= 0 ? w->wmax[l->param] : max_abs(s->weights, (size_t)l->weights, net->threads);
+      net->l1[i] = l->in_c * wm, net->bmax[i] = max_abs(s->bias, (size_t)l->out_c, 1);
       continue;
     }
     s->in = i ? net->steps[i - 1].out : NULL;
@@ -680,8 +684,8 @@ static vgg_status values_fit(vgg_net *net, int i, const float *in, int nb, vgg_e
   if (i == 0)
     return vgg_fail(err, VGG_ERR_RANGE, "input values up to %.3g would overflow float32 in %s with these weights "
                     "(they take inputs up to %.3g in magnitude)", mx, l->name, net->limit);
-  return vgg_fail(err, VGG_ERR_RANGE, "%s could overflow float32 with these weights: its input reaches %.3g and "
-                  "its largest filter sums %.3g in |w|", l->name, mx, net->l1[i]);
+  return vgg_fail(err, VGG_ERR_RANGE, "%s could overflow float32 with these weights: its input reaches %.3g and its "
+                  "weights can multiply that by up to %.3g", l->name, mx, growth(s) * net->l1[i]);
 }
 
 /* Steps i..e (e = i + fused(net, i)) on nb images: in, step i's input; out, step e's output. */
@@ -777,6 +781,7 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
   for (int i = net->nbase; i < net->nsteps; i++) {
     const vgg_step *s = &net->steps[i];
     const vgg_layer *l = &m->layers[s->layer];
+    if (values_fit(net, i, s->in, nb, err)) return VGG_ERR_RANGE;
     const double t0 = vgg_now();
     run_step(net, s, s->in, s->out, nb);
     if (on_dense) {

@@ -122,6 +122,7 @@ static vgg_status weights_alloc(const vgg_model *m, const unsigned char *in_file
   for (int p = 0; p < m->nparams; p++) {
     const vgg_layer *l = vgg_model_param_layer(m, p);
     w->in_file[p] = in_file ? in_file[p] : 0;
+    w->wmax[p] = -1;
     if (!w->in_file[p] && (w->kernel[p] = vgg_alloc((size_t)l->weights, sizeof(float))))
       vgg_advise_huge(w->kernel[p], (size_t)l->weights * sizeof(float));
     w->bias[p] = vgg_alloc((size_t)l->biases, sizeof(float));
@@ -191,6 +192,7 @@ vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, int threads, vgg_
       const float u = (float)(r >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
       k[e] = (2.0f * u - 1.0f) * limit;
     }
+    w->wmax[p] = limit;
     memset(w->bias[p], 0, sizeof(float) * (size_t)l->biases);
   }
   return VGG_OK;
@@ -319,10 +321,12 @@ static vgg_status load_param(st_file *sf, const vgg_model *m, int p, vgg_naming 
   return bad ? vgg_fail(err, VGG_ERR_NOMEM, "out of memory converting %s", l->name) : VGG_OK;
 }
 
-/* Index of the first non-finite value of v[0..n), or -1: all threads, as integers so it vectorises. */
-static int64_t first_nonfinite(const float *v, int64_t n, int threads) {
+/* Index of the first non-finite value of v[0..n), or -1, and the largest |v| in *vmax: all threads, as integers so
+ * it vectorises (the magnitude bits of a float order as its value). */
+static int64_t first_nonfinite(const float *v, int64_t n, int threads, float *vmax) {
   int64_t first = n;
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(min : first)
+  uint32_t big = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(min : first) reduction(max : big)
   for (int64_t c = 0; c < n; c += 1 << 16) {
     const int64_t e = c + (1 << 16) < n ? c + (1 << 16) : n;
     int any = 0;
@@ -330,6 +334,7 @@ static int64_t first_nonfinite(const float *v, int64_t n, int threads) {
       uint32_t b;
       memcpy(&b, v + i, 4);
       any |= (b & 0x7f800000u) == 0x7f800000u;
+      big = (b & 0x7fffffffu) > big ? b & 0x7fffffffu : big;
     }
     if (any)
       for (int64_t i = c; i < e; i++)
@@ -338,6 +343,7 @@ static int64_t first_nonfinite(const float *v, int64_t n, int threads) {
           break;
         }
   }
+  memcpy(vmax, &big, 4);
   return first < n ? first : -1;
 }
 
@@ -379,9 +385,10 @@ vgg_status vgg_weights_load(const vgg_model *m, const char *path, int threads, v
   /* Non-finite weights would poison every output silently. */
   for (int p = 0; p < m->nparams && !s; p++) {
     const vgg_layer *l = vgg_model_param_layer(m, p);
-    if (first_nonfinite(w->kernel[p], l->weights, w->threads) >= 0)
+    float bmax;
+    if (first_nonfinite(w->kernel[p], l->weights, w->threads, &w->wmax[p]) >= 0)
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s: the kernel of %s holds a non-finite value (NaN or Inf)", path, l->name);
-    else if (first_nonfinite(w->bias[p], l->biases, 1) >= 0)
+    else if (first_nonfinite(w->bias[p], l->biases, 1, &bmax) >= 0)
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s: the bias of %s holds a non-finite value (NaN or Inf)", path, l->name);
   }
 done:

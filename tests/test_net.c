@@ -437,7 +437,8 @@ static void stage_profile(void **s) {
 /* Values that would overflow float32.  An input of 3e38 used to run to the end: the first conv's sums overflowed,
  * their NaNs became zeros at the ReLU, and every block came out 0.  Now the pass is refused at the first conv,
  * naming it, as is a non-finite input; weights 1e36 times too large in one layer are refused at that layer, in
- * a batch (grouped steps) too; an input within vgg_net_input_limit runs as before.  Every level and algorithm. */
+ * a batch (grouped steps) too; an input within vgg_net_input_limit runs as before.  Every level and algorithm;
+ * then a dense layer. */
 static void overflow_refused(void **s) {
   (void)s;
   fixture f;
@@ -481,6 +482,28 @@ static void overflow_refused(void **s) {
     assert_int_equal(vgg_net_forward(net, &one, NULL, NULL, NULL, NULL, &err), VGG_ERR_RANGE);
     vgg_net_free(net);
   }
+  fixture_free(&f);
+  /* The classifier: fc1 1e37 times too large, refused at fc1 (its bound, n_in x max |w|, times its measured input
+   * passes float32's range). */
+  if (getenv("VGGSIMD_EMULATED")) {
+    print_message("[  SKIP    ] the classifier's bound under emulation (a 224x224 pass; checked natively)\n");
+    return;
+  }
+  fixture_make(&f, VGG11, 1, 224, 224, 1, 3, 4, 100.0f);
+  const int fc1 = f.m->nparams - 3;
+  assert_string_equal(f.m->layers[f.m->param_layer[fc1]].name, "fc1");
+  const vgg_options o = {-1, 2, VGG_ALGO_AUTO};
+  assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
+  assert_int_equal(vgg_net_forward(net, &f.in, NULL, NULL, NULL, NULL, &err), VGG_OK);
+  const double lim = vgg_net_input_limit(net);
+  vgg_net_free(net);
+  for (int64_t i = 0; i < f.m->layers[f.m->param_layer[fc1]].weights; i++) f.w->kernel[fc1][i] *= 1e37f;
+  f.w->wmax[fc1] *= 1e37f;
+  assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
+  assert_true(vgg_net_input_limit(net) < lim * 1e-30);
+  assert_int_equal(vgg_net_forward(net, &f.in, NULL, NULL, NULL, NULL, &err), VGG_ERR_RANGE);
+  assert_non_null(strstr(err.msg, "fc1 could overflow float32"));
+  vgg_net_free(net);
   fixture_free(&f);
 }
 

@@ -236,11 +236,11 @@ void vgg_net_free(vgg_net *net);
 /* The level and kernel names in use, e.g. for `vggsimd cpu`. */
 const char *vgg_net_isa(const vgg_net *net);
 int vgg_net_threads(const vgg_net *net);
-/* The largest max |input value| for which no float32 value the conv base computes can overflow, whatever the
- * image (from the filters' sums of |w|, the biases and how far each algorithm's stages can grow).  A forward
- * pass on an input past it checks each conv layer's real input before the layer runs and fails with
- * VGG_ERR_RANGE, naming the layer, where its values could overflow (a float32 overflow in a convolution would
- * otherwise end as NaN, which ReLU turns into silent zeros).  The classifier is not bounded. */
+/* The largest max |input value| for which no float32 value the net computes can overflow, whatever the image
+ * (from the filters' sums of |w|, the dense layers' inputs x max |w|, the biases and how far each algorithm's
+ * stages can grow).  A forward pass on an input past it checks each float layer's real input before the layer
+ * runs and fails with VGG_ERR_RANGE, naming the layer, where its values could overflow (a float32 overflow in a
+ * convolution would otherwise end as NaN, which ReLU turns into silent zeros). */
 double vgg_net_input_limit(const vgg_net *net);
 /* The algorithm a net at `level` (-1: best) would use for conv layer `layer`
  * when `want` is asked for (names as vgg_net_layer_algo); NULL for other layers. */
