@@ -26,7 +26,8 @@ struct vgg_weights {
   int threads;       /* for loading and converting */
   float *kernel[VGG_MAX_PARAMS];
   float *bias[VGG_MAX_PARAMS];
-  float wmax[VGG_MAX_PARAMS]; /* max |w| of each kernel (a bound: its float32 overflow check), < 0 until known */
+  float wmax[VGG_MAX_PARAMS]; /* a bound on |w| of each kernel, at least the largest (the float32 overflow check);
+                               * < 0 until known */
   unsigned char in_file[VGG_MAX_PARAMS]; /* kernel[p] points into the mapped file, not owned */
   void *file;                            /* the mapped safetensors file (st_file), or NULL */
 };

@@ -321,27 +321,36 @@ static vgg_status load_param(st_file *sf, const vgg_model *m, int p, vgg_naming 
   return bad ? vgg_fail(err, VGG_ERR_NOMEM, "out of memory converting %s", l->name) : VGG_OK;
 }
 
-/* Index of the first non-finite value of v[0..n), or -1, and the largest |v| in *vmax: all threads, as integers so
- * it vectorises (the magnitude bits of a float order as its value). */
+/* Index of the first non-finite value of v[0..n), or -1, and in *vmax a bound on |v| (at least the largest): all
+ * threads, as integers so it vectorises.  The magnitude bits of a float order as its value, and the OR of a
+ * chunk's is at least each of them: below 0x7f800000 every value is finite and the OR, read as a float, is the
+ * chunk's bound; at or above it (a non-finite value, or a chunk of widely spread values) the chunk is looked at
+ * value by value. */
 static int64_t first_nonfinite(const float *v, int64_t n, int threads, float *vmax) {
   int64_t first = n;
   uint32_t big = 0;
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(min : first) reduction(max : big)
   for (int64_t c = 0; c < n; c += 1 << 16) {
     const int64_t e = c + (1 << 16) < n ? c + (1 << 16) : n;
-    int any = 0;
+    uint32_t any = 0;
     for (int64_t i = c; i < e; i++) {
       uint32_t b;
       memcpy(&b, v + i, 4);
-      any |= (b & 0x7f800000u) == 0x7f800000u;
-      big = (b & 0x7fffffffu) > big ? b & 0x7fffffffu : big;
+      any |= b & 0x7fffffffu;
     }
-    if (any)
-      for (int64_t i = c; i < e; i++)
+    if (any >= 0x7f800000u) {
+      any = 0;
+      for (int64_t i = c; i < e; i++) {
         if (!isfinite(v[i])) {
           first = i < first ? i : first;
           break;
         }
+        uint32_t b;
+        memcpy(&b, v + i, 4);
+        any = (b & 0x7fffffffu) > any ? b & 0x7fffffffu : any;
+      }
+    }
+    big = any > big ? any : big;
   }
   memcpy(vmax, &big, 4);
   return first < n ? first : -1;
