@@ -135,7 +135,7 @@ static double growth(const vgg_step *s) { return s->wino ? vgg_wino_growth(s->wi
 
 /* The largest max |input| for which no float conv or dense step can compute a value past VGG_VALUE_MAX: the
  * bound on each map, B_i = l1_i B_i-1 + bmax_i from B_0 = max |input| (ReLU and pooling keep it), is affine in
- * B_0; each step's values stay within growth x l1 x B_i-1 + bmax (a dense step's l1: n_in x max |w|).  int8
+ * B_0; each step's values stay within growth x l1 x B_i-1 + bmax (a dense step's l1: n_in x a bound on |w|).  int8
  * steps compute in saturating integers: their outputs are at most 255 units whatever the input. */
 static double input_limit(const vgg_net *net) {
   double p = 1, c = 0, lim = INFINITY; /* B_i = p B_0 + c */
@@ -178,7 +178,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       widest = widest > (size_t)l->in_c ? widest : (size_t)l->in_c;
       widest = widest > (size_t)l->out_c ? widest : (size_t)l->out_c;
       s->weights = w->kernel[l->param], s->bias = w->bias[l->param];
-      /* Its float32 bound (input_limit): n_in x max |w| (the file's, or measured here), max |bias|. */
+      /* Its float32 bound (input_limit): n_in x a bound on |w| (the load's, the seed's, or measured here), max |bias|. */
       const double wm = w->wmax[l->param] >= 0 ? w->wmax[l->param] : max_abs(s->weights, (size_t)l->weights, net->threads);
       net->l1[i] = l->in_c * wm, net->bmax[i] = max_abs(s->bias, (size_t)l->out_c, 1);
       continue;

@@ -483,7 +483,7 @@ static void overflow_refused(void **s) {
     vgg_net_free(net);
   }
   fixture_free(&f);
-  /* The classifier: fc1 1e37 times too large, refused at fc1 (its bound, n_in x max |w|, times its measured input
+  /* The classifier: fc1 1e37 times too large, refused at fc1 (its bound, n_in x a bound on |w|, times its measured input
    * passes float32's range). */
   if (getenv("VGGSIMD_EMULATED")) {
     print_message("[  SKIP    ] the classifier's bound under emulation (a 224x224 pass; checked natively)\n");

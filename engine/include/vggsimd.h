@@ -237,7 +237,7 @@ void vgg_net_free(vgg_net *net);
 const char *vgg_net_isa(const vgg_net *net);
 int vgg_net_threads(const vgg_net *net);
 /* The largest max |input value| for which no float32 value the net computes can overflow, whatever the image
- * (from the filters' sums of |w|, the dense layers' inputs x max |w|, the biases and how far each algorithm's
+ * (from the filters' sums of |w|, the dense layers' inputs x a bound on |w|, the biases and how far each algorithm's
  * stages can grow).  A forward pass on an input past it checks each float layer's real input before the layer
  * runs and fails with VGG_ERR_RANGE, naming the layer, where its values could overflow (a float32 overflow in a
  * convolution would otherwise end as NaN, which ReLU turns into silent zeros). */
