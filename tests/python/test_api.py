@@ -125,7 +125,7 @@ def test_errors_are_exceptions(tmp_path, weights_top):
         vggsimd.load_image(os.path.join(IMG, "rgb8.png"), max_pixels=100)
     with pytest.raises(ValueError, match="resize 'squash' is not one of"):
         vggsimd.load_image(PHOTO, resize="squash")
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ValueError, match="size must be a whole number from 32 to 4096, got 8"):
         vggsimd.load_image(PHOTO, size=8)
     m = vggsimd.VGG11(input_shape=(32, 32, 3), threads=1)
     for bad in (np.zeros((1, 32, 32, 4), np.float32), np.zeros((32, 32, 3), np.float32),
@@ -169,6 +169,41 @@ def test_errors_are_exceptions(tmp_path, weights_top):
         vggsimd.VGG16(weights=os.path.join(IMG, "notimage.txt"))
     with pytest.raises(ValueError, match=r"\(N, 1000\)"):
         vggsimd.decode_predictions(np.zeros((2, 10)))
+
+
+def test_numbers_are_whole_and_in_range_and_paths_may_be_pathlike(weights_top):
+    # A seed is refused outside 0 .. 2^64 - 1 (as by the CLI), not wrapped: -1 would have been 2^64 - 1's weights.
+    for bad in (-1, 2**64, 1.5, "3", True):
+        with pytest.raises(ValueError, match="seed must be a whole number"):
+            vggsimd.VGG11(input_shape=(32, 32, 3), seed=bad)
+    x = np.ones((1, 32, 32, 3), np.float32)
+    last = vggsimd.VGG11(input_shape=(32, 32, 3), seed=2**64 - 1, threads=1).predict(x)
+    assert not np.array_equal(last, vggsimd.VGG11(input_shape=(32, 32, 3), seed=0, threads=1).predict(x))
+    # NumPy integers count as whole numbers.
+    m = vggsimd.VGG11(input_shape=(np.int64(32), 32, 3), seed=np.uint64(4), threads=np.int32(1))
+    assert m.input_shape == (None, 32, 32, 3) and m.threads == 1
+    assert np.array_equal(m.predict(x), vggsimd.VGG11(input_shape=(32, 32, 3), seed=4, threads=1).predict(x))
+    for bad in ((32, 32, 3.0), (32.5, 32, 3), 5):
+        with pytest.raises(ValueError, match="input_shape"):
+            vggsimd.VGG11(input_shape=bad)
+    for bad in (2.5, 2**40, "64"):
+        with pytest.raises(ValueError, match="size must be a whole number"):
+            vggsimd.load_image(PHOTO, size=bad)
+    assert vggsimd.load_image(PHOTO, size=np.int16(40)).shape == (1, 40, 40, 3)
+    for bad in (-1, 2**70, 1.0):
+        with pytest.raises(ValueError, match="max_pixels"):
+            vggsimd.load_image(PHOTO, max_pixels=bad)
+    for bad in (2.5, "3", True, 0):
+        with pytest.raises(ValueError, match="top must be a whole number"):
+            vggsimd.decode_predictions(np.ones((1, 1000)), top=bad)
+    assert len(vggsimd.decode_predictions(np.ones((1, 1000)), top=np.int64(2))[0]) == 2
+    # Paths: str, bytes or os.PathLike alike.
+    import pathlib
+    a = vggsimd.VGG16(weights=pathlib.Path(weights_top), include_top=True, threads=1)
+    assert a.preprocess == vggsimd.VGG16(weights=os.fsencode(weights_top), include_top=True, threads=1).preprocess
+    with pytest.raises(ValueError, match="ranges must be None or the path"):
+        vggsimd.VGG16(precision="int8", ranges=5)
+    assert vggsimd.load_image(pathlib.Path(PHOTO)).shape == (1, 224, 224, 3)
 
 
 def test_inputs_are_converted_and_batches_split():

@@ -12,6 +12,9 @@ Inputs are NHWC float32 arrays already preprocessed (load_image does it).
 Errors raise ValueError (bad argument, shape or file contents), OSError
 (a file cannot be read) or MemoryError, with the engine's one-line message.
 """
+import operator as _operator
+import os as _os
+
 import numpy as _np
 
 from . import _vggsimd
@@ -20,6 +23,25 @@ __version__ = _vggsimd.__version__
 __all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "Model", "Layer", "load_image", "decode_predictions", "levels"]
 
 BLOCKS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
+
+
+def _whole(value):
+    """value as an int when it is a whole number (int or NumPy integer, not bool), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return _operator.index(value)
+    except TypeError:
+        return None
+
+
+def _file(value, what):
+    """A str path from a str, bytes or os.PathLike value (None stays None)."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, bytes, _os.PathLike)):
+        raise ValueError("%s must be None or the path of a file, got %r" % (what, value))
+    return _os.fsdecode(value)
 
 
 class Layer:
@@ -43,13 +65,21 @@ class Model:
 
     def __init__(self, arch="vgg16", weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None,
                  threads=None, algo="auto", precision="f32", ranges=None):
-        if weights is not None and not isinstance(weights, str):
+        if weights is not None and not isinstance(weights, (str, bytes, _os.PathLike)):
             raise ValueError("weights must be None (random init) or the path of a safetensors file")
-        shape = tuple(input_shape) if input_shape is not None else (224, 224, 3)
-        if len(shape) != 3 or shape[2] != 3 or not all(isinstance(v, int) for v in shape):
+        weights, ranges = _file(weights, "weights"), _file(ranges, "ranges")
+        try:
+            shape = tuple(_whole(v) for v in input_shape) if input_shape is not None else (224, 224, 3)
+        except TypeError:
+            shape = ()
+        if len(shape) != 3 or shape[2] != 3 or None in shape:
             raise ValueError("input_shape must be (height, width, 3), got %r" % (input_shape,))
-        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 1024):
-            raise ValueError("threads must be None (online cores) or a whole number from 1 to 1024, got %r" % (threads,))
+        if threads is not None:
+            n = _whole(threads)
+            if n is None or not 1 <= n <= 1024:
+                raise ValueError("threads must be None (online cores) or a whole number from 1 to 1024, got %r"
+                                 % (threads,))
+            threads = n
         naming = _vggsimd.probe_weights(weights)[0] if weights is not None else "keras"
         #: the preprocessing the weights expect: "torch" for torchvision naming, else "caffe"
         self.preprocess = "torch" if naming == "torch" else "caffe"
@@ -147,7 +177,13 @@ def load_image(path, size=224, resize="direct", preprocess="caffe", max_pixels=0
     """A picture (JPEG, PNG, BMP, TGA, PNM, GIF, PSD, HDR) or a preprocessed .npy, as a (1, size, size, 3) float32
     array.  resize: "direct" or "crop" (shorter side to size*256/224, centre crop); preprocess: "caffe" (Keras
     VGG16: BGR, means subtracted) or "torch" (torchvision: RGB/255, ImageNet mean and std)."""
-    return _vggsimd.load_image(path, size=size, resize=resize, preprocess=preprocess, max_pixels=max_pixels,
+    n, limit = _whole(size), _whole(max_pixels)
+    if n is None or not 32 <= n <= 4096:
+        raise ValueError("size must be a whole number from 32 to 4096, got %r" % (size,))
+    if limit is None or not 0 <= limit <= 1 << 31:
+        raise ValueError("max_pixels must be 0 (the default limit) or a whole number up to 2147483648, got %r"
+                         % (max_pixels,))
+    return _vggsimd.load_image(path, size=n, resize=resize, preprocess=preprocess, max_pixels=limit,
                                full_decode=full_decode)
 
 
@@ -156,8 +192,10 @@ def decode_predictions(probs, top=5):
     p = _np.asarray(probs, dtype=_np.float32)
     if p.ndim != 2 or p.shape[1] != 1000:
         raise ValueError("decode_predictions expects a (N, 1000) array, got shape %s" % (p.shape,))
-    if not 1 <= int(top) <= 1000:
-        raise ValueError("top must be from 1 to 1000, got %r" % (top,))
+    n = _whole(top)
+    if n is None or not 1 <= n <= 1000:
+        raise ValueError("top must be a whole number from 1 to 1000, got %r" % (top,))
+    top = n
     out = []
     for row in p:
         idx = sorted(range(1000), key=lambda i: (-row[i], i))[: int(top)]

@@ -60,10 +60,22 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
                            "isa",     "threads", "algo", "precision", "ranges", NULL};
   const char *arch = "vgg16", *weights = NULL, *isa = NULL, *algo = "auto", *precision = "f32", *ranges = NULL;
   int top = 0, h = 224, w = 224, threads = 0;
-  unsigned long long seed = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|szpiiKziszz", kwlist, &arch, &weights, &top, &h, &w, &seed, &isa,
+  PyObject *seed_obj = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|szpiiOziszz", kwlist, &arch, &weights, &top, &h, &w, &seed_obj, &isa,
                                    &threads, &algo, &precision, &ranges))
     return -1;
+  /* The seed is a whole number that fits 64 bits: "K" would wrap -1 to 2^64 - 1. */
+  unsigned long long seed = 0;
+  if (seed_obj) {
+    PyObject *i = PyBool_Check(seed_obj) ? NULL : PyNumber_Index(seed_obj);
+    seed = i ? PyLong_AsUnsignedLongLong(i) : (unsigned long long)-1;
+    Py_XDECREF(i);
+    if (!i || PyErr_Occurred()) {
+      PyErr_Clear();
+      PyErr_SetString(PyExc_ValueError, "seed must be a whole number from 0 to 18446744073709551615");
+      return -1;
+    }
+  }
   if (self->net) {
     PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
     return -1;
