@@ -58,6 +58,23 @@ def test_dask_rejects_a_bad_configuration(photos, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("args, code, needle", [
+    (["--workers", "100000"], 2, "--workers must be from 1 to"),  # would have started 100000 processes
+    (["--engine-threads", "2000"], 2, "--engine-threads must be from 1 to 1024"),
+    (["--partition-size", "0"], 2, "--partition-size must be from 1 to 1024"),
+    (["--seed", "-1"], 2, "seed must be a whole number"),
+    (["--scheduler", ""], 2, "--scheduler needs an address"),
+    (["--scheduler", "foo"], 1, "--scheduler foo: "),  # not an address
+    (["--scheduler", "tcp://127.0.0.1:1"], 1, "--scheduler tcp://127.0.0.1:1: Timed out"),  # nobody listens
+])
+def test_dask_bad_flags_fail_in_one_line(photos, tmp_path, args, code, needle):
+    env = dict(os.environ, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s")
+    r = subprocess.run([sys.executable, "-m", "vggsimd.dask", str(photos), "--out", str(tmp_path / "o"), *args],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == code and needle in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert code == 1 or not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("content, needle", [
     (b"a.png\n\0\n", ":2: not a list of paths (a NUL byte)"),
     (b"x" * 5000 + b"\n", ":1: line too long for a path"),

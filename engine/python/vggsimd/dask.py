@@ -169,8 +169,16 @@ def main(argv=None):
     a = ap.parse_args(argv)
     prog = "vggsimd.dask"
     try:
-        if a.workers < 1 or a.engine_threads < 1 or a.partition_size < 1:
-            raise ValueError("--workers, --engine-threads and --partition-size must be at least 1")
+        # A LocalCluster's workers are processes on this machine, each with a net of its own: more than a few
+        # per core only costs memory (and 100000 of them would never start).
+        if a.scheduler is not None and not a.scheduler.strip():
+            raise ValueError("--scheduler needs an address (tcp://HOST:PORT); leave it out for a LocalCluster")
+        max_workers = 4 * (os.cpu_count() or 1)
+        for flag, value, hi in (("--workers", a.workers, max_workers), ("--engine-threads", a.engine_threads, 1024),
+                                ("--partition-size", a.partition_size, 1024)):
+            if not 1 <= value <= hi:
+                raise ValueError("%s must be from 1 to %d%s, got %d" % (
+                    flag, hi, " (4 per online core)" if flag == "--workers" else "", value))
         top = a.top
         if a.weights:
             top = top or vggsimd._vggsimd.probe_weights(a.weights)[1]
@@ -181,7 +189,7 @@ def main(argv=None):
             raise ValueError("no images to run")
         # The client checks the configuration once, so a bad one fails here rather than on every worker.
         vggsimd.Model(a.arch, weights=a.weights, include_top=top, input_shape=(a.size, a.size, 3), seed=a.seed,
-                      threads=1, algo=a.algo)
+                      threads=min(a.engine_threads, 2), algo=a.algo)
     except (ValueError, OSError) as e:
         print("%s: %s" % (prog, e), file=sys.stderr)
         return 2
@@ -197,13 +205,21 @@ def main(argv=None):
                algo=a.algo)
     from distributed import Client, LocalCluster
 
-    if a.scheduler:
-        client = Client(a.scheduler)
-        cluster = None
-    else:
-        cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
-        client = Client(cluster)
+    cluster = None
+    try:
+        if a.scheduler:
+            client = Client(a.scheduler)
+        else:
+            cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+            client = Client(cluster)
+    except (OSError, ValueError, TypeError) as e:  # no scheduler there, a bad address, workers that cannot start
+        if cluster is not None:
+            cluster.close()
+        print("%s: %s: %s" % (prog, "--scheduler " + a.scheduler if a.scheduler else "LocalCluster",
+                              str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__),
+              file=sys.stderr)
+        return 1
     try:
         entries = run(paths, os.path.abspath(a.out), cfg, client, a.partition_size, progress=not a.quiet)
     finally:
