@@ -229,11 +229,46 @@ vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top,
   return s;
 }
 
+/* The architecture whose tensor names are exactly the file's (with the classifier when the file holds it),
+ * or -1: what to suggest when the file does not match --arch. */
+static int file_arch(const st_file *sf, vgg_naming naming, int has_top) {
+  for (int a = VGG11; a <= VGG19; a++) {
+    vgg_model *m;
+    vgg_error e;
+    if (vgg_model_create((vgg_arch)a, has_top, 224, 224, &m, &e)) continue;
+    int match = sf->n == 2 * m->nparams;
+    for (int p = 0; p < m->nparams && match; p++)
+      for (int b = 0; b < 2 && match; b++) {
+        char name[128];
+        match = st_find(sf, vgg_param_name(m, p, naming, b, name, sizeof name)) != NULL;
+      }
+    vgg_model_free(m);
+    if (match) return a;
+  }
+  return -1;
+}
+
+/* "; the file holds vgg19's tensors: use --arch vgg19", or "" (buf: at least 64 bytes). */
+static const char *arch_hint(const st_file *sf, const vgg_model *m, vgg_naming naming, int has_top, char *buf,
+                             size_t n) {
+  const int a = file_arch(sf, naming, has_top);
+  buf[0] = 0;
+  if (a >= 0 && a != (int)m->arch)
+    snprintf(buf, n, "; the file holds %s's tensors: use --arch %s", vgg_arch_name((vgg_arch)a),
+             vgg_arch_name((vgg_arch)a));
+  return buf;
+}
+
 static vgg_status check_tensor(const st_file *sf, const vgg_model *m, const st_tensor *t, const char *name,
                                const int64_t *shape, int ndim, vgg_error *err) {
-  if (!t)
-    return vgg_fail(err, VGG_ERR_FORMAT, "%s: missing tensor '%s' of %s (is --arch right?)", sf->path, name,
-                    vgg_arch_name(m->arch));
+  if (!t) {
+    vgg_naming naming;
+    int has_top;
+    char hint[96] = "";
+    if (!detect_naming(sf, &naming, &has_top, NULL)) arch_hint(sf, m, naming, has_top, hint, sizeof hint);
+    return vgg_fail(err, VGG_ERR_FORMAT, "%s: missing tensor '%s' of %s%s", sf->path, name, vgg_arch_name(m->arch),
+                    hint[0] ? hint : " (is --arch right?)");
+  }
   int same = t->ndim == ndim;
   for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
   if (!same) {
@@ -375,10 +410,12 @@ vgg_status vgg_weights_load(const vgg_model *m, const char *path, int threads, v
     char name[128];
     for (int p = 0; p < m->nparams && !known; p++)
       for (int b = 0; b < 2 && !known; b++) known = !strcmp(sf->t[i].name, vgg_param_name(m, p, naming, b, name, sizeof name));
+    char hint[96];
     if (!known)
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s: unexpected tensor '%s' for %s%s%s", path, sf->t[i].name,
                    vgg_arch_name(m->arch), m->top ? " with the classifier" : " (conv base)",
-                   has_top && !m->top ? "; the file holds the classifier: use --top" : "");
+                   arch_hint(sf, m, naming, has_top, hint, sizeof hint)[0] ? hint
+                   : has_top && !m->top ? "; the file holds the classifier: use --top" : "");
   }
   if (s) goto done;
   unsigned char in_file[VGG_MAX_PARAMS] = {0};

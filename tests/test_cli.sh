@@ -104,11 +104,13 @@ expect 0 "block1  [1, 32, 32, 64]" -- run "$IMG/rgb8.png" --size 64 --maps "$T/m
 expect 0 "block1  [1, 20, 18, 64]" -- run "$IMG/nhwc.npy"
 expect 0 "block5  [1, 1, 1, 512]" -- run "$IMG/rgb8.png" --size 32 --resize crop --preproc torch --threads 1
 expect 0 "keras naming" -- init --arch vgg11 --naming keras --seed 4 -o "$T/k.safetensors"
+expect 0 "keras naming" -- init --arch vgg13 --naming keras -o "$T/k13.safetensors"
 expect 0 "Keras naming" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/k.safetensors" --size 48
 expect 0 "caffe preprocessing" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/k.safetensors" --size 48
 expect 2 "holds no classifier" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/k.safetensors" --top
 expect 2 "cannot be used with --weights" -- run "$IMG/rgb8.png" --weights "$T/k.safetensors" --seed 3
-expect 1 "missing tensor 'block1_conv2/kernel' of vgg13 (is --arch right?)" -- run "$IMG/rgb8.png" --arch vgg13 --weights "$T/k.safetensors"
+expect 1 "missing tensor 'block1_conv2/kernel' of vgg13; the file holds vgg11's tensors: use --arch vgg11" -- run "$IMG/rgb8.png" --arch vgg13 --weights "$T/k.safetensors"
+expect 1 "unexpected tensor 'block1_conv2/kernel' for vgg11 (conv base); the file holds vgg13's tensors: use --arch vgg13" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/k13.safetensors"
 # The classifier from a file: --top is implied, --top5 prints five labelled classes.
 expect 0 "with classifier" -- init --arch vgg11 --top --seed 9 -o "$T/full.safetensors"
 expect 0 "top-5:" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --top5
