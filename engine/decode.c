@@ -45,6 +45,8 @@ static const stb_format stb_formats[] = {
     {"HDR", (const unsigned char *)"#?RGBE\n", 7, 32},
     {"PNM", (const unsigned char *)"P5", 2, 1},
     {"PNM", (const unsigned char *)"P6", 2, 1},
+    /* PBM and the plain-text PNMs (P1-P4, the magic then whitespace), which stb_image does not read. */
+    {"PBM and plain-text PNM (P1-P4)", NULL, 0, 0},
     {"Softimage PIC", (const unsigned char *)"\x53\x80\xf6\x34", 4, 0},
 };
 /* TGA has no signature: whatever else stb_image recognises is taken as TGA. */
@@ -268,8 +270,12 @@ enum { JPEG_SIG = -3, PNG_SIG = -2, NO_SIG = -1 };
 static int signature(const vgg_decode_request *rq) {
   if (has_magic(rq, "\xff\xd8\xff", 3)) return JPEG_SIG;
   if (has_magic(rq, "\x89PNG\r\n\x1a\n", 8)) return PNG_SIG;
-  for (size_t i = 0; i < sizeof stb_formats / sizeof stb_formats[0]; i++)
-    if (has_magic(rq, stb_formats[i].magic, stb_formats[i].len)) return (int)i;
+  for (size_t i = 0; i < sizeof stb_formats / sizeof stb_formats[0]; i++) {
+    if (stb_formats[i].magic && has_magic(rq, stb_formats[i].magic, stb_formats[i].len)) return (int)i;
+    if (!stb_formats[i].magic && rq->len >= 3 && rq->data[0] == 'P' && rq->data[1] >= '1' && rq->data[1] <= '4' &&
+        strchr(" \t\r\n", rq->data[2]) && rq->data[2])
+      return (int)i;
+  }
   return NO_SIG;
 }
 

@@ -80,6 +80,10 @@ expect 2 "--max-pixels '0' is not a whole number" -- run "$IMG/rgb8.png" --max-p
 expect 1 "too large (at most 1000 pixels" -- run "$IMG/rgb8.png" --max-pixels 1000
 expect 1 "empty file" -- run "$IMG/empty.png"
 expect 1 "not an image" -- run "$IMG/notimage.txt"
+printf 'P1\n2 2\n0 1 1 0\n' > "$T/a.pbm"; printf 'P3 1 1 255 1 2 3\n' > "$T/a.ppm"; printf 'P1x\n%020d\n' 0 > "$T/p1.txt"
+expect 1 "a.pbm: PBM and plain-text PNM (P1-P4) images are not supported" -- run "$T/a.pbm"
+expect 1 "a.ppm: PBM and plain-text PNM (P1-P4) images are not supported" -- run "$T/a.ppm"
+expect 1 "p1.txt: not an image" -- run "$T/p1.txt"
 expect 1 "too large" -- run "$IMG/big.png"
 expect 1 "float32" -- run "$IMG/bad_f8.npy"
 expect 1 "cannot write" -- init -o "$T/no/such/dir/w.safetensors"
