@@ -46,11 +46,14 @@ if $CHECK "$T/top/index.html" --expect "Top-5 classes" --expect "TensorShape([1,
 [ -s "$T/top.png" ] && ok || bad "no screenshot written"
 
 # Many images: a page per image, an index with thumbnails; the failed image listed with its error.
+# A name with '#', '?' and '%' in it: its links and thumbnail must still point at its own directory.
 cp "$IMG/rgb8.png" "$IMG/gray8.png" "$IMG/corrupt.png" "$T/"
-vgg run "$T/rgb8.png" "$T/gray8.png" "$T/corrupt.png" --size $S --threads 2 --batch 2 --report "$T/many" \
-  >"$T/out" 2>&1
+cp "$IMG/rgb8.png" "$T/a #1?%41.png"
+vgg run "$T/rgb8.png" "$T/gray8.png" "$T/corrupt.png" "$T/a #1?%41.png" --size $S --threads 2 --batch 2 \
+  --report "$T/many" >"$T/out" 2>&1
 [ $? = 1 ] && ok || bad "many-image report with a bad image should exit 1: $(cat "$T/out")"
-if $CHECK "$T/many/index.html" --expect "2 done, 1 failed" --expect "cannot decode" >"$T/log" 2>&1; then ok
+grep -q 'href="a%20%231%3F%2541.png/index.html"' "$T/many/index.html" && ok || bad "link to 'a #1?%41.png' not encoded"
+if $CHECK "$T/many/index.html" --expect "3 done, 1 failed" --expect "cannot decode" >"$T/log" 2>&1; then ok
 else bad "index page: $(cat "$T/log")"; fi
 if $CHECK "$T/many/rgb8.png/index.html" "$T/many/gray8.png/index.html" "${shapes[@]}" --expect "All images" \
   >"$T/log" 2>&1; then ok; else bad "per-image pages: $(cat "$T/log")"; fi

@@ -222,10 +222,19 @@ int report_page_write(const char *dir, const report_page *p) {
 
 /* --------------------------------------------------------------- index -- */
 
+/* NAME as a relative URL's path segment: every byte but the unreserved ones percent-encoded, so that a '#',
+ * '?', '%', ':' or space in a file name stays part of the name (and nothing in it needs HTML escaping). */
+static void url_segment(FILE *f, const char *name) {
+  for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+    if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("-._~", *c))
+      fputc(*c, f);
+    else fprintf(f, "%%%02X", *c);
+}
+
 /* <a href="NAME/index.html"> */
 static void index_link(FILE *f, const char *name) {
   fputs("<a href=\"", f);
-  html_esc(f, name);
+  url_segment(f, name);
   fputs("/index.html\">", f);
 }
 
@@ -251,7 +260,7 @@ int report_index_write(const char *dir, const char *about, const report_entry *e
     if (!e[i].error) {
       index_link(f, e[i].name);
       fputs("<img src=\"", f);
-      html_esc(f, e[i].name);
+      url_segment(f, e[i].name);
       fputs("/input.png\" alt=\"Input ", f);
       html_esc(f, e[i].image);
       fputs("\"></a>", f);
