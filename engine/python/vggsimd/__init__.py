@@ -65,8 +65,6 @@ class Model:
 
     def __init__(self, arch="vgg16", weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None,
                  threads=None, algo="auto", precision="f32", ranges=None):
-        if weights is not None and not isinstance(weights, (str, bytes, _os.PathLike)):
-            raise ValueError("weights must be None (random init) or the path of a safetensors file")
         weights, ranges = _file(weights, "weights"), _file(ranges, "ranges")
         try:
             shape = tuple(_whole(v) for v in input_shape) if input_shape is not None else (224, 224, 3)
