@@ -201,6 +201,8 @@ def test_numbers_are_whole_and_in_range_and_paths_may_be_pathlike(weights_top):
     import pathlib
     a = vggsimd.VGG16(weights=pathlib.Path(weights_top), include_top=True, threads=1)
     assert a.preprocess == vggsimd.VGG16(weights=os.fsencode(weights_top), include_top=True, threads=1).preprocess
+    with pytest.raises(ValueError, match="holds the classifier: pass include_top=True"):
+        vggsimd.VGG16(weights=pathlib.Path(weights_top))
     with pytest.raises(ValueError, match="ranges must be None or the path"):
         vggsimd.VGG16(precision="int8", ranges=5)
     assert vggsimd.load_image(pathlib.Path(PHOTO)).shape == (1, 224, 224, 3)
