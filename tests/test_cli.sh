@@ -80,6 +80,17 @@ expect 2 "--max-pixels '0' is not a whole number" -- run "$IMG/rgb8.png" --max-p
 expect 1 "too large (at most 1000 pixels" -- run "$IMG/rgb8.png" --max-pixels 1000
 expect 1 "empty file" -- run "$IMG/empty.png"
 expect 1 "not an image" -- run "$IMG/notimage.txt"
+# Standard output that cannot be written (a full disk, a closed descriptor): one line and exit 1, not 0.
+if [ -w /dev/full ]; then
+  for args in "summary" "cpu" "--version" "run $IMG/rgb8.png --size 32"; do
+    vgg $args >/dev/full 2>"$T/err"
+    rc=$?
+    [ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "standard output: write failed: No space left on device" "$T/err" \
+      && ok || bad "vggsimd $args >/dev/full -> exit $rc: $(cat "$T/err")"
+  done
+else echo "SKIP: no writable /dev/full: the full-disk stdout checks did not run"; fi
+vgg summary >&- 2>"$T/err"
+[ $? = 1 ] && grep -q "standard output: write failed" "$T/err" && ok || bad "summary to a closed stdout: $(cat "$T/err")"
 printf 'P1\n2 2\n0 1 1 0\n' > "$T/a.pbm"; printf 'P3 1 1 255 1 2 3\n' > "$T/a.ppm"; printf 'P1x\n%020d\n' 0 > "$T/p1.txt"
 expect 1 "a.pbm: PBM and plain-text PNM (P1-P4) images are not supported" -- run "$T/a.pbm"
 expect 1 "a.ppm: PBM and plain-text PNM (P1-P4) images are not supported" -- run "$T/a.ppm"

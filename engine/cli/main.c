@@ -1,6 +1,7 @@
 /* vggsimd: command-line front end.  Uses the public API, and the engine's output writer (internal.h). */
 #include "args.h"
 #include "internal.h"
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,17 @@ static void usage(FILE *f) {
     fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
 }
 
+/* What a command printed must have reached its standard output: `vggsimd summary > file` on a full disk
+ * (or into /dev/full, or a closed descriptor) fails with a line and exit 1 instead of a short file and 0. */
+static int finish(const char *cmd, int rc) {
+  const int bad = fflush(stdout) != 0, e = errno;
+  if (bad || ferror(stdout)) {
+    cli_error(cmd, "standard output: write failed%s%s", bad ? ": " : "", bad ? strerror(e) : "");
+    return rc ? rc : 1;
+  }
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -31,15 +43,15 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(stdout);
-    return 0;
+    return finish(NULL, 0);
   }
   if (!strcmp(argv[1], "--version")) {
     printf("vggsimd %s\n", VGGSIMD_VERSION);
-    return 0;
+    return finish(NULL, 0);
   }
   vgg_outfile_clean_on_signals(); /* Ctrl-C leaves no temporary files behind */
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc, argv);
+    if (!strcmp(argv[1], commands[i].name)) return finish(commands[i].name, commands[i].fn(argc, argv));
   cli_error(NULL, "unknown command '%s' (see 'vggsimd --help')", argv[1]);
   return EXIT_USAGE;
 }
