@@ -273,7 +273,7 @@ static int signature(const vgg_decode_request *rq) {
   for (size_t i = 0; i < sizeof stb_formats / sizeof stb_formats[0]; i++) {
     if (stb_formats[i].magic && has_magic(rq, stb_formats[i].magic, stb_formats[i].len)) return (int)i;
     if (!stb_formats[i].magic && rq->len >= 3 && rq->data[0] == 'P' && rq->data[1] >= '1' && rq->data[1] <= '4' &&
-        strchr(" \t\r\n", rq->data[2]) && rq->data[2])
+        rq->data[2] && strchr(" \t\r\n", rq->data[2]))
       return (int)i;
   }
   return NO_SIG;
