@@ -205,46 +205,106 @@ static float *transpose_rgb(const float *src, int w, int h) {
   return dst;
 }
 
+/* stb_image_resize places pixels with float arithmetic: past about 2^24 pixels along an axis a pixel's centre
+ * is no longer representable and its filter weights stop summing to one (an assertion, from 2^24 up).  No axis
+ * longer than VGG_RESIZE_AXIS reaches it: an axis that long is first cut to the part the window's filter reads
+ * (the crop of a 1 x 16,777,216 picture reads a few hundred of its rows) and, if still longer, averaged in boxes
+ * of k pixels (an edge box repeats the edge pixel, as the resize's edge clamp does).  A box is then far narrower
+ * than the filter that follows it (at least 4096/4 = 1024 times in output pixels), so it changes no
+ * visible detail; an axis of at most VGG_RESIZE_AXIS pixels, every photo a JPEG can hold, is resized as it is. */
+enum { VGG_RESIZE_AXIS = 1 << 16 };
+
+typedef struct {
+  int64_t c0;  /* first source pixel kept */
+  int64_t len; /* pixels after the reduction */
+  int64_t k;   /* source pixels per kept pixel */
+} axis_cut;
+
+/* The cut of an axis of n source pixels, scaled by s, whose window starts at o (scaled pixels) and is m long. */
+static axis_cut cut_axis(int64_t n, double s, double o, int m) {
+  axis_cut a = {0, n, 1};
+  if (n <= VGG_RESIZE_AXIS) return a;
+  /* The cubic filters reach 2 pixels of the larger grid: 2 source pixels up, 2 output (2/s source) pixels down. */
+  const double margin = ceil(2.0 / (s < 1.0 ? s : 1.0)) + 2.0;
+  const double lo = floor(o / s - margin), hi = ceil((o + m) / s + margin);
+  a.c0 = lo > 0 ? (int64_t)lo : 0;
+  const int64_t c1 = hi < (double)n ? (int64_t)hi : n;
+  a.k = (c1 - a.c0 + VGG_RESIZE_AXIS - 1) / VGG_RESIZE_AXIS;
+  a.len = (c1 - a.c0 + a.k - 1) / a.k;
+  return a;
+}
+
+/* The kept part of src, each kept pixel the mean of its ax.k x ay.k box (clamped to the cut); NULL out of memory. */
+static float *reduce_picture(const vgg_picture *src, axis_cut ax, axis_cut ay) {
+  float *dst = vgg_alloc((size_t)(ax.len * ay.len * 3), sizeof(float));
+  if (!dst) return NULL;
+  const int64_t xe = ax.c0 + ax.len * ax.k, ye = ay.c0 + ay.len * ay.k; /* one past the cut, box-aligned */
+  const int64_t xl = (xe < src->w ? xe : src->w) - 1, yl = (ye < src->h ? ye : src->h) - 1;
+  const double inv = 1.0 / ((double)ax.k * (double)ay.k);
+  for (int64_t v = 0; v < ay.len; v++)
+    for (int64_t u = 0; u < ax.len; u++) {
+      double sum[3] = {0, 0, 0};
+      for (int64_t y = ay.c0 + v * ay.k; y < ay.c0 + (v + 1) * ay.k; y++)
+        for (int64_t x = ax.c0 + u * ax.k; x < ax.c0 + (u + 1) * ax.k; x++) {
+          const float *p = src->rgb + ((size_t)(y < yl ? y : yl) * (size_t)src->w + (size_t)(x < xl ? x : xl)) * 3;
+          sum[0] += p[0], sum[1] += p[1], sum[2] += p[2];
+        }
+      float *q = dst + ((size_t)v * (size_t)ax.len + (size_t)u) * 3;
+      q[0] = (float)(sum[0] * inv), q[1] = (float)(sum[1] * inv), q[2] = (float)(sum[2] * inv);
+    }
+  return dst;
+}
+
 /* Resizes an RGB float image (values 0..255) to the ow x oh window at
  * (x0, y0) of the image scaled to sw x sh: the whole of it when they are equal
  * (direct), its centre for torchvision's crop.  Only the window is computed,
  * so a very thin or tall image never becomes a huge intermediate. */
-static float *resize_rgb(const vgg_picture *src, int64_t sw, int64_t sh, int64_t x0, int64_t y0, int ow, int oh,
+static float *resize_rgb(const vgg_picture *pic, int64_t sw, int64_t sh, int64_t x0, int64_t y0, int ow, int oh,
                          vgg_error *err) {
   float *dst = vgg_alloc((size_t)ow * oh * 3, sizeof(float));
   if (!dst) {
     vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
     return NULL;
   }
-  if (sw == src->w && sh == src->h && x0 == 0 && y0 == 0 && ow == src->w && oh == src->h) {
-    memcpy(dst, src->rgb, sizeof(float) * (size_t)ow * oh * 3);
+  if (sw == pic->w && sh == pic->h && x0 == 0 && y0 == 0 && ow == pic->w && oh == pic->h) {
+    memcpy(dst, pic->rgb, sizeof(float) * (size_t)ow * oh * 3);
     return dst;
   }
+  double xs = (double)sw / pic->w, ys = (double)sh / pic->h, xo = (double)x0, yo = (double)y0;
+  const axis_cut ax = cut_axis(pic->w, xs, xo, ow), ay = cut_axis(pic->h, ys, yo, oh);
+  vgg_picture cut = *pic;
+  if (ax.len != pic->w || ay.len != pic->h) {
+    cut.w = (int)ax.len, cut.h = (int)ay.len;
+    cut.rgb = reduce_picture(pic, ax, ay);
+    xo -= (double)ax.c0 * xs, yo -= (double)ay.c0 * ys;
+    xs *= (double)ax.k, ys *= (double)ay.k;
+  }
+  const vgg_picture *src = &cut;
   /* stb resizes rows first: about h x max(w, ow) row work, then ow x max(h, oh)
-   * column work.  A tall thin image (1 x 3,000,000 to 1000 x 1000) would be
-   * billions of row operations; its transpose, rows first, is a few million. */
+   * column work.  A tall thin image (1 x 60,000 to 1000 x 1000) would be
+   * a hundred million row operations; its transpose, rows first, is a few million. */
   const double rows_first = (double)src->h * (src->w > ow ? src->w : ow) + (double)ow * (src->h > oh ? src->h : oh);
   const double cols_first = (double)src->w * (src->h > oh ? src->h : oh) + (double)oh * (src->w > ow ? src->w : ow);
   const int flip = cols_first * 4 < rows_first;
-  float *t = flip ? transpose_rgb(src->rgb, src->w, src->h) : NULL;
+  float *t = flip && src->rgb ? transpose_rgb(src->rgb, src->w, src->h) : NULL;
   float *out = flip ? vgg_alloc((size_t)ow * oh * 3, sizeof(float)) : dst;
   int ok = 0;
-  if (!flip || (t && out)) {
+  if (src->rgb && (!flip || (t && out))) {
     const int iw = flip ? src->h : src->w, ih = flip ? src->w : src->h, rw = flip ? oh : ow, rh = flip ? ow : oh;
-    const double xs = (double)(flip ? sh : sw) / iw, ys = (double)(flip ? sw : sh) / ih;
     ok = stbir_resize_subpixel(flip ? t : src->rgb, iw, ih, 0, out, rw, rh, 0, STBIR_TYPE_FLOAT, 3,
                                STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, STBIR_FILTER_DEFAULT,
-                               STBIR_FILTER_DEFAULT, STBIR_COLORSPACE_LINEAR, NULL, (float)xs, (float)ys,
-                               (float)(flip ? y0 : x0), (float)(flip ? x0 : y0));
+                               STBIR_FILTER_DEFAULT, STBIR_COLORSPACE_LINEAR, NULL, (float)(flip ? ys : xs),
+                               (float)(flip ? xs : ys), (float)(flip ? yo : xo), (float)(flip ? xo : yo));
     if (ok && flip)
       for (size_t y = 0; y < (size_t)oh; y++)
         for (size_t x = 0; x < (size_t)ow; x++) memcpy(dst + (y * ow + x) * 3, out + (x * oh + y) * 3, 3 * sizeof(float));
   }
   vgg_free(t);
   if (flip) vgg_free(out);
+  if (cut.rgb != pic->rgb) vgg_free(cut.rgb);
   if (!ok) {
     vgg_free(dst);
-    vgg_fail(err, VGG_ERR_NOMEM, "out of memory resizing a %dx%d image to %dx%d", src->w, src->h, ow, oh);
+    vgg_fail(err, VGG_ERR_NOMEM, "out of memory resizing a %dx%d image to %dx%d", pic->w, pic->h, ow, oh);
     return NULL;
   }
   /* Cubic filters overshoot at sharp edges; keep the 8-bit range, as an 8-bit resize would. */
@@ -264,6 +324,13 @@ static void scaled_size(const vgg_image_options *opt, int64_t w, int64_t h, int6
   const int64_t l = llround((double)(w > h ? w : h) * s / (double)(w > h ? h : w));
   *sw = w <= h ? s : (l > s ? l : s);
   *sh = w <= h ? (l > s ? l : s) : s;
+}
+
+float *vgg_picture_resize(const vgg_picture *pic, const vgg_image_options *opt, vgg_error *err) {
+  const int S = opt->size;
+  int64_t sw, sh;
+  scaled_size(opt, pic->w, pic->h, &sw, &sh);
+  return resize_rgb(pic, sw, sh, (sw - S) / 2, (sh - S) / 2, S, S, err);
 }
 
 static vgg_status check_options(const vgg_image_options *opt, vgg_error *err) {
@@ -289,9 +356,7 @@ static vgg_status decode_info(const char *name, const unsigned char *data, size_
   vgg_status s = vgg_decode_picture(&rq, &pic, err);
   if (s) return s;
   if (info) info->width = pic.stored_w, info->height = pic.stored_h;
-  int64_t sw, sh;
-  scaled_size(opt, pic.w, pic.h, &sw, &sh);
-  float *img = resize_rgb(&pic, sw, sh, (sw - S) / 2, (sh - S) / 2, S, S, err);
+  float *img = vgg_picture_resize(&pic, opt, err);
   vgg_free(pic.rgb);
   if (!img) return VGG_ERR_NOMEM;
 

@@ -69,6 +69,9 @@ typedef struct {
   int stored_w, stored_h; /* the size in the file (a JPEG may be decoded smaller) */
 } vgg_picture;
 vgg_status vgg_picture_alloc(vgg_picture *p, int w, int h, vgg_error *err);
+/* The opt->size square the network takes, resized from pic as opt->resize says (values 0..255, not yet
+ * preprocessed); NULL and err set when out of memory.  Every size of picture resizes. */
+float *vgg_picture_resize(const vgg_picture *pic, const vgg_image_options *opt, vgg_error *err);
 
 typedef struct {
   const char *name; /* for messages */
@@ -102,6 +105,10 @@ typedef struct {
   char tmp[4200];
 } vgg_outfile;
 vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err);
+/* Removes from dir the temporaries of our naming ("<name>.tmp.<pid>", regular files) whose process no longer
+ * exists: what a run killed with SIGKILL left.  Each directory once per process (vgg_outfile_open sweeps the
+ * directory it writes in). */
+void vgg_sweep_stale_temporaries(const char *dir);
 vgg_status vgg_outfile_write(vgg_outfile *o, const void *data, size_t n, vgg_error *err);
 vgg_status vgg_outfile_commit(vgg_outfile *o, vgg_error *err);
 void vgg_outfile_abort(vgg_outfile *o);

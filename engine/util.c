@@ -1,7 +1,9 @@
 /* Errors, aligned memory and atomic file output. */
 #include "internal.h"
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -159,6 +161,86 @@ void vgg_outfile_clean_on_signals(void) {
   }
 }
 
+/* A temporary name of ours, "<name>.tmp.<pid>": the pid, or 0 when the name is not one. */
+static long tmp_owner(const char *name) {
+  const char *t = strstr(name, ".tmp."), *next;
+  if (!t || t == name) return 0;
+  while ((next = strstr(t + 1, ".tmp."))) t = next; /* the last ".tmp." */
+  char *end;
+  errno = 0;
+  const long pid = strtol(t + 5, &end, 10);
+  return t[5] >= '1' && t[5] <= '9' && !*end && !errno && pid > 0 ? pid : 0;
+}
+
+/* The directories swept by this process, as 64-bit hashes of their names (open addressing; 0 is empty). */
+static struct {
+  pthread_mutex_t lock;
+  uint64_t *slot;
+  size_t cap, n;
+} swept = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+
+/* 1 when dir is newly marked swept, 0 when it was already (or there is no memory to remember it). */
+static int mark_swept(const char *dir) {
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char *c = (const unsigned char *)dir; *c; c++) h = (h ^ *c) * 1099511628211ull;
+  h += !h;
+  int fresh = 0;
+  pthread_mutex_lock(&swept.lock);
+  if (2 * (swept.n + 1) > swept.cap) { /* grow: rehash into twice the room */
+    const size_t cap = swept.cap ? 2 * swept.cap : 256;
+    uint64_t *t = calloc(cap, sizeof *t);
+    if (t) {
+      for (size_t i = 0; i < swept.cap; i++)
+        if (swept.slot[i]) {
+          size_t j = swept.slot[i] & (cap - 1);
+          while (t[j]) j = (j + 1) & (cap - 1);
+          t[j] = swept.slot[i];
+        }
+      free(swept.slot);
+      swept.slot = t, swept.cap = cap;
+    }
+  }
+  if (2 * (swept.n + 1) <= swept.cap) {
+    size_t j = h & (swept.cap - 1);
+    while (swept.slot[j] && swept.slot[j] != h) j = (j + 1) & (swept.cap - 1);
+    if (!swept.slot[j]) swept.slot[j] = h, swept.n++, fresh = 1;
+  }
+  pthread_mutex_unlock(&swept.lock);
+  return fresh;
+}
+
+void vgg_sweep_stale_temporaries(const char *dir) {
+  if (!mark_swept(dir)) return;
+  DIR *d = opendir(dir);
+  if (!d) return;
+  const int fd = dirfd(d);
+  const long self = (long)getpid();
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    const long pid = tmp_owner(e->d_name);
+    struct stat sb;
+    if (!pid || pid == self) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (EPERM: alive, another user's) */
+    if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode)) unlinkat(fd, e->d_name, 0);
+  }
+  closedir(d);
+}
+
+/* The directory part of path ("." when it has none) swept of stale temporaries. */
+static void sweep_dir_of(const char *path) {
+  char dir[sizeof((vgg_outfile *)0)->path];
+  const char *slash = strrchr(path, '/');
+  if (!slash) {
+    vgg_sweep_stale_temporaries(".");
+    return;
+  }
+  const size_t n = slash == path ? 1 : (size_t)(slash - path);
+  if (n >= sizeof dir) return;
+  memcpy(dir, path, n);
+  dir[n] = 0;
+  vgg_sweep_stale_temporaries(dir);
+}
+
 vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err) {
   memset(o, 0, sizeof *o);
   o->live = -1;
@@ -169,6 +251,7 @@ vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err) {
     if (!o->f) return vgg_fail(err, VGG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     return VGG_OK;
   }
+  sweep_dir_of(o->path);
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", o->path, (long)getpid());
   o->live = live_add(o->tmp); /* before the file exists: a signal in between finds nothing to remove */
   o->f = vgg_open_new(o->tmp, 1);

@@ -1,6 +1,7 @@
 /* Images in: every channel count and bit depth, JPEG/BMP, resizing, both
  * preprocessings, .npy input, and bad files.  Pictures out: .npy and PNG. */
 #include "testutil.h"
+#include "internal.h"
 #include "vggsimd.h"
 #include <dirent.h>
 #include <sys/stat.h>
@@ -266,6 +267,59 @@ static void hostile_files(void **st) {
   }
 }
 
+/* Every shape resizes, however long an axis (stb_image_resize's float positions broke at 2^24 pixels: an abort):
+ * 1 x n and n x 1 pictures of a linear ramp, at and past each limit (2^16, where a long axis starts to be cut;
+ * 2^24; the default pixel budget), both modes, the smallest and the largest input size.  Each output pixel must
+ * be the ramp's value at the source position it samples, within half a level (the ends excepted, where the
+ * clamp flattens the ramp): a wrong offset, scale or box shows there. */
+static void resize_limits(void **st) {
+  (void)st;
+  const int emulated = getenv("VGGSIMD_EMULATED") != NULL;
+  const int64_t lens[] = {65536, 65537, (1 << 24) - 1, 1 << 24, (1 << 24) + 1, 1 << 26};
+  /* 2^26 pixels take minutes under qemu, and half a minute under the sanitizers */
+  const int nlens = emulated || getenv("VGGSIMD_SANITIZED") ? 5 : 6;
+  static const int sizes[] = {32, 4096};
+  for (int li = 0; li < nlens; li++)
+    for (int tall = 0; tall < 2; tall++) {
+      const int64_t n = lens[li];
+      vgg_picture pic;
+      assert_int_equal(vgg_picture_alloc(&pic, tall ? 1 : (int)n, tall ? (int)n : 1, NULL), VGG_OK);
+      for (int64_t i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++) pic.rgb[i * 3 + c] = (float)(255.0 * (double)i / (double)(n - 1));
+      for (int mode = 0; mode < 2; mode++)
+        for (int k = 0; k < 2; k++) {
+          const int S = sizes[k];
+          if (S > 32 && (emulated || n > 1 << 24)) continue; /* a 4096^2 output: once per limit is enough */
+          vgg_image_options o = {S, (vgg_resize_mode)mode, VGG_PREPROC_CAFFE, 0, 0};
+          vgg_error err = {{0}};
+          float *img = vgg_picture_resize(&pic, &o, &err);
+          if (!img) print_error("%s %lld, %s, %d: %s\n", tall ? "1 x" : "x 1", (long long)n, mode ? "crop" : "direct", S,
+                                err.msg);
+          assert_non_null(img);
+          /* The long axis is scaled to S (direct) or to S*256/224 * n (crop, the short side to S*256/224). */
+          const double scaled = mode ? (double)llround(S * 256.0 / 224.0) * (double)n : (double)S;
+          const double off = mode ? floor((scaled - S) / 2) : 0.0;
+          double worst = 0;
+          for (int r = 0; r < S; r++) {
+            const double src = (off + r + 0.5) * (double)n / scaled - 0.5;
+            const double want = 255.0 * (src < 0 ? 0 : src > n - 1 ? n - 1 : src) / (double)(n - 1);
+            const int edge = (off + r < 3) || (off + r > scaled - 4);
+            for (int q = 0; q < S; q++)
+              for (int c = 0; c < 3; c++) {
+                const float v = img[((size_t)(tall ? r : q) * S + (size_t)(tall ? q : r)) * 3 + c];
+                assert_true(v >= 0.0f && v <= 255.0f);
+                if (!edge && fabs(v - want) > worst) worst = fabs(v - want);
+              }
+          }
+          print_message("%s %9lld, %-6s %4d: worst %.3g levels from the ramp\n", tall ? "1 x" : "x 1", (long long)n,
+                        mode ? "crop" : "direct", S, worst);
+          assert_true(worst <= 0.5);
+          vgg_free(img);
+        }
+      vgg_free(pic.rgb);
+    }
+}
+
 /* A file cut short is refused, or (when only trailing bytes the picture does
  * not need are gone) decodes to exactly the full file's values: never zeros
  * standing in for the missing data. */
@@ -392,7 +446,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(channel_counts_and_depths), cmocka_unit_test(torch_preprocessing),
                                      cmocka_unit_test(resizing), cmocka_unit_test(npy_input),
                                      cmocka_unit_test(bad_inputs), cmocka_unit_test(outputs),
-                                     cmocka_unit_test(hostile_files), cmocka_unit_test(truncated_files),
+                                     cmocka_unit_test(hostile_files), cmocka_unit_test(resize_limits), cmocka_unit_test(truncated_files),
                                      cmocka_unit_test(npy_shapes), cmocka_unit_test(budget_and_jpeg_scaling)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

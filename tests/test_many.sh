@@ -221,5 +221,30 @@ check "a run ended by SIGTERM mid-way exits 143 (got $krc)" [ $krc = 143 ]
 check "no temporary files left by the signal: $(find "$T/ko" -name '*.tmp.*' | head -3)" \
   [ -z "$(find "$T/ko" -name '*.tmp.*')" ]
 
+# Temporaries a run killed with SIGKILL left ("<name>.tmp.<pid>", the pid gone) are removed by the next run,
+# --skip-existing or not, in the directories it writes or looks in; one whose process is alive stays.
+bash -c 'exit 0' &
+wait $!
+dead=$!
+sleep 60 &
+live=$!
+mkdir -p "$T/s" "$T/so/m/rgb8.png" "$T/so/m/rgb8.jpg" "$T/so/f" && cp "$IMG/rgb8.png" "$IMG/rgb8.jpg" "$T/s/"
+run "$T/s" "${COMMON[@]}" --maps "$T/so/m" --features "$T/so/f"
+for f in m/rgb8.png/block5.png m/rgb8.jpg/block2.png f/rgb8.png.npy; do
+  : >"$T/so/$f.tmp.$dead" && : >"$T/so/$f.tmp.$live"
+done
+: >"$T/so/f/notours.tmp.12x"
+run "$T/s" "${COMMON[@]}" --maps "$T/so/m" --features "$T/so/f" --skip-existing
+check "resume with stale temporaries: $(cat "$T/out" "$T/err" | tail -2)" grep -q "^2 images: 0 done, 0 failed, 2 skipped" "$T/out"
+check "a dead run's temporaries removed by --skip-existing: $(find "$T/so" -name "*.tmp.$dead")" \
+  [ -z "$(find "$T/so" -name "*.tmp.$dead")" ]
+check "a live process's temporaries kept" [ "$(find "$T/so" -name "*.tmp.$live" | wc -l)" = 3 ]
+check "a name not of our pattern kept" [ -e "$T/so/f/notours.tmp.12x" ]
+: >"$T/so/m/rgb8.jpg/block5.png.tmp.$dead"
+run "$T/s" "${COMMON[@]}" --maps "$T/so/m"
+check "a dead run's temporary removed by a plain run" [ ! -e "$T/so/m/rgb8.jpg/block5.png.tmp.$dead" ]
+kill $live 2>/dev/null
+wait $live 2>/dev/null
+
 echo "many: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -556,10 +556,15 @@ static int layer_parse(const run_conf *c, const char *name, outputs *o) {
   return EXIT_USAGE;
 }
 
-/* Is every output of this item already there? */
+/* Whether every output of it is there; the directories they would be in are swept of what a killed run left. */
 static int outputs_exist(const run_conf *c, const char *features, const char *jsonl, const item *it) {
   char path[PBUF];
   struct stat sb;
+  const char *const dirs[] = {c->maps, c->npy, c->report};
+  for (int i = 0; i < 3; i++)
+    if (dirs[i] && snprintf(path, sizeof path, "%s/%s", dirs[i], it->name) < (int)sizeof path)
+      vgg_sweep_stale_temporaries(path);
+  if (features) vgg_sweep_stale_temporaries(features);
   if (jsonl && !it->line) return 0;
   if (features && (snprintf(path, sizeof path, "%s/%s.npy", features, it->name), stat(path, &sb) != 0)) return 0;
   if (c->maps && (snprintf(path, sizeof path, "%s/%s/block5.png", c->maps, it->name), stat(path, &sb) != 0)) return 0;
