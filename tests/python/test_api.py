@@ -277,3 +277,53 @@ def test_int8_and_bf16_equal_the_cli_bit_for_bit(exe, tmp_path):
     (tmp_path / "bad.txt").write_text("vggsimd-ranges 1 vgg16\nblock1_conv1 nan\n")
     with pytest.raises(ValueError, match="bad.txt:2"):
         vggsimd.VGG16(precision="int8", ranges=str(tmp_path / "bad.txt"))
+
+
+@pytest.mark.parametrize("kw,needle", [
+    (dict(isa=5), "isa must be None or a str, got 5"), (dict(algo=None), "algo must be a str, got None"),
+    (dict(precision=8), "precision must be a str"), (dict(input_shape=(2 ** 31, 224, 3)), "from 32 to 16384"),
+    (dict(input_shape=(224, -1, 3)), "from 32 to 16384")])
+def test_wrong_types_name_the_argument(kw, needle):
+    with pytest.raises(ValueError, match=needle):
+        vggsimd.VGG16(**kw)
+
+
+def test_layer_output_names_what_is_wrong():
+    m = vggsimd.VGG16(input_shape=(32, 32, 3))
+    x = np.zeros((1, 32, 32, 3), np.float32)
+    with pytest.raises(ValueError, match="'block6_pool' is not a layer of this model; its layers: input_1"):
+        m.layer_output(x, "block6_pool")
+    with pytest.raises(ValueError, match="'fc1' is not a layer of this model .the classifier's layers need"):
+        m.layer_output(x, "fc1")
+    with pytest.raises(ValueError, match="'block3_conv2' is a Conv2D"):
+        m.layer_output(x, "block3_conv2")
+
+
+@pytest.mark.parametrize("call", ["predict", "features", "layer_output"])
+def test_a_long_call_stops_at_ctrl_c_and_the_model_stays_usable(call):
+    """Ctrl-C (here the same pending SIGINT, from _thread.interrupt_main) half a second into a call that would
+    take about 20 s raises KeyboardInterrupt long before its end; the model then gives the same results."""
+    import _thread
+    import time
+
+    m = vggsimd.VGG16(input_shape=(32, 32, 3), threads=1)
+    rng = np.random.default_rng(3)
+    few = rng.standard_normal((3, 32, 32, 3)).astype(np.float32)
+    before = m.predict(few)
+    run = {"predict": m.predict, "features": m.features,
+           "layer_output": lambda a: m.layer_output(a, "block4_pool")}[call]
+    t0 = time.perf_counter()
+    run(np.ones((64, 32, 32, 3), np.float32))
+    per_image = (time.perf_counter() - t0) / 64
+    n = max(64, int(20.0 / per_image))  # about 20 s of work
+    x = np.ones((n, 32, 32, 3), np.float32)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    t0 = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        run(x)
+        time.sleep(5)  # a call that ignored the signal ends here: the interrupt then lands in the sleep
+    took = time.perf_counter() - t0
+    timer.join()
+    assert took < 0.25 * n * per_image, (took, n * per_image)  # stopped in the first quarter of the work
+    assert np.array_equal(m.predict(few), before)

@@ -109,3 +109,48 @@ def test_dask_folder_takes_what_the_cli_takes(tmp_path):
     (d / "notes.txt").write_text("x")
     # the link to nothing is listed (it then fails as an image does); the pipe and the directory are not
     assert expand_inputs([str(d)]) == [str(d / "a.png"), str(d / "gone.jpg")]
+
+
+def test_a_partition_whose_worker_keeps_dying_is_one_line_and_the_index_is_written(photos, tmp_path, capfd,
+                                                                                    monkeypatch):
+    """Each worker that runs partition 1 dies (os._exit, as a kill -9 would end it); the scheduler gives up on
+    it (KilledWorker).  One stderr line names the partition, its images and why; the other partitions finish;
+    index.jsonl lists every image (partition 1's as errors); --skip-existing then runs only partition 1, and a
+    temporary a dead writer on this host left is swept."""
+    import socket
+    import vggsimd.dask as vd
+
+    real = vd.process_partition
+
+    def dies_on_partition_1(index, paths, out_dir, cfg):
+        if index == 1:
+            os._exit(9)
+        return real(index, paths, out_dir, cfg)
+
+    out = tmp_path / "o"
+    args = [str(photos), "--out", str(out), "--workers", "2", "--partition-size", "10", "--size", "32",
+            "--arch", "vgg11", "--quiet"]
+    monkeypatch.setattr(vd, "process_partition", dies_on_partition_1)
+    assert vd.main(args) == 1
+    err = capfd.readouterr().err
+    lines = [l for l in err.splitlines() if l.strip()]
+    killed = [l for l in lines if "partition 1 " in l]
+    assert len(killed) == 1 and "p10.png .. " in killed[0] and "p19.jpg, 10 images" in killed[0] and "KilledWorker" in killed[0], err
+    assert "Traceback" not in err and len(lines) <= 3, err  # the partition's line and p99_bad.png's
+    index = [json.loads(l) for l in open(out / "index.jsonl")]
+    assert len(index) == 25
+    assert [e.get("failed_partition") for e in index] == [None] * 10 + [1] * 10 + [None] * 5
+    assert sum("row" in e for e in index) == 14  # partitions 0 and 2 but the bad image
+    first = {p: os.stat(out / p).st_ino for p in ("part-00000.npy", "part-00002.npy")}
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = out / (".tmp-part-00001.npy.%s.%d.abcdefgh" % (socket.gethostname().replace(".", "_"), dead.pid))
+    stale.write_bytes(b"half")
+    monkeypatch.setattr(vd, "process_partition", real)
+    assert vd.main(args + ["--skip-existing"]) == 1  # p99_bad.png still fails
+    capfd.readouterr()
+    index = [json.loads(l) for l in open(out / "index.jsonl")]
+    assert sum("row" in e for e in index) == 24 and not any("failed_partition" in e for e in index)
+    assert all(os.stat(out / p).st_ino == ino for p, ino in first.items())  # not written again
+    assert not stale.exists() and not [n for n in os.listdir(out) if n.startswith(".tmp-")]

@@ -35,6 +35,13 @@ def _whole(value):
         return None
 
 
+def _text(value, what, none_ok=False):
+    """value when it is a str (or None where none_ok), else a ValueError naming the argument."""
+    if isinstance(value, str) or (none_ok and value is None):
+        return value
+    raise ValueError("%s must be %sa str, got %r" % (what, "None or " if none_ok else "", value))
+
+
 def _file(value, what):
     """A str path from a str, bytes or os.PathLike value (None stays None)."""
     if value is None:
@@ -66,12 +73,17 @@ class Model:
     def __init__(self, arch="vgg16", weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None,
                  threads=None, algo="auto", precision="f32", ranges=None):
         weights, ranges = _file(weights, "weights"), _file(ranges, "ranges")
+        for value, what in ((arch, "arch"), (algo, "algo"), (precision, "precision")):
+            _text(value, what)
+        _text(isa, "isa", none_ok=True)
         try:
             shape = tuple(_whole(v) for v in input_shape) if input_shape is not None else (224, 224, 3)
         except TypeError:
             shape = ()
         if len(shape) != 3 or shape[2] != 3 or None in shape:
             raise ValueError("input_shape must be (height, width, 3), got %r" % (input_shape,))
+        if not (1 <= shape[0] <= 16384 and 1 <= shape[1] <= 16384):
+            raise ValueError("input_shape %r: height and width must be from 32 to 16384" % (input_shape,))
         if threads is not None:
             n = _whole(threads)
             if n is None or not 1 <= n <= 1024:
@@ -141,8 +153,16 @@ class Model:
         predictions (N, 1000, the probabilities)."""
         if not isinstance(name, str):
             raise ValueError("name must be a layer name (blockN_pool, fc1, fc2, predictions), got %r" % (name,))
+        if name not in [l.name for l in self.layers]:
+            classifier = name in ("fc1", "fc2", "predictions", "flatten")
+            raise ValueError("%r is not a layer of this model%s" % (
+                name, " (the classifier's layers need include_top=True)" if classifier
+                else "; its layers: " + ", ".join(l.name for l in self.layers)))
         if name in BLOCKS:
             return self.features(x)[name]
+        if self.get_layer(name).kind != "Dense":
+            raise ValueError("layer_output takes a block's pool (block1_pool .. block5_pool) or a classifier layer "
+                             "(fc1, fc2, predictions); %r is a %s" % (name, self.get_layer(name).kind))
         if name == "predictions":
             return self.predict(x) if self.include_top else self._net.forward(x, False, name)[3]
         return self._net.forward(x, False, name)[3]

@@ -240,20 +240,26 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
   const size_t img = (size_t)in->out_h * in->out_w * 3;
   float *xd = PyArray_DATA(x), *pd = probs ? PyArray_DATA((PyArrayObject *)probs) : NULL;
   double sec = 0;
-  Py_BEGIN_ALLOW_THREADS
-  PyThread_acquire_lock(self->lock, WAIT_LOCK);
-  for (int b0 = 0; b0 < n && !s; b0 += VGG_MAX_BATCH) {
-    const int nb = n - b0 < VGG_MAX_BATCH ? n - b0 : VGG_MAX_BATCH;
+  /* Chunks of FORWARD_CHUNK images, the GIL released while each runs; between two, signals are checked (with
+   * the GIL, as Python's handlers need it), so Ctrl-C raises KeyboardInterrupt within a chunk's time and the
+   * net, left between two forward passes, stays usable.  Every image's result is the same whatever the chunk. */
+  enum { FORWARD_CHUNK = 16 };
+  for (int b0 = 0; b0 < n; b0 += FORWARD_CHUNK) {
+    const int nb = n - b0 < FORWARD_CHUNK ? n - b0 : FORWARD_CHUNK;
     const vgg_tensor t = {nb, in->out_h, in->out_w, 3, xd + (size_t)b0 * img};
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
     c.base = b0;
     const double t0 = seconds_now();
     s = vgg_net_forward_all(self->net, &t, on_block, dense ? on_dense : NULL, &c, NULL,
                             pd ? pd + (size_t)b0 * 1000 : NULL, &err);
     sec += seconds_now() - t0;
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (s) break;
+    if (b0 + nb < n && PyErr_CheckSignals() < 0) goto done; /* KeyboardInterrupt, or what a handler raised */
   }
   self->last_forward = sec;
-  PyThread_release_lock(self->lock);
-  Py_END_ALLOW_THREADS
   if (s) {
     raise_vgg(s, &err);
     goto done;

@@ -18,6 +18,7 @@ import itertools
 import json
 import logging
 import os
+import socket
 import stat
 import sys
 import tempfile
@@ -92,9 +93,47 @@ def _model(cfg):
     return m
 
 
+def _host():
+    return socket.gethostname().replace(".", "_")
+
+
+def _tmp_prefix(name):
+    """Temporaries are ".tmp-<name>.<host>.<pid>.<random>": a later run on that host can tell a dead writer's."""
+    return ".tmp-%s.%s.%d." % (name, _host(), os.getpid())
+
+
+def sweep_temporaries(out_dir):
+    """Removes from out_dir the temporaries that writers on this host left when they were killed (their process
+    is gone).  Those of another host's processes are left: their liveness cannot be seen from here."""
+    host = _host()
+    try:
+        names = os.listdir(out_dir)
+    except OSError:
+        return
+    for n in names:
+        parts = n.rsplit(".", 3)
+        if not n.startswith(".tmp-") or len(parts) != 4 or parts[1] != host or not parts[2].isdigit():
+            continue
+        pid = int(parts[2])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # alive
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # alive, another user's
+        try:
+            if stat.S_ISREG(os.lstat(os.path.join(out_dir, n)).st_mode):
+                os.unlink(os.path.join(out_dir, n))
+        except OSError:
+            pass
+
+
 def _write_atomic(path, write):
     d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-" + os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=_tmp_prefix(os.path.basename(path)))
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -132,20 +171,105 @@ def process_partition(index, paths, out_dir, cfg):
     return entries
 
 
-def run(paths, out_dir, cfg, client, partition_size=8, progress=True):
-    """Maps the images over the cluster; returns the index entries in input order."""
+def finished_partition(out_dir, index, paths):
+    """The index entries of partition `index` when an earlier run finished it for these same paths (its .json
+    lists them, and its .npy is there if any image ran), else None."""
+    name = os.path.join(out_dir, "part-%05d" % index)
+    try:
+        with open(name + ".json", "rb") as f:
+            entries = json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entries, list) or [e.get("path") if isinstance(e, dict) else None for e in entries] != paths:
+        return None
+    if any("row" in e for e in entries) and not os.path.isfile(name + ".npy"):
+        return None
+    return entries
+
+
+def _why(exc):
+    """One line saying why a partition's task failed."""
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover - every distributed this runs with has it
+        KilledWorker = ()
+    if isinstance(exc, KilledWorker):
+        import dask
+
+        tries = int(dask.config.get("distributed.scheduler.allowed-failures", 3)) + 1
+        return "its worker process died each time it ran it (%d tries; KilledWorker)" % tries
+    text = str(exc).strip().splitlines()
+    return "%s: %s" % (type(exc).__name__, text[0]) if text else type(exc).__name__
+
+
+def run(paths, out_dir, cfg, client, partition_size=8, progress=True, skip_existing=False):
+    """Maps the images over the cluster; returns the index entries in input order.  A partition whose task
+    fails (its worker killed again and again, say) does not stop the others: its images get an entry with the
+    error and "failed_partition": its number, and index.jsonl is written all the same.  skip_existing: the
+    partitions an earlier run finished (for the same images) are taken from their files, not run again."""
     from distributed import progress as show_progress
 
     os.makedirs(out_dir, exist_ok=True)
+    sweep_temporaries(out_dir)
     parts = [paths[i:i + partition_size] for i in range(0, len(paths), partition_size)]
-    futures = [client.submit(process_partition, i, part, out_dir, cfg, pure=False) for i, part in enumerate(parts)]
-    if progress:
-        show_progress(futures)
+    results = [finished_partition(out_dir, i, part) if skip_existing else None for i, part in enumerate(parts)]
+    futures = {i: client.submit(process_partition, i, part, out_dir, cfg, pure=False)
+               for i, part in enumerate(parts) if results[i] is None}
+    if progress and futures:
+        show_progress(list(futures.values()))
         print(file=sys.stderr)
-    entries = [e for part in client.gather(futures) for e in part]
+    for i, f in futures.items():
+        try:
+            results[i] = f.result()
+        except Exception as e:  # the task failed or was lost: its images are errors, the rest goes on
+            why = "partition %d (%s%s, %d image%s): %s" % (
+                i, parts[i][0], " .. " + parts[i][-1] if len(parts[i]) > 1 else "", len(parts[i]),
+                "s" if len(parts[i]) > 1 else "", _why(e))
+            results[i] = [{"path": p, "error": why, "failed_partition": i} for p in parts[i]]
+    entries = [e for part in results for e in part]
     _write_atomic(os.path.join(out_dir, "index.jsonl"),
                   lambda f: f.write("".join(json.dumps(e) + "\n" for e in entries).encode()))
     return entries
+
+
+class _ClusterLog:
+    """While the cluster runs, what Dask and its worker processes print (log records, the tracebacks of workers
+    that die or shut down badly) goes to a file in the output directory, and this process's own messages to the
+    terminal as before: a failure is then said in one line, not a hundred.  The file is removed at the end, or
+    kept under a name (keep()) when something failed."""
+
+    def __init__(self, out_dir):
+        self.out_dir, self.kept, self._to = out_dir, False, None
+
+    def __enter__(self):
+        sys.stderr.flush()
+        fd, self.path = tempfile.mkstemp(dir=self.out_dir, prefix=_tmp_prefix("cluster.log"))
+        self._saved = os.dup(2)
+        self._stderr = sys.stderr
+        sys.stderr = open(os.dup(self._saved), "w", buffering=1, encoding=getattr(self._stderr, "encoding", None),
+                          errors="backslashreplace")
+        os.dup2(fd, 2)
+        os.close(fd)
+        return self
+
+    def keep(self, name):
+        self._to = name
+
+    def __exit__(self, *exc):
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = self._stderr
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        try:
+            if self._to:
+                os.replace(self.path, self._to)
+                self.kept = True
+            else:
+                os.unlink(self.path)
+        except OSError:
+            pass
+        return False
 
 
 def main(argv=None):
@@ -165,6 +289,8 @@ def main(argv=None):
     ap.add_argument("--resize", default="direct", choices=("direct", "crop"))
     ap.add_argument("--preprocess", choices=("caffe", "torch"), help="default: torch for torchvision weights")
     ap.add_argument("--algo", default="auto", choices=("auto", "direct", "wino2", "wino4", "wino6", "fast"))
+    ap.add_argument("--skip-existing", action="store_true",
+                    help="resume: partitions an earlier run finished for the same images are not run again")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     a = ap.parse_args(argv)
     prog = "vggsimd.dask"
@@ -205,32 +331,42 @@ def main(argv=None):
                algo=a.algo)
     from distributed import Client, LocalCluster
 
-    cluster = None
-    try:
-        if a.scheduler:
-            client = Client(a.scheduler)
-        else:
-            cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
-            client = Client(cluster)
-    except (OSError, ValueError, TypeError) as e:  # no scheduler there, a bad address, workers that cannot start
-        if cluster is not None:
-            cluster.close()
-        print("%s: %s: %s" % (prog, "--scheduler " + a.scheduler if a.scheduler else "LocalCluster",
-                              str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__),
-              file=sys.stderr)
-        return 1
-    try:
-        entries = run(paths, os.path.abspath(a.out), cfg, client, a.partition_size, progress=not a.quiet)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    out = os.path.abspath(a.out)
+    with _ClusterLog(out) as log:
+        cluster = None
+        try:
+            if a.scheduler:
+                client = Client(a.scheduler)
+            else:
+                cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+                client = Client(cluster)
+        except (OSError, ValueError, TypeError) as e:  # no scheduler there, a bad address, workers that cannot start
+            if cluster is not None:
+                cluster.close()
+            print("%s: %s: %s" % (prog, "--scheduler " + a.scheduler if a.scheduler else "LocalCluster",
+                                  str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__),
+                  file=sys.stderr)
+            return 1
+        try:
+            entries = run(paths, out, cfg, client, a.partition_size, progress=not a.quiet,
+                          skip_existing=a.skip_existing)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        if any("failed_partition" in e for e in entries):
+            log.keep(os.path.join(out, "cluster.log"))
     failed = [e for e in entries if "error" in e]
-    for e in failed:
-        print("%s: %s" % (prog, e["error"]), file=sys.stderr)
-    print("%d images: %d done, %d failed; index: %s" % (len(entries), len(entries) - len(failed), len(failed),
-                                                        os.path.join(a.out, "index.jsonl")))
+    said = set()
+    for e in failed:  # one line per image, or per partition whose task failed
+        if e.get("failed_partition") not in said:
+            print("%s: %s" % (prog, e["error"]), file=sys.stderr)
+        if "failed_partition" in e:
+            said.add(e["failed_partition"])
+    print("%d images: %d done, %d failed; index: %s%s" % (
+        len(entries), len(entries) - len(failed), len(failed), os.path.join(a.out, "index.jsonl"),
+        "; the cluster's own messages: " + os.path.join(a.out, "cluster.log") if log.kept else ""))
     return 1 if failed else 0
 
 
