@@ -326,14 +326,181 @@ static void scaled_size(const vgg_image_options *opt, int64_t w, int64_t h, int6
   *sh = w <= h ? (l > s ? l : s) : s;
 }
 
+const char *const *vgg_resize_names(void) {
+#define VGG_RESIZE_NAME_(e, name) name,
+  static const char *const names[] = {VGG_RESIZE_MODES(VGG_RESIZE_NAME_) NULL};
+  return names;
+}
+
+/* ------------------------------------------ PIL's filters, from their definition -- *
+ * A PIL resize maps output pixel i of an axis to the source centre c = (i + 0.5) * scale (scale = source /
+ * output length).  A convolution filter of support r is widened by max(scale, 1), so it averages every source
+ * pixel it covers when shrinking (antialiasing); it reads source pixels [(int)(c - R + 0.5), (int)(c + R + 0.5))
+ * clamped to the image (R = r * max(scale, 1)), weighs pixel x by filter((x - c + 0.5) / max(scale, 1)) and
+ * divides by the sum of the weights.  For 8-bit images the weights become fixed point with 22 fraction bits
+ * (rounded half away from zero), each sum starts at one half and is clipped to 0..255 after the shift.  Rows are
+ * resampled first (only the source rows the columns pass reads), then columns, 8-bit values in between.
+ * Nearest neighbour instead takes source pixel (int)(x0 + scale/2 + i*scale) with the position advanced by
+ * repeated addition of scale in double.  Only the window an output needs is computed. */
+
+enum { PIL_BITS = 22 };
+
+typedef struct {
+  int64_t *first; /* first source pixel of each output pixel */
+  int *count;     /* source pixels read */
+  int32_t *w;     /* count weights per output pixel, ksize apart */
+  int ksize;
+} pil_axis;
+
+static void pil_axis_free(pil_axis *a) {
+  free(a->first), free(a->count), free(a->w);
+  memset(a, 0, sizeof *a);
+}
+
+/* The weights of output pixels [o0, o0 + n) of an axis of in source pixels scaled to out (bilinear). */
+static int pil_axis_make(pil_axis *a, int64_t in, int64_t out, int64_t o0, int n) {
+  const double scale = (double)in / (double)out, fs = scale < 1.0 ? 1.0 : scale, support = 1.0 * fs;
+  a->ksize = (int)ceil(support) * 2 + 1;
+  a->first = malloc(sizeof *a->first * (size_t)n);
+  a->count = malloc(sizeof *a->count * (size_t)n);
+  a->w = calloc((size_t)n * (size_t)a->ksize, sizeof *a->w);
+  double *k = malloc(sizeof *k * (size_t)a->ksize);
+  if (!a->first || !a->count || !a->w || !k) {
+    free(k);
+    pil_axis_free(a);
+    return 0;
+  }
+  for (int i = 0; i < n; i++) {
+    const double c = ((double)(o0 + i) + 0.5) * scale;
+    int64_t x0 = (int64_t)(c - support + 0.5), x1 = (int64_t)(c + support + 0.5);
+    if (x0 < 0) x0 = 0;
+    if (x1 > in) x1 = in;
+    const int m = (int)(x1 - x0);
+    double sum = 0.0;
+    for (int x = 0; x < m; x++) {
+      const double t = fabs(((double)(x + x0) - c + 0.5) / fs);
+      k[x] = t < 1.0 ? 1.0 - t : 0.0;
+      sum += k[x];
+    }
+    for (int x = 0; x < m; x++) {
+      const double v = (sum != 0.0 ? k[x] / sum : k[x]) * (double)(1 << PIL_BITS);
+      a->w[(size_t)i * a->ksize + x] = (int32_t)(v < 0 ? v - 0.5 : v + 0.5);
+    }
+    a->first[i] = x0, a->count[i] = m;
+  }
+  free(k);
+  return 1;
+}
+
+static inline uint8_t pil_clip8(int64_t v) {
+  return v >= (int64_t)256 << PIL_BITS ? 255 : v <= 0 ? 0 : (uint8_t)(v >> PIL_BITS);
+}
+
+/* The 8-bit value of a picture sample: decoders give 0..255, whole for an 8-bit source; a 16-bit sample v is
+ * given as v/257, and PIL reads 16-bit RGB as its high byte, v >> 8. */
+static inline int pil_u8(float v) { return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (int)lrintf(v * 257.0f) >> 8; }
+
+/* The ow x oh window at (x0, y0) of the picture resized to sw x sh by PIL's bilinear filter, as 0..255 floats. */
+static float *pil_bilinear(const vgg_picture *pic, int64_t sw, int64_t sh, int64_t x0, int64_t y0, int ow, int oh,
+                           vgg_error *err) {
+  pil_axis ax = {0}, ay = {0};
+  float *dst = NULL;
+  uint8_t *tmp = NULL;
+  if (!pil_axis_make(&ax, pic->w, sw, x0, ow) || !pil_axis_make(&ay, pic->h, sh, y0, oh)) goto done;
+  /* Rows [r0, r1) of the source are read by the columns pass. */
+  const int64_t r0 = ay.first[0], r1 = ay.first[oh - 1] + ay.count[oh - 1];
+  const int rows = (int)(r1 - r0);
+  const int resample_x = sw != pic->w, resample_y = sh != pic->h; /* an axis kept at its size is only cropped */
+  tmp = malloc((size_t)(rows > 0 ? rows : 1) * (size_t)ow * 3);
+  dst = vgg_alloc((size_t)ow * oh * 3, sizeof(float));
+  if (!tmp || !dst) {
+    vgg_free(dst), dst = NULL;
+    goto done;
+  }
+  for (int r = 0; r < rows; r++) {
+    const float *src = pic->rgb + (size_t)(r0 + r) * (size_t)pic->w * 3;
+    uint8_t *t = tmp + (size_t)r * ow * 3;
+    for (int i = 0; i < ow; i++)
+      for (int c = 0; c < 3; c++) {
+        if (!resample_x) {
+          t[i * 3 + c] = (uint8_t)pil_u8(src[(size_t)(x0 + i) * 3 + c]);
+          continue;
+        }
+        int64_t acc = (int64_t)1 << (PIL_BITS - 1);
+        const int32_t *k = ax.w + (size_t)i * ax.ksize;
+        for (int x = 0; x < ax.count[i]; x++) acc += (int64_t)pil_u8(src[(size_t)(ax.first[i] + x) * 3 + c]) * k[x];
+        t[i * 3 + c] = pil_clip8(acc);
+      }
+  }
+  for (int j = 0; j < oh; j++)
+    for (int i = 0; i < ow; i++)
+      for (int c = 0; c < 3; c++) {
+        float *d = dst + ((size_t)j * ow + i) * 3 + c;
+        if (!resample_y) {
+          *d = tmp[((size_t)(y0 + j - r0) * ow + i) * 3 + c];
+          continue;
+        }
+        int64_t acc = (int64_t)1 << (PIL_BITS - 1);
+        const int32_t *k = ay.w + (size_t)j * ay.ksize;
+        for (int y = 0; y < ay.count[j]; y++) acc += (int64_t)tmp[((size_t)(ay.first[j] + y - r0) * ow + i) * 3 + c] * k[y];
+        *d = pil_clip8(acc);
+      }
+done:
+  free(tmp);
+  pil_axis_free(&ax), pil_axis_free(&ay);
+  if (!dst) vgg_fail(err, VGG_ERR_NOMEM, "out of memory resizing a %dx%d image to %dx%d", pic->w, pic->h, ow, oh);
+  return dst;
+}
+
+/* The picture resized to ow x oh by PIL's nearest neighbour, as 0..255 floats. */
+static float *pil_nearest(const vgg_picture *pic, int ow, int oh, vgg_error *err) {
+  float *dst = vgg_alloc((size_t)ow * oh * 3, sizeof(float));
+  int64_t *xs = malloc(sizeof *xs * (size_t)ow);
+  if (!dst || !xs) {
+    vgg_free(dst), free(xs);
+    vgg_fail(err, VGG_ERR_NOMEM, "out of memory resizing a %dx%d image to %dx%d", pic->w, pic->h, ow, oh);
+    return NULL;
+  }
+  const double ax = (double)pic->w / ow, ay = (double)pic->h / oh;
+  double p = ax * 0.5;
+  for (int i = 0; i < ow; i++, p += ax) xs[i] = (int64_t)p < pic->w ? (int64_t)p : pic->w - 1;
+  p = ay * 0.5;
+  for (int j = 0; j < oh; j++, p += ay) {
+    const int64_t y = (int64_t)p < pic->h ? (int64_t)p : pic->h - 1;
+    for (int i = 0; i < ow; i++)
+      for (int c = 0; c < 3; c++)
+        dst[((size_t)j * ow + i) * 3 + c] = (float)pil_u8(pic->rgb[((size_t)y * pic->w + (size_t)xs[i]) * 3 + c]);
+  }
+  free(xs);
+  return dst;
+}
+
+/* torchvision's Resize(s) size: the shorter side to s, the longer to (int)(s * long / short). */
+static void torchvision_size(int64_t s, int64_t w, int64_t h, int64_t *sw, int64_t *sh) {
+  const int64_t l = (int64_t)((double)s * (double)(w > h ? w : h) / (double)(w > h ? h : w));
+  *sw = w <= h ? s : l;
+  *sh = w <= h ? l : s;
+}
+
 float *vgg_picture_resize(const vgg_picture *pic, const vgg_image_options *opt, vgg_error *err) {
   const int S = opt->size;
   int64_t sw, sh;
-  scaled_size(opt, pic->w, pic->h, &sw, &sh);
-  return resize_rgb(pic, sw, sh, (sw - S) / 2, (sh - S) / 2, S, S, err);
+  switch (opt->resize) {
+  case VGG_RESIZE_KERAS: return pil_nearest(pic, S, S, err);
+  case VGG_RESIZE_TORCHVISION:
+    torchvision_size(llround(S * 256.0 / 224.0), pic->w, pic->h, &sw, &sh);
+    /* CenterCrop: offsets (int)round((side - S) / 2.0), Python's round: halves to even. */
+    return pil_bilinear(pic, sw, sh, (int64_t)nearbyint((double)(sw - S) / 2.0),
+                        (int64_t)nearbyint((double)(sh - S) / 2.0), S, S, err);
+  default:
+    scaled_size(opt, pic->w, pic->h, &sw, &sh);
+    return resize_rgb(pic, sw, sh, (sw - S) / 2, (sh - S) / 2, S, S, err);
+  }
 }
 
 static vgg_status check_options(const vgg_image_options *opt, vgg_error *err) {
+  if ((unsigned)opt->resize >= VGG_RESIZE_COUNT)
+    return vgg_fail(err, VGG_ERR_ARG, "resize mode %d is not one of the %d modes", (int)opt->resize, VGG_RESIZE_COUNT);
   if (opt->size < 32 || opt->size > 4096)
     return vgg_fail(err, VGG_ERR_ARG, "image size %d is out of range (32 to 4096)", opt->size);
   if (opt->max_pixels < 0) return vgg_fail(err, VGG_ERR_ARG, "max_pixels %lld is negative", (long long)opt->max_pixels);
@@ -352,6 +519,7 @@ static vgg_status decode_info(const char *name, const unsigned char *data, size_
   vgg_decode_request rq = {name, data, len, opt->max_pixels ? opt->max_pixels : VGG_DEFAULT_MAX_PIXELS,
                            (int)mw, (int)mh, opt->full_decode};
   if (opt->resize == VGG_RESIZE_CROP) rq.min_w = rq.min_h = (int)llround(S * 256.0 / 224.0);
+  if (opt->resize == VGG_RESIZE_TORCHVISION || opt->resize == VGG_RESIZE_KERAS) rq.full_size = 1; /* as PIL */
   vgg_picture pic;
   vgg_status s = vgg_decode_picture(&rq, &pic, err);
   if (s) return s;

@@ -86,7 +86,7 @@ with open(sys.argv[1], "wb") as f:
     f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, n, 8, 0, 0, 0, 0)) +
             chunk(b"IDAT", zlib.compress(b"\x00\x80" * n, 9)) + chunk(b"IEND", b""))
 PY
-for mode in direct crop; do expect 0 "conv base" -- run "$T/tall.png" --size 32 --resize $mode --threads 1; done
+for mode in direct crop torchvision keras; do expect 0 "conv base" -- run "$T/tall.png" --size 32 --resize $mode --threads 1; done
 expect 2 "--max-pixels '0' is not a whole number" -- run "$IMG/rgb8.png" --max-pixels 0
 expect 1 "too large (at most 1000 pixels" -- run "$IMG/rgb8.png" --max-pixels 1000
 expect 1 "empty file" -- run "$IMG/empty.png"

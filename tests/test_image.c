@@ -244,14 +244,14 @@ static void hostile_files(void **st) {
     snprintf(path, sizeof path, DATA "hostile/%.127s", names[i]);
     const vgg_status want = !strncmp(names[i], "ok_", 3) ? VGG_OK : !strncmp(names[i], "big_", 4) ? VGG_ERR_SHAPE
                                                                                                   : VGG_ERR_FORMAT;
-    for (int mode = 0; mode < 2; mode++)
+    for (int mode = 0; mode < VGG_RESIZE_COUNT; mode++)
       for (int k = 0; k < nsizes; k++) {
         if (want != VGG_OK && (mode || k)) continue; /* refusals do not depend on the output size */
         vgg_image_options o = {sizes[k], (vgg_resize_mode)mode, VGG_PREPROC_CAFFE, 0, 0};
         vgg_error err = {{0}};
         vgg_tensor t = {0};
         const vgg_status s = vgg_image_load(path, &o, &t, &err);
-        print_message("%-32s %s %4d: %d %s\n", names[i], mode ? "crop  " : "direct", sizes[k], s, s ? err.msg : "");
+        print_message("%-32s %-11s %4d: %d %s\n", names[i], vgg_resize_names()[mode], sizes[k], s, s ? err.msg : "");
         assert_int_equal(s, want);
         if (s) {
           assert_null(t.data);
@@ -286,22 +286,26 @@ static void resize_limits(void **st) {
       assert_int_equal(vgg_picture_alloc(&pic, tall ? 1 : (int)n, tall ? (int)n : 1, NULL), VGG_OK);
       for (int64_t i = 0; i < n; i++)
         for (int c = 0; c < 3; c++) pic.rgb[i * 3 + c] = (float)(255.0 * (double)i / (double)(n - 1));
-      for (int mode = 0; mode < 2; mode++)
+      for (int mode = 0; mode < VGG_RESIZE_COUNT; mode++)
         for (int k = 0; k < 2; k++) {
           const int S = sizes[k];
           if (S > 32 && (emulated || n > 1 << 24)) continue; /* a 4096^2 output: once per limit is enough */
           vgg_image_options o = {S, (vgg_resize_mode)mode, VGG_PREPROC_CAFFE, 0, 0};
           vgg_error err = {{0}};
           float *img = vgg_picture_resize(&pic, &o, &err);
-          if (!img) print_error("%s %lld, %s, %d: %s\n", tall ? "1 x" : "x 1", (long long)n, mode ? "crop" : "direct", S,
+          if (!img) print_error("%s %lld, %s, %d: %s\n", tall ? "1 x" : "x 1", (long long)n, vgg_resize_names()[mode], S,
                                 err.msg);
           assert_non_null(img);
-          /* The long axis is scaled to S (direct) or to S*256/224 * n (crop, the short side to S*256/224). */
-          const double scaled = mode ? (double)llround(S * 256.0 / 224.0) * (double)n : (double)S;
-          const double off = mode ? floor((scaled - S) / 2) : 0.0;
+          /* The long axis is scaled to S (direct, keras) or to S*256/224 * n (crop, torchvision: the short side
+           * to S*256/224); the PIL modes (torchvision, keras) work on 8-bit values: half a level more. */
+          const int pil = mode == VGG_RESIZE_TORCHVISION || mode == VGG_RESIZE_KERAS;
+          const int cropped = mode == VGG_RESIZE_CROP || mode == VGG_RESIZE_TORCHVISION;
+          const double scaled = cropped ? (double)llround(S * 256.0 / 224.0) * (double)n : (double)S;
+          const double off = mode == VGG_RESIZE_CROP ? floor((scaled - S) / 2) : cropped ? nearbyint((scaled - S) / 2) : 0;
           double worst = 0;
           for (int r = 0; r < S; r++) {
-            const double src = (off + r + 0.5) * (double)n / scaled - 0.5;
+            double src = (off + r + 0.5) * (double)n / scaled - 0.5;
+            if (mode == VGG_RESIZE_KERAS) src = floor(src + 0.5); /* the source pixel whose span holds the centre */
             const double want = 255.0 * (src < 0 ? 0 : src > n - 1 ? n - 1 : src) / (double)(n - 1);
             const int edge = (off + r < 3) || (off + r > scaled - 4);
             for (int q = 0; q < S; q++)
@@ -311,9 +315,9 @@ static void resize_limits(void **st) {
                 if (!edge && fabs(v - want) > worst) worst = fabs(v - want);
               }
           }
-          print_message("%s %9lld, %-6s %4d: worst %.3g levels from the ramp\n", tall ? "1 x" : "x 1", (long long)n,
-                        mode ? "crop" : "direct", S, worst);
-          assert_true(worst <= 0.5);
+          print_message("%s %9lld, %-11s %4d: worst %.3g levels from the ramp\n", tall ? "1 x" : "x 1", (long long)n,
+                        vgg_resize_names()[mode], S, worst);
+          assert_true(worst <= (pil ? 1.0 : 0.5));
           vgg_free(img);
         }
       vgg_free(pic.rgb);

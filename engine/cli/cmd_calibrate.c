@@ -17,7 +17,7 @@ static const char help[] =
     "  --seed N         seed of the random init when no --weights (default 0)\n"
     "  --arch NAME      vgg11|vgg13|vgg16|vgg19 (default vgg16)\n"
     "  --size N         resize to N x N (default 224)\n"
-    "  --resize MODE    direct (default) | crop\n"
+    "  --resize MODE    direct (default) | crop | torchvision | keras (as run)\n"
     "  --preproc MODE   caffe | torch (default: torch for torchvision weights, caffe otherwise)\n"
     "  --isa LEVEL      " VGG_LEVEL_CHOICES " (env VGGSIMD_ISA)\n"
     "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n";
@@ -68,7 +68,8 @@ int cmd_calibrate(int argc, char **argv) {
   uint64_t seed = 0;
   long size = 224;
   int resize = VGG_RESIZE_DIRECT, preproc = -1;
-  static const char *const resizes[] = {"direct", "crop", NULL}, *const preprocs[] = {"caffe", "torch", NULL};
+  static const char *const preprocs[] = {"caffe", "torch", NULL};
+  const char *const *resizes = vgg_resize_names();
   vgg_options eo;
   if (!rc && ((rc = opt_arch("calibrate", opts, &arch)) || (rc = opt_u64("calibrate", opts, "seed", &seed)) ||
               (rc = opt_int("calibrate", opts, "size", 32, 4096, &size)) ||

@@ -22,7 +22,9 @@ static const char help[] =
     "  --top            include the classifier (implied when --weights holds it)\n"
     "  --top5           print the five most likely ImageNet classes (needs the classifier)\n"
     "  --size N         resize to N x N (default 224; the classifier needs 224..255)\n"
-    "  --resize MODE    direct (default) | crop (shorter side to N*256/224, centre crop)\n"
+    "  --resize MODE    direct (default) | crop (shorter side to N*256/224, centre crop) | torchvision\n"
+    "                   (Resize(N*256/224) + CenterCrop(N) on a PIL image) | keras (load_img(target_size):\n"
+    "                   PIL nearest, squashed)\n"
     "  --max-pixels N   refuse pictures that decode to more than N pixels (default 67108864 = 8192x8192)\n"
     "  --full-decode    decode a JPEG at full size (default: at 1/2, 1/4 or 1/8 when that still covers --size)\n"
     "  --preproc MODE   caffe (BGR, mean subtracted) | torch (RGB/255, ImageNet mean/std);\n"
@@ -143,8 +145,9 @@ void run_describe(const run_conf *c, const run_engine *e, int h, int w, char *bu
   else snprintf(wdesc, sizeof wdesc, "random Glorot-uniform (seed %llu)", (unsigned long long)c->seed);
   char lanes[64] = "";
   if (e->lanes > 1) snprintf(lanes, sizeof lanes, " per image, %d images side by side", e->lanes);
-  snprintf(buf, size, "%s%s, input %dx%d, %s preprocessing, weights: %s, isa %s, %d thread%s%s", vgg_arch_name(c->arch),
-           c->top ? " with classifier" : " conv base", h, w, c->preproc_name, wdesc, vgg_net_isa(net),
+  snprintf(buf, size, "%s%s, input %dx%d (resize %s), %s preprocessing, weights: %s, isa %s, %d thread%s%s",
+           vgg_arch_name(c->arch), c->top ? " with classifier" : " conv base", h, w,
+           vgg_resize_names()[c->io.resize], c->preproc_name, wdesc, vgg_net_isa(net),
            vgg_net_threads(net), vgg_net_threads(net) > 1 ? "s" : "", lanes);
 }
 
@@ -283,7 +286,8 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   memset(&c, 0, sizeof c);
   long size = 224, max_pixels = VGG_DEFAULT_MAX_PIXELS, repeat = 0;
   int resize = VGG_RESIZE_DIRECT, preproc = -1, rc;
-  static const char *const resizes[] = {"direct", "crop", NULL}, *const preprocs[] = {"caffe", "torch", NULL};
+  static const char *const preprocs[] = {"caffe", "torch", NULL};
+  const char *const *resizes = vgg_resize_names();
   if ((rc = opt_arch("run", opts, &c.arch)) || (rc = opt_u64("run", opts, "seed", &c.seed)) ||
       (rc = opt_int("run", opts, "size", 32, 4096, &size)) ||
       (rc = opt_int("run", opts, "max-pixels", 1, 1L << 31, &max_pixels)) ||

@@ -136,14 +136,27 @@ vgg_status vgg_tensor_alloc(vgg_tensor *t, int n, int h, int w, int c, vgg_error
 void vgg_tensor_free(vgg_tensor *t);
 
 typedef enum { VGG_PREPROC_CAFFE = 0, VGG_PREPROC_TORCH = 1 } vgg_preproc;
-typedef enum { VGG_RESIZE_DIRECT = 0, VGG_RESIZE_CROP = 1 } vgg_resize_mode;
+/* The resize modes, one row each: enumerator, name.  direct: squash to size x size (stb_image_resize, linear
+ * light); crop: shorter side to size*256/224, centre crop (the same resampler); torchvision: what
+ * transforms.Resize(size*256/224) + CenterCrop(size) give a PIL image (antialiased bilinear on 8-bit sRGB values,
+ * rounded to 8 bits after each pass); keras: what keras' load_img(target_size=(size, size)) gives (PIL's nearest
+ * neighbour, squashed).  torchvision and keras decode a JPEG at its full size, as PIL does. */
+#define VGG_RESIZE_MODES(X) \
+  X(VGG_RESIZE_DIRECT, "direct") \
+  X(VGG_RESIZE_CROP, "crop") \
+  X(VGG_RESIZE_TORCHVISION, "torchvision") \
+  X(VGG_RESIZE_KERAS, "keras")
+#define VGG_RESIZE_ENUM_(e, name) e,
+typedef enum { VGG_RESIZE_MODES(VGG_RESIZE_ENUM_) VGG_RESIZE_COUNT } vgg_resize_mode;
+/* The names of the resize modes, in enum order, NULL-terminated. */
+const char *const *vgg_resize_names(void);
 
 /* Pixels an image may be decoded to when the options say 0: 8192 x 8192. */
 #define VGG_DEFAULT_MAX_PIXELS (1LL << 26)
 
 typedef struct {
   int size;               /* output is size x size */
-  vgg_resize_mode resize; /* direct resize, or shorter side to size*256/224 then centre crop */
+  vgg_resize_mode resize; /* see VGG_RESIZE_MODES */
   vgg_preproc preproc;
   int64_t max_pixels;     /* most pixels decoded (0: VGG_DEFAULT_MAX_PIXELS); larger images are refused */
   int full_decode;        /* 1: decode a JPEG at its full size even when 1/2, 1/4 or 1/8 would do */

@@ -196,7 +196,9 @@ VGG11, VGG13, VGG16, VGG19 = (_factory(a) for a in ("vgg11", "vgg13", "vgg16", "
 
 def load_image(path, size=224, resize="direct", preprocess="caffe", max_pixels=0, full_decode=False):
     """A picture (JPEG, PNG, BMP, TGA, PNM, GIF, PSD, HDR) or a preprocessed .npy, as a (1, size, size, 3) float32
-    array.  resize: "direct" or "crop" (shorter side to size*256/224, centre crop); preprocess: "caffe" (Keras
+    array.  resize: "direct", "crop" (shorter side to size*256/224, centre crop), "torchvision" (torchvision's
+    Resize(size*256/224) + CenterCrop(size) of a PIL image, value for value) or "keras" (keras' load_img with
+    target_size: PIL's nearest neighbour); preprocess: "caffe" (Keras
     VGG16: BGR, means subtracted) or "torch" (torchvision: RGB/255, ImageNet mean and std)."""
     n, limit = _whole(size), _whole(max_pixels)
     if n is None or not 32 <= n <= 4096:

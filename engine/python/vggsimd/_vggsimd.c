@@ -388,8 +388,8 @@ static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
   if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|issLp", kwlist, PyUnicode_FSConverter, &path_obj, &size, &resize,
                                    &pre, &max_pixels, &full))
     return NULL;
-  static const char *const resizes[] = {"direct", "crop", NULL}, *const pres[] = {"caffe", "torch", NULL};
-  const int r = choice("resize", resize, resizes), p = r < 0 ? -1 : choice("preprocess", pre, pres);
+  static const char *const pres[] = {"caffe", "torch", NULL};
+  const int r = choice("resize", resize, vgg_resize_names()), p = r < 0 ? -1 : choice("preprocess", pre, pres);
   if (r < 0 || p < 0) {
     Py_DECREF(path_obj);
     return NULL;
@@ -441,6 +441,22 @@ static PyObject *label(PyObject *mod, PyObject *arg) {
   return PyUnicode_FromString(vgg_imagenet_label((int)i));
 }
 
+/* The names of a NULL-terminated list as a tuple. */
+static PyObject *names_tuple(const char *const *names) {
+  Py_ssize_t n = 0;
+  while (names[n]) n++;
+  PyObject *t = PyTuple_New(n);
+  for (Py_ssize_t i = 0; t && i < n; i++) {
+    PyObject *s = PyUnicode_FromString(names[i]);
+    if (!s) {
+      Py_DECREF(t);
+      return NULL;
+    }
+    PyTuple_SET_ITEM(t, i, s);
+  }
+  return t;
+}
+
 static PyObject *levels(PyObject *mod, PyObject *unused) {
   (void)mod, (void)unused;
   PyObject *list = PyList_New(0);
@@ -474,6 +490,15 @@ PyMODINIT_FUNC PyInit__vggsimd(void) {
   PyObject *m = PyModule_Create(&module);
   if (!m) return NULL;
   Py_INCREF(&NetType);
+  PyObject *lists[] = {names_tuple(vgg_resize_names()), names_tuple(vgg_algo_names()),
+                       names_tuple(vgg_precision_names())};
+  static const char *const list_names[] = {"RESIZE_MODES", "ALGOS", "PRECISIONS"};
+  for (int i = 0; i < 3; i++)
+    if (!lists[i] || PyModule_AddObject(m, list_names[i], lists[i]) < 0) {
+      Py_XDECREF(lists[i]);
+      Py_DECREF(m);
+      return NULL;
+    }
   if (PyModule_AddObject(m, "Net", (PyObject *)&NetType) < 0 ||
       PyModule_AddStringConstant(m, "__version__", VGGSIMD_VERSION) < 0) {
     Py_DECREF(&NetType);

@@ -286,9 +286,9 @@ def main(argv=None):
     ap.add_argument("--top", action="store_true", help="include the classifier (implied when --weights holds it)")
     ap.add_argument("--layer", default="block5_pool", choices=LAYERS)
     ap.add_argument("--size", type=int, default=224)
-    ap.add_argument("--resize", default="direct", choices=("direct", "crop"))
+    ap.add_argument("--resize", default="direct", choices=vggsimd._vggsimd.RESIZE_MODES)
     ap.add_argument("--preprocess", choices=("caffe", "torch"), help="default: torch for torchvision weights")
-    ap.add_argument("--algo", default="auto", choices=("auto", "direct", "wino2", "wino4", "wino6", "fast"))
+    ap.add_argument("--algo", default="auto", choices=vggsimd._vggsimd.ALGOS)
     ap.add_argument("--skip-existing", action="store_true",
                     help="resume: partitions an earlier run finished for the same images are not run again")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,0 +1,107 @@
+"""--resize torchvision and keras give the input tensors of the frameworks themselves: torchvision's
+Resize(256) + CenterCrop(224) + ToTensor + Normalize on a PIL image, and keras' load_img(target_size=(224, 224))
+(PIL's nearest neighbour) with caffe preprocessing, on photos of many shapes made here with PIL; the top-5
+of torchvision's VGG16 (float64) on its own tensor equals ours on ours, in order."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import vggsimd
+from conftest import IMG, PHOTO, cli
+
+Image = pytest.importorskip("PIL.Image")
+torch = pytest.importorskip("torch")
+T = pytest.importorskip("torchvision.transforms")
+
+MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+CAFFE = np.array([103.939, 116.779, 123.68], np.float32)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Landscape and portrait, large and small, odd and even margins, JPEG (baseline, progressive, 4:2:0 and
+    4:4:4) and PNG, grey and with alpha."""
+    d = tmp_path_factory.mktemp("shapes")
+    src = [Image.open(PHOTO).convert("RGB"), Image.open(os.path.join(IMG, "large_1200x800.jpg")).convert("RGB")]
+    sizes = [(451, 300), (300, 451), (1200, 800), (800, 1201), (3001, 2000), (257, 256), (256, 257), (225, 224),
+             (224, 224), (100, 61), (61, 100), (40, 33), (5000, 333), (333, 999), (2560, 1440), (511, 383)]
+    out = []
+    for i, (w, h) in enumerate(sizes):
+        im = src[i % 2].resize((w, h), Image.BICUBIC)
+        if i % 5 == 3:
+            im = im.rotate(17 * i, expand=False)
+        name = d / ("s%02d_%dx%d" % (i, w, h))
+        if i % 4 == 0:
+            p = str(name) + ".png"
+            (im.convert("RGBA") if i % 8 == 0 else im).save(p)
+        elif i % 4 == 1:
+            p = str(name) + ".jpg"
+            im.save(p, quality=92, progressive=True)
+        elif i % 4 == 2:
+            p = str(name) + ".jpg"
+            im.convert("L").save(p, quality=85)
+        else:
+            p = str(name) + ".jpg"
+            im.save(p, quality=95, subsampling=0)
+        out.append(p)
+    # The formats and depths the decoders read: 16-bit RGB (PIL keeps the high byte), grey with alpha, palette,
+    # Adobe CMYK JPEG, BMP.
+    data = os.path.join(IMG, "..")
+    out += [os.path.join(data, "img", n) for n in ("rgb16.png", "rgba16.png", "graya8.png", "rgb8.bmp")]
+    out += [os.path.join(data, "formats", n) for n in ("palette.png", "cmyk.jpg", "interlaced.png", "rle.tga")]
+    return out
+
+
+def torchvision_tensor(path):
+    tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(MEAN, STD)])
+    return tf(Image.open(path).convert("RGB")).permute(1, 2, 0).numpy()[None]
+
+
+def keras_tensor(path):
+    a = np.asarray(Image.open(path).convert("RGB").resize((224, 224), Image.NEAREST), np.float32)
+    return (a[..., ::-1] - CAFFE)[None]
+
+
+def test_torchvision_mode_is_torchvisions_tensor(photos):
+    total = exact = 0
+    for p in photos:
+        ref = torchvision_tensor(p)
+        ours = vggsimd.load_image(p, resize="torchvision", preprocess="torch")
+        levels = np.abs(ref - ours) * 255 * np.array(STD, np.float32)  # back to 8-bit levels
+        assert levels.max() <= 1.0 + 1e-3, (p, levels.max())
+        total += levels.size
+        exact += int((levels < 1e-3).sum())
+        print("%s: %.4f exact, worst %.3g levels" % (os.path.basename(p), (levels < 1e-3).mean(), levels.max()))
+    assert exact >= 0.99 * total, exact / total
+
+
+def test_keras_mode_is_load_img(photos):
+    for p in photos:
+        assert np.array_equal(vggsimd.load_image(p, resize="keras"), keras_tensor(p)), p
+
+
+def test_cli_takes_the_modes(exe, photos, tmp_path):
+    """The CLI's run with each mode equals Python's on the tensor load_image gives (block 1, bit for bit)."""
+    m = vggsimd.VGG16(threads=1)
+    for mode, pre in (("torchvision", "torch"), ("keras", "caffe")):
+        out = tmp_path / mode
+        cli("run", photos[3], "--resize", mode, "--preproc", pre, "--npy", out, "--threads", 1)
+        want = m.features(vggsimd.load_image(photos[3], resize=mode, preprocess=pre))["block1_pool"]
+        assert np.array_equal(np.load(out / "block1.npy"), want), mode
+
+
+def test_top5_equals_torchvisions(photos, weights_top):
+    torchvision = pytest.importorskip("torchvision")
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+    import safetensors_io
+    model = torchvision.models.vgg16(weights=None).double().eval()
+    model.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in safetensors_io.read(weights_top).items()})
+    m = vggsimd.VGG16(weights=weights_top, include_top=True)
+    for p in photos[:3]:
+        with torch.no_grad():
+            ref = torch.softmax(model(torch.from_numpy(torchvision_tensor(p).astype(np.float64)).permute(0, 3, 1, 2)),
+                                1).numpy()[0]
+        ours = m.predict(vggsimd.load_image(p, resize="torchvision", preprocess="torch"))[0]
+        assert list(np.argsort(-ours, kind="stable")[:5]) == list(np.argsort(-ref, kind="stable")[:5]), p
