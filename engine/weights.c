@@ -404,19 +404,35 @@ vgg_status vgg_weights_load(const vgg_model *m, const char *path, int threads, v
   int has_top;
   vgg_weights *w = NULL;
   if ((s = detect_naming(sf, &naming, &has_top, err))) goto done;
+  /* A conv base may come from a file that also holds the classifier: the classifier's tensors are checked for
+   * names and shapes, and never read (their pages of the mapping are never touched). */
+  vgg_model *full = NULL;
+  if (has_top && !m->top && vgg_model_create(m->arch, 1, 224, 224, &full, NULL)) full = NULL;
   /* Every tensor in the file must be one the model expects. */
   for (int i = 0; i < sf->n && !s; i++) {
     int known = 0;
     char name[128];
     for (int p = 0; p < m->nparams && !known; p++)
       for (int b = 0; b < 2 && !known; b++) known = !strcmp(sf->t[i].name, vgg_param_name(m, p, naming, b, name, sizeof name));
+    for (int p = m->nparams; full && p < full->nparams && !known; p++)
+      for (int b = 0; b < 2 && !known; b++)
+        if (!strcmp(sf->t[i].name, vgg_param_name(full, p, naming, b, name, sizeof name))) {
+          const vgg_layer *l = vgg_model_param_layer(full, p);
+          int64_t shape[4] = {l->biases, 0, 0, 0};
+          const int nd = b ? 1 : file_shape(l, naming, shape);
+          known = sf->t[i].ndim == nd && !memcmp(sf->t[i].shape, shape, sizeof(int64_t) * (size_t)nd);
+          if (!known)
+            s = vgg_fail(err, VGG_ERR_FORMAT, "%s: tensor '%s' of the classifier does not have %s's shape", path,
+                         sf->t[i].name, vgg_arch_name(m->arch));
+        }
     char hint[96];
-    if (!known)
+    if (!known && !s)
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s: unexpected tensor '%s' for %s%s%s", path, sf->t[i].name,
                    vgg_arch_name(m->arch), m->top ? " with the classifier" : " (conv base)",
                    arch_hint(sf, m, naming, has_top, hint, sizeof hint)[0] ? hint
                    : has_top && !m->top ? "; the file holds the classifier: use --top" : "");
   }
+  vgg_model_free(full);
   if (s) goto done;
   unsigned char in_file[VGG_MAX_PARAMS] = {0};
   for (int p = 0; p < m->nparams; p++) {

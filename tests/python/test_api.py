@@ -201,8 +201,12 @@ def test_numbers_are_whole_and_in_range_and_paths_may_be_pathlike(weights_top):
     import pathlib
     a = vggsimd.VGG16(weights=pathlib.Path(weights_top), include_top=True, threads=1)
     assert a.preprocess == vggsimd.VGG16(weights=os.fsencode(weights_top), include_top=True, threads=1).preprocess
-    with pytest.raises(ValueError, match="holds the classifier: pass include_top=True"):
-        vggsimd.VGG16(weights=pathlib.Path(weights_top))
+    # A file with the classifier serves the conv base too (Keras' include_top=False on a full file): the same
+    # block 5 as the full model's, bit for bit.
+    base = vggsimd.VGG16(weights=pathlib.Path(weights_top), threads=1)
+    x = np.random.default_rng(0).standard_normal((1, 224, 224, 3)).astype(np.float32)
+    assert base.count_params() == 14714688 and not base.include_top
+    assert np.array_equal(base.predict(x), a.features(x)["block5_pool"])
     with pytest.raises(ValueError, match="ranges must be None or the path"):
         vggsimd.VGG16(precision="int8", ranges=5)
     assert vggsimd.load_image(pathlib.Path(PHOTO)).shape == (1, 224, 224, 3)

@@ -90,10 +90,8 @@ class Model:
                 raise ValueError("threads must be None (online cores) or a whole number from 1 to 1024, got %r"
                                  % (threads,))
             threads = n
-        naming, has_top = _vggsimd.probe_weights(weights) if weights is not None else ("keras", False)
-        if has_top and not include_top:
-            raise ValueError("%s holds the classifier: pass include_top=True (the command line's --top is implied "
-                             "by such a file)" % (weights,))
+        # A file with the classifier serves include_top=False too: its classifier is checked, never read.
+        naming, _ = _vggsimd.probe_weights(weights) if weights is not None else ("keras", False)
         #: the preprocessing the weights expect: "torch" for torchvision naming, else "caffe"
         self.preprocess = "torch" if naming == "torch" else "caffe"
         self._net = _vggsimd.Net(arch=arch, weights=weights, top=bool(include_top), height=shape[0], width=shape[1],
