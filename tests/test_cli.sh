@@ -87,6 +87,12 @@ with open(sys.argv[1], "wb") as f:
             chunk(b"IDAT", zlib.compress(b"\x00\x80" * n, 9)) + chunk(b"IEND", b""))
 PY
 for mode in direct crop torchvision keras; do expect 0 "conv base" -- run "$T/tall.png" --size 32 --resize $mode --threads 1; done
+# --quiet (and -q) only quiets: one image keeps the one-image layout and output.
+for q in --quiet -q; do
+  expect 0 "block5  [1, 1, 1, 512]" -- run "$IMG/rgb8.png" --size 32 --threads 1 --npy "$T/q$q" $q
+  [ -f "$T/q$q/block1.npy" ] && ok || bad "run one image $q: no $T/q$q/block1.npy (the many-image layout?)"
+done
+expect 2 "unknown option '-q'" -- summary -q
 expect 2 "--max-pixels '0' is not a whole number" -- run "$IMG/rgb8.png" --max-pixels 0
 expect 1 "too large (at most 1000 pixels" -- run "$IMG/rgb8.png" --max-pixels 1000
 expect 1 "empty file" -- run "$IMG/empty.png"

@@ -74,6 +74,10 @@ int args_parse(const char *cmd, int argc, char **argv, int first, opt *opts, con
       }
       continue;
     }
+    if (!only_pos && !strcmp(a, "-q") && find(opts, "quiet", 5)) { /* the one short option, as in most tools */
+      find(opts, "quiet", 5)->value = "1";
+      continue;
+    }
     if (!only_pos && a[0] == '-' && a[1]) {
       cli_error(cmd, "unknown option '%s' (see 'vggsimd %s --help')", a, cmd);
       return EXIT_USAGE;

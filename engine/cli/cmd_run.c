@@ -53,7 +53,7 @@ static const char help[] =
     "  --features DIR   DIR/NAME.npy per image (NAME: the image's file name) of the layer --layer\n"
     "  --layer NAME     block1_pool .. block5_pool (default block5_pool), fc1, fc2, predictions\n"
     "  --skip-existing  leave out images whose outputs are all there (resumes an interrupted run)\n"
-    "  --quiet          no progress line (shown on stderr when it is a terminal)\n"
+    "  --quiet, -q      no progress line (shown on stderr when it is a terminal); changes nothing else\n"
     "An image that fails is reported on its own line and the run goes on; the exit code is then 1.\n";
 
 #define MAX_OUT 24
@@ -341,8 +341,7 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   }
 
   /* Several inputs, a directory, a list or a many-image option: the many-image mode. */
-  static const char *const many_opts[] = {"batch", "lanes", "jsonl", "features", "layer", "skip-existing", "quiet",
-                                          NULL};
+  static const char *const many_opts[] = {"batch", "lanes", "jsonl", "features", "layer", "skip-existing", NULL};
   int many = npos > 1;
   struct stat sb;
   for (int i = 0; i < npos; i++) many |= pos[i][0] == '@' || (stat(pos[i], &sb) == 0 && S_ISDIR(sb.st_mode));
