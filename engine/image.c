@@ -504,7 +504,48 @@ static vgg_status check_options(const vgg_image_options *opt, vgg_error *err) {
   if (opt->size < 32 || opt->size > 4096)
     return vgg_fail(err, VGG_ERR_ARG, "image size %d is out of range (32 to 4096)", opt->size);
   if (opt->max_pixels < 0) return vgg_fail(err, VGG_ERR_ARG, "max_pixels %lld is negative", (long long)opt->max_pixels);
+  if ((unsigned)opt->preproc > VGG_PREPROC_NONE)
+    return vgg_fail(err, VGG_ERR_ARG, "preprocessing %d is not caffe, torch or none", (int)opt->preproc);
   return VGG_OK;
+}
+
+/* The network input of a picture: resized as opt says, then preprocessed (caffe or torch). */
+static vgg_status picture_input(const vgg_picture *pic, const vgg_image_options *opt, vgg_tensor *out,
+                                vgg_error *err) {
+  const int S = opt->size;
+  float *img = vgg_picture_resize(pic, opt, err);
+  if (!img) return VGG_ERR_NOMEM;
+  const size_t np = (size_t)S * S;
+  if (opt->preproc == VGG_PREPROC_CAFFE) {
+    /* Keras VGG16: RGB -> BGR, subtract the ImageNet BGR means. */
+    for (size_t i = 0; i < np; i++) {
+      float *p = img + 3 * i;
+      const float r = p[0], g = p[1], b = p[2];
+      p[0] = b - 103.939f, p[1] = g - 116.779f, p[2] = r - 123.68f;
+    }
+  } else if (opt->preproc == VGG_PREPROC_TORCH) {
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    for (size_t i = 0; i < np; i++)
+      for (int c = 0; c < 3; c++) img[3 * i + c] = (img[3 * i + c] / 255.0f - mean[c]) / std[c];
+  }
+  out->n = 1, out->h = S, out->w = S, out->c = 3;
+  out->data = img;
+  return VGG_OK;
+}
+
+vgg_status vgg_image_from_rgb(const float *rgb, int w, int h, const vgg_image_options *opt, vgg_tensor *out,
+                              vgg_error *err) {
+  memset(out, 0, sizeof *out);
+  vgg_status s = check_options(opt, err);
+  if (s) return s;
+  if (w < 1 || h < 1) return vgg_fail(err, VGG_ERR_SHAPE, "a picture of %dx%d pixels", w, h);
+  const size_t n = (size_t)w * (size_t)h * 3;
+  for (size_t i = 0; i < n; i++)
+    if (!(rgb[i] >= 0.0f && rgb[i] <= 255.0f))
+      return vgg_fail(err, VGG_ERR_ARG, "pixel value %g at (%zu, %zu) is not from 0 to 255", (double)rgb[i],
+                      i / 3 / (size_t)w, i / 3 % (size_t)w);
+  const vgg_picture pic = {w, h, (float *)rgb, w, h};
+  return picture_input(&pic, opt, out, err);
 }
 
 static vgg_status decode_info(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
@@ -524,27 +565,9 @@ static vgg_status decode_info(const char *name, const unsigned char *data, size_
   vgg_status s = vgg_decode_picture(&rq, &pic, err);
   if (s) return s;
   if (info) info->width = pic.stored_w, info->height = pic.stored_h;
-  float *img = vgg_picture_resize(&pic, opt, err);
+  s = picture_input(&pic, opt, out, err);
   vgg_free(pic.rgb);
-  if (!img) return VGG_ERR_NOMEM;
-
-  /* Preprocess in place. */
-  const size_t np = (size_t)S * S;
-  if (opt->preproc == VGG_PREPROC_CAFFE) {
-    /* Keras VGG16: RGB -> BGR, subtract the ImageNet BGR means. */
-    for (size_t i = 0; i < np; i++) {
-      float *p = img + 3 * i;
-      const float r = p[0], g = p[1], b = p[2];
-      p[0] = b - 103.939f, p[1] = g - 116.779f, p[2] = r - 123.68f;
-    }
-  } else {
-    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
-    for (size_t i = 0; i < np; i++)
-      for (int c = 0; c < 3; c++) img[3 * i + c] = (img[3 * i + c] / 255.0f - mean[c]) / std[c];
-  }
-  out->n = 1, out->h = S, out->w = S, out->c = 3;
-  out->data = img;
-  return VGG_OK;
+  return s;
 }
 
 vgg_status vgg_image_decode(const char *name, const unsigned char *data, size_t len, const vgg_image_options *opt,
@@ -676,8 +699,9 @@ vgg_status vgg_image_write_png(const char *path, const vgg_tensor *t, vgg_prepro
   for (size_t i = 0; i < np; i++)
     for (int c = 0; c < 3; c++) {
       /* Undo the preprocessing: caffe holds BGR minus the means, torch (RGB/255 - mean) / std. */
-      const float v = preproc == VGG_PREPROC_CAFFE ? t->data[3 * i + (2 - c)] + bgr_mean[2 - c]
-                                                   : (t->data[3 * i + c] * std[c] + mean[c]) * 255.0f;
+      const float v = preproc == VGG_PREPROC_CAFFE  ? t->data[3 * i + (2 - c)] + bgr_mean[2 - c]
+                      : preproc == VGG_PREPROC_NONE ? t->data[3 * i + c]
+                                                    : (t->data[3 * i + c] * std[c] + mean[c]) * 255.0f;
       const float r = v < 0 ? 0 : v > 255 ? 255 : v + 0.5f;
       pix[3 * i + c] = (unsigned char)r;
     }

@@ -135,7 +135,8 @@ typedef struct {
 vgg_status vgg_tensor_alloc(vgg_tensor *t, int n, int h, int w, int c, vgg_error *err);
 void vgg_tensor_free(vgg_tensor *t);
 
-typedef enum { VGG_PREPROC_CAFFE = 0, VGG_PREPROC_TORCH = 1 } vgg_preproc;
+/* caffe: Keras' VGG preprocessing; torch: torchvision's; none: the resized RGB values 0..255 as they are. */
+typedef enum { VGG_PREPROC_CAFFE = 0, VGG_PREPROC_TORCH = 1, VGG_PREPROC_NONE = 2 } vgg_preproc;
 /* The resize modes, one row each: enumerator, name.  direct: squash to size x size (stb_image_resize, linear
  * light); crop: shorter side to size*256/224, centre crop (the same resampler); torchvision: what
  * transforms.Resize(size*256/224) + CenterCrop(size) give a PIL image (antialiased bilinear on 8-bit sRGB values,
@@ -171,6 +172,10 @@ typedef struct {
  * claiming more pixels than the file's bytes can encode; with VGG_ERR_SHAPE:
  * more than max_pixels pixels to decode, or a file over 1 GiB. */
 vgg_status vgg_image_load(const char *path, const vgg_image_options *opt, vgg_tensor *out, vgg_error *err);
+/* The same for a picture already in memory: w x h RGB values from 0 to 255 (row by row, 3 floats a pixel; a
+ * value outside is refused).  opt->max_pixels and full_decode do not apply. */
+vgg_status vgg_image_from_rgb(const float *rgb, int w, int h, const vgg_image_options *opt, vgg_tensor *out,
+                              vgg_error *err);
 /* The size of the picture as stored in its file (an .npy: its H and W). */
 typedef struct {
   int width, height;

@@ -105,3 +105,79 @@ def test_top5_equals_torchvisions(photos, weights_top):
                                 1).numpy()[0]
         ours = m.predict(vggsimd.load_image(p, resize="torchvision", preprocess="torch"))[0]
         assert list(np.argsort(-ours, kind="stable")[:5]) == list(np.argsort(-ref, kind="stable")[:5]), p
+
+
+KERAS_DOC_SCRIPT = '''
+from vggsimd import VGG16
+from vggsimd import image
+from vggsimd import preprocess_input
+import numpy as np
+
+model = VGG16(weights=WEIGHTS, include_top=False)
+
+img_path = IMG_PATH
+img = image.load_img(img_path, target_size=(224, 224))
+x = image.img_to_array(img)
+x = np.expand_dims(x, axis=0)
+x = preprocess_input(x)
+
+features = model.predict(x)
+batch = model.predict(np.concatenate([x, x, x]), batch_size=8, verbose=0)
+called = model(x)
+'''
+
+TORCHVISION_TUTORIAL_SCRIPT = '''
+import vggsimd
+import numpy as np
+from PIL import Image
+
+model = vggsimd.VGG16(weights=WEIGHTS, include_top=False)
+img = Image.open(IMG_PATH)
+x = vggsimd.load_image(img, resize="torchvision", preprocess="torch")
+features = model.predict(x)
+flat = features.reshape(features.shape[0], -1)
+'''
+
+
+def test_scripts_written_as_the_keras_and_torchvision_docs_run(photos, weights_top):
+    """The Keras VGG16 documentation's feature extraction (the conv base of a full weights file, load_img,
+    img_to_array, expand_dims, preprocess_input, predict with batch_size and verbose, model(x)) and the
+    torchvision tutorial's (a PIL image in, torchvision's transform), unchanged but for the imports and the
+    weights file; their features equal the frameworks' tensors run through the same model."""
+    ns = {"WEIGHTS": weights_top, "IMG_PATH": photos[1]}
+    exec(compile(KERAS_DOC_SCRIPT, "keras_doc", "exec"), ns)
+    base = vggsimd.VGG16(weights=weights_top)
+    want = base.predict(keras_tensor(photos[1]))
+    assert ns["features"].shape == (1, 7, 7, 512) and np.array_equal(ns["features"], want)
+    assert np.array_equal(ns["batch"], np.concatenate([want] * 3)) and np.array_equal(ns["called"], want)
+    ns = {"WEIGHTS": weights_top, "IMG_PATH": photos[1]}
+    exec(compile(TORCHVISION_TUTORIAL_SCRIPT, "torchvision_tutorial", "exec"), ns)
+    assert ns["flat"].shape == (1, 25088)
+    assert np.array_equal(ns["features"], base.predict(torchvision_tensor(photos[1])))
+
+
+def test_keras_habits_and_clear_refusals(photos):
+    m = vggsimd.VGG16(input_shape=(32, 32, 3), threads=1)
+    x = np.random.default_rng(1).standard_normal((3, 32, 32, 3)).astype(np.float32)
+    assert np.array_equal(m(x), m.predict(x, batch_size=1, verbose=2))
+    with pytest.raises(ValueError, match="batch_size must be None or a whole number"):
+        m.predict(x, batch_size=0)
+    with pytest.raises(ValueError, match="scripts/convert_torchvision.py"):
+        vggsimd.VGG16(weights="imagenet")
+    with pytest.raises(ValueError, match="target_size must be .size, size., a square"):
+        vggsimd.load_image(photos[0], target_size=(224, 200))
+    with pytest.raises(ValueError, match="mode must be 'caffe' or 'torch'"):
+        vggsimd.preprocess_input(np.zeros((1, 4, 4, 3)), mode="tf")
+    with pytest.raises(ValueError, match="not from 0 to 255"):
+        vggsimd.load_image(np.full((40, 40, 3), 300.0))
+    # Arrays and PIL images in, as paths: the same tensor; load_images stacks.
+    im = Image.open(photos[0])
+    a = vggsimd.load_image(photos[0], resize="torchvision", preprocess="torch")
+    assert np.array_equal(vggsimd.load_image(im, resize="torchvision", preprocess="torch"), a)
+    assert np.array_equal(vggsimd.load_image(np.asarray(im.convert("RGB")), resize="torchvision",
+                                             preprocess="torch"), a)
+    assert vggsimd.load_images([photos[0], im, np.asarray(im.convert("RGB"))], size=64).shape == (3, 64, 64, 3)
+    raw = np.asarray(im.convert("RGB").resize((224, 224), Image.NEAREST))[None]
+    assert np.array_equal(vggsimd.preprocess_input(raw), keras_tensor(photos[0]))
+    assert np.array_equal(vggsimd.preprocess_input(raw, mode="torch"),
+                          vggsimd.load_image(photos[0], resize="keras", preprocess="torch"))

@@ -20,7 +20,8 @@ import numpy as _np
 from . import _vggsimd
 
 __version__ = _vggsimd.__version__
-__all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "Model", "Layer", "load_image", "decode_predictions", "levels"]
+__all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "Model", "Layer", "load_image", "load_images", "preprocess_input",
+           "decode_predictions", "levels"]
 
 BLOCKS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
 
@@ -72,6 +73,11 @@ class Model:
 
     def __init__(self, arch="vgg16", weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None,
                  threads=None, algo="auto", precision="f32", ranges=None):
+        if isinstance(weights, str) and weights == "imagenet" and not _os.path.exists(weights):
+            raise ValueError("weights='imagenet': nothing is downloaded here.  Convert the ImageNet weights once: "
+                             "torchvision's vgg16 state dict with scripts/convert_torchvision.py, or Keras' "
+                             "vgg16_weights_tf_dim_ordering_tf_kernels.h5 with scripts/convert_keras.py, then "
+                             "pass weights='vgg16.safetensors'")
         weights, ranges = _file(weights, "weights"), _file(ranges, "ranges")
         for value, what in ((arch, "arch"), (algo, "algo"), (precision, "precision")):
             _text(value, what)
@@ -136,10 +142,20 @@ class Model:
         """Every step the net runs: layer, op, algorithm, dtype, fused operations, kernel, tasks, seconds."""
         return self._net.steps()
 
-    def predict(self, x):
-        """Probabilities (N, 1000) with the classifier; the block5_pool output (N, h, w, 512) without."""
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+        """Probabilities (N, 1000) with the classifier; the block5_pool output (N, h, w, 512) without.  Keras'
+        batch_size, verbose, steps and callbacks are taken for compatibility: the engine splits the batch itself
+        and every image's result is the same whatever the split."""
+        if batch_size is not None and (_whole(batch_size) is None or _whole(batch_size) < 1):
+            raise ValueError("batch_size must be None or a whole number >= 1, got %r" % (batch_size,))
+        if steps is not None or callbacks:
+            raise ValueError("predict takes arrays: steps and callbacks apply to Keras datasets and training")
         _, probs, last, _ = self._net.forward(x, False)
         return probs if self.include_top else last
+
+    def __call__(self, x):
+        """model(x): predict(x), as a Keras model is called."""
+        return self.predict(x)
 
     def features(self, x):
         """The output of each of the five blocks: {"block1_pool": (N, H/2, W/2, 64), ..., "block5_pool": ...}."""
@@ -192,20 +208,81 @@ def _factory(arch):
 VGG11, VGG13, VGG16, VGG19 = (_factory(a) for a in ("vgg11", "vgg13", "vgg16", "vgg19"))
 
 
-def load_image(path, size=224, resize="direct", preprocess="caffe", max_pixels=0, full_decode=False):
-    """A picture (JPEG, PNG, BMP, TGA, PNM, GIF, PSD, HDR) or a preprocessed .npy, as a (1, size, size, 3) float32
-    array.  resize: "direct", "crop" (shorter side to size*256/224, centre crop), "torchvision" (torchvision's
-    Resize(size*256/224) + CenterCrop(size) of a PIL image, value for value) or "keras" (keras' load_img with
-    target_size: PIL's nearest neighbour); preprocess: "caffe" (Keras
-    VGG16: BGR, means subtracted) or "torch" (torchvision: RGB/255, ImageNet mean and std)."""
-    n, limit = _whole(size), _whole(max_pixels)
+def _size(size, target_size):
+    if target_size is not None:
+        try:
+            h, w = (_whole(v) for v in target_size)
+        except (TypeError, ValueError):
+            h = w = None
+        if h is None or h != w:
+            raise ValueError("target_size must be (size, size), a square, got %r" % (target_size,))
+        size = h
+    n = _whole(size)
     if n is None or not 32 <= n <= 4096:
         raise ValueError("size must be a whole number from 32 to 4096, got %r" % (size,))
+    return n
+
+
+def load_image(path, size=224, resize="direct", preprocess="caffe", max_pixels=0, full_decode=False,
+               target_size=None):
+    """A picture as a (1, size, size, 3) float32 array, resized and preprocessed.  path: a file (JPEG, PNG, BMP,
+    TGA, PNM, GIF, PSD, HDR, or a preprocessed .npy, returned as it is), a PIL image, or an (H, W, 3) array of
+    RGB values 0..255.  target_size=(size, size) as Keras' load_img takes it.  resize: "direct", "crop" (shorter
+    side to size*256/224, centre crop), "torchvision" (torchvision's Resize(size*256/224) + CenterCrop(size) of a
+    PIL image, value for value) or "keras" (keras' load_img with target_size: PIL's nearest neighbour);
+    preprocess: "caffe" (Keras VGG16: BGR, means subtracted) or "torch" (torchvision: RGB/255, ImageNet mean and
+    std)."""
+    n, limit = _size(size, target_size), _whole(max_pixels)
     if limit is None or not 0 <= limit <= 1 << 31:
         raise ValueError("max_pixels must be 0 (the default limit) or a whole number up to 2147483648, got %r"
                          % (max_pixels,))
+    _text(resize, "resize")
+    _text(preprocess, "preprocess")
+    if hasattr(path, "convert") and hasattr(path, "size") and hasattr(path, "mode"):  # a PIL image
+        path = _np.asarray(path.convert("RGB"))
+    if isinstance(path, _np.ndarray) or (not isinstance(path, (str, bytes, _os.PathLike)) and hasattr(path, "__array__")):
+        a = _np.asarray(path)
+        if a.ndim == 4 and a.shape[0] == 1:
+            a = a[0]
+        if a.ndim == 2:
+            a = _np.repeat(a[..., None], 3, axis=2)
+        if a.dtype.kind not in "uif" or a.dtype.kind == "c":
+            raise ValueError("a picture array must hold real numbers (RGB values 0..255), got dtype %s" % a.dtype)
+        return _vggsimd.image_from_array(a, size=n, resize=resize, preprocess=preprocess)
+    if not isinstance(path, (str, bytes, _os.PathLike)):
+        raise ValueError("load_image takes a path, a PIL image or an (H, W, 3) array, got %r" % (type(path),))
     return _vggsimd.load_image(path, size=n, resize=resize, preprocess=preprocess, max_pixels=limit,
                                full_decode=full_decode)
+
+
+def load_images(paths, **kw):
+    """Several pictures (paths, PIL images or arrays) as one (N, size, size, 3) array; load_image's options."""
+    items = list(paths)
+    if not items:
+        raise ValueError("load_images needs at least one picture")
+    return _np.concatenate([load_image(p, **kw) for p in items])
+
+
+_MEAN, _STD = _np.array([0.485, 0.456, 0.406], _np.float32), _np.array([0.229, 0.224, 0.225], _np.float32)
+_CAFFE = _np.array([103.939, 116.779, 123.68], _np.float32)
+
+
+def preprocess_input(x, data_format=None, mode="caffe"):
+    """Keras' vgg16.preprocess_input (mode="caffe": RGB -> BGR, ImageNet means subtracted) or torchvision's
+    ToTensor + Normalize (mode="torch": /255, ImageNet mean and std) on RGB values 0..255, channels last; a new
+    float32 array of the same shape."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError("data_format must be 'channels_last' (NHWC), got %r" % (data_format,))
+    a = _np.asarray(x)
+    if a.dtype.kind not in "uif" or a.shape[-1:] != (3,):
+        raise ValueError("preprocess_input takes RGB values 0..255 with 3 channels last, got dtype %s shape %s"
+                         % (a.dtype, a.shape))
+    a = a.astype(_np.float32)
+    if mode == "caffe":
+        return a[..., ::-1] - _CAFFE
+    if mode == "torch":
+        return (a / _np.float32(255) - _MEAN) / _STD
+    raise ValueError("mode must be 'caffe' or 'torch', got %r" % (mode,))
 
 
 def decode_predictions(probs, top=5):
@@ -227,3 +304,6 @@ def decode_predictions(probs, top=5):
 def levels():
     """Kernel levels usable on this CPU, best last."""
     return _vggsimd.levels()
+
+
+from . import image  # noqa: E402  (Keras-style load_img / img_to_array; needs the names above)

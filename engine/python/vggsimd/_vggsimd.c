@@ -388,7 +388,7 @@ static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
   if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|issLp", kwlist, PyUnicode_FSConverter, &path_obj, &size, &resize,
                                    &pre, &max_pixels, &full))
     return NULL;
-  static const char *const pres[] = {"caffe", "torch", NULL};
+  static const char *const pres[] = {"caffe", "torch", "none", NULL};
   const int r = choice("resize", resize, vgg_resize_names()), p = r < 0 ? -1 : choice("preprocess", pre, pres);
   if (r < 0 || p < 0) {
     Py_DECREF(path_obj);
@@ -414,6 +414,41 @@ static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
   if (a) memcpy(PyArray_DATA((PyArrayObject *)a), t.data, sizeof(float) * (size_t)t.h * t.w * 3);
   vgg_tensor_free(&t);
   return a;
+}
+
+/* image_from_array(a, size, resize, preprocess): a (H, W, 3) array of RGB values 0..255 as load_image's result. */
+static PyObject *image_from_array(PyObject *mod, PyObject *args, PyObject *kw) {
+  (void)mod;
+  static char *kwlist[] = {"array", "size", "resize", "preprocess", NULL};
+  PyObject *ain;
+  const char *resize = "direct", *pre = "caffe";
+  int size = 224;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iss", kwlist, &ain, &size, &resize, &pre)) return NULL;
+  static const char *const pres[] = {"caffe", "torch", "none", NULL};
+  const int r = choice("resize", resize, vgg_resize_names()), p = r < 0 ? -1 : choice("preprocess", pre, pres);
+  if (r < 0 || p < 0) return NULL;
+  PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(ain, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
+  if (!a) return NULL;
+  const npy_intp *d = PyArray_DIMS(a);
+  if (PyArray_NDIM(a) != 3 || d[2] != 3 || d[0] < 1 || d[1] < 1 || d[0] > 65535 || d[1] > 65535) {
+    Py_DECREF(a);
+    PyErr_SetString(PyExc_ValueError, "a picture array must have shape (height, width, 3), RGB, sides up to 65535");
+    return NULL;
+  }
+  const vgg_image_options o = {size, (vgg_resize_mode)r, (vgg_preproc)p, 0, 0};
+  vgg_tensor t;
+  vgg_error err;
+  vgg_status s;
+  Py_BEGIN_ALLOW_THREADS
+  s = vgg_image_from_rgb(PyArray_DATA(a), (int)d[1], (int)d[0], &o, &t, &err);
+  Py_END_ALLOW_THREADS
+  Py_DECREF(a);
+  if (s) return raise_vgg(s, &err);
+  const npy_intp dims[4] = {1, t.h, t.w, 3};
+  PyObject *out = PyArray_SimpleNew(4, dims, NPY_FLOAT32);
+  if (out) memcpy(PyArray_DATA((PyArrayObject *)out), t.data, sizeof(float) * (size_t)t.h * t.w * 3);
+  vgg_tensor_free(&t);
+  return out;
 }
 
 /* probe_weights(path) -> ("torch" | "keras", has_classifier) from the file's header. */
@@ -477,6 +512,8 @@ static PyMethodDef module_methods[] = {
     {"load_image", (PyCFunction)(void (*)(void))load_image, METH_VARARGS | METH_KEYWORDS,
      "load_image(path, size=224, resize='direct', preprocess='caffe', max_pixels=0, full_decode=False)"},
     {"probe_weights", probe_weights, METH_VARARGS, "probe_weights(path) -> (naming, has_classifier)"},
+    {"image_from_array", (PyCFunction)(void (*)(void))image_from_array, METH_VARARGS | METH_KEYWORDS,
+     "image_from_array(array, size=224, resize='direct', preprocess='caffe')"},
     {"label", label, METH_O, "label(i): the ImageNet class name of index i"},
     {"levels", levels, METH_NOARGS, "the kernel levels usable here, best last"},
     {NULL, NULL, 0, NULL}};
