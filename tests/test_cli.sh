@@ -147,6 +147,8 @@ expect 1 "unexpected tensor 'block1_conv2/kernel' for vgg11 (conv base); the fil
 expect 0 "with classifier" -- init --arch vgg11 --top --seed 9 -o "$T/full.safetensors"
 expect 0 "top-5:" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --top5
 [ "$(grep -cE '^  [1-5]\. .+ \(class [0-9]+, logit' "$T/out")" = 5 ] && ok || bad "top-5 should list 5 classes"
+expect 0 "top-5 (untrained weights: Glorot-uniform from seed 3; these classes mean nothing)" -- \
+  run "$IMG/rgb8.png" --arch vgg11 --top --seed 3 --top5 --threads 1
 grep -q "torch preprocessing" "$T/out" && ok || bad "torchvision weights should default to torch preprocessing"
 expect 2 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
 

@@ -237,7 +237,10 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   if (c->top5) {
     int idx[5];
     vgg_top_k(probs, 1000, 5, idx);
-    printf("top-5:\n");
+    if (c->wpath) printf("top-5:\n");
+    else /* a seeded init: the classes say nothing about the picture */
+      printf("top-5 (untrained weights: Glorot-uniform from seed %llu; these classes mean nothing):\n",
+             (unsigned long long)c->seed);
     for (int k = 0; k < 5; k++)
       printf("  %d. %-30s %8.5f  (class %d, logit %.6g)\n", k + 1, vgg_imagenet_label(idx[k]), probs[idx[k]], idx[k],
              logits[idx[k]]);

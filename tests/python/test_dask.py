@@ -154,3 +154,28 @@ def test_a_partition_whose_worker_keeps_dying_is_one_line_and_the_index_is_writt
     assert sum("row" in e for e in index) == 24 and not any("failed_partition" in e for e in index)
     assert all(os.stat(out / p).st_ino == ino for p, ino in first.items())  # not written again
     assert not stale.exists() and not [n for n in os.listdir(out) if n.startswith(".tmp-")]
+
+
+def test_dask_as_the_cli_spells_it(photos, tmp_path, weights_top):
+    """Outputs readable by others (0666 less the umask, as the CLI's), partitions sized so every worker gets
+    work, the CLI's --preproc spelling, --precision, and the top-5 labels in the index for predictions."""
+    out = tmp_path / "p"
+    old = os.umask(0o022)
+    try:
+        r = subprocess.run([sys.executable, "-m", "vggsimd.dask", str(photos), "--out", str(out), "--workers", "2",
+                            "--weights", weights_top, "--layer", "predictions", "--preproc", "torch",
+                            "--precision", "bf16", "--quiet"], capture_output=True, text=True, timeout=600)
+    finally:
+        os.umask(old)
+    assert r.returncode == 1 and "25 images: 24 done, 1 failed" in r.stdout, (r.stdout, r.stderr)
+    names = sorted(os.listdir(out))
+    assert names == ["index.jsonl"] + ["part-%05d.%s" % (i, x) for i in range(4) for x in ("json", "npy")], names  # 7 images each
+    assert all(os.stat(out / n).st_mode & 0o777 == 0o644 for n in names)
+    index = [json.loads(l) for l in open(out / "index.jsonl")]
+    m = __import__("vggsimd").VGG16(weights=weights_top, include_top=True, precision="bf16")
+    for e in index[:3]:
+        probs = np.load(out / e["partition"])[e["row"]]
+        assert [t["class"] for t in e["top5"]] == list(np.argsort(-probs, kind="stable")[:5])
+        assert e["top5"][0]["label"] == __import__("vggsimd")._vggsimd.label(e["top5"][0]["class"])
+        x = __import__("vggsimd").load_image(e["path"], preprocess="torch")
+        assert np.array_equal(m.predict(x)[0], probs)

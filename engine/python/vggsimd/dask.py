@@ -89,7 +89,8 @@ def _model(cfg):
     if m is None:
         m = _models[key] = vggsimd.Model(cfg["arch"], weights=cfg["weights"], include_top=cfg["top"],
                                          input_shape=(cfg["size"], cfg["size"], 3), seed=cfg["seed"],
-                                         threads=cfg["threads"], algo=cfg["algo"])
+                                         threads=cfg["threads"], algo=cfg["algo"], isa=cfg.get("isa"),
+                                         precision=cfg.get("precision", "f32"), ranges=cfg.get("ranges"))
     return m
 
 
@@ -131,10 +132,22 @@ def sweep_temporaries(out_dir):
             pass
 
 
+def _file_mode():
+    """0666 less this process's umask, as open() would make a file (mkstemp makes 0600); read without setting it."""
+    try:
+        with open("/proc/self/status") as f:
+            umask = next(int(l.split()[1], 8) for l in f if l.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _write_atomic(path, write):
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=d, prefix=_tmp_prefix(os.path.basename(path)))
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as f:
             write(f)
         os.replace(tmp, path)
@@ -166,6 +179,9 @@ def process_partition(index, paths, out_dir, cfg):
     for e in entries:
         if "row" in e:
             e["partition"] = name + ".npy"
+            if cfg["layer"] == "predictions":  # the five most likely classes, as the CLI's JSONL has them
+                e["top5"] = [{"class": c, "label": label, "prob": round(p, 6)}
+                             for c, label, p in vggsimd.decode_predictions(out[e["row"]:e["row"] + 1])[0]]
     _write_atomic(os.path.join(out_dir, name + ".json"),
                   lambda f: f.write(json.dumps(entries, indent=0).encode()))
     return entries
@@ -202,7 +218,7 @@ def _why(exc):
     return "%s: %s" % (type(exc).__name__, text[0]) if text else type(exc).__name__
 
 
-def run(paths, out_dir, cfg, client, partition_size=8, progress=True, skip_existing=False):
+def run(paths, out_dir, cfg, client, partition_size=None, progress=True, skip_existing=False):
     """Maps the images over the cluster; returns the index entries in input order.  A partition whose task
     fails (its worker killed again and again, say) does not stop the others: its images get an entry with the
     error and "failed_partition": its number, and index.jsonl is written all the same.  skip_existing: the
@@ -211,6 +227,9 @@ def run(paths, out_dir, cfg, client, partition_size=8, progress=True, skip_exist
 
     os.makedirs(out_dir, exist_ok=True)
     sweep_temporaries(out_dir)
+    if partition_size is None:  # every worker thread gets work: about two partitions each, at most 64 images
+        slots = max(1, sum(client.nthreads().values()))
+        partition_size = max(1, min(64, -(-len(paths) // (2 * slots))))
     parts = [paths[i:i + partition_size] for i in range(0, len(paths), partition_size)]
     results = [finished_partition(out_dir, i, part) if skip_existing else None for i, part in enumerate(parts)]
     futures = {i: client.submit(process_partition, i, part, out_dir, cfg, pure=False)
@@ -279,7 +298,8 @@ def main(argv=None):
     ap.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster here)")
     ap.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
     ap.add_argument("--engine-threads", type=int, default=1, help="engine threads per worker (default 1)")
-    ap.add_argument("--partition-size", type=int, default=8, help="images per task (default 8)")
+    ap.add_argument("--partition-size", type=int, default=None,
+                    help="images per task (default: images / (2 x worker threads), at most 64)")
     ap.add_argument("--arch", default="vgg16", choices=("vgg11", "vgg13", "vgg16", "vgg19"))
     ap.add_argument("--weights", help="safetensors file (default: random init, see --seed)")
     ap.add_argument("--seed", type=int, default=0)
@@ -287,7 +307,11 @@ def main(argv=None):
     ap.add_argument("--layer", default="block5_pool", choices=LAYERS)
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--resize", default="direct", choices=vggsimd._vggsimd.RESIZE_MODES)
-    ap.add_argument("--preprocess", choices=("caffe", "torch"), help="default: torch for torchvision weights")
+    ap.add_argument("--preproc", "--preprocess", dest="preprocess", choices=("caffe", "torch"),
+                    help="default: torch for torchvision weights")
+    ap.add_argument("--precision", default="f32", choices=vggsimd._vggsimd.PRECISIONS)
+    ap.add_argument("--ranges", help="int8 activation ranges (vggsimd calibrate)")
+    ap.add_argument("--isa", help="kernel level (default: the best this CPU has)")
     ap.add_argument("--algo", default="auto", choices=vggsimd._vggsimd.ALGOS)
     ap.add_argument("--skip-existing", action="store_true",
                     help="resume: partitions an earlier run finished for the same images are not run again")
@@ -302,7 +326,7 @@ def main(argv=None):
         max_workers = 4 * (os.cpu_count() or 1)
         for flag, value, hi in (("--workers", a.workers, max_workers), ("--engine-threads", a.engine_threads, 1024),
                                 ("--partition-size", a.partition_size, 1024)):
-            if not 1 <= value <= hi:
+            if value is not None and not 1 <= value <= hi:
                 raise ValueError("%s must be from 1 to %d%s, got %d" % (
                     flag, hi, " (4 per online core)" if flag == "--workers" else "", value))
         top = a.top
@@ -315,7 +339,8 @@ def main(argv=None):
             raise ValueError("no images to run")
         # The client checks the configuration once, so a bad one fails here rather than on every worker.
         vggsimd.Model(a.arch, weights=a.weights, include_top=top, input_shape=(a.size, a.size, 3), seed=a.seed,
-                      threads=min(a.engine_threads, 2), algo=a.algo)
+                      threads=min(a.engine_threads, 2), algo=a.algo, isa=a.isa, precision=a.precision,
+                      ranges=a.ranges)
     except (ValueError, OSError) as e:
         print("%s: %s" % (prog, e), file=sys.stderr)
         return 2
@@ -328,7 +353,7 @@ def main(argv=None):
         return 1
     cfg = dict(arch=a.arch, weights=os.path.abspath(a.weights) if a.weights else None, top=top, seed=a.seed,
                size=a.size, resize=a.resize, preprocess=a.preprocess, layer=a.layer, threads=a.engine_threads,
-               algo=a.algo)
+               algo=a.algo, isa=a.isa, precision=a.precision, ranges=os.path.abspath(a.ranges) if a.ranges else None)
     from distributed import Client, LocalCluster
 
     out = os.path.abspath(a.out)
