@@ -82,6 +82,80 @@ static vgg_status check_claim(const vgg_decode_request *rq, const char *fmt, uin
 
 /* ------------------------------------------------------------------ JPEG -- */
 
+static unsigned rd16(const unsigned char *p, int be) { return be ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0]; }
+static uint32_t rd32(const unsigned char *p, int be) {
+  return be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+            : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* The orientation entry of IFD0 of the TIFF structure t[0..n) of an Exif segment, or 1. */
+static int tiff_orientation(const unsigned char *t, size_t n) {
+  if (n < 8 || !((t[0] == 'I' && t[1] == 'I') || (t[0] == 'M' && t[1] == 'M'))) return 1;
+  const int be = t[0] == 'M';
+  if (rd16(t + 2, be) != 42) return 1;
+  const uint64_t ifd = rd32(t + 4, be);
+  if (ifd + 2 > n) return 1;
+  const unsigned count = rd16(t + ifd, be);
+  for (unsigned i = 0; i < count; i++) {
+    const uint64_t e = ifd + 2 + 12 * (uint64_t)i;
+    if (e + 12 > n) return 1;
+    if (rd16(t + e, be) != 0x0112) continue;
+    const unsigned v = rd16(t + e + 8, be); /* a SHORT value sits at the start of the value field */
+    return rd16(t + e + 2, be) == 3 && rd32(t + e + 4, be) >= 1 && v >= 1 && v <= 8 ? (int)v : 1;
+  }
+  return 1;
+}
+
+int vgg_jpeg_orientation(const unsigned char *d, size_t n) {
+  size_t pos = 2; /* after SOI */
+  while (pos + 4 <= n) {
+    if (d[pos] != 0xFF) return 1;
+    const unsigned char marker = d[pos + 1];
+    if (marker == 0xFF) { /* fill byte */
+      pos++;
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) return 1; /* the scan (or the end): the Exif segment comes before */
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) { /* no length */
+      pos += 2;
+      continue;
+    }
+    const size_t len = (size_t)d[pos + 2] << 8 | d[pos + 3];
+    if (len < 2 || pos + 2 + len > n) return 1;
+    if (marker == 0xE1 && len >= 2 + 6 + 8 && !memcmp(d + pos + 4, "Exif\0\0", 6))
+      return tiff_orientation(d + pos + 10, len - 8);
+    pos += 2 + len;
+  }
+  return 1;
+}
+
+/* p turned as EXIF orientation o says (2..8: mirrored, rotated or both), in a new buffer; 0 out of memory. */
+static int orient_picture(vgg_picture *p, int o) {
+  if (o <= 1 || o > 8) return 1;
+  const int W = p->w, H = p->h, swap = o >= 5;
+  const int ow = swap ? H : W, oh = swap ? W : H;
+  float *dst = vgg_alloc((size_t)W * H * 3, sizeof(float));
+  if (!dst) return 0;
+  for (size_t y = 0; y < (size_t)oh; y++)
+    for (size_t x = 0; x < (size_t)ow; x++) {
+      size_t sx, sy; /* the stored pixel that shows at (x, y) upright */
+      switch (o) {
+      case 2: sx = W - 1 - x, sy = y; break;
+      case 3: sx = W - 1 - x, sy = H - 1 - y; break;
+      case 4: sx = x, sy = H - 1 - y; break;
+      case 5: sx = y, sy = x; break;
+      case 6: sx = y, sy = H - 1 - x; break;
+      case 7: sx = W - 1 - y, sy = H - 1 - x; break;
+      default: sx = W - 1 - y, sy = x; break; /* 8 */
+      }
+      memcpy(dst + (y * ow + x) * 3, p->rgb + (sy * W + sx) * 3, 3 * sizeof(float));
+    }
+  vgg_free(p->rgb);
+  p->rgb = dst, p->w = ow, p->h = oh;
+  return 1;
+}
+
+
 static vgg_status decode_jpeg(const vgg_decode_request *rq, vgg_picture *out, vgg_error *err) {
   tjhandle tj = tjInitDecompress();
   if (!tj) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a JPEG decoder");
@@ -129,6 +203,11 @@ static vgg_status decode_jpeg(const vgg_decode_request *rq, vgg_picture *out, vg
     }
   } else {
     for (size_t i = 0; i < 3 * np; i++) out->rgb[i] = pix[i];
+  }
+  if (!rq->keep_orientation && !orient_picture(out, vgg_jpeg_orientation(rq->data, rq->len))) {
+    vgg_free(out->rgb);
+    out->rgb = NULL;
+    s = vgg_fail(err, VGG_ERR_NOMEM, "out of memory for a %dx%d image", sw, sh);
   }
 done:
   free(pix);

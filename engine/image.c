@@ -558,7 +558,7 @@ static vgg_status decode_info(const char *name, const unsigned char *data, size_
   int64_t mw, mh;
   scaled_size(opt, S, S, &mw, &mh);
   vgg_decode_request rq = {name, data, len, opt->max_pixels ? opt->max_pixels : VGG_DEFAULT_MAX_PIXELS,
-                           (int)mw, (int)mh, opt->full_decode};
+                           (int)mw, (int)mh, opt->full_decode, opt->keep_orientation};
   if (opt->resize == VGG_RESIZE_CROP) rq.min_w = rq.min_h = (int)llround(S * 256.0 / 224.0);
   if (opt->resize == VGG_RESIZE_TORCHVISION || opt->resize == VGG_RESIZE_KERAS) rq.full_size = 1; /* as PIL */
   vgg_picture pic;

@@ -80,9 +80,13 @@ typedef struct {
   int64_t max_pixels; /* of the image as stored */
   int min_w, min_h;   /* a JPEG may be decoded smaller, but not below this */
   int full_size;      /* 1: never decode smaller */
+  int keep_orientation; /* 1: ignore a JPEG's EXIF orientation */
 } vgg_decode_request;
 /* JPEG (libjpeg-turbo), PNG (libspng), BMP/TGA/PNM/GIF/PSD/HDR (stb_image). */
 vgg_status vgg_decode_picture(const vgg_decode_request *rq, vgg_picture *out, vgg_error *err);
+/* The EXIF orientation (1..8, TIFF tag 0x0112) of the JPEG in d[0..n), 1 when it has none or it cannot be read;
+ * reads nothing outside d. */
+int vgg_jpeg_orientation(const unsigned char *d, size_t n);
 /* 1 when the first n bytes of a file could begin a picture that vgg_decode_picture takes (or n < 18). */
 int vgg_picture_signature(const unsigned char *d, size_t n);
 

@@ -2,7 +2,7 @@
 """Writes the image fixtures of the loader's robustness tests.
 
 tests/data/formats/: one small valid picture per format and variant the loader
-reads (JPEG baseline/progressive/gray/CMYK, PNG interlaced and palette, BMP,
+reads (JPEG baseline/progressive/gray/CMYK/EXIF-rotated, PNG interlaced and palette, BMP,
 TGA raw and RLE, PNM, GIF, PSD, HDR).  The tests cut each one short at many
 lengths: every cut must be refused or decode to exactly the full file's pixels.
 
@@ -67,6 +67,13 @@ def hdr(img):
     return b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y %d +X %d\n" % (h, w) + px.tobytes()
 
 
+def exif_jpeg(img, orientation):
+    """A JPEG whose EXIF orientation says to turn it (6: 90 degrees clockwise), as a phone writes it."""
+    ex = Image.Exif()
+    ex[0x0112] = orientation
+    return pil_bytes(img.resize((48, 32)), "JPEG", quality=90, exif=ex.tobytes())
+
+
 def formats():
     img = photo()
     gray = img.convert("L")
@@ -83,6 +90,7 @@ def formats():
         "rgb.ppm": pil_bytes(img, "PPM"),
         "gray.pgm": pil_bytes(gray, "PPM"),
         "anim.gif": pil_bytes(img.convert("P"), "GIF"),
+        "exif6.jpg": exif_jpeg(img, 6),
         "raw.psd": psd(img),
         "flat.hdr": hdr(img),
     }

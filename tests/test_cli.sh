@@ -93,6 +93,10 @@ for q in --quiet -q; do
   [ -f "$T/q$q/block1.npy" ] && ok || bad "run one image $q: no $T/q$q/block1.npy (the many-image layout?)"
 done
 expect 2 "unknown option '-q'" -- summary -q
+# A JPEG with EXIF orientation 6 runs turned upright unless --no-exif: the two inputs differ.
+expect 0 "conv base" -- run "$ROOT/tests/data/formats/exif6.jpg" --size 32 --threads 1 --npy "$T/ex1"
+expect 0 "conv base" -- run "$ROOT/tests/data/formats/exif6.jpg" --size 32 --threads 1 --npy "$T/ex0" --no-exif
+! cmp -s "$T/ex1/block1.npy" "$T/ex0/block1.npy" && ok || bad "--no-exif gave the same input as the EXIF-turned one"
 expect 2 "--max-pixels '0' is not a whole number" -- run "$IMG/rgb8.png" --max-pixels 0
 expect 1 "too large (at most 1000 pixels" -- run "$IMG/rgb8.png" --max-pixels 1000
 expect 1 "empty file" -- run "$IMG/empty.png"
@@ -147,9 +151,9 @@ expect 1 "unexpected tensor 'block1_conv2/kernel' for vgg11 (conv base); the fil
 expect 0 "with classifier" -- init --arch vgg11 --top --seed 9 -o "$T/full.safetensors"
 expect 0 "top-5:" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --top5
 [ "$(grep -cE '^  [1-5]\. .+ \(class [0-9]+, logit' "$T/out")" = 5 ] && ok || bad "top-5 should list 5 classes"
+grep -q "torch preprocessing" "$T/out" && ok || bad "torchvision weights should default to torch preprocessing"
 expect 0 "top-5 (untrained weights: Glorot-uniform from seed 3; these classes mean nothing)" -- \
   run "$IMG/rgb8.png" --arch vgg11 --top --seed 3 --top5 --threads 1
-grep -q "torch preprocessing" "$T/out" && ok || bad "torchvision weights should default to torch preprocessing"
 expect 2 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
 
 # verify, bench, cpu.

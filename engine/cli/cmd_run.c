@@ -27,6 +27,7 @@ static const char help[] =
     "                   PIL nearest, squashed)\n"
     "  --max-pixels N   refuse pictures that decode to more than N pixels (default 67108864 = 8192x8192)\n"
     "  --full-decode    decode a JPEG at full size (default: at 1/2, 1/4 or 1/8 when that still covers --size)\n"
+    "  --no-exif        keep a JPEG as stored (default: turned upright as its EXIF orientation says)\n"
     "  --preproc MODE   caffe (BGR, mean subtracted) | torch (RGB/255, ImageNet mean/std);\n"
     "                   default: torch for torchvision weights, caffe otherwise\n"
     "  --maps DIR       write blockN.png: first 64 channels of each block output, viridis grid\n"
@@ -332,7 +333,7 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   if (preproc < 0) preproc = c.wpath && c.naming == VGG_NAMING_TORCH ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
   c.preproc_name = preprocs[preproc];
   const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc, max_pixels,
-                                opt_get(opts, "full-decode") != NULL};
+                                opt_get(opts, "full-decode") != NULL, opt_get(opts, "no-exif") != NULL};
   c.io = io;
   c.maps = opt_get(opts, "maps");
   c.npy = opt_get(opts, "npy");
@@ -366,7 +367,7 @@ int cmd_run(int argc, char **argv) {
   opt opts[] = {{"weights", OPT_VALUE},    {"seed", OPT_VALUE},        {"arch", OPT_VALUE},    {"top", OPT_FLAG},
                 {"top5", OPT_FLAG},        {"size", OPT_VALUE},        {"resize", OPT_VALUE},  {"preproc", OPT_VALUE},
                 {"maps", OPT_VALUE},       {"npy", OPT_VALUE},         {"isa", OPT_VALUE},     {"threads", OPT_VALUE},
-                {"algo", OPT_VALUE},       {"max-pixels", OPT_VALUE},  {"full-decode", OPT_FLAG},
+                {"algo", OPT_VALUE},       {"max-pixels", OPT_VALUE},  {"full-decode", OPT_FLAG}, {"no-exif", OPT_FLAG},
                 {"repeat", OPT_VALUE},     {"batch", OPT_VALUE},       {"jsonl", OPT_VALUE},   {"features", OPT_VALUE},
                 {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {"report", OPT_VALUE},
                 {"lanes", OPT_VALUE},      {"precision", OPT_VALUE},   {"ranges", OPT_VALUE},  {0}};

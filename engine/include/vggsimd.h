@@ -161,6 +161,8 @@ typedef struct {
   vgg_preproc preproc;
   int64_t max_pixels;     /* most pixels decoded (0: VGG_DEFAULT_MAX_PIXELS); larger images are refused */
   int full_decode;        /* 1: decode a JPEG at its full size even when 1/2, 1/4 or 1/8 would do */
+  int keep_orientation;   /* 1: a JPEG as stored; 0: turned upright as its EXIF orientation says (as PIL's
+                             ImageOps.exif_transpose does) */
 } vgg_image_options;
 
 /* Loads a picture and preprocesses it to 1 x size x size x 3; or loads a .npy

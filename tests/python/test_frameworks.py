@@ -181,3 +181,36 @@ def test_keras_habits_and_clear_refusals(photos):
     assert np.array_equal(vggsimd.preprocess_input(raw), keras_tensor(photos[0]))
     assert np.array_equal(vggsimd.preprocess_input(raw, mode="torch"),
                           vggsimd.load_image(photos[0], resize="keras", preprocess="torch"))
+
+
+def _exif_segment(orientation, big_endian):
+    import struct
+    e = ">" if big_endian else "<"
+    tiff = (b"MM" if big_endian else b"II") + struct.pack(e + "HI", 42, 8) + struct.pack(e + "H", 1)
+    tiff += struct.pack(e + "HHI", 0x0112, 3, 1) + struct.pack(e + "HH", orientation, 0) + struct.pack(e + "I", 0)
+    body = b"Exif\0\0" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def test_exif_orientation_is_applied_as_pil_exif_transpose(photos, tmp_path):
+    """A phone photo's EXIF orientation (all eight, little- and big-endian TIFF) turns the picture upright as
+    PIL's ImageOps.exif_transpose does; then --resize torchvision equals torchvision's tensor of that image and
+    keras' load_img of it; exif=False (the CLI's --no-exif) keeps the stored orientation."""
+    ImageOps = pytest.importorskip("PIL.ImageOps")
+    import io
+    src = Image.open(photos[2]).convert("RGB").resize((320, 200))
+    plain = io.BytesIO()
+    src.save(plain, "JPEG", quality=90)
+    plain = plain.getvalue()
+    for o in range(1, 9):
+        for be in (False, True):
+            p = tmp_path / ("o%d%s.jpg" % (o, "mm" if be else "ii"))
+            p.write_bytes(plain[:2] + _exif_segment(o, be) + plain[2:])
+            upright = ImageOps.exif_transpose(Image.open(p)).convert("RGB")
+            assert upright.size == ((200, 320) if o >= 5 else (320, 200))
+            tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(MEAN, STD)])
+            ref = tf(upright).permute(1, 2, 0).numpy()[None]
+            assert np.array_equal(vggsimd.load_image(str(p), resize="torchvision", preprocess="torch"), ref), p
+            k = np.asarray(upright.resize((224, 224), Image.NEAREST), np.float32)
+            assert np.array_equal(vggsimd.load_image(str(p), resize="keras"), (k[..., ::-1] - CAFFE)[None]), p
+            assert np.array_equal(vggsimd.load_image(str(p), resize="keras", exif=False), keras_tensor(str(p))), p

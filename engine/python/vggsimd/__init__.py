@@ -224,14 +224,14 @@ def _size(size, target_size):
 
 
 def load_image(path, size=224, resize="direct", preprocess="caffe", max_pixels=0, full_decode=False,
-               target_size=None):
+               target_size=None, exif=True):
     """A picture as a (1, size, size, 3) float32 array, resized and preprocessed.  path: a file (JPEG, PNG, BMP,
     TGA, PNM, GIF, PSD, HDR, or a preprocessed .npy, returned as it is), a PIL image, or an (H, W, 3) array of
     RGB values 0..255.  target_size=(size, size) as Keras' load_img takes it.  resize: "direct", "crop" (shorter
     side to size*256/224, centre crop), "torchvision" (torchvision's Resize(size*256/224) + CenterCrop(size) of a
     PIL image, value for value) or "keras" (keras' load_img with target_size: PIL's nearest neighbour);
     preprocess: "caffe" (Keras VGG16: BGR, means subtracted) or "torch" (torchvision: RGB/255, ImageNet mean and
-    std)."""
+    std).  exif: a JPEG is turned upright as its EXIF orientation says (False: as stored)."""
     n, limit = _size(size, target_size), _whole(max_pixels)
     if limit is None or not 0 <= limit <= 1 << 31:
         raise ValueError("max_pixels must be 0 (the default limit) or a whole number up to 2147483648, got %r"
@@ -252,7 +252,7 @@ def load_image(path, size=224, resize="direct", preprocess="caffe", max_pixels=0
     if not isinstance(path, (str, bytes, _os.PathLike)):
         raise ValueError("load_image takes a path, a PIL image or an (H, W, 3) array, got %r" % (type(path),))
     return _vggsimd.load_image(path, size=n, resize=resize, preprocess=preprocess, max_pixels=limit,
-                               full_decode=full_decode)
+                               full_decode=full_decode, exif=bool(exif))
 
 
 def load_images(paths, **kw):

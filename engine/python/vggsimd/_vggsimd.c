@@ -380,13 +380,13 @@ static PyTypeObject NetType = {
 
 static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
   (void)mod;
-  static char *kwlist[] = {"path", "size", "resize", "preprocess", "max_pixels", "full_decode", NULL};
+  static char *kwlist[] = {"path", "size", "resize", "preprocess", "max_pixels", "full_decode", "exif", NULL};
   PyObject *path_obj;
   const char *resize = "direct", *pre = "caffe";
-  int size = 224, full = 0;
+  int size = 224, full = 0, exif = 1;
   long long max_pixels = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|issLp", kwlist, PyUnicode_FSConverter, &path_obj, &size, &resize,
-                                   &pre, &max_pixels, &full))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|issLpp", kwlist, PyUnicode_FSConverter, &path_obj, &size, &resize,
+                                   &pre, &max_pixels, &full, &exif))
     return NULL;
   static const char *const pres[] = {"caffe", "torch", "none", NULL};
   const int r = choice("resize", resize, vgg_resize_names()), p = r < 0 ? -1 : choice("preprocess", pre, pres);
@@ -399,7 +399,7 @@ static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
     PyErr_SetString(PyExc_ValueError, "max_pixels is negative");
     return NULL;
   }
-  const vgg_image_options o = {size, (vgg_resize_mode)r, (vgg_preproc)p, max_pixels, full};
+  const vgg_image_options o = {size, (vgg_resize_mode)r, (vgg_preproc)p, max_pixels, full, !exif};
   vgg_tensor t;
   vgg_error err;
   vgg_status s;
@@ -510,7 +510,7 @@ static PyObject *levels(PyObject *mod, PyObject *unused) {
 
 static PyMethodDef module_methods[] = {
     {"load_image", (PyCFunction)(void (*)(void))load_image, METH_VARARGS | METH_KEYWORDS,
-     "load_image(path, size=224, resize='direct', preprocess='caffe', max_pixels=0, full_decode=False)"},
+     "load_image(path, size=224, resize='direct', preprocess='caffe', max_pixels=0, full_decode=False, exif=True)"},
     {"probe_weights", probe_weights, METH_VARARGS, "probe_weights(path) -> (naming, has_classifier)"},
     {"image_from_array", (PyCFunction)(void (*)(void))image_from_array, METH_VARARGS | METH_KEYWORDS,
      "image_from_array(array, size=224, resize='direct', preprocess='caffe')"},
