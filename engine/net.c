@@ -37,6 +37,9 @@ struct vgg_net {
   uint8_t *qbuf;                  /* int8: a float32 input quantised (the step with quant_in) */
   float *deq;                     /* int8: block outputs dequantised for the caller and the classifier */
   float *observe;                 /* calibration: per layer, the largest output value seen (NULL: off) */
+  int watch;                      /* the watched layer (vgg_options.watch_layer; 0: none) */
+  vgg_watch_fn watch_fn;          /* during vgg_net_forward_watch: its callback and user pointer */
+  void *watch_user;
   float *buf[2];                  /* conv base: ping-pong activations */
   int first_group;                /* the first step run on a group of images together (nbase: none) */
   size_t group_floats;            /* per image, the largest input or output of the grouped steps */
@@ -336,8 +339,27 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
     free(net);
     return refused;
   }
-  net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, net->steps);
+  const int watch = opt ? opt->watch_layer : 0;
+  net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, watch, net->steps);
   while (net->nbase < net->nsteps && net->steps[net->nbase].op != VGG_STEP_DENSE) net->nbase++;
+  if (watch) {
+    int found = -1;
+    for (int i = 0; i < net->nbase; i++)
+      if (net->steps[i].last_layer == watch) found = i;
+    const vgg_status ws = watch < 0 || watch >= m->nlayers || found < 0
+                              ? vgg_fail(err, VGG_ERR_ARG, "watch_layer %d is not a conv or pool layer of the model",
+                                         watch)
+                          : net->steps[found].dtype == VGG_DTYPE_INT8
+                              ? vgg_fail(err, VGG_ERR_UNSUPPORTED,
+                                         "%s runs in int8 in this net: its output can be watched in f32 or bf16",
+                                         m->layers[watch].name)
+                              : VGG_OK;
+    if (ws) {
+      free(net);
+      return ws;
+    }
+    net->watch = watch;
+  }
   vgg_status s = provision(net, opt && opt->release_conv, opt ? opt->ranges : NULL, err);
   if (s) {
     vgg_net_free(net);
@@ -648,6 +670,10 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
     for (size_t i = 0; i < img * n; i++) mx = out[i] > mx ? out[i] : mx;
     net->observe[s->layer] = mx;
   }
+  for (int b = 0; net->watch_fn && s->last_layer == net->watch && b < n; b++) {
+    const vgg_tensor t = {1, o->out_h, o->out_w, o->out_c, (float *)out + b * img};
+    net->watch_fn(net->watch_user, image0 + b, net->watch, &t);
+  }
   if (!s->block_end) return out;
   /* int8: dequantised for the caller's callback, or as the conv base's result (its last step). */
   if (s->dtype == VGG_DTYPE_INT8 && (on_block || s == &net->steps[net->nbase - 1])) {
@@ -745,6 +771,14 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
     i = e;
   }
   return result;
+}
+
+vgg_status vgg_net_forward_watch(vgg_net *net, const vgg_tensor *input, vgg_watch_fn fn, void *user, vgg_error *err) {
+  if (!net->watch) return vgg_fail(err, VGG_ERR_ARG, "this net watches no layer (vgg_options.watch_layer)");
+  net->watch_fn = fn, net->watch_user = user;
+  const vgg_status s = vgg_net_forward_all(net, input, NULL, NULL, NULL, NULL, NULL, err);
+  net->watch_fn = NULL, net->watch_user = NULL;
+  return s;
 }
 
 vgg_status vgg_net_forward(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, void *user, float *logits,

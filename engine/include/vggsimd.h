@@ -241,6 +241,9 @@ typedef struct {
   vgg_precision precision; /* default (0): f32 */
   const float *ranges;      /* int8: per model layer (vgg_model_layer's index), the largest output value
                                of each conv layer, as vgg_calibrate measures it; required for int8 */
+  int watch_layer;          /* a conv or pool layer (vgg_model_layer's index) whose output
+                               vgg_net_forward_watch hands out: the plan then fuses no pool into it and
+                               writes its map whole (0: none); float32 and bf16 layers only */
 } vgg_options;
 
 typedef struct vgg_net vgg_net;
@@ -342,6 +345,11 @@ typedef void (*vgg_layer_fn)(void *user, int layer, const vgg_tensor *out);
 /* vgg_net_forward with a callback for the classifier's layers too (either callback may be NULL). */
 vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_fn on_block, vgg_layer_fn on_dense,
                                void *user, float *logits, float *probs, vgg_error *err);
+
+/* Called for each image (0..N-1 of the batch) with the output of the net's watched layer (1 x H x W x C). */
+typedef void (*vgg_watch_fn)(void *user, int image, int layer, const vgg_tensor *out);
+/* Runs N images (as vgg_net_forward) on a net made with opt->watch_layer, handing that layer's output to fn. */
+vgg_status vgg_net_forward_watch(vgg_net *net, const vgg_tensor *input, vgg_watch_fn fn, void *user, vgg_error *err);
 
 /* int8 calibration: runs `images` through a float32 net and raises
  * ranges[layer] (vgg_model_num_layers floats, zero them before the first

@@ -297,10 +297,9 @@ def test_layer_output_names_what_is_wrong():
     x = np.zeros((1, 32, 32, 3), np.float32)
     with pytest.raises(ValueError, match="'block6_pool' is not a layer of this model; its layers: input_1"):
         m.layer_output(x, "block6_pool")
-    with pytest.raises(ValueError, match="'fc1' is not a layer of this model .the classifier's layers need"):
+    with pytest.raises(ValueError, match="'fc1' is not a classifier layer of this model: the classifier's layers need"):
         m.layer_output(x, "fc1")
-    with pytest.raises(ValueError, match="'block3_conv2' is a Conv2D"):
-        m.layer_output(x, "block3_conv2")
+    assert m.layer_output(x, "block3_conv2").shape == (1, 8, 8, 256)  # every layer is taken
 
 
 @pytest.mark.parametrize("call", ["predict", "features", "layer_output"])
@@ -331,3 +330,43 @@ def test_a_long_call_stops_at_ctrl_c_and_the_model_stays_usable(call):
     timer.join()
     assert took < 0.25 * n * per_image, (took, n * per_image)  # stopped in the first quarter of the work
     assert np.array_equal(m.predict(few), before)
+
+
+def test_layer_output_of_every_layer(weights_top):
+    """Every layer by its Keras name: each convolution's map (after ReLU) within 1e-4 of max |map| of
+    torchvision's vgg16 in float64 (the F(4x4) budget), the last convolution of each block max-pooled equal to
+    that block's output bit for bit, flatten the block-5 output flattened, input_1 the input."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(GOLDEN_PHOTO), "..", "..", "scripts"))
+    import safetensors_io
+    model = torchvision.models.vgg16(weights=None).double().eval()
+    model.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in safetensors_io.read(weights_top).items()})
+    m = vggsimd.VGG16(weights=weights_top, input_shape=(64, 64, 3), threads=2)
+    x = vggsimd.load_image(GOLDEN_PHOTO, size=64, preprocess="torch")
+    x = np.concatenate([x, x[:, ::-1]])
+    feats = m.features(x)
+    convs = [l.name for l in m.layers if l.kind == "Conv2D"]
+    refs = []
+    with torch.no_grad():
+        h = torch.from_numpy(x.astype(np.float64)).permute(0, 3, 1, 2)
+        for layer in model.features:
+            h = layer(h)
+            if isinstance(layer, torch.nn.ReLU):
+                refs.append(h.permute(0, 2, 3, 1).numpy())
+    assert len(refs) == len(convs) == 13
+    for name, ref in zip(convs, refs):
+        got = m.layer_output(x, name)
+        assert got.shape == ref.shape, name
+        err = np.abs(got - ref).max() / np.abs(ref).max()
+        assert err <= 1e-4, "%s: %.3g of max |map|" % (name, err)
+        nxt = m.layers[[l.name for l in m.layers].index(name) + 1]
+        if nxt.kind == "MaxPooling2D":
+            n, hh, ww, c = got.shape
+            pooled = got.reshape(n, hh // 2, 2, ww // 2, 2, c).max(axis=(2, 4))
+            assert np.array_equal(pooled, feats[nxt.name]), name
+    assert np.array_equal(m.layer_output(x, "input_1"), x)
+    full = vggsimd.VGG16(weights=weights_top, include_top=True, threads=2)
+    x224 = vggsimd.load_image(GOLDEN_PHOTO, preprocess="torch")
+    assert np.array_equal(full.layer_output(x224, "flatten"), full.features(x224)["block5_pool"].reshape(1, -1))

@@ -163,20 +163,24 @@ class Model:
         return dict(zip(BLOCKS, blocks))
 
     def layer_output(self, x, name):
-        """The output of one layer: a block's pool (blockN_pool), or with the classifier fc1, fc2 (N, 4096) or
-        predictions (N, 1000, the probabilities)."""
+        """The output of any layer, by its Keras name: a convolution (blockN_convM, after its ReLU; the first call
+        for a layer makes a net that writes that map whole), a block's pool, or with the classifier flatten, fc1,
+        fc2 (N, 4096) or predictions (N, 1000, the probabilities)."""
         if not isinstance(name, str):
             raise ValueError("name must be a layer name (blockN_pool, fc1, fc2, predictions), got %r" % (name,))
         if name not in [l.name for l in self.layers]:
             classifier = name in ("fc1", "fc2", "predictions", "flatten")
-            raise ValueError("%r is not a layer of this model%s" % (
-                name, " (the classifier's layers need include_top=True)" if classifier
-                else "; its layers: " + ", ".join(l.name for l in self.layers)))
+            raise ValueError("%r is not a classifier layer of this model: the classifier's layers need "
+                             "include_top=True" % (name,) if classifier else "%r is not a layer of this model; its "
+                             "layers: %s" % (name, ", ".join(l.name for l in self.layers)))
         if name in BLOCKS:
             return self.features(x)[name]
-        if self.get_layer(name).kind != "Dense":
-            raise ValueError("layer_output takes a block's pool (block1_pool .. block5_pool) or a classifier layer "
-                             "(fc1, fc2, predictions); %r is a %s" % (name, self.get_layer(name).kind))
+        kind = self.get_layer(name).kind
+        if kind == "InputLayer":
+            return _np.array(x, dtype=_np.float32, order="C")
+        if kind == "Flatten":
+            f = self.features(x)["block5_pool"]
+            return f.reshape(f.shape[0], -1)
         if name == "predictions":
             return self.predict(x) if self.include_top else self._net.forward(x, False, name)[3]
         return self._net.forward(x, False, name)[3]

@@ -45,9 +45,13 @@ typedef struct {
   vgg_net *net;
   PyThread_type_lock lock;
   double last_forward; /* seconds inside vgg_net_forward_all in the last call */
+  vgg_options opt;     /* the options the net was made with (ranges in rg) */
+  float rg[64];
+  vgg_net *watch[64];  /* per conv layer asked for by layer_output: a net that writes its map whole */
 } NetObject;
 
 static void Net_dealloc(NetObject *self) {
+  for (int i = 0; i < 64; i++) vgg_net_free(self->watch[i]);
   vgg_net_free(self->net);
   vgg_weights_free(self->w);
   vgg_model_free(self->m);
@@ -90,8 +94,9 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
                                              : "precision='int8' needs ranges= a ranges file (vggsimd calibrate)");
     return -1;
   }
-  float rg[64];
-  vgg_options o = {-1, threads, (vgg_algo)al, 1, (vgg_precision)pr, ranges ? rg : NULL};
+  float *rg = self->rg;
+  /* The conv kernels stay with the weights: layer_output makes more nets from them. */
+  vgg_options o = {-1, threads, (vgg_algo)al, 0, (vgg_precision)pr, ranges ? rg : NULL, 0};
   if (threads < 0 || threads > 1024) {
     PyErr_Format(PyExc_ValueError, "threads %d is not from 1 to 1024 (or None: online cores)", threads);
     return -1;
@@ -126,6 +131,7 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
   if (!s) s = vgg_net_create(self->m, self->w, &o, &self->net, &err);
   Py_END_ALLOW_THREADS
   if (s) return raise_vgg(s, &err), -1;
+  self->opt = o;
   if (!(self->lock = PyThread_allocate_lock())) {
     PyErr_NoMemory();
     return -1;
@@ -146,6 +152,13 @@ typedef struct {
   int dense_layer;  /* a classifier layer to copy out (-1: none) */
   float *dense;
 } fwd_ctx;
+
+static void on_watch(void *user, int image, int layer, const vgg_tensor *t) {
+  fwd_ctx *c = user;
+  (void)layer;
+  const size_t n = (size_t)t->h * t->w * t->c;
+  memcpy(c->dense + (size_t)(c->base + image) * n, t->data, n * sizeof(float));
+}
 
 static void on_dense(void *user, int layer, const vgg_tensor *t) {
   fwd_ctx *c = user;
@@ -168,17 +181,38 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
   int want_blocks = 0;
   const char *dense_name = NULL;
   if (!ready(self) || !PyArg_ParseTuple(args, "O|pz", &xin, &want_blocks, &dense_name)) return NULL;
-  int dense_layer = -1;
+  int dense_layer = -1, watched = 0;
   if (dense_name) {
     for (int i = 0; i < vgg_model_num_layers(self->m); i++) {
       const vgg_layer *l = vgg_model_layer(self->m, i);
-      if (l->kind == VGG_LAYER_DENSE && !strcmp(l->name, dense_name)) dense_layer = i;
+      if ((l->kind == VGG_LAYER_DENSE || l->kind == VGG_LAYER_CONV || l->kind == VGG_LAYER_POOL) &&
+          !strcmp(l->name, dense_name))
+        dense_layer = i, watched = l->kind != VGG_LAYER_DENSE;
     }
     if (dense_layer < 0) {
-      PyErr_Format(PyExc_ValueError, "'%s' is not a classifier layer of this model (fc1, fc2, predictions; "
-                   "the model needs include_top=True)", dense_name);
+      PyErr_Format(PyExc_ValueError, "'%s' is not a conv, pool or classifier layer of this model", dense_name);
       return NULL;
     }
+    if (watched && dense_layer >= 64) {
+      PyErr_Format(PyExc_ValueError, "'%s': too many layers", dense_name);
+      return NULL;
+    }
+  }
+  vgg_net *net = self->net;
+  if (watched) { /* a net that hands out this layer's whole map, made on first use */
+    if (!self->watch[dense_layer]) {
+      vgg_options o = self->opt;
+      o.watch_layer = dense_layer;
+      vgg_error werr;
+      vgg_status ws;
+      Py_BEGIN_ALLOW_THREADS
+      PyThread_acquire_lock(self->lock, WAIT_LOCK);
+      ws = self->watch[dense_layer] ? VGG_OK : vgg_net_create(self->m, self->w, &o, &self->watch[dense_layer], &werr);
+      PyThread_release_lock(self->lock);
+      Py_END_ALLOW_THREADS
+      if (ws) return raise_vgg(ws, &werr);
+    }
+    net = self->watch[dense_layer];
   }
   if (PyArray_Check(xin) && !PyArray_ISNUMBER((PyArrayObject *)xin) && !PyArray_ISBOOL((PyArrayObject *)xin)) {
     PyErr_SetString(PyExc_ValueError, "input must be an array of numbers (float32 or convertible), got another dtype");
@@ -219,8 +253,9 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
   memset(&c, 0, sizeof c);
   c.dense_layer = dense_layer;
   if (dense_layer >= 0) {
-    const npy_intp dims[2] = {n, vgg_model_layer(self->m, dense_layer)->out_c};
-    if (!(dense = PyArray_SimpleNew(2, dims, NPY_FLOAT32))) goto done;
+    const vgg_layer *dl = vgg_model_layer(self->m, dense_layer);
+    const npy_intp dims[4] = {n, watched ? dl->out_h : dl->out_c, dl->out_w, dl->out_c};
+    if (!(dense = PyArray_SimpleNew(watched ? 4 : 2, dims, NPY_FLOAT32))) goto done;
     c.dense = PyArray_DATA((PyArrayObject *)dense);
   }
   for (int b = 1; b <= 5; b++) {
@@ -251,8 +286,9 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
     PyThread_acquire_lock(self->lock, WAIT_LOCK);
     c.base = b0;
     const double t0 = seconds_now();
-    s = vgg_net_forward_all(self->net, &t, on_block, dense ? on_dense : NULL, &c, NULL,
-                            pd ? pd + (size_t)b0 * 1000 : NULL, &err);
+    s = watched ? vgg_net_forward_watch(net, &t, on_watch, &c, &err)
+                : vgg_net_forward_all(net, &t, on_block, dense ? on_dense : NULL, &c, NULL,
+                                      pd ? pd + (size_t)b0 * 1000 : NULL, &err);
     sec += seconds_now() - t0;
     PyThread_release_lock(self->lock);
     Py_END_ALLOW_THREADS
