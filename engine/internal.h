@@ -30,6 +30,8 @@ struct vgg_weights {
                                * < 0 until known */
   unsigned char in_file[VGG_MAX_PARAMS]; /* kernel[p] points into the mapped file, not owned */
   void *file;                            /* the mapped safetensors file (st_file), or NULL */
+  int seeded;                            /* made by vgg_weights_init (untrained), from `seed` */
+  uint64_t seed;
 };
 
 /* Fills err with a formatted one-line message and returns s. */

@@ -122,7 +122,7 @@ static vgg_status juint(jp *j, uint64_t *v) {
   return VGG_OK;
 }
 
-static vgg_status jmetadata(jp *j) {
+static vgg_status jmetadata(jp *j, st_file *sf) {
   char key[256], val[4096];
   vgg_status s;
   if (!jeat(j, '{')) return jfail(j, "__metadata__ must be an object");
@@ -131,6 +131,7 @@ static vgg_status jmetadata(jp *j) {
     if ((s = jstring(j, key, sizeof key))) return s;
     if (!jeat(j, ':')) return jfail(j, "expected ':'");
     if ((s = jstring(j, val, sizeof val))) return s;
+    if (!strcmp(key, "vggsimd_init_seed") && strlen(val) < sizeof sf->init_seed) strcpy(sf->init_seed, val);
   } while (jeat(j, ','));
   if (!jeat(j, '}')) return jfail(j, "expected '}' after __metadata__");
   return VGG_OK;
@@ -225,7 +226,7 @@ static vgg_status parse_header(st_file *sf, const char *hdr, size_t len, vgg_err
       if (!jeat(&j, ':')) return jfail(&j, "expected ':'");
       if (!strcmp(name, "__metadata__")) {
         if (have_meta++) return jfail(&j, "duplicate __metadata__");
-        if ((s = jmetadata(&j))) return s;
+        if ((s = jmetadata(&j, sf))) return s;
         continue;
       }
       if (st_find(sf, name)) {
@@ -427,13 +428,14 @@ static void json_name(char *o, size_t cap, const char *s) {
   o[n] = 0;
 }
 
-vgg_status st_writer_open(st_writer *w, const char *path, const st_tensor *tensors, int n, vgg_error *err) {
+vgg_status st_writer_open(st_writer *w, const char *path, const st_tensor *tensors, int n, const char *meta,
+                          vgg_error *err) {
   memset(w, 0, sizeof *w);
   size_t cap = 256 + (size_t)n * 400, len = 0;
   char *h = malloc(cap);
   if (!h) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
-  len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\",\"producer\":\"vggsimd %s\"}",
-                          VGGSIMD_VERSION);
+  len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\",\"producer\":\"vggsimd %s\"%s%s}",
+                          VGGSIMD_VERSION, meta && *meta ? "," : "", meta ? meta : "");
   uint64_t off = 0;
   for (int i = 0; i < n; i++) {
     const st_tensor *t = &tensors[i];

@@ -25,6 +25,7 @@ typedef struct {
   uint64_t file_size, data_start;
   int n;
   st_tensor *t;
+  char init_seed[24]; /* __metadata__'s "vggsimd_init_seed" (vggsimd init's weights), or "" */
 } st_file;
 
 /* Opens and validates the whole header. */
@@ -47,7 +48,9 @@ typedef struct {
   st_tensor *t;
 } st_writer;
 
-vgg_status st_writer_open(st_writer *w, const char *path, const st_tensor *tensors, int n, vgg_error *err);
+/* meta: more "key":"value" pairs for __metadata__ (JSON, may be ""). */
+vgg_status st_writer_open(st_writer *w, const char *path, const st_tensor *tensors, int n, const char *meta,
+                          vgg_error *err);
 vgg_status st_writer_data(st_writer *w, const float *data, size_t count, vgg_error *err);
 vgg_status st_writer_commit(st_writer *w, vgg_error *err);
 void st_writer_abort(st_writer *w);

@@ -9,6 +9,7 @@
 #include "safetensors.h"
 #include <omp.h>
 #include <math.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +177,7 @@ vgg_status vgg_weights_init(const vgg_model *m, uint64_t seed, int threads, vgg_
   if (s) return s;
   vgg_weights *w = *out;
   w->naming = VGG_NAMING_TORCH;
+  w->seeded = 1, w->seed = seed;
   for (int p = 0; p < m->nparams; p++) {
     const vgg_layer *l = vgg_model_param_layer(m, p);
     /* Keras' glorot_uniform: fan_in = receptive field x inputs, fan_out = receptive field x outputs. */
@@ -218,6 +220,18 @@ static vgg_status detect_naming(const st_file *sf, vgg_naming *naming, int *has_
                     sf->path);
   *naming = torch ? VGG_NAMING_TORCH : VGG_NAMING_KERAS;
   return VGG_OK;
+}
+
+int vgg_weights_seeded(const char *path, uint64_t *seed) {
+  st_file sf;
+  if (st_open(path, &sf, NULL)) return 0;
+  char *end;
+  errno = 0;
+  const unsigned long long v = strtoull(sf.init_seed, &end, 10);
+  const int ok = sf.init_seed[0] >= '0' && sf.init_seed[0] <= '9' && !*end && !errno;
+  if (ok && seed) *seed = v;
+  st_close(&sf);
+  return ok;
 }
 
 vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top, vgg_error *err) {
@@ -487,7 +501,10 @@ vgg_status vgg_weights_save(const vgg_weights *w, const char *path, vgg_naming n
     t[2 * p + 1].shape[0] = l->biases;
   }
   st_writer sw;
-  vgg_status s = st_writer_open(&sw, path, t, m->nparams * 2, err);
+  /* Seeded weights say so in the file, so that a run on it knows them for untrained (vgg_weights_seeded). */
+  char meta[64] = "";
+  if (w->seeded) snprintf(meta, sizeof meta, "\"vggsimd_init_seed\":\"%llu\"", (unsigned long long)w->seed);
+  vgg_status s = st_writer_open(&sw, path, t, m->nparams * 2, meta, err);
   for (int p = 0; p < m->nparams && !s; p++) {
     const vgg_layer *l = vgg_model_param_layer(m, p);
     if (l->kind == VGG_LAYER_CONV) {

@@ -147,14 +147,22 @@ expect 2 "holds no classifier" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T
 expect 2 "cannot be used with --weights" -- run "$IMG/rgb8.png" --weights "$T/k.safetensors" --seed 3
 expect 1 "missing tensor 'block1_conv2/kernel' of vgg13; the file holds vgg11's tensors: use --arch vgg11" -- run "$IMG/rgb8.png" --arch vgg13 --weights "$T/k.safetensors"
 expect 1 "unexpected tensor 'block1_conv2/kernel' for vgg11 (conv base); the file holds vgg13's tensors: use --arch vgg13" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/k13.safetensors"
-# The classifier from a file: --top is implied, --top5 prints five labelled classes.
+# The classifier from a file: --top5 implies --top and prints five labelled classes; vggsimd init's weights
+# are known for untrained (the file says so): the top-5 says it, and the defaults are those of --seed (Keras'
+# resize and caffe preprocessing), not those of trained torchvision weights, so the two give the same bits.
 expect 0 "with classifier" -- init --arch vgg11 --top --seed 9 -o "$T/full.safetensors"
-expect 0 "top-5:" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --top5
+expect 0 "top-5 (untrained weights: Glorot-uniform from seed 9; these classes mean nothing)" -- \
+  run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --top5
 [ "$(grep -cE '^  [1-5]\. .+ \(class [0-9]+, logit' "$T/out")" = 5 ] && ok || bad "top-5 should list 5 classes"
-grep -q "torch preprocessing" "$T/out" && ok || bad "torchvision weights should default to torch preprocessing"
+grep -q "(resize keras), caffe preprocessing" "$T/out" && ok || bad "init's weights should take the --seed defaults"
+vgg run "$IMG/rgb8.jpg" --arch vgg11 --weights "$T/full.safetensors" --size 48 --npy "$T/s9f" >/dev/null 2>&1
+vgg run "$IMG/rgb8.jpg" --arch vgg11 --seed 9 --size 48 --npy "$T/s9s" >/dev/null 2>&1
+cmp -s "$T/s9f/block5.npy" "$T/s9s/block5.npy" && ok || bad "init --seed 9 then --weights differs from --seed 9"
 expect 0 "top-5 (untrained weights: Glorot-uniform from seed 3; these classes mean nothing)" -- \
   run "$IMG/rgb8.png" --arch vgg11 --top --seed 3 --top5 --threads 1
-expect 2 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
+expect 2 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64 --top
+# Without --top (or --top5, or a classifier --layer) a full file runs its conv base, at any size.
+expect 0 "vgg11 conv base" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
 
 # verify, bench, cpu.
 expect 0 "all passed: 0 failing rows" -- verify --reduced

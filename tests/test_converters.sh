@@ -41,7 +41,7 @@ PY
 $PY "$ROOT/scripts/convert_torchvision.py" "$T/t.pth" "$T/t2.safetensors" >/dev/null
 $PY "$ROOT/scripts/convert_keras.py" "$T/k.h5" "$T/k2.safetensors" >/dev/null
 for f in t t2 k k2; do
-  vgg run "$IMG" --arch vgg11 --weights "$T/$f.safetensors" --preproc caffe --npy "$T/out-$f" >/dev/null
+  vgg run "$IMG" --arch vgg11 --weights "$T/$f.safetensors" --preproc caffe --resize direct --npy "$T/out-$f" >/dev/null
 done
 pass=0 fail=0
 for b in 1 2 3 4 5; do
@@ -51,6 +51,14 @@ for b in 1 2 3 4 5; do
       fail=$((fail + 1)); echo "FAIL: block$b differs between $1 and $2"; fi
   done
 done
+# A converted torchvision file (trained weights for all the file says) takes torchvision's input by default; a
+# converted Keras file Keras' input.
+vgg run "$IMG" --arch vgg11 --weights "$T/t2.safetensors" --size 64 >"$T/hdr" 2>&1
+if grep -q "(resize torchvision), torch preprocessing" "$T/hdr"; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL: torchvision weights' defaults: $(head -1 "$T/hdr")"; fi
+vgg run "$IMG" --arch vgg11 --weights "$T/k2.safetensors" --size 64 >"$T/hdr" 2>&1
+if grep -q "(resize keras), caffe preprocessing" "$T/hdr"; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL: Keras weights' defaults: $(head -1 "$T/hdr")"; fi
 # Bad inputs: one line on stderr, exit 1, no output file. A .pth is a pickle, and a pickle can run code as it
 # loads: one that would create a file when unpickled is refused and the file never appears.
 set +e

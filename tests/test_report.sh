@@ -39,7 +39,7 @@ if $CHECK "$T/one/index.html" "${shapes[@]}" --expect "block5_pool" --expect "To
 
 # With the classifier: the top-5 chart (224 is the classifier's size).
 vgg init --arch vgg11 --top --seed 3 -o "$T/top.safetensors" >/dev/null || bad "init"
-if vgg run "$IMG/rgb8.jpg" --arch vgg11 --weights "$T/top.safetensors" --threads 2 --report "$T/top" >"$T/out" 2>&1
+if vgg run "$IMG/rgb8.jpg" --arch vgg11 --weights "$T/top.safetensors" --top --threads 2 --report "$T/top" >"$T/out" 2>&1
 then ok; else bad "run --report with the classifier: $(cat "$T/out")"; fi
 if $CHECK "$T/top/index.html" --expect "Top-5 classes" --expect "TensorShape([1, 7, 7, 512])" \
   --screenshot "$T/top.png" >"$T/log" 2>&1; then ok; else bad "classifier page: $(cat "$T/log")"; fi

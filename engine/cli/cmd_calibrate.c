@@ -17,7 +17,8 @@ static const char help[] =
     "  --seed N         seed of the random init when no --weights (default 0)\n"
     "  --arch NAME      vgg11|vgg13|vgg16|vgg19 (default vgg16)\n"
     "  --size N         resize to N x N (default 224)\n"
-    "  --resize MODE    direct (default) | crop | torchvision | keras (as run)\n"
+    "  --resize MODE    torchvision | keras | direct | crop (as run; default: torchvision for torchvision\n"
+    "                   weights, keras otherwise)\n"
     "  --preproc MODE   caffe | torch (default: torch for torchvision weights, caffe otherwise)\n"
     "  --isa LEVEL      " VGG_LEVEL_CHOICES " (env VGGSIMD_ISA)\n"
     "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n";
@@ -67,7 +68,7 @@ int cmd_calibrate(int argc, char **argv) {
   vgg_arch arch = VGG16;
   uint64_t seed = 0;
   long size = 224;
-  int resize = VGG_RESIZE_DIRECT, preproc = -1;
+  int resize = -1, preproc = -1;
   static const char *const preprocs[] = {"caffe", "torch", NULL};
   const char *const *resizes = vgg_resize_names();
   vgg_options eo;
@@ -98,7 +99,9 @@ int cmd_calibrate(int argc, char **argv) {
   int has_top;
   float ranges[64];
   vgg_status s = wpath ? vgg_weights_probe(wpath, &naming, &has_top, &err) : VGG_OK;
-  if (preproc < 0) preproc = wpath && naming == VGG_NAMING_TORCH ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
+  const int torch_origin = wpath && naming == VGG_NAMING_TORCH && !vgg_weights_seeded(wpath, NULL);
+  if (preproc < 0) preproc = torch_origin ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
+  if (resize < 0) resize = torch_origin ? VGG_RESIZE_TORCHVISION : VGG_RESIZE_KERAS;
   const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc, VGG_DEFAULT_MAX_PIXELS, 0};
   if (!s) s = vgg_model_create(arch, 0, (int)size, (int)size, &m, &err);
   if (!s) s = wpath ? vgg_weights_load(m, wpath, eo.threads, &w, &err) : vgg_weights_init(m, seed, eo.threads, &w, &err);

@@ -19,12 +19,14 @@ static const char help[] =
     "  --weights FILE   safetensors, torchvision or Keras naming (default: random init, see --seed)\n"
     "  --seed N         seed of the random init when no --weights (default 0)\n"
     "  --arch NAME      vgg11|vgg13|vgg16|vgg19 (default vgg16)\n"
-    "  --top            include the classifier (implied when --weights holds it)\n"
+    "  --top            include the classifier (implied by --top5 or a classifier --layer when --weights\n"
+    "                   holds it; without them a full weights file runs its conv base, the classifier unread)\n"
     "  --top5           print the five most likely ImageNet classes (needs the classifier)\n"
     "  --size N         resize to N x N (default 224; the classifier needs 224..255)\n"
-    "  --resize MODE    direct (default) | crop (shorter side to N*256/224, centre crop) | torchvision\n"
-    "                   (Resize(N*256/224) + CenterCrop(N) on a PIL image) | keras (load_img(target_size):\n"
-    "                   PIL nearest, squashed)\n"
+    "  --resize MODE    torchvision (Resize(N*256/224) + CenterCrop(N) on a PIL image) | keras\n"
+    "                   (load_img(target_size): PIL nearest, squashed) | direct (stb_image_resize, squashed) |\n"
+    "                   crop (stb_image_resize, shorter side to N*256/224, centre crop); default: torchvision\n"
+    "                   for torchvision-named weights, keras for Keras-named and random weights\n"
     "  --max-pixels N   refuse pictures that decode to more than N pixels (default 67108864 = 8192x8192)\n"
     "  --full-decode    decode a JPEG at full size (default: at 1/2, 1/4 or 1/8 when that still covers --size)\n"
     "  --no-exif        keep a JPEG as stored (default: turned upright as its EXIF orientation says)\n"
@@ -142,7 +144,8 @@ void run_describe(const run_conf *c, const run_engine *e, int h, int w, char *bu
   vgg_net *net = e->net;
   char wdesc[4200];
   if (c->wpath)
-    snprintf(wdesc, sizeof wdesc, "%.4000s (%s naming)", c->wpath, c->naming == VGG_NAMING_TORCH ? "torchvision" : "Keras");
+    snprintf(wdesc, sizeof wdesc, "%.4000s (%s naming%s)", c->wpath, c->naming == VGG_NAMING_TORCH ? "torchvision" : "Keras",
+             c->seeded ? "; untrained: vggsimd init's Glorot-uniform" : "");
   else snprintf(wdesc, sizeof wdesc, "random Glorot-uniform (seed %llu)", (unsigned long long)c->seed);
   char lanes[64] = "";
   if (e->lanes > 1) snprintf(lanes, sizeof lanes, " per image, %d images side by side", e->lanes);
@@ -238,7 +241,7 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   if (c->top5) {
     int idx[5];
     vgg_top_k(probs, 1000, 5, idx);
-    if (c->wpath) printf("top-5:\n");
+    if (c->wpath && !c->seeded) printf("top-5:\n");
     else /* a seeded init: the classes say nothing about the picture */
       printf("top-5 (untrained weights: Glorot-uniform from seed %llu; these classes mean nothing):\n",
              (unsigned long long)c->seed);
@@ -289,7 +292,7 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   run_conf c;
   memset(&c, 0, sizeof c);
   long size = 224, max_pixels = VGG_DEFAULT_MAX_PIXELS, repeat = 0;
-  int resize = VGG_RESIZE_DIRECT, preproc = -1, rc;
+  int resize = -1, preproc = -1, rc;
   static const char *const preprocs[] = {"caffe", "torch", NULL};
   const char *const *resizes = vgg_resize_names();
   if ((rc = opt_arch("run", opts, &c.arch)) || (rc = opt_u64("run", opts, "seed", &c.seed)) ||
@@ -304,8 +307,13 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
     cli_error("run", "--seed applies to the random init; it cannot be used with --weights");
     return EXIT_USAGE;
   }
-  c.top = opt_get(opts, "top") != NULL;
   c.top5 = opt_get(opts, "top5") != NULL;
+  c.top = opt_get(opts, "top") != NULL;
+  /* A weights file that holds the classifier serves a conv-base run too (its classifier never read); it runs
+   * the classifier when asked for: --top, or --top5 or a --layer in the classifier. */
+  const char *layer = opt_get(opts, "layer");
+  const int wants_top = c.top5 || (layer && (!strcmp(layer, "fc1") || !strcmp(layer, "fc2") ||
+                                             !strcmp(layer, "predictions")));
   c.naming = VGG_NAMING_KERAS;
   vgg_error err;
   if (c.wpath) {
@@ -318,7 +326,8 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
       cli_error("run", "--top: %s holds no classifier (conv base only)", c.wpath);
       return EXIT_USAGE;
     }
-    c.top = has_top;
+    c.top = c.top || (has_top && wants_top);
+    c.seeded = vgg_weights_seeded(c.wpath, &c.seed);
   }
   if (c.top5 && !c.top) {
     cli_error("run", "--top5 needs the classifier: add --top (random init) or use weights that hold it");
@@ -330,7 +339,11 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
     return EXIT_USAGE;
   }
   vgg_model_free(shape_check);
-  if (preproc < 0) preproc = c.wpath && c.naming == VGG_NAMING_TORCH ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
+  /* Defaults follow the weights' origin: torchvision's names take torchvision's input (its resize and
+   * normalisation), Keras' names and random weights Keras' (load_img's nearest neighbour, caffe). */
+  const int torch_origin = c.wpath && c.naming == VGG_NAMING_TORCH && !c.seeded;
+  if (preproc < 0) preproc = torch_origin ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
+  if (resize < 0) resize = torch_origin ? VGG_RESIZE_TORCHVISION : VGG_RESIZE_KERAS;
   c.preproc_name = preprocs[preproc];
   const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc, max_pixels,
                                 opt_get(opts, "full-decode") != NULL, opt_get(opts, "no-exif") != NULL};

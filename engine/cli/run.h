@@ -12,7 +12,8 @@ typedef struct {
   vgg_arch arch;
   int top, top5;
   const char *wpath; /* NULL: random init from seed */
-  uint64_t seed;
+  uint64_t seed;     /* the random init's, or that of the seeded weights in wpath */
+  int seeded;        /* wpath holds seeded, untrained weights (vggsimd init's) */
   vgg_naming naming;
   const char *preproc_name;
   vgg_image_options io;

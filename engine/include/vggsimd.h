@@ -124,6 +124,9 @@ void vgg_weights_release_conv(vgg_weights *w);
 
 /* Reads only a safetensors header: its naming, and whether it holds the classifier. */
 vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top, vgg_error *err);
+/* 1 when the file holds seeded, untrained weights (written by vgg_weights_save of vgg_weights_init's, as
+ * `vggsimd init` does; *seed, if not NULL, gets the seed), 0 otherwise or when it cannot be read. */
+int vgg_weights_seeded(const char *path, uint64_t *seed);
 
 /* ---------------------------------------------------------------- images -- */
 

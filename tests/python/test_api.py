@@ -57,20 +57,22 @@ def test_summary_and_plan(capsys):
 def test_features_equal_the_cli_bit_for_bit(exe, tmp_path):
     cli("run", PHOTO, "--size", 64, "--seed", 3, "--threads", 2, "--npy", tmp_path)
     m = vggsimd.VGG16(input_shape=(64, 64, 3), seed=3, threads=2)
-    f = m.features(vggsimd.load_image(PHOTO, size=64))
+    assert m.resize == "keras"  # random weights: Keras' input, as the CLI's default
+    f = m.features(vggsimd.load_image(PHOTO, size=64, resize=m.resize))
     for b in range(1, 6):
         ref = np.load(tmp_path / ("block%d.npy" % b))
         got = f["block%d_pool" % b]
         assert got.dtype == np.float32 and got.shape == ref.shape
         assert np.array_equal(got, ref), "block%d differs from the CLI's" % b
-    assert np.array_equal(m.predict(vggsimd.load_image(PHOTO, size=64)), f["block5_pool"])
+    assert np.array_equal(m.predict(vggsimd.load_image(PHOTO, size=64, resize=m.resize)), f["block5_pool"])
 
 
 def test_classifier_layers_equal_the_cli(exe, tmp_path, weights_top):
     photos = [os.path.join(IMG, n) for n in ("rgb8.png", "rgb8.jpg", "gray8.png")]
     m = vggsimd.VGG16(weights=weights_top, include_top=True, threads=2)
-    assert m.preprocess == "torch"  # torchvision naming
-    x = np.concatenate([vggsimd.load_image(p, preprocess="torch") for p in photos])
+    # vggsimd init's weights, though torchvision-named, are untrained: the --seed defaults, as the CLI takes them
+    assert m.preprocess == "caffe" and m.resize == "keras"
+    x = np.concatenate([vggsimd.load_image(p, resize=m.resize, preprocess=m.preprocess) for p in photos])
     for layer in ("fc1", "fc2", "predictions"):
         cli("run", *photos, "--weights", weights_top, "--threads", 2, "--batch", 2, "--features", tmp_path / layer,
             "--layer", layer)

@@ -177,5 +177,5 @@ def test_dask_as_the_cli_spells_it(photos, tmp_path, weights_top):
         probs = np.load(out / e["partition"])[e["row"]]
         assert [t["class"] for t in e["top5"]] == list(np.argsort(-probs, kind="stable")[:5])
         assert e["top5"][0]["label"] == __import__("vggsimd")._vggsimd.label(e["top5"][0]["class"])
-        x = __import__("vggsimd").load_image(e["path"], preprocess="torch")
+        x = __import__("vggsimd").load_image(e["path"], resize=m.resize, preprocess="torch")
         assert np.array_equal(m.predict(x)[0], probs)

@@ -97,9 +97,13 @@ class Model:
                                  % (threads,))
             threads = n
         # A file with the classifier serves include_top=False too: its classifier is checked, never read.
-        naming, _ = _vggsimd.probe_weights(weights) if weights is not None else ("keras", False)
-        #: the preprocessing the weights expect: "torch" for torchvision naming, else "caffe"
-        self.preprocess = "torch" if naming == "torch" else "caffe"
+        naming, _, seeded = _vggsimd.probe_weights(weights) if weights is not None else ("keras", False, True)
+        origin = "torch" if naming == "torch" and not seeded else "keras"  # untrained weights: Keras' defaults
+        #: the preprocessing the weights expect: "torch" for trained torchvision-named weights, else "caffe"
+        self.preprocess = "torch" if origin == "torch" else "caffe"
+        #: the resize of the framework the weights come from: "torchvision" for torchvision naming, else "keras"
+        #: (load_image(path, resize=model.resize, preprocess=model.preprocess) is what `vggsimd run` does)
+        self.resize = "torchvision" if origin == "torch" else "keras"
         self._net = _vggsimd.Net(arch=arch, weights=weights, top=bool(include_top), height=shape[0], width=shape[1],
                                  seed=seed, isa=isa, threads=threads or 0, algo=algo, precision=precision,
                                  ranges=ranges)

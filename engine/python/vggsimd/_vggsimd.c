@@ -487,7 +487,8 @@ static PyObject *image_from_array(PyObject *mod, PyObject *args, PyObject *kw) {
   return out;
 }
 
-/* probe_weights(path) -> ("torch" | "keras", has_classifier) from the file's header. */
+/* probe_weights(path) -> ("torch" | "keras", has_classifier, seeded) from the file's header (seeded: vggsimd
+ * init's untrained weights). */
 static PyObject *probe_weights(PyObject *mod, PyObject *args) {
   (void)mod;
   PyObject *path_obj;
@@ -496,9 +497,11 @@ static PyObject *probe_weights(PyObject *mod, PyObject *args) {
   int has_top;
   vgg_error err;
   vgg_status s = vgg_weights_probe(PyBytes_AS_STRING(path_obj), &naming, &has_top, &err);
+  const int seeded = s ? 0 : vgg_weights_seeded(PyBytes_AS_STRING(path_obj), NULL);
   Py_DECREF(path_obj);
   if (s) return raise_vgg(s, &err);
-  return Py_BuildValue("(sO)", naming == VGG_NAMING_TORCH ? "torch" : "keras", has_top ? Py_True : Py_False);
+  return Py_BuildValue("(sOO)", naming == VGG_NAMING_TORCH ? "torch" : "keras", has_top ? Py_True : Py_False,
+                       seeded ? Py_True : Py_False);
 }
 
 static PyObject *label(PyObject *mod, PyObject *arg) {
@@ -547,7 +550,7 @@ static PyObject *levels(PyObject *mod, PyObject *unused) {
 static PyMethodDef module_methods[] = {
     {"load_image", (PyCFunction)(void (*)(void))load_image, METH_VARARGS | METH_KEYWORDS,
      "load_image(path, size=224, resize='direct', preprocess='caffe', max_pixels=0, full_decode=False, exif=True)"},
-    {"probe_weights", probe_weights, METH_VARARGS, "probe_weights(path) -> (naming, has_classifier)"},
+    {"probe_weights", probe_weights, METH_VARARGS, "probe_weights(path) -> (naming, has_classifier, seeded)"},
     {"image_from_array", (PyCFunction)(void (*)(void))image_from_array, METH_VARARGS | METH_KEYWORDS,
      "image_from_array(array, size=224, resize='direct', preprocess='caffe')"},
     {"label", label, METH_O, "label(i): the ImageNet class name of index i"},

@@ -159,11 +159,11 @@ def _write_atomic(path, write):
 def process_partition(index, paths, out_dir, cfg):
     """Runs one partition on this worker's net; returns its index entries."""
     m = _model(cfg)
-    pre = cfg["preprocess"] or m.preprocess
+    pre, resize = cfg["preprocess"] or m.preprocess, cfg["resize"] or m.resize
     entries, rows = [], []
     for p in paths:
         try:
-            x = vggsimd.load_image(p, size=cfg["size"], resize=cfg["resize"], preprocess=pre)
+            x = vggsimd.load_image(p, size=cfg["size"], resize=resize, preprocess=pre)
             if x.shape[1:3] != (cfg["size"], cfg["size"]):  # a .npy input of another size
                 raise ValueError("%s: .npy input is %dx%d; this run takes %dx%d"
                                  % (p, x.shape[1], x.shape[2], cfg["size"], cfg["size"]))
@@ -306,7 +306,8 @@ def main(argv=None):
     ap.add_argument("--top", action="store_true", help="include the classifier (implied when --weights holds it)")
     ap.add_argument("--layer", default="block5_pool", choices=LAYERS)
     ap.add_argument("--size", type=int, default=224)
-    ap.add_argument("--resize", default="direct", choices=vggsimd._vggsimd.RESIZE_MODES)
+    ap.add_argument("--resize", choices=vggsimd._vggsimd.RESIZE_MODES,
+                    help="default: torchvision for torchvision weights, keras otherwise (as the CLI)")
     ap.add_argument("--preproc", "--preprocess", dest="preprocess", choices=("caffe", "torch"),
                     help="default: torch for torchvision weights")
     ap.add_argument("--precision", default="f32", choices=vggsimd._vggsimd.PRECISIONS)
@@ -329,8 +330,8 @@ def main(argv=None):
             if value is not None and not 1 <= value <= hi:
                 raise ValueError("%s must be from 1 to %d%s, got %d" % (
                     flag, hi, " (4 per online core)" if flag == "--workers" else "", value))
-        top = a.top
-        if a.weights:
+        top = a.top  # as the CLI: a full weights file runs its classifier for a --layer in it
+        if a.weights and a.layer in ("fc1", "fc2", "predictions"):
             top = top or vggsimd._vggsimd.probe_weights(a.weights)[1]
         if a.layer in ("fc1", "fc2", "predictions") and not top:
             raise ValueError("--layer %s is in the classifier: add --top or use weights that hold it" % a.layer)
