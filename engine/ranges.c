@@ -9,13 +9,36 @@
 #define RANGES_MAGIC "vggsimd-ranges"
 #define RANGES_MAX_BYTES (1 << 20)
 
-vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const char *path, vgg_error *err) {
+uint64_t vgg_weights_fingerprint(const vgg_weights *w) {
+  const vgg_model *m = w->model;
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (int p = 0; p < m->nparams; p++) {
+    const vgg_layer *l = vgg_model_param_layer(m, p);
+    if (l->kind != VGG_LAYER_CONV) continue;
+    if (!w->kernel[p]) return 0;
+    const float *const parts[2] = {w->kernel[p], w->bias[p]};
+    const int64_t lens[2] = {l->weights, l->biases};
+    for (int k = 0; k < 2; k++)
+      for (int64_t i = 0; i < lens[k]; i++) {
+        uint32_t bits;
+        memcpy(&bits, parts[k] + i, 4);
+        h = (h ^ bits) * 0x100000001b3ull;
+        h ^= h >> 29;
+      }
+  }
+  return h ? h : 1;
+}
+
+static vgg_status ranges_save(const vgg_model *m, uint64_t fp, const float *ranges, const char *path,
+                              vgg_error *err) {
   vgg_outfile o;
   vgg_status s = vgg_outfile_open(&o, path, err);
   if (s) return s;
-  char line[128];
+  char line[160];
   int n = snprintf(line, sizeof line, "# int8 calibration: the largest output value of each conv layer\n%s 1 %s\n",
                    RANGES_MAGIC, vgg_arch_name(m->arch));
+  if (fp) /* the weights they were measured with */
+    n += snprintf(line + n, sizeof line - (size_t)n, "weights %016llx\n", (unsigned long long)fp);
   s = vgg_outfile_write(&o, line, (size_t)n, err);
   for (int i = 0; !s && i < m->nlayers; i++) {
     if (m->layers[i].kind != VGG_LAYER_CONV) continue;
@@ -25,7 +48,18 @@ vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const char *
   return s ? s : vgg_outfile_commit(&o, err);
 }
 
-vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, vgg_error *err) {
+vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const char *path, vgg_error *err) {
+  return ranges_save(m, 0, ranges, path, err);
+}
+
+vgg_status vgg_ranges_save_for(const vgg_model *m, const vgg_weights *w, const float *ranges, const char *path,
+                               vgg_error *err) {
+  return ranges_save(m, vgg_weights_fingerprint(w), ranges, path, err);
+}
+
+/* Loads path; *fp gets its recorded fingerprint (0: none). */
+static vgg_status ranges_load(const vgg_model *m, const char *path, float *ranges, uint64_t *fp, vgg_error *err) {
+  *fp = 0;
   unsigned char *data;
   size_t len;
   vgg_status s = vgg_read_file(path, RANGES_MAX_BYTES, "a ranges file", &data, &len, err);
@@ -60,6 +94,17 @@ vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, 
       header = 1;
       continue;
     }
+    if (!strcmp(a, "weights") && k == 2 && !*fp) {
+      char *end;
+      errno = 0;
+      const unsigned long long v = strtoull(b, &end, 16);
+      if (*end || errno || !v || strlen(b) != 16) {
+        s = vgg_fail(err, VGG_ERR_FORMAT, "%s:%d: 'weights' needs a 16-digit hexadecimal fingerprint", path, lineno);
+        break;
+      }
+      *fp = v;
+      continue;
+    }
     int layer = -1;
     for (int i = 0; i < m->nlayers && layer < 0; i++)
       if (m->layers[i].kind == VGG_LAYER_CONV && !strcmp(m->layers[i].name, a)) layer = i;
@@ -83,4 +128,22 @@ vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, 
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s: no range for %s", path, m->layers[i].name);
   free(data);
   return s;
+}
+
+vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, vgg_error *err) {
+  uint64_t fp;
+  return ranges_load(m, path, ranges, &fp, err);
+}
+
+vgg_status vgg_ranges_load_for(const vgg_model *m, const vgg_weights *w, const char *path, float *ranges,
+                               vgg_error *err) {
+  uint64_t fp;
+  vgg_status s = ranges_load(m, path, ranges, &fp, err);
+  if (s || !fp) return s;
+  const uint64_t mine = vgg_weights_fingerprint(w);
+  if (mine && mine != fp)
+    return vgg_fail(err, VGG_ERR_ARG, "%s: ranges measured with other weights (fingerprint %016llx; these weights "
+                    "are %016llx): calibrate for them with `vggsimd calibrate`", path, (unsigned long long)fp,
+                    (unsigned long long)mine);
+  return VGG_OK;
 }

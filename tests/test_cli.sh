@@ -195,6 +195,13 @@ expect 2 "-o FILE is required" -- calibrate "$IMG/rgb8.png"
 expect 0 "wrote $T/r.txt" -- calibrate "$IMG/rgb8.png" "$IMG/rgb8.jpg" -o "$T/r.txt" --threads 2 --size 48
 [ "$(grep -c '^block[1-5]_conv[1-3] ' "$T/r.txt")" = 13 ] && ok || bad "ranges file lacks the 13 conv layers: $(cat "$T/r.txt")"
 expect 0 "/int8" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/r.txt" --threads 2 --size 48
+# A ranges file records the weights it was measured with: other weights are refused in one line; the same
+# weights from a file (init --seed 0, the default seed) are taken; a full file calibrates its conv base.
+grep -qE '^weights [0-9a-f]{16}$' "$T/r.txt" && ok || bad "ranges file lacks the weights' fingerprint"
+expect 1 "ranges measured with other weights" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/r.txt" --seed 1 --size 48
+vgg init --seed 0 --top -o "$T/s0.safetensors" >/dev/null
+expect 0 "/int8" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/r.txt" --weights "$T/s0.safetensors" --size 48
+expect 0 "wrote $T/r0.txt" -- calibrate "$IMG/rgb8.png" -o "$T/r0.txt" --weights "$T/s0.safetensors" --size 48
 expect 0 "block5" -- run "$IMG/rgb8.png" --precision int8 --threads 2 --size 48
 grep -q "calibrating on the bundled photo" "$T/err" && ok || bad "int8 without --ranges does not say it calibrates"
 expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision int8

@@ -106,7 +106,7 @@ int cmd_calibrate(int argc, char **argv) {
   if (!s) s = vgg_model_create(arch, 0, (int)size, (int)size, &m, &err);
   if (!s) s = wpath ? vgg_weights_load(m, wpath, eo.threads, &w, &err) : vgg_weights_init(m, seed, eo.threads, &w, &err);
   if (!s) s = cli_calibrate(m, w, &eo, &io, pos, npos, ranges, &err);
-  if (!s) s = vgg_ranges_save(m, ranges, out, &err);
+  if (!s) s = vgg_ranges_save_for(m, w, ranges, out, &err);
   if (s) cli_error("calibrate", "%s", err.msg);
   else {
     printf("calibrated on %d photo%s; wrote %s\n", npos, npos > 1 ? "s" : "", out);

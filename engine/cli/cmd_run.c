@@ -115,7 +115,7 @@ vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engin
   e->lanes = lanes < 1 ? 1 : lanes > RUN_MAX_LANES ? RUN_MAX_LANES : lanes;
   vgg_options eo = c->eo;
   if (!s && eo.precision == VGG_PRECISION_INT8) {
-    if (c->ranges) s = vgg_ranges_load(e->m, c->ranges, e->ranges, err);
+    if (c->ranges) s = vgg_ranges_load_for(e->m, e->w, c->ranges, e->ranges, err);
     else {
       static const char *const photo[] = {VGG_DATA_DIR "/chelsea.png"};
       fprintf(stderr, "vggsimd run: int8 without --ranges: calibrating on the bundled photo %s (a ranges file from "

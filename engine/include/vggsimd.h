@@ -367,6 +367,15 @@ vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *rang
  * other name appears.  ranges: vgg_model_num_layers floats (0 for other layers). */
 vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const char *path, vgg_error *err);
 vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, vgg_error *err);
+/* A fingerprint of the conv base's weights (every kernel and bias value, whatever the file's naming); 0 when the
+ * conv kernels were released.  Ranges fit the weights they were measured with: */
+uint64_t vgg_weights_fingerprint(const vgg_weights *w);
+/* vgg_ranges_save that also records w's fingerprint ("weights HEX" after the header), and vgg_ranges_load that
+ * refuses, with VGG_ERR_ARG, a file that records another fingerprint than w's (a file without one is taken). */
+vgg_status vgg_ranges_save_for(const vgg_model *m, const vgg_weights *w, const float *ranges, const char *path,
+                               vgg_error *err);
+vgg_status vgg_ranges_load_for(const vgg_model *m, const vgg_weights *w, const char *path, float *ranges,
+                               vgg_error *err);
 
 /* ------------------------------------------------------- CPU and levels -- */
 

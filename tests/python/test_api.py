@@ -264,6 +264,8 @@ def test_int8_and_bf16_equal_the_cli_bit_for_bit(exe, tmp_path):
     assert [s["dtype"] for s in m.steps() if s["op"] == "conv"] == ["f32"] + ["int8"] * 12
     got = m.features(vggsimd.load_image(GOLDEN_PHOTO))["block5_pool"]
     assert np.array_equal(got, want)
+    with pytest.raises(ValueError, match="ranges measured with other weights"):  # seed 0's ranges, seed 1's weights
+        vggsimd.VGG16(precision="int8", ranges=str(ranges), seed=1, threads=2)
     f32 = vggsimd.VGG16(threads=2).features(vggsimd.load_image(GOLDEN_PHOTO))["block5_pool"]
     # A sanity bound (this seed and photo measure 2.3e-2); the int8 budget is tested by test_e2e's golden_int8.
     assert np.abs(got - f32).max() <= 5e-2 * np.abs(f32).max()
@@ -307,7 +309,8 @@ def test_layer_output_names_what_is_wrong():
 @pytest.mark.parametrize("call", ["predict", "features", "layer_output"])
 def test_a_long_call_stops_at_ctrl_c_and_the_model_stays_usable(call):
     """Ctrl-C (here the same pending SIGINT, from _thread.interrupt_main) half a second into a call that would
-    take about 20 s raises KeyboardInterrupt long before its end; the model then gives the same results."""
+    take about 30 s raises KeyboardInterrupt long before its end (the bound, half the work, leaves room for a
+    host that slows down 2x meanwhile); the model then gives the same results."""
     import _thread
     import time
 
@@ -318,9 +321,9 @@ def test_a_long_call_stops_at_ctrl_c_and_the_model_stays_usable(call):
     run = {"predict": m.predict, "features": m.features,
            "layer_output": lambda a: m.layer_output(a, "block4_pool")}[call]
     t0 = time.perf_counter()
-    run(np.ones((64, 32, 32, 3), np.float32))
-    per_image = (time.perf_counter() - t0) / 64
-    n = max(64, int(20.0 / per_image))  # about 20 s of work
+    run(np.ones((256, 32, 32, 3), np.float32))
+    per_image = (time.perf_counter() - t0) / 256
+    n = max(256, int(30.0 / per_image))  # about 30 s of work
     x = np.ones((n, 32, 32, 3), np.float32)
     timer = threading.Timer(0.5, _thread.interrupt_main)
     t0 = time.perf_counter()
@@ -330,7 +333,7 @@ def test_a_long_call_stops_at_ctrl_c_and_the_model_stays_usable(call):
         time.sleep(5)  # a call that ignored the signal ends here: the interrupt then lands in the sleep
     took = time.perf_counter() - t0
     timer.join()
-    assert took < 0.25 * n * per_image, (took, n * per_image)  # stopped in the first quarter of the work
+    assert took < 0.5 * n * per_image, (took, n * per_image)  # stopped in the first half of the work
     assert np.array_equal(m.predict(few), before)
 
 

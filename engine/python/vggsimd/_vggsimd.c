@@ -124,10 +124,10 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     }
   }
   if ((s = vgg_model_create((vgg_arch)a, top, h, w, &self->m, &err))) return raise_vgg(s, &err), -1;
-  if (ranges && (s = vgg_ranges_load(self->m, ranges, rg, &err))) return raise_vgg(s, &err), -1;
   Py_BEGIN_ALLOW_THREADS
   s = weights ? vgg_weights_load(self->m, weights, threads, &self->w, &err)
               : vgg_weights_init(self->m, seed, threads, &self->w, &err);
+  if (!s && ranges) s = vgg_ranges_load_for(self->m, self->w, ranges, rg, &err);
   if (!s) s = vgg_net_create(self->m, self->w, &o, &self->net, &err);
   Py_END_ALLOW_THREADS
   if (s) return raise_vgg(s, &err), -1;
