@@ -414,6 +414,18 @@ static PyTypeObject NetType = {
 
 /* ------------------------------------------------------------ functions -- */
 
+/* The preprocessings load_image and image_from_array take, in vgg_preproc order. */
+static const char *const preprocs[] = {"caffe", "torch", "none", NULL};
+
+/* A (1, H, W, 3) float32 array of an image tensor, which it frees. */
+static PyObject *image_array(vgg_tensor *t) {
+  const npy_intp dims[4] = {1, t->h, t->w, 3};
+  PyObject *a = PyArray_SimpleNew(4, dims, NPY_FLOAT32);
+  if (a) memcpy(PyArray_DATA((PyArrayObject *)a), t->data, sizeof(float) * (size_t)t->h * t->w * 3);
+  vgg_tensor_free(t);
+  return a;
+}
+
 static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
   (void)mod;
   static char *kwlist[] = {"path", "size", "resize", "preprocess", "max_pixels", "full_decode", "exif", NULL};
@@ -424,8 +436,7 @@ static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
   if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|issLpp", kwlist, PyUnicode_FSConverter, &path_obj, &size, &resize,
                                    &pre, &max_pixels, &full, &exif))
     return NULL;
-  static const char *const pres[] = {"caffe", "torch", "none", NULL};
-  const int r = choice("resize", resize, vgg_resize_names()), p = r < 0 ? -1 : choice("preprocess", pre, pres);
+  const int r = choice("resize", resize, vgg_resize_names()), p = r < 0 ? -1 : choice("preprocess", pre, preprocs);
   if (r < 0 || p < 0) {
     Py_DECREF(path_obj);
     return NULL;
@@ -445,11 +456,7 @@ static PyObject *load_image(PyObject *mod, PyObject *args, PyObject *kw) {
   Py_END_ALLOW_THREADS
   Py_DECREF(path_obj);
   if (s) return raise_vgg(s, &err);
-  const npy_intp dims[4] = {1, t.h, t.w, 3};
-  PyObject *a = PyArray_SimpleNew(4, dims, NPY_FLOAT32);
-  if (a) memcpy(PyArray_DATA((PyArrayObject *)a), t.data, sizeof(float) * (size_t)t.h * t.w * 3);
-  vgg_tensor_free(&t);
-  return a;
+  return image_array(&t);
 }
 
 /* image_from_array(a, size, resize, preprocess): a (H, W, 3) array of RGB values 0..255 as load_image's result. */
@@ -460,8 +467,7 @@ static PyObject *image_from_array(PyObject *mod, PyObject *args, PyObject *kw) {
   const char *resize = "direct", *pre = "caffe";
   int size = 224;
   if (!PyArg_ParseTupleAndKeywords(args, kw, "O|iss", kwlist, &ain, &size, &resize, &pre)) return NULL;
-  static const char *const pres[] = {"caffe", "torch", "none", NULL};
-  const int r = choice("resize", resize, vgg_resize_names()), p = r < 0 ? -1 : choice("preprocess", pre, pres);
+  const int r = choice("resize", resize, vgg_resize_names()), p = r < 0 ? -1 : choice("preprocess", pre, preprocs);
   if (r < 0 || p < 0) return NULL;
   PyArrayObject *a = (PyArrayObject *)PyArray_FROM_OTF(ain, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
   if (!a) return NULL;
@@ -480,11 +486,7 @@ static PyObject *image_from_array(PyObject *mod, PyObject *args, PyObject *kw) {
   Py_END_ALLOW_THREADS
   Py_DECREF(a);
   if (s) return raise_vgg(s, &err);
-  const npy_intp dims[4] = {1, t.h, t.w, 3};
-  PyObject *out = PyArray_SimpleNew(4, dims, NPY_FLOAT32);
-  if (out) memcpy(PyArray_DATA((PyArrayObject *)out), t.data, sizeof(float) * (size_t)t.h * t.w * 3);
-  vgg_tensor_free(&t);
-  return out;
+  return image_array(&t);
 }
 
 /* probe_weights(path) -> ("torch" | "keras", has_classifier, seeded) from the file's header (seeded: vggsimd
