@@ -205,7 +205,7 @@ expect 0 "wrote $T/r0.txt" -- calibrate "$IMG/rgb8.png" -o "$T/r0.txt" --weights
 expect 0 "block5" -- run "$IMG/rgb8.png" --precision int8 --threads 2 --size 48
 grep -q "calibrating on the bundled photo" "$T/err" && ok || bad "int8 without --ranges does not say it calibrates"
 expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision int8
-body=$(grep -v '^#' "$T/r.txt" | tail -n +2)
+body=$(grep -v '^#' "$T/r.txt" | grep -v '^weights ' | tail -n +2)  # the conv lines
 rng() { printf '%s\n' "$@" >"$T/bad.txt"; }
 rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | head -12)"
 expect 1 "no range for block5_conv3" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
