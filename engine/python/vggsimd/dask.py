@@ -14,6 +14,7 @@ thread each runs on this machine.  Paths (images, weights, --out) must be the
 same on every machine of the cluster: a shared file system.
 """
 import argparse
+import functools
 import itertools
 import json
 import logging
@@ -132,8 +133,9 @@ def sweep_temporaries(out_dir):
             pass
 
 
+@functools.lru_cache(maxsize=None)
 def _file_mode():
-    """0666 less this process's umask, as open() would make a file (mkstemp makes 0600); read without setting it."""
+    """0666 less this process's umask (read once per process), as open() would make a file (mkstemp makes 0600); read without setting it."""
     try:
         with open("/proc/self/status") as f:
             umask = next(int(l.split()[1], 8) for l in f if l.startswith("Umask:"))
