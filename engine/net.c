@@ -19,6 +19,9 @@
 /* Images per group in the grouped steps of the conv base. */
 #define VGG_GROUP 8
 
+/* int8 range guard (widen): the widest range a pass may give a layer, as a multiple of its calibrated one. */
+#define GROW_MAX 4096.0f
+
 struct vgg_net {
   const vgg_model *m;
   const vgg_weights *w;
@@ -36,6 +39,15 @@ struct vgg_net {
   float *qsb[VGG_MAX_PARAMS];     /* int8 conv: requantisation scales and biases, cout each */
   uint8_t *qbuf;                  /* int8: a float32 input quantised (the step with quant_in) */
   float *deq;                     /* int8: block outputs dequantised for the caller and the classifier */
+  /* int8 range guard (widen): each layer's calibrated unit; per image of the running group, the unit of each
+   * layer's output in this pass and how far widen has gone with it; the per-channel requantisation of a
+   * widened step (VGG_GROUP x 2 x its cout); the steps run again in the last pass. */
+  float base_scale[VGG_MAX_LAYERS];
+  float scale[VGG_GROUP][VGG_MAX_LAYERS];
+  unsigned char widen_state[VGG_GROUP][VGG_MAX_LAYERS];
+  float *qtmp;
+  int qtmp_stride;
+  int regrown;
   float *observe;                 /* calibration: per layer, the largest output value seen (NULL: off) */
   int watch;                      /* the watched layer (vgg_options.watch_layer; 0: none) */
   vgg_watch_fn watch_fn;          /* during vgg_net_forward_watch: its callback and user pointer */
@@ -73,10 +85,11 @@ static size_t band_floats(const vgg_step *w, const vgg_layer *l) {
 }
 
 /* Buffers and packed weights for the planned steps; every buffer touched. */
-/* Real value of one u8 unit of conv layer `layer`'s output: its calibrated range over 255. */
+/* Real value of one u8 unit of conv layer `layer`'s output: its calibrated range over 254, so the calibrated
+ * largest value stays below 255, the byte the range guard (widen) reads as "maybe clipped". */
 static float act_scale(const float *ranges, int layer) {
   const float r = ranges[layer];
-  return (r > 1e-30f ? r : 1e-30f) / 255.0f;
+  return (r > 1e-30f ? r : 1e-30f) / 254.0f;
 }
 
 /* int8 weights of conv layer l: one scale per output channel (its largest
@@ -112,6 +125,7 @@ static vgg_status pack_int8(vgg_net *net, vgg_step *s, vgg_error *err) {
   for (int o = 0; o < l->out_c; o++) {
     qs[o] = s->in_scale * sw[o] / s->out_scale;
     qs[l->out_c + o] = bias[o] / s->out_scale;
+    qs[2 * l->out_c + o] = sw[o]; /* for requantisation with widened ranges (run_conv_i8) */
   }
   free(q), free(sw);
   return VGG_OK;
@@ -144,7 +158,7 @@ static double input_limit(const vgg_net *net) {
   double p = 1, c = 0, lim = INFINITY; /* B_i = p B_0 + c */
   for (int i = 0; i < net->nsteps; i++) {
     const vgg_step *s = &net->steps[i];
-    if (s->dtype == VGG_DTYPE_INT8 && s->op != VGG_STEP_POOL) p = 0, c = 255.0 * s->out_scale;
+    if (s->dtype == VGG_DTYPE_INT8 && s->op != VGG_STEP_POOL) p = 0, c = 255.0 * s->out_scale * GROW_MAX;
     if (s->dtype == VGG_DTYPE_INT8 || s->op == VGG_STEP_POOL) continue;
     const double k = growth(s) * net->l1[i], room = VGG_VALUE_MAX - net->bmax[i] - k * c;
     const double b = k * p > 0 ? room / (k * p) : room >= 0 ? INFINITY : 0;
@@ -198,6 +212,9 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
                           m->layers[chk[j]].name);
       s->in_scale = act_scale(ranges, src);
       s->out_scale = act_scale(ranges, chk[1]);
+      s->rin = src, s->rout = chk[1];
+      net->base_scale[src] = s->in_scale, net->base_scale[chk[1]] = s->out_scale;
+      if (s->op != VGG_STEP_POOL && 2 * l->out_c > net->qtmp_stride) net->qtmp_stride = 2 * l->out_c;
     }
     if (s->op == VGG_STEP_POOL) continue;
     /* int8 F(4x4): room for either packing, as pack_int8 may turn the step back to direct. */
@@ -212,7 +229,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     vgg_advise_huge(net->packed[l->param], n * sizeof(float));
     s->bias = w->bias[l->param];
     if (s->dtype == VGG_DTYPE_INT8) {
-      if (!(net->qsb[l->param] = vgg_alloc(2 * (size_t)l->out_c, sizeof(float))))
+      if (!(net->qsb[l->param] = vgg_alloc(3 * (size_t)l->out_c, sizeof(float))))
         return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
       s->weights_i8 = net->packed[l->param];
       s->qscale = net->qsb[l->param], s->qbias = net->qsb[l->param] + l->out_c;
@@ -256,7 +273,8 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     if (s->dtype == VGG_DTYPE_INT8 && s->block_end && (size_t)o->out_h * o->out_w * o->out_c * imgs > nd)
       nd = (size_t)o->out_h * o->out_w * o->out_c * imgs;
   }
-  if ((nq && !(net->qbuf = vgg_alloc(nq, 1))) || (nd && !(net->deq = vgg_alloc(nd, sizeof(float)))))
+  if ((nq && !(net->qbuf = vgg_alloc(nq, 1))) || (nd && !(net->deq = vgg_alloc(nd, sizeof(float)))) ||
+      (net->qtmp_stride && !(net->qtmp = vgg_alloc((size_t)VGG_GROUP * net->qtmp_stride, sizeof(float)))))
     return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for int8 activations");
   if (net->scratch_floats) {
     net->scratch_floats = (net->scratch_floats + 15) & ~(size_t)15; /* each thread's on its own cache lines */
@@ -372,6 +390,7 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
 void vgg_net_free(vgg_net *net) {
   if (!net) return;
   for (int p = 0; p < VGG_MAX_PARAMS; p++) vgg_free(net->packed[p]), vgg_free(net->qsb[p]);
+  vgg_free(net->qtmp);
   vgg_free(net->qbuf);
   vgg_free(net->deq);
   vgg_free(net->buf[0]);
@@ -386,6 +405,8 @@ void vgg_net_free(vgg_net *net) {
 }
 
 const char *vgg_net_isa(const vgg_net *net) { return vgg_level_name(net->k->level); }
+int vgg_net_ranges_widened(const vgg_net *net) { return net->regrown; }
+
 int vgg_net_threads(const vgg_net *net) { return net->threads; }
 double vgg_net_input_limit(const vgg_net *net) { return net->limit; }
 const double *vgg_net_layer_seconds(const vgg_net *net) { return net->layer_sec; }
@@ -440,23 +461,91 @@ static int task_next(const vgg_step *s, conv_task *k) {
   return 1;
 }
 
-static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, float *out_f, int nb) {
+/* 1 when n u8 values at p hold a 255: the largest value the range can hold, reached or passed. */
+static int saturated(const vgg_net *net, const uint8_t *p, size_t n) {
+  const size_t chunk = 65536;
+  int hit = 0;
+#pragma omp parallel for num_threads(net->threads) reduction(| : hit) schedule(static)
+  for (size_t c = 0; c < n; c += chunk) hit |= memchr(p + c, 255, n - c < chunk ? n - c : chunk) != NULL;
+  return hit;
+}
+
+static int max_u8(const vgg_net *net, const uint8_t *p, size_t n) {
+  int m = 0;
+#pragma omp parallel for num_threads(net->threads) reduction(max : m) schedule(static)
+  for (size_t i = 0; i < n; i++) m = p[i] > m ? p[i] : m;
+  return m;
+}
+
+/* The range guard, after a step wrote the n u8 values at p of `layer`'s output for image `slot`: 1 when the
+ * step must run again for that image, with the unit net->scale[slot][layer] widen has set.  A map without a
+ * 255 stands.  One with a 255 may have been clipped: its range is made 4 times wider (a probe), and from the
+ * probe's largest value m < 255 the range that holds that largest value just below 255, (m + 1) / 254 of the
+ * probe's (the true largest value is at most m + 1/2 probe units); a probe that saturates again widens 4 times
+ * more, up to GROW_MAX.  So no value is clipped, and the range is within a unit of the image's own largest value. */
+static int widen(vgg_net *net, int slot, int layer, const uint8_t *p, size_t n) {
+  unsigned char *st = &net->widen_state[slot][layer];
+  float *sc = &net->scale[slot][layer];
+  if (*st == 2) return 0;
+  if (*st == 0 && !saturated(net, p, n)) return 0;
+  const int m = *st == 1 ? max_u8(net, p, n) : 255;
+  if (m == 255 && *sc * 4 > net->base_scale[layer] * GROW_MAX) return 0;
+  if (m == 255) *sc *= 4, *st = 1;
+  else *sc = *sc * (float)(m + 1) / 254.0f, *st = 2;
+  net->regrown++;
+  return 1;
+}
+
+/* The conv of int8 step s on nb images (in, out: u8), image b the group's slot0 + b, each with its units. */
+static void run_conv_i8(vgg_net *net, const vgg_step *s, const uint8_t *in, uint8_t *out, int nb, int slot0) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
+  const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
+  const float *qs[VGG_GROUP], *qb[VGG_GROUP];
+  for (int b = 0; b < nb; b++) {
+    const float si = net->scale[slot0 + b][s->rin], so = net->scale[slot0 + b][s->rout];
+    qs[b] = s->qscale, qb[b] = s->qbias;
+    if (si == s->in_scale && so == s->out_scale) continue;
+    const float *sw = s->qscale + 2 * l->out_c; /* pack_int8's arithmetic with this image's units */
+    float *t = net->qtmp + (size_t)(slot0 + b) * net->qtmp_stride;
+    for (int o = 0; o < l->out_c; o++) t[o] = si * sw[o] / so, t[l->out_c + o] = s->bias[o] / so;
+    qs[b] = t, qb[b] = t + l->out_c;
+  }
+  const vgg_i8_conv3x3_fn fn = s->algo == VGG_ALGO_WINO4 ? net->i8->w4_conv : net->i8->conv;
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+  for (int t = 0; t < ntask; t++)
+    for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);) {
+      const vgg_i8_conv3x3_args a = {in + k.b * in_img, out + k.b * out_img, s->weights_i8, qs[k.b], qb[k.b],
+                                     l->in_h, l->in_w, l->in_c, l->out_c,
+                                     net->scratch ? net->scratch + net->scratch_floats * (size_t)omp_get_thread_num() : NULL};
+      fn(&a, k.r0, k.r1, k.oc0, k.oc1);
+    }
+}
+
+/* n float32 values quantised to u8 with the unit `scale`. */
+static void quantize(const vgg_net *net, const float *in, uint8_t *out, size_t n, float scale) {
+  const size_t chunk = 65536;
+  const float inv = 1.0f / scale;
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+  for (size_t c = 0; c < n; c += chunk) vgg_u8_quantize(in + c, out + c, n - c < chunk ? n - c : chunk, inv);
+}
+
+static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, float *out_f, int nb, int slot0) {
+  const vgg_layer *l = &net->m->layers[s->layer];
   const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
   const uint8_t *in = (const uint8_t *)in_f;
   uint8_t *out = (uint8_t *)out_f;
   if (s->quant_in && s[-1].quant_out) {
     in = net->qbuf; /* quantised by the step before, a few rows at a time */
-  } else if (s->quant_in) {
-    const size_t n = in_img * nb, chunk = 65536;
-    const float inv = 1.0f / s->in_scale;
-#pragma omp parallel for num_threads(net->threads) schedule(static)
-    for (size_t c = 0; c < n; c += chunk) vgg_u8_quantize(in_f + c, net->qbuf + c, n - c < chunk ? n - c : chunk, inv);
+  } else if (s->quant_in) { /* each image quantised with its range, widened while it saturates */
+    for (int b = 0; b < nb; b++)
+      do quantize(net, in_f + b * in_img, net->qbuf + b * in_img, in_img, net->scale[slot0 + b][s->rin]);
+      while (widen(net, slot0 + b, s->rin, net->qbuf + b * in_img, in_img));
     in = net->qbuf;
   }
   if (s->op == VGG_STEP_POOL) {
+    const long rows = (long)s->rows * nb;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
     for (long y = 0; y < rows; y++) {
       const long b = y / s->rows;
@@ -465,15 +554,10 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
     }
     return;
   }
-  const vgg_i8_conv3x3_fn fn = s->algo == VGG_ALGO_WINO4 ? net->i8->w4_conv : net->i8->conv;
-#pragma omp parallel for num_threads(net->threads) schedule(static)
-  for (int t = 0; t < ntask; t++)
-    for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);) {
-      const vgg_i8_conv3x3_args a = {in + k.b * in_img, out + k.b * out_img, s->weights_i8, s->qscale, s->qbias,
-                                     l->in_h, l->in_w, l->in_c, l->out_c,
-                                     net->scratch ? net->scratch + net->scratch_floats * (size_t)omp_get_thread_num() : NULL};
-      fn(&a, k.r0, k.r1, k.oc0, k.oc1);
-    }
+  run_conv_i8(net, s, in, out, nb, slot0);
+  for (int b = 0; b < nb; b++) /* the range guard */
+    while (widen(net, slot0 + b, s->rout, out + b * out_img, out_img))
+      run_conv_i8(net, s, in + b * in_img, out + b * out_img, 1, slot0 + b);
 }
 
 /* The Winograd stage profile of a step: the threads' counters zeroed before it, added to its layer's after. */
@@ -505,29 +589,40 @@ static void conv_rows(const vgg_net *net, const vgg_step *s, const float *img, i
   direct_fn(net, l)(&a, y - v0, y1 - v0, oc0, oc1);
 }
 
-/* A quant_out step: QROWS output rows at a time into the thread's scratch (conv_rows), quantised from there
- * into the net's u8 buffer. */
-static void run_conv_quant(vgg_net *net, const vgg_step *s, const float *in, int nb) {
+/* A quant_out step on nb images (image b the group's slot0 + b): QROWS output rows at a time into the thread's
+ * scratch (conv_rows), quantised from there into q (the net's u8 buffer) with the range of the step's layer;
+ * an image whose u8 map saturates runs again with that range doubled (the range guard). */
+static void conv_quant(vgg_net *net, const vgg_step *s, const float *in, uint8_t *q, int nb, int slot0) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int H = l->in_h, ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
   const size_t in_img = (size_t)H * l->in_w * l->in_c, row = (size_t)l->out_w * l->out_c;
-  const float inv = 1.0f / s[1].in_scale;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
   for (int t = 0; t < ntask; t++) {
     float *f = net->scratch + net->scratch_floats * (size_t)omp_get_thread_num() + row; /* QROWS rows, one before */
-    for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);)
+    for (conv_task k = task_of(s, l, t, rows); task_next(s, &k);) {
+      const float inv = 1.0f / net->scale[slot0 + k.b][s->layer];
       for (int y = k.r0; y < k.r1; y += QROWS) {
         const int y1 = k.r1 - y < QROWS ? k.r1 : y + QROWS;
         conv_rows(net, s, in + k.b * in_img, y, y1, k.oc0, k.oc1, f);
-        uint8_t *q = net->qbuf + ((size_t)k.b * H + y) * row;
+        uint8_t *qy = q + ((size_t)k.b * H + y) * row;
         if (k.oc1 - k.oc0 == l->out_c)
-          vgg_u8_quantize(f, q, (size_t)(y1 - y) * row, inv);
+          vgg_u8_quantize(f, qy, (size_t)(y1 - y) * row, inv);
         else
           for (size_t p = 0; p < (size_t)(y1 - y) * l->out_w; p++)
-            vgg_u8_quantize(f + p * l->out_c + k.oc0, q + p * l->out_c + k.oc0, (size_t)(k.oc1 - k.oc0), inv);
+            vgg_u8_quantize(f + p * l->out_c + k.oc0, qy + p * l->out_c + k.oc0, (size_t)(k.oc1 - k.oc0), inv);
       }
+    }
   }
+}
+
+static void run_conv_quant(vgg_net *net, const vgg_step *s, const float *in, uint8_t *q, int nb, int slot0) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
+  conv_quant(net, s, in, q, nb, slot0);
+  for (int b = 0; b < nb; b++) /* the range guard */
+    while (widen(net, slot0 + b, s->layer, q + b * out_img, out_img))
+      conv_quant(net, s, in + b * in_img, q + b * out_img, 1, slot0 + b);
 }
 
 /* A Winograd step writes its outputs past the caches (vgg_wino_args.stream) when a pass writes at least
@@ -580,16 +675,17 @@ static void run_band(vgg_net *net, const vgg_step *s, const float *in, float *ou
   stages_end(net, w->layer);
 }
 
-static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
+/* Step s on nb images, image b the running group's slot0 + b. */
+static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb, int slot0) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
   if (s->dtype == VGG_DTYPE_INT8) {
-    run_step_i8(net, s, in, out, nb);
+    run_step_i8(net, s, in, out, nb, slot0);
     return;
   }
   if (s->quant_out) {
-    run_conv_quant(net, s, in, nb);
+    run_conv_quant(net, s, in, net->qbuf, nb, slot0);
     return;
   }
   switch (s->op) {
@@ -660,7 +756,7 @@ static vgg_status group_buffers(vgg_net *net, vgg_error *err) {
 
 /* After step s on n images (out): the block output as floats (int8: dequantised
  * into deq), to the caller; the largest value of a conv step's output when calibrating. */
-static const float *step_done(vgg_net *net, const vgg_step *s, const float *out, int image0, int n,
+static const float *step_done(vgg_net *net, const vgg_step *s, const float *out, int image0, int slot0, int n,
                               vgg_block_fn on_block, void *user, double sec) {
   const vgg_layer *o = &net->m->layers[s->last_layer];
   const size_t img = (size_t)o->out_h * o->out_w * o->out_c;
@@ -677,10 +773,14 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
   if (!s->block_end) return out;
   /* int8: dequantised for the caller's callback, or as the conv base's result (its last step). */
   if (s->dtype == VGG_DTYPE_INT8 && (on_block || s == &net->steps[net->nbase - 1])) {
-    const size_t total = img * n, chunk = 65536;
+    const size_t chunk = 65536;
+    for (int b = 0; b < n; b++) {
+      const float sc = net->scale[slot0 + b][s->rout];
+      const uint8_t *q = (const uint8_t *)out + b * img;
+      float *d = net->deq + b * img;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
-    for (size_t c = 0; c < total; c += chunk)
-      vgg_u8_dequantize((const uint8_t *)out + c, net->deq + c, total - c < chunk ? total - c : chunk, s->out_scale);
+      for (size_t c = 0; c < img; c += chunk) vgg_u8_dequantize(q + c, d + c, img - c < chunk ? img - c : chunk, sc);
+    }
     out = net->deq;
   }
   for (int b = 0; on_block && b < n; b++) {
@@ -715,9 +815,9 @@ static vgg_status values_fit(vgg_net *net, int i, const float *in, int nb, vgg_e
 }
 
 /* Steps i..e (e = i + fused(net, i)) on nb images: in, step i's input; out, step e's output. */
-static void run_at(vgg_net *net, int i, int e, const float *in, float *out, int nb) {
+static void run_at(vgg_net *net, int i, int e, const float *in, float *out, int nb, int slot0) {
   if (e > i) run_band(net, &net->steps[i], in, out, nb);
-  else run_step(net, &net->steps[i], in, out, nb);
+  else run_step(net, &net->steps[i], in, out, nb, slot0);
 }
 
 /* The conv base on images [image0, image0 + n) of `images`: with one image
@@ -732,6 +832,9 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
   const size_t img = (size_t)in_l->out_h * in_l->out_w * 3;
   const int grouped = n > 1 ? net->first_group : net->nbase;
   const float *result = NULL;
+  for (int b = 0; b < VGG_GROUP && net->i8; b++) /* each image starts from the calibrated ranges */
+    memcpy(net->scale[b], net->base_scale, sizeof net->base_scale);
+  memset(net->widen_state, 0, sizeof net->widen_state);
   for (int b = 0; b < n; b++) {
     double sec = 0;
     for (int i = 0; i < grouped; i++) {
@@ -744,11 +847,11 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
       const float *in = i ? net->steps[i - 1].out : images + (image0 + b) * img;
       if (values_fit(net, i, in, 1, err)) return NULL;
       const double t0 = vgg_now();
-      run_at(net, i, e, in, out, 1);
+      run_at(net, i, e, in, out, 1, b);
       const double dt = vgg_now() - t0;
       net->step_sec[e] += dt;
       sec += dt;
-      result = step_done(net, s, out, image0 + b, 1, on_block, user, sec);
+      result = step_done(net, s, out, image0 + b, b, 1, on_block, user, sec);
       if (s->block_end) sec = 0;
       i = e;
     }
@@ -761,11 +864,11 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
     float *out = net->gbuf[side];
     if (values_fit(net, i, in, n, err)) return NULL;
     const double t0 = vgg_now();
-    run_at(net, i, e, in, out, n);
+    run_at(net, i, e, in, out, n, 0);
     const double dt = vgg_now() - t0;
     net->step_sec[e] += dt;
     sec += dt;
-    result = step_done(net, s, out, image0, n, on_block, user, sec);
+    result = step_done(net, s, out, image0, 0, n, on_block, user, sec);
     if (s->block_end) sec = 0;
     in = out;
     i = e;
@@ -801,6 +904,7 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
   const size_t nf = (size_t)flat->out_h * flat->out_w * flat->out_c;
   for (int i = 0; i < net->nbase; i++) net->step_sec[i] = 0;
   memset(net->stage_sec, 0, sizeof net->stage_sec);
+  net->regrown = 0;
   const int group = net->first_group < net->nbase ? VGG_GROUP : 1;
   vgg_status st;
   if (nb > 1 && (st = group_buffers(net, err))) return st;
@@ -817,7 +921,7 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
     const vgg_layer *l = &m->layers[s->layer];
     if (values_fit(net, i, s->in, nb, err)) return VGG_ERR_RANGE;
     const double t0 = vgg_now();
-    run_step(net, s, s->in, s->out, nb);
+    run_step(net, s, s->in, s->out, nb, 0);
     if (on_dense) {
       const vgg_tensor t = {nb, 1, 1, l->out_c, s->out};
       on_dense(user, s->layer, &t);

@@ -42,7 +42,8 @@ typedef struct {
   const float *weights, *bias;
   const int8_t *weights_i8;     /* int8 conv: packed s8 weights */
   const float *qscale, *qbias;  /* int8 conv: requantisation per output channel (kernels.h) */
-  float in_scale, out_scale;    /* int8: real value of one unit of the u8 input and output */
+  float in_scale, out_scale;    /* int8: real value of one unit of the u8 input and output, as calibrated */
+  int rin, rout;                /* int8: the layers whose ranges those are (the net widens them per image) */
 } vgg_step;
 
 /* The algorithm rule for a conv layer at `level` (algo.c's table). */

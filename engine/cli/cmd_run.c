@@ -118,8 +118,8 @@ vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engin
     if (c->ranges) s = vgg_ranges_load_for(e->m, e->w, c->ranges, e->ranges, err);
     else {
       static const char *const photo[] = {VGG_DATA_DIR "/chelsea.png"};
-      fprintf(stderr, "vggsimd run: int8 without --ranges: calibrating on the bundled photo %s (a ranges file from "
-                      "`vggsimd calibrate` skips this)\n", photo[0]);
+      fprintf(stderr, "vggsimd run: int8 without --ranges: calibrating on the bundled photo %s (ranges widened per "
+                      "image where it passes them; a ranges file from `vggsimd calibrate` skips this)\n", photo[0]);
       s = cli_calibrate(e->m, e->w, &c->eo, &c->io, photo, 1, e->ranges, err);
     }
     eo.ranges = e->ranges;

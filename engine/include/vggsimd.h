@@ -243,7 +243,8 @@ typedef struct {
                        weights then make no other net, as after vgg_weights_release_conv */
   vgg_precision precision; /* default (0): f32 */
   const float *ranges;      /* int8: per model layer (vgg_model_layer's index), the largest output value
-                               of each conv layer, as vgg_calibrate measures it; required for int8 */
+                               of each conv layer, as vgg_calibrate measures it; required for int8 (the
+                               starting ranges: each image widens those it passes, vgg_net_ranges_widened) */
   int watch_layer;          /* a conv or pool layer (vgg_model_layer's index) whose output
                                vgg_net_forward_watch hands out: the plan then fuses no pool into it and
                                writes its map whole (0: none); float32 and bf16 layers only */
@@ -259,6 +260,11 @@ typedef struct vgg_net vgg_net;
 vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_options *opt,
                           vgg_net **out, vgg_error *err);
 void vgg_net_free(vgg_net *net);
+/* int8: the layer runs the range guard added in the last forward pass (a layer whose u8 output reaches 255 for
+ * an image, the largest value its range holds, runs again for that image with its range 4 times wider, then with
+ * the range fitted to that image's largest value, up to 4096 times the calibrated one: no value is clipped, and
+ * each image's result is the same alone or in a batch); 0 for other precisions. */
+int vgg_net_ranges_widened(const vgg_net *net);
 /* The level and kernel names in use, e.g. for `vggsimd cpu`. */
 const char *vgg_net_isa(const vgg_net *net);
 int vgg_net_threads(const vgg_net *net);

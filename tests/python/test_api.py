@@ -269,8 +269,20 @@ def test_int8_and_bf16_equal_the_cli_bit_for_bit(exe, tmp_path):
     f32 = vggsimd.VGG16(threads=2).features(vggsimd.load_image(GOLDEN_PHOTO))["block5_pool"]
     # A sanity bound (this seed and photo measure 2.3e-2); the int8 budget is tested by test_e2e's golden_int8.
     assert np.abs(got - f32).max() <= 5e-2 * np.abs(f32).max()
-    with pytest.raises(ValueError, match="needs ranges"):
-        vggsimd.VGG16(precision="int8")
+    # No ranges: calibrated on the bundled photo, as the CLI does (the same bits as `run` without --ranges).
+    cli("run", GOLDEN_PHOTO, "--precision", "int8", "--npy", tmp_path / "nr", "--threads", 2, "--resize", "keras")
+    bundled = vggsimd.VGG16(precision="int8", threads=2)
+    assert bundled.ranges_source == vggsimd.BUNDLED_PHOTO
+    got = bundled.features(vggsimd.load_image(GOLDEN_PHOTO, resize="keras"))["block5_pool"]
+    assert np.array_equal(got, np.load(tmp_path / "nr" / "block5.npy"))
+    # Ranges as values (vggsimd.calibrate), and the file calibrate(output=) writes: the CLI's bits again.
+    values = vggsimd.calibrate([os.path.join(IMG, "large_1200x800.jpg"), os.path.join(IMG, "rgb8.jpg")],
+                               output=tmp_path / "py.txt", threads=2)
+    assert open(tmp_path / "py.txt").read() == open(ranges).read()
+    same = vggsimd.VGG16(precision="int8", ranges=values, threads=2)
+    assert np.array_equal(same.features(vggsimd.load_image(GOLDEN_PHOTO))["block5_pool"], want)
+    with pytest.raises(ValueError, match="ranges holds 3 values"):
+        vggsimd.VGG16(precision="int8", ranges=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="applies to precision='int8'"):
         vggsimd.VGG16(ranges=str(ranges))
     with pytest.raises(ValueError, match="precision"):
@@ -375,3 +387,34 @@ def test_layer_output_of_every_layer(weights_top):
     full = vggsimd.VGG16(weights=weights_top, include_top=True, threads=2)
     x224 = vggsimd.load_image(GOLDEN_PHOTO, preprocess="torch")
     assert np.array_equal(full.layer_output(x224, "flatten"), full.features(x224)["block5_pool"].reshape(1, -1))
+
+
+def test_int8_range_guard_held_out(tmp_path):
+    """int8 held out: ranges calibrated on one cat photo's crops, measured on the other photo's crops and on two
+    pictures unlike any photo (saturated colour bars, a fine checkerboard), against float32 (itself within 3e-6
+    of float64).  Without the range guard the bundled photo's ranges clip those pictures (block 2 at 0.34 on a
+    new photo before it); with it every block stays within 5e-2 and the widened ranges are counted."""
+    from PIL import Image
+    big = Image.open(os.path.join(IMG, "large_1200x800.jpg")).convert("RGB")
+    cal = vggsimd.load_images([big.crop(b).resize((224, 224)) for b in
+                               ((0, 0, 800, 800), (400, 0, 1200, 800), (300, 200, 700, 600))], resize="direct")
+    y, x = np.mgrid[0:224, 0:224]
+    bars = np.zeros((224, 224, 3), np.uint8)
+    for i, c in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
+                           (255, 255, 255)]):
+        bars[:, i * 32:(i + 1) * 32] = c
+    check = np.repeat(((((x // 4) + (y // 4)) % 2) * 255).astype(np.uint8)[..., None], 3, axis=2)
+    held = vggsimd.load_images([PHOTO, GOLDEN_PHOTO, bars, check], resize="direct")
+    f32 = vggsimd.VGG16(threads=2).features(held)
+    for label, ranges in (("held out", vggsimd.calibrate(cal, threads=2)), ("no ranges", None)):
+        m = vggsimd.VGG16(precision="int8", ranges=ranges, threads=2)
+        got = m.features(held)
+        for i in range(len(held)):
+            for b in vggsimd.BLOCKS:
+                err = np.abs(got[b][i] - f32[b][i]).max() / np.abs(f32[b][i]).max()
+                assert err <= 5e-2, (label, i, b, err)
+        # One image at a time gives the same bits as the batch (each image's ranges are its own).
+        assert np.array_equal(m.features(held[3:4])["block5_pool"][0], got["block5_pool"][3])
+    # The pictures unlike photos pass the bundled photo's ranges: the guard widened some.
+    m.features(held[2:])
+    assert m._net.ranges_widened > 0

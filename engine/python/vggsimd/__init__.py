@@ -21,7 +21,10 @@ from . import _vggsimd
 
 __version__ = _vggsimd.__version__
 __all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "Model", "Layer", "load_image", "load_images", "preprocess_input",
-           "decode_predictions", "levels"]
+           "decode_predictions", "levels", "calibrate"]
+
+#: the photo int8 calibrates on when no ranges are given (as `vggsimd run --precision int8` does)
+BUNDLED_PHOTO = _os.path.join(_os.path.dirname(__file__), "chelsea.png")
 
 BLOCKS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
 
@@ -78,7 +81,9 @@ class Model:
                              "torchvision's vgg16 state dict with scripts/convert_torchvision.py, or Keras' "
                              "vgg16_weights_tf_dim_ordering_tf_kernels.h5 with scripts/convert_keras.py, then "
                              "pass weights='vgg16.safetensors'")
-        weights, ranges = _file(weights, "weights"), _file(ranges, "ranges")
+        weights = _file(weights, "weights")
+        if not isinstance(ranges, (list, tuple)):
+            ranges = _file(ranges, "ranges")
         for value, what in ((arch, "arch"), (algo, "algo"), (precision, "precision")):
             _text(value, what)
         _text(isa, "isa", none_ok=True)
@@ -104,9 +109,15 @@ class Model:
         #: the resize of the framework the weights come from: "torchvision" for torchvision naming, else "keras"
         #: (load_image(path, resize=model.resize, preprocess=model.preprocess) is what `vggsimd run` does)
         self.resize = "torchvision" if origin == "torch" else "keras"
-        self._net = _vggsimd.Net(arch=arch, weights=weights, top=bool(include_top), height=shape[0], width=shape[1],
-                                 seed=seed, isa=isa, threads=threads or 0, algo=algo, precision=precision,
-                                 ranges=ranges)
+        make = dict(arch=arch, weights=weights, seed=seed, isa=isa, threads=threads or 0, algo=algo)
+        #: int8: where the starting ranges came from (a file, "values", or the bundled photo); the range guard
+        #: widens them per image where an image's values pass them
+        self.ranges_source = ranges if isinstance(ranges, str) else "values" if ranges is not None else None
+        if precision == "int8" and ranges is None:  # ranges do not depend on the input size: measured at 224
+            photo = load_image(BUNDLED_PHOTO, resize=self.resize, preprocess=self.preprocess)
+            ranges, self.ranges_source = _vggsimd.Net(**make).calibrate(photo), BUNDLED_PHOTO
+        self._net = _vggsimd.Net(top=bool(include_top), height=shape[0], width=shape[1], precision=precision,
+                                 ranges=ranges, **make)
         self.name = arch
         self.include_top = bool(include_top)
         self.input_shape = (None,) + shape
@@ -208,12 +219,37 @@ def _factory(arch):
     make.__name__ = arch.upper()
     make.__doc__ = ("%s(weights=None|'file.safetensors', include_top=False, input_shape=(224, 224, 3), seed=0, "
                     "isa=None, threads=None, algo='auto', precision='f32', ranges=None): a Model.  weights=None: "
-                    "seeded Glorot-uniform init; precision='int8' takes ranges='file' from `vggsimd calibrate`."
+                    "seeded Glorot-uniform init; precision='int8' takes ranges= a file from `vggsimd calibrate` or the "
+                    "values vggsimd.calibrate() returns (None: calibrated on the bundled photo).  Every image's int8 "
+                    "ranges are widened where its values pass them (the range guard)."
                     % arch.upper())
     return make
 
 
 VGG11, VGG13, VGG16, VGG19 = (_factory(a) for a in ("vgg11", "vgg13", "vgg16", "vgg19"))
+
+
+def calibrate(images, output=None, arch="vgg16", weights=None, seed=0, size=224, resize=None, preprocess=None,
+              isa=None, threads=None):
+    """int8 calibration, as `vggsimd calibrate`: each layer's largest output value over `images` (paths, PIL
+    images or arrays of RGB values, loaded with load_image at `size` with the weights' resize and preprocessing
+    unless given; or an (N, H, W, 3) float32 array already preprocessed), measured with the float32 net.
+    Returns the values, one per layer (VGG16(precision="int8", ranges=values) takes them); output: also a
+    ranges file for these weights (atomically).  Calibrate on photos like the ones you will run."""
+    m = Model(arch, weights=weights, seed=seed, isa=isa, threads=threads)
+    if isinstance(images, _np.ndarray) and images.ndim == 4 and images.dtype.kind == "f":
+        x = images
+        if x.shape[1:3] != (224, 224):
+            m = Model(arch, weights=weights, seed=seed, isa=isa, threads=threads, input_shape=x.shape[1:])
+    else:
+        items = [images] if isinstance(images, (str, bytes, _os.PathLike)) else images
+        x = load_images(items, size=size, resize=resize or m.resize, preprocess=preprocess or m.preprocess)
+        if size != 224:
+            m = Model(arch, weights=weights, seed=seed, isa=isa, threads=threads, input_shape=(size, size, 3))
+    values = m._net.calibrate(x)
+    if output is not None:
+        m._net.save_ranges(values, _file(output, "output"))
+    return values
 
 
 def _size(size, target_size):

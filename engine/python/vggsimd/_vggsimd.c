@@ -47,6 +47,7 @@ typedef struct {
   double last_forward; /* seconds inside vgg_net_forward_all in the last call */
   vgg_options opt;     /* the options the net was made with (ranges in rg) */
   float rg[64];
+  int nranges;         /* ranges given as values: their count */
   vgg_net *watch[64];  /* per conv layer asked for by layer_output: a net that writes its map whole */
 } NetObject;
 
@@ -64,10 +65,19 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
                            "isa",     "threads", "algo", "precision", "ranges", NULL};
   const char *arch = "vgg16", *weights = NULL, *isa = NULL, *algo = "auto", *precision = "f32", *ranges = NULL;
   int top = 0, h = 224, w = 224, threads = 0;
-  PyObject *seed_obj = NULL;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|szpiiOziszz", kwlist, &arch, &weights, &top, &h, &w, &seed_obj, &isa,
-                                   &threads, &algo, &precision, &ranges))
+  PyObject *seed_obj = NULL, *ranges_obj = NULL;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|szpiiOziszO", kwlist, &arch, &weights, &top, &h, &w, &seed_obj, &isa,
+                                   &threads, &algo, &precision, &ranges_obj))
     return -1;
+  /* ranges: a ranges file, or the values per layer (as calibrate returns them) */
+  PyObject *ranges_seq = NULL;
+  if (ranges_obj == Py_None) ranges_obj = NULL;
+  if (ranges_obj && PyUnicode_Check(ranges_obj)) {
+    if (!(ranges = PyUnicode_AsUTF8(ranges_obj))) return -1;
+  } else if (ranges_obj) {
+    if (!(ranges_seq = PySequence_Fast(ranges_obj, "ranges must be a ranges file's path or calibrate()'s values")))
+      return -1;
+  }
   /* The seed is a whole number that fits 64 bits: "K" would wrap -1 to 2^64 - 1. */
   unsigned long long seed = 0;
   if (seed_obj) {
@@ -88,15 +98,29 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
   const char *const *algos = vgg_algo_names();
   const int a = choice("arch", arch, archs), al = a < 0 ? -1 : choice("algo", algo, algos);
   const int pr = al < 0 ? -1 : choice("precision", precision, vgg_precision_names());
-  if (a < 0 || al < 0 || pr < 0) return -1;
-  if ((pr == VGG_PRECISION_INT8) != (ranges != NULL)) {
-    PyErr_SetString(PyExc_ValueError, ranges ? "ranges applies to precision='int8'"
-                                             : "precision='int8' needs ranges= a ranges file (vggsimd calibrate)");
+  if (a < 0 || al < 0 || pr < 0 || (pr == VGG_PRECISION_INT8) != (ranges_obj != NULL)) {
+    if (a >= 0 && al >= 0 && pr >= 0)
+      PyErr_SetString(PyExc_ValueError, ranges_obj ? "ranges applies to precision='int8'"
+                                                   : "precision='int8' needs ranges= (a ranges file or calibrate()'s values)");
+    Py_XDECREF(ranges_seq);
     return -1;
   }
   float *rg = self->rg;
+  if (ranges_seq) {
+    const Py_ssize_t nr = PySequence_Fast_GET_SIZE(ranges_seq);
+    for (Py_ssize_t i = 0; i < nr && i < 64; i++) {
+      const double v = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(ranges_seq, i));
+      if (v == -1.0 && PyErr_Occurred()) {
+        Py_DECREF(ranges_seq);
+        return -1;
+      }
+      rg[i] = (float)v;
+    }
+    self->nranges = (int)nr;
+    Py_DECREF(ranges_seq);
+  }
   /* The conv kernels stay with the weights: layer_output makes more nets from them. */
-  vgg_options o = {-1, threads, (vgg_algo)al, 0, (vgg_precision)pr, ranges ? rg : NULL, 0};
+  vgg_options o = {-1, threads, (vgg_algo)al, 0, (vgg_precision)pr, ranges_obj ? rg : NULL, 0};
   if (threads < 0 || threads > 1024) {
     PyErr_Format(PyExc_ValueError, "threads %d is not from 1 to 1024 (or None: online cores)", threads);
     return -1;
@@ -124,6 +148,11 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     }
   }
   if ((s = vgg_model_create((vgg_arch)a, top, h, w, &self->m, &err))) return raise_vgg(s, &err), -1;
+  if (self->nranges && self->nranges != vgg_model_num_layers(self->m)) {
+    PyErr_Format(PyExc_ValueError, "ranges holds %d values; this model has %d layers (calibrate() gives one per layer)",
+                 self->nranges, vgg_model_num_layers(self->m));
+    return -1;
+  }
   Py_BEGIN_ALLOW_THREADS
   s = weights ? vgg_weights_load(self->m, weights, threads, &self->w, &err)
               : vgg_weights_init(self->m, seed, threads, &self->w, &err);
@@ -173,6 +202,45 @@ static void on_block(void *user, int image, int block, const vgg_tensor *t, doub
   memcpy(c->blocks[block] + (size_t)(c->base + image) * n, t->data, n * sizeof(float));
 }
 
+/* x as the (N, H, W, 3) C-ordered float32 array of finite values the model takes (a new reference), or NULL
+ * with a ValueError saying what is wrong. */
+static PyArrayObject *input_array(NetObject *self, PyObject *xin) {
+  if (PyArray_Check(xin) && !PyArray_ISNUMBER((PyArrayObject *)xin) && !PyArray_ISBOOL((PyArrayObject *)xin)) {
+    PyErr_SetString(PyExc_ValueError, "input must be an array of numbers (float32 or convertible), got another dtype");
+    return NULL;
+  }
+  if (PyArray_Check(xin) && PyArray_ISCOMPLEX((PyArrayObject *)xin)) {
+    PyErr_SetString(PyExc_ValueError, "input is complex; the model takes real numbers");
+    return NULL;
+  }
+  PyArrayObject *x = (PyArrayObject *)PyArray_FROM_OTF(xin, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
+  if (!x) return NULL;
+  const vgg_layer *in = vgg_model_layer(self->m, 0);
+  const npy_intp *d = PyArray_DIMS(x);
+  if (PyArray_NDIM(x) != 4 || d[1] != in->out_h || d[2] != in->out_w || d[3] != 3 || d[0] < 1) {
+    char got[96] = "";
+    for (int i = 0; i < PyArray_NDIM(x) && i < 6; i++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)d[i]);
+    PyErr_Format(PyExc_ValueError, "input has shape (%s); this model takes (N, %d, %d, 3) with N >= 1", got,
+                 in->out_h, in->out_w);
+    Py_DECREF(x);
+    return NULL;
+  }
+  /* Every value finite, as the command line asks of a .npy input (a NaN would run to NaN outputs silently). */
+  const float *xv = PyArray_DATA(x);
+  const npy_intp nx = PyArray_SIZE(x);
+  for (npy_intp i = 0; i < nx; i++)
+    if (!isfinite(xv[i])) {
+      const npy_intp c = i % 3, px = i / 3, xx = px % d[2], yy = px / d[2] % d[1], nn = px / d[2] / d[1];
+      PyErr_Format(PyExc_ValueError, "input[%lld, %lld, %lld, %lld] is %s after conversion to float32; every value "
+                   "must be finite", (long long)nn, (long long)yy, (long long)xx, (long long)c,
+                   isnan(xv[i]) ? "NaN" : "infinite");
+      Py_DECREF(x);
+      return NULL;
+    }
+  return x;
+}
+
 /* forward(x, blocks=False, dense=None) -> (tuple of the five block outputs or None, probabilities or None,
  * block5 output, the output of classifier layer `dense` ("fc1", "fc2", "predictions": logits) or None)
  * x: (N, H, W, 3) array, converted to C-ordered float32. */
@@ -214,39 +282,10 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
     }
     net = self->watch[dense_layer];
   }
-  if (PyArray_Check(xin) && !PyArray_ISNUMBER((PyArrayObject *)xin) && !PyArray_ISBOOL((PyArrayObject *)xin)) {
-    PyErr_SetString(PyExc_ValueError, "input must be an array of numbers (float32 or convertible), got another dtype");
-    return NULL;
-  }
-  if (PyArray_Check(xin) && PyArray_ISCOMPLEX((PyArrayObject *)xin)) {
-    PyErr_SetString(PyExc_ValueError, "input is complex; the model takes real numbers");
-    return NULL;
-  }
-  PyArrayObject *x = (PyArrayObject *)PyArray_FROM_OTF(xin, NPY_FLOAT32, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
+  PyArrayObject *x = input_array(self, xin);
   if (!x) return NULL;
   const vgg_layer *in = vgg_model_layer(self->m, 0);
   const npy_intp *d = PyArray_DIMS(x);
-  if (PyArray_NDIM(x) != 4 || d[1] != in->out_h || d[2] != in->out_w || d[3] != 3 || d[0] < 1) {
-    char got[96] = "";
-    for (int i = 0; i < PyArray_NDIM(x) && i < 6; i++)
-      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)d[i]);
-    PyErr_Format(PyExc_ValueError, "input has shape (%s); this model takes (N, %d, %d, 3) with N >= 1", got,
-                 in->out_h, in->out_w);
-    Py_DECREF(x);
-    return NULL;
-  }
-  /* Every value finite, as the command line asks of a .npy input (a NaN would run to NaN outputs silently). */
-  const float *xv = PyArray_DATA(x);
-  const npy_intp nx = PyArray_SIZE(x);
-  for (npy_intp i = 0; i < nx; i++)
-    if (!isfinite(xv[i])) {
-      const npy_intp c = i % 3, px = i / 3, xx = px % d[2], yy = px / d[2] % d[1], nn = px / d[2] / d[1];
-      PyErr_Format(PyExc_ValueError, "input[%lld, %lld, %lld, %lld] is %s after conversion to float32; every value "
-                   "must be finite", (long long)nn, (long long)yy, (long long)xx, (long long)c,
-                   isnan(xv[i]) ? "NaN" : "infinite");
-      Py_DECREF(x);
-      return NULL;
-    }
   const int n = (int)d[0];
   PyObject *blocks[6] = {NULL}, *probs = NULL, *dense = NULL, *ret = NULL;
   fwd_ctx c;
@@ -313,6 +352,72 @@ done:
   Py_XDECREF(probs);
   Py_DECREF(x);
   return ret;
+}
+
+/* calibrate(x) -> the largest output value of each layer over the images x (0 for layers without one), as
+ * vgg_net_calibrate measures them on this float32 net. */
+static PyObject *Net_calibrate(NetObject *self, PyObject *xin) {
+  if (!ready(self)) return NULL;
+  if (self->opt.precision != VGG_PRECISION_F32) {
+    PyErr_SetString(PyExc_ValueError, "calibration runs on a float32 model (precision='f32')");
+    return NULL;
+  }
+  PyArrayObject *x = input_array(self, xin);
+  if (!x) return NULL;
+  const int nl = vgg_model_num_layers(self->m), n = (int)PyArray_DIMS(x)[0];
+  const vgg_layer *in = vgg_model_layer(self->m, 0);
+  float rg[64] = {0};
+  vgg_status s = VGG_OK;
+  vgg_error err;
+  for (int b0 = 0; b0 < n && !s; b0 += 16) {
+    const vgg_tensor t = {n - b0 < 16 ? n - b0 : 16, in->out_h, in->out_w, 3,
+                          (float *)PyArray_DATA(x) + (size_t)b0 * in->out_h * in->out_w * 3};
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    s = vgg_net_calibrate(self->net, &t, rg, &err);
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (!s && b0 + 16 < n && PyErr_CheckSignals() < 0) {
+      Py_DECREF(x);
+      return NULL;
+    }
+  }
+  Py_DECREF(x);
+  if (s) return raise_vgg(s, &err);
+  PyObject *out = PyList_New(nl);
+  for (int i = 0; out && i < nl; i++) PyList_SET_ITEM(out, i, PyFloat_FromDouble(rg[i]));
+  return out;
+}
+
+/* save_ranges(values, path): a ranges file of calibrate()'s values for this net's weights, written atomically. */
+static PyObject *Net_save_ranges(NetObject *self, PyObject *args) {
+  PyObject *vals;
+  const char *path;
+  if (!ready(self) || !PyArg_ParseTuple(args, "Os", &vals, &path)) return NULL;
+  PyObject *seq = PySequence_Fast(vals, "values must be a sequence of floats");
+  if (!seq) return NULL;
+  const int nl = vgg_model_num_layers(self->m);
+  if (PySequence_Fast_GET_SIZE(seq) != nl) {
+    PyErr_Format(PyExc_ValueError, "values holds %zd values; this model has %d layers", PySequence_Fast_GET_SIZE(seq), nl);
+    Py_DECREF(seq);
+    return NULL;
+  }
+  float rg[64];
+  for (int i = 0; i < nl; i++) {
+    rg[i] = (float)PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+    if (rg[i] == -1.0f && PyErr_Occurred()) {
+      Py_DECREF(seq);
+      return NULL;
+    }
+  }
+  Py_DECREF(seq);
+  vgg_error err;
+  vgg_status s;
+  Py_BEGIN_ALLOW_THREADS
+  s = vgg_ranges_save_for(self->m, self->w, rg, path, &err);
+  Py_END_ALLOW_THREADS
+  if (s) return raise_vgg(s, &err);
+  Py_RETURN_NONE;
 }
 
 static PyObject *Net_summary(NetObject *self, PyObject *unused) {
@@ -387,11 +492,19 @@ static PyMethodDef Net_methods[] = {
      "forward(x, blocks=False, dense=None) -> (five block outputs or None, probabilities or None, block5 output, "
      "dense layer output or None)"},
     {"summary", (PyCFunction)Net_summary, METH_NOARGS, "the Keras-style summary table"},
+    {"calibrate", (PyCFunction)Net_calibrate, METH_O, "calibrate(x): each layer's largest output value over x"},
+    {"save_ranges", (PyCFunction)Net_save_ranges, METH_VARARGS, "save_ranges(values, path): a ranges file"},
     {"layers", (PyCFunction)Net_layers, METH_NOARGS, "[(name, kind, output shape, params), ...]"},
     {"steps", (PyCFunction)Net_steps, METH_NOARGS, "the plan the net runs, step by step"},
     {NULL, NULL, 0, NULL}};
 
+static PyObject *Net_get_ranges_widened(NetObject *self, void *closure) {
+  (void)closure;
+  return ready(self) ? PyLong_FromLong(vgg_net_ranges_widened(self->net)) : NULL;
+}
+
 static PyGetSetDef Net_getset[] = {
+    {"ranges_widened", (getter)Net_get_ranges_widened, NULL, "int8: ranges widened in the last forward pass", NULL},
     {"isa", (getter)Net_get_isa, NULL, "the kernel level in use", NULL},
     {"threads", (getter)Net_get_threads, NULL, "worker threads", NULL},
     {"params", (getter)Net_get_params, NULL, "parameter count", NULL},

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""int8 accuracy held out: calibrate on some photos, measure on others, against PyTorch float64.
+
+  PYTHONPATH=build/engine/python /usr/bin/python3 scripts/int8_heldout.py [--seeds 0 1] [--threads 2]
+
+Photos: 224x224 crops at several places and scales of the photos given (default: the project's two cat
+photos and, when python3-matplotlib's sample data is installed, grace_hopper.jpg), plus two synthetic
+high-contrast pictures unlike any photo.  Each photo's crops are measured with ranges calibrated on the
+crops of the *other* photos (leave one photo out).  Weights: torchvision's VGG16 initialisation (Kaiming
+normal, torch.manual_seed(seed)), in torchvision naming; preprocessing: torch and caffe.
+
+Rows: vggsimd int8 with ranges calibrated held out (the range guard widens them per image where an image
+passes them), with no ranges (calibrated on the bundled photo, guard on), with ranges from a low start
+(each range a quarter of the held-out one: the guard sets nearly every range from the image itself), and
+PyTorch 1.13's static int8 recipe (onednn engine, per-channel weights, MinMax or Histogram observers,
+calibrated on the same held-out photos).  Figures: max |error| relative to max |block| (and relative L2)
+per block, over every measured image: the mean of block 5 and the worst block of the worst image."""
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torchvision
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import safetensors_io  # noqa: E402
+import vggsimd  # noqa: E402
+
+POOLS = (4, 9, 16, 23, 30)  # torchvision features indices of the five max-pools
+PHOTOS = [os.path.join(ROOT, "engine", "data", "chelsea.png"), os.path.join(ROOT, "tests", "data", "img",
+                                                                            "large_1200x800.jpg"),
+          "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"]
+
+
+def crops(path, n=4):
+    """n 224x224 crops of a photo: the whole picture and squares at several places and scales."""
+    im = Image.open(path).convert("RGB")
+    w, h = im.size
+    s = min(w, h)
+    boxes = [((w - s) // 2, (h - s) // 2, s), (0, 0, s * 3 // 4), (w - s * 3 // 4, h - s * 3 // 4, s * 3 // 4),
+             ((w - s // 2) // 2, (h - s // 2) // 2, s // 2)]
+    return [np.asarray(im.crop((x, y, x + c, y + c)).resize((224, 224), Image.BILINEAR)) for x, y, c in boxes[:n]]
+
+
+def synthetic():
+    """Two pictures unlike photos: saturated colour bars and a fine black-and-white checkerboard."""
+    y, x = np.mgrid[0:224, 0:224]
+    bars = np.zeros((224, 224, 3), np.uint8)
+    for i, c in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
+                           (255, 255, 255)]):
+        bars[:, i * 32:(i + 1) * 32] = c
+    check = (((x // 4) + (y // 4)) % 2 * 255).astype(np.uint8)
+    return [bars, np.repeat(check[..., None], 3, axis=2)]
+
+
+def errors(ref, got):
+    """Per block: (max |error| / max |ref|, ||error|| / ||ref||)."""
+    return [(float(np.abs(g - r).max() / np.abs(r).max()), float(np.linalg.norm(g - r) / np.linalg.norm(r)))
+            for r, g in zip(ref, got)]
+
+
+def reference(model, x):
+    """The five block outputs in float64, NHWC."""
+    out, t = [], torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float64))
+    with torch.no_grad():
+        for i, layer in enumerate(model.features):
+            t = layer(t)
+            if i in POOLS:
+                out.append(t.numpy().transpose(0, 2, 3, 1))
+    return out
+
+
+def torch_int8(model, cal, x, observer):
+    """PyTorch's static int8 recipe on the conv base: conv+relu fused, per-channel weights, activations observed."""
+    from torch.ao import quantization as q
+    torch.backends.quantized.engine = "onednn"
+    feats = torch.nn.Sequential(q.QuantStub(), *[l for l in model.features], q.DeQuantStub()).float().eval()
+    pairs = [[str(i + 1), str(i + 2)] for i, l in enumerate(model.features) if isinstance(l, torch.nn.Conv2d)]
+    fused = q.fuse_modules(feats, pairs)
+    act = q.MinMaxObserver if observer == "minmax" else q.HistogramObserver
+    fused.qconfig = q.QConfig(activation=act.with_args(reduce_range=False), weight=q.default_per_channel_weight_observer)
+    prep = q.prepare(fused)
+    with torch.no_grad():
+        prep(torch.from_numpy(cal.transpose(0, 3, 1, 2).copy()))
+    conv = q.convert(prep)
+    out = []
+    with torch.no_grad():
+        t = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+        t = conv[0](t)
+        for i in range(len(model.features)):
+            t = conv[i + 1](t)
+            if i in POOLS:
+                out.append(torch.dequantize(t).numpy().transpose(0, 2, 3, 1).astype(np.float64))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--preproc", nargs="+", default=["torch", "caffe"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--photos", nargs="+", default=[p for p in PHOTOS if os.path.exists(p)])
+    ap.add_argument("--no-torch-int8", action="store_true", help="skip PyTorch's recipe (slow)")
+    a = ap.parse_args()
+    groups = [(os.path.basename(p), crops(p)) for p in a.photos] + [("synthetic", synthetic())]
+    rows = {}
+    tmp = tempfile.mkdtemp()
+    for seed in a.seeds:
+        torch.manual_seed(seed)
+        tv = torchvision.models.vgg16().eval()
+        wpath = os.path.join(tmp, "tv%d.safetensors" % seed)
+        safetensors_io.write(wpath, {k: v.detach().numpy() for k, v in tv.state_dict().items()
+                                     if k.startswith("features.")})
+        tv64 = torchvision.models.vgg16()
+        tv64.load_state_dict(tv.state_dict())
+        tv64 = tv64.double().eval()
+        for pre in a.preproc:
+            xs = [np.concatenate([vggsimd.load_image(c, resize="direct", preprocess=pre) for c in g]) for _, g in groups]
+            noranges = vggsimd.VGG16(weights=wpath, precision="int8", threads=a.threads)
+            for gi, (name, _) in enumerate(groups):
+                if name == "synthetic":
+                    cal = np.concatenate([x for j, x in enumerate(xs) if j != gi])
+                else:
+                    cal = np.concatenate([x for j, x in enumerate(xs) if j != gi and groups[j][0] != "synthetic"])
+                ranges = vggsimd.calibrate(cal, weights=wpath, threads=a.threads)
+                low = [r / 4 for r in ranges]
+                x = xs[gi]
+                ref = reference(tv64, x)
+                own = vggsimd.calibrate(x[:1], weights=wpath, threads=a.threads)
+                conf = {"vggsimd int8, ranges calibrated held out": ranges,
+                        "vggsimd int8, no ranges (bundled photo)": None,
+                        "vggsimd int8, ranges a quarter of the held-out ones": low}
+                for label, rg in conf.items():
+                    m = noranges if rg is None else vggsimd.VGG16(weights=wpath, precision="int8", ranges=rg,
+                                                                 threads=a.threads)
+                    for i in range(len(x)):
+                        f = m.features(x[i:i + 1])
+                        rows.setdefault(label, []).append(errors([r[i:i + 1] for r in ref], [f[b] for b in vggsimd.BLOCKS]))
+                m = vggsimd.VGG16(weights=wpath, precision="int8", ranges=own, threads=a.threads)
+                f = m.features(x[:1])
+                rows.setdefault("vggsimd int8, ranges from the photo itself", []).append(
+                    errors([r[:1] for r in ref], [f[b] for b in vggsimd.BLOCKS]))
+                if not a.no_torch_int8:
+                    for obs in ("minmax", "histogram"):
+                        got = torch_int8(tv, cal, x, obs)
+                        for i in range(len(x)):
+                            rows.setdefault("PyTorch static int8 (onednn, %s observers)" % obs, []).append(
+                                errors([r[i:i + 1] for r in ref], [g[i:i + 1] for g in got]))
+            print("seed %d %s done" % (seed, pre), file=sys.stderr)
+    print("| configuration | images | block 5 max (mean) | block 5 L2 (mean) | worst block max |")
+    print("|---|---|---|---|---|")
+    for label, errs in rows.items():
+        e = np.array(errs)  # images x blocks x (max, l2)
+        print("| %s | %d | %.2e | %.2e | %.2e (block %d) |" % (
+            label, len(e), e[:, 4, 0].mean(), e[:, 4, 1].mean(), e[:, :, 0].max(),
+            int(np.unravel_index(e[:, :, 0].argmax(), e[:, :, 0].shape)[1]) + 1))
+
+
+if __name__ == "__main__":
+    main()
