@@ -236,16 +236,14 @@ def calibrate(images, output=None, arch="vgg16", weights=None, seed=0, size=224,
     unless given; or an (N, H, W, 3) float32 array already preprocessed), measured with the float32 net.
     Returns the values, one per layer (VGG16(precision="int8", ranges=values) takes them); output: also a
     ranges file for these weights (atomically).  Calibrate on photos like the ones you will run."""
-    m = Model(arch, weights=weights, seed=seed, isa=isa, threads=threads)
-    if isinstance(images, _np.ndarray) and images.ndim == 4 and images.dtype.kind == "f":
+    batch = isinstance(images, _np.ndarray) and images.ndim == 4 and images.dtype.kind == "f"
+    shape = images.shape[1:] if batch else (_size(size, None), _size(size, None), 3)
+    m = Model(arch, weights=weights, seed=seed, isa=isa, threads=threads, input_shape=shape)
+    if batch:
         x = images
-        if x.shape[1:3] != (224, 224):
-            m = Model(arch, weights=weights, seed=seed, isa=isa, threads=threads, input_shape=x.shape[1:])
     else:
         items = [images] if isinstance(images, (str, bytes, _os.PathLike)) else images
-        x = load_images(items, size=size, resize=resize or m.resize, preprocess=preprocess or m.preprocess)
-        if size != 224:
-            m = Model(arch, weights=weights, seed=seed, isa=isa, threads=threads, input_shape=(size, size, 3))
+        x = load_images(items, size=shape[0], resize=resize or m.resize, preprocess=preprocess or m.preprocess)
     values = m._net.calibrate(x)
     if output is not None:
         m._net.save_ranges(values, _file(output, "output"))
