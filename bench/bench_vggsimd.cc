@@ -251,7 +251,7 @@ struct Model {
     fill(input.data(), input.size(), 9);
     for (auto &v : input) v *= 120.0f;
     // int8 activation ranges, calibrated on this input (ours and oneDNN's int8 rows use the same).
-    vgg_options o = {-1, 0, VGG_ALGO_AUTO, 0, VGG_PRECISION_F32, nullptr, 0};
+    vgg_options o = {-1, 0, VGG_ALGO_AUTO, 0, VGG_PRECISION_F32, nullptr, 0, 0};
     vgg_net *net;
     vgg_tensor in = {1, 224, 224, 3, input.data()};
     if (vgg_net_create(m, w, &o, &net, &err) || vgg_net_calibrate(net, &in, ranges, &err)) {
@@ -295,7 +295,7 @@ void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int wha
             std::string store, vgg_precision precision) {
   static Model full(true);
   Model &md = top ? full : conv_base();
-  vgg_options o = {level, threads, algo, 0, precision, md.ranges, 0};
+  vgg_options o = {level, threads, algo, 0, precision, md.ranges, 0, 0};
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) {
@@ -523,7 +523,7 @@ void register_all() {
 // oneDNN must compute what we compute, or the comparison means nothing.
 int check_peer() {
   Model &md = conv_base();
-  vgg_options o = {-1, 0, VGG_ALGO_DIRECT, 0, VGG_PRECISION_F32, nullptr, 0};
+  vgg_options o = {-1, 0, VGG_ALGO_DIRECT, 0, VGG_PRECISION_F32, nullptr, 0, 0};
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) return 1;
@@ -540,7 +540,7 @@ int check_peer() {
   // Our int8 and bf16 against our float32 direct, with the measure the oneDNN rows use.
   for (vgg_precision p : {VGG_PRECISION_INT8, VGG_PRECISION_BF16}) {
     std::vector<std::vector<float>> low(6);
-    vgg_options lo = {-1, 0, VGG_ALGO_AUTO, 0, p, md.ranges, 0};
+    vgg_options lo = {-1, 0, VGG_ALGO_AUTO, 0, p, md.ranges, 0, 0};
     if (vgg_net_create(md.m, md.w, &lo, &net, &err)) return 1;
     vgg_net_forward(net, &in, Keep::cb, &low, nullptr, nullptr, &err);
     vgg_net_free(net);

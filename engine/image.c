@@ -688,7 +688,9 @@ vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *
   return s;
 }
 
-vgg_status vgg_image_write_png(const char *path, const vgg_tensor *t, vgg_preproc preproc, vgg_error *err) {
+/* The picture of an input (its preprocessing undone), with heat (h x w values 0..1, or NULL) laid over it. */
+static vgg_status write_picture(const char *path, const vgg_tensor *t, vgg_preproc preproc, const float *heat,
+                                vgg_error *err) {
   if (t->c != 3 || t->h < 1 || t->w < 1 || !t->data)
     return vgg_fail(err, VGG_ERR_SHAPE, "%s: a picture needs an H x W x 3 input, not %dx%dx%d", path, t->h, t->w, t->c);
   const size_t np = (size_t)t->h * t->w;
@@ -699,15 +701,31 @@ vgg_status vgg_image_write_png(const char *path, const vgg_tensor *t, vgg_prepro
   for (size_t i = 0; i < np; i++)
     for (int c = 0; c < 3; c++) {
       /* Undo the preprocessing: caffe holds BGR minus the means, torch (RGB/255 - mean) / std. */
-      const float v = preproc == VGG_PREPROC_CAFFE  ? t->data[3 * i + (2 - c)] + bgr_mean[2 - c]
-                      : preproc == VGG_PREPROC_NONE ? t->data[3 * i + c]
-                                                    : (t->data[3 * i + c] * std[c] + mean[c]) * 255.0f;
-      const float r = v < 0 ? 0 : v > 255 ? 255 : v + 0.5f;
-      pix[3 * i + c] = (unsigned char)r;
+      float v = preproc == VGG_PREPROC_CAFFE  ? t->data[3 * i + (2 - c)] + bgr_mean[2 - c]
+                : preproc == VGG_PREPROC_NONE ? t->data[3 * i + c]
+                                              : (t->data[3 * i + c] * std[c] + mean[c]) * 255.0f;
+      v = v < 0 ? 0 : v > 255 ? 255 : v;
+      if (heat) {
+        /* The jet colour map (blue 0, green 0.5, red 1), 45% over the picture, more where the map is high. */
+        const float h = heat[i] < 0 ? 0 : heat[i] > 1 ? 1 : heat[i], a = 0.25f + 0.35f * h;
+        float j = 1.5f - fabsf(4.0f * h - (float)(3 - c));
+        j = j < 0 ? 0 : j > 1 ? 1 : j;
+        v = (1 - a) * v + a * 255.0f * j;
+      }
+      pix[3 * i + c] = (unsigned char)(v + 0.5f);
     }
   const vgg_status s = write_png_rgb(path, pix, t->w, t->h, err);
   free(pix);
   return s;
+}
+
+vgg_status vgg_image_write_png(const char *path, const vgg_tensor *t, vgg_preproc preproc, vgg_error *err) {
+  return write_picture(path, t, preproc, NULL, err);
+}
+
+vgg_status vgg_gradcam_write_png(const char *path, const vgg_tensor *t, vgg_preproc preproc, const float *map,
+                                 vgg_error *err) {
+  return write_picture(path, t, preproc, map, err);
 }
 
 /* ---------------------------------------------------------------- labels -- */
@@ -718,4 +736,16 @@ static const char *const imagenet_labels[1000] = {
 
 const char *vgg_imagenet_label(int index) {
   return index >= 0 && index < 1000 ? imagenet_labels[index] : "?";
+}
+
+/* Letters equal ignoring case, '_' and ' ' equal. */
+static int label_char(int c) { return c == '_' ? ' ' : c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
+
+int vgg_imagenet_class(const char *label) {
+  for (int i = 0; label && i < 1000; i++) {
+    const char *a = imagenet_labels[i], *b = label;
+    while (*a && *b && label_char((unsigned char)*a) == label_char((unsigned char)*b)) a++, b++;
+    if (!*a && !*b) return i;
+  }
+  return -1;
 }

@@ -3,7 +3,7 @@
  * architecture (block 1: conv, conv+pool, block 2: ...; then fc1, fc2,
  * predictions); after each block's last step the block output goes to the
  * caller. */
-#include "plan.h"
+#include "net.h"
 #include <float.h>
 #include <math.h>
 #include <omp.h>
@@ -15,57 +15,6 @@
 
 /* Tile rows of the next step a band_out step's band holds beyond its first (run_band). */
 #define BAND_TILE_ROWS 8
-
-/* Images per group in the grouped steps of the conv base. */
-#define VGG_GROUP 8
-
-/* int8 range guard (widen): the widest range a pass may give a layer, as a multiple of its calibrated one. */
-#define GROW_MAX 4096.0f
-
-struct vgg_net {
-  const vgg_model *m;
-  const vgg_weights *w;
-  const vgg_kernel_table *k;
-  int threads;
-  int nsteps, nbase;              /* steps; the first nbase are the conv base */
-  vgg_step steps[VGG_MAX_STEPS];
-  double step_sec[VGG_MAX_STEPS]; /* of the last forward pass, summed over its images */
-  double layer_sec[VGG_MAX_LAYERS];
-  int profile;                    /* time the Winograd stages (vgg_net_set_profile) */
-  double stage_sec[VGG_MAX_LAYERS][3];
-  double (*stage_tmp)[8];         /* per thread: input, GEMM, output seconds of the running step (own cache line) */
-  void *packed[VGG_MAX_PARAMS];   /* conv weights in the layout of the layer's kernel (f32 or s8) */
-  const vgg_i8_kernels *i8;       /* int8 steps' conv kernels (NULL: float32 net) */
-  float *qsb[VGG_MAX_PARAMS];     /* int8 conv: requantisation scales and biases, cout each */
-  uint8_t *qbuf;                  /* int8: a float32 input quantised (the step with quant_in) */
-  float *deq;                     /* int8: block outputs dequantised for the caller and the classifier */
-  /* int8 range guard (widen): each layer's calibrated unit; per image of the running group, the unit of each
-   * layer's output in this pass and how far widen has gone with it; the per-channel requantisation of a
-   * widened step (VGG_GROUP x 2 x its cout); the steps run again in the last pass. */
-  float base_scale[VGG_MAX_LAYERS];
-  float scale[VGG_GROUP][VGG_MAX_LAYERS];
-  unsigned char widen_state[VGG_GROUP][VGG_MAX_LAYERS];
-  float *qtmp;
-  int qtmp_stride;
-  int regrown;
-  float *observe;                 /* calibration: per layer, the largest output value seen (NULL: off) */
-  int watch;                      /* the watched layer (vgg_options.watch_layer; 0: none) */
-  vgg_watch_fn watch_fn;          /* during vgg_net_forward_watch: its callback and user pointer */
-  void *watch_user;
-  float *buf[2];                  /* conv base: ping-pong activations */
-  int first_group;                /* the first step run on a group of images together (nbase: none) */
-  size_t group_floats;            /* per image, the largest input or output of the grouped steps */
-  float *gbuf[2];                 /* their ping-pong activations, VGG_GROUP images each (made when first needed) */
-  float *scratch;                 /* Winograd: scratch_floats per thread */
-  size_t scratch_floats;
-  float *cls[2];                  /* classifier: VGG_MAX_BATCH rows of its widest layer, each */
-  /* float32 overflow (values_fit): per float conv step, the largest sum of |w| of an output channel's filter
-   * and max |bias|; the largest max |input| for which no value of the conv base can reach VGG_VALUE_MAX,
-   * whatever the image; and whether this forward pass checks each conv step's input before it runs. */
-  double l1[VGG_MAX_STEPS], bmax[VGG_MAX_STEPS];
-  double limit;
-  int guard;
-};
 
 /* What a float conv step may compute: half of float32's largest value, the rest a margin for rounding. */
 #define VGG_VALUE_MAX ((double)FLT_MAX / 2)
@@ -359,7 +308,8 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
     return refused;
   }
   const int watch = opt ? opt->watch_layer : 0;
-  net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, watch, net->steps);
+  const int gc = opt ? opt->gradcam_layer : 0;
+  net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, watch, gc, net->steps);
   while (net->nbase < net->nsteps && net->steps[net->nbase].op != VGG_STEP_DENSE) net->nbase++;
   if (watch) {
     int found = -1;
@@ -378,6 +328,13 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
       return ws;
     }
     net->watch = watch;
+  }
+  if (gc) {
+    const vgg_status gs = vgg_gradcam_provision(net, gc, err);
+    if (gs) {
+      vgg_net_free(net);
+      return gs;
+    }
   }
   vgg_status s = provision(net, opt && opt->release_conv, opt ? opt->ranges : NULL, err);
   if (s) {
@@ -402,6 +359,7 @@ void vgg_net_free(vgg_net *net) {
   free(net->stage_tmp);
   vgg_free(net->cls[0]);
   vgg_free(net->cls[1]);
+  vgg_gradcam_free(net);
   free(net);
 }
 
@@ -767,6 +725,7 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
     for (size_t i = 0; i < img * n; i++) mx = out[i] > mx ? out[i] : mx;
     net->observe[s->layer] = mx;
   }
+  if (net->keeping && s->op != VGG_STEP_POOL) vgg_net_keep(net, s->last_layer, out);
   for (int b = 0; net->watch_fn && s->last_layer == net->watch && b < n; b++) {
     const vgg_tensor t = {1, o->out_h, o->out_w, o->out_c, (float *)out + b * img};
     net->watch_fn(net->watch_user, image0 + b, net->watch, &t);
@@ -923,6 +882,7 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
     if (values_fit(net, i, s->in, nb, err)) return VGG_ERR_RANGE;
     const double t0 = vgg_now();
     run_step(net, s, s->in, s->out, nb, 0);
+    if (net->keeping) vgg_net_keep(net, s->layer, s->out);
     if (on_dense) {
       const vgg_tensor t = {nb, 1, 1, l->out_c, s->out};
       on_dense(user, s->layer, &t);

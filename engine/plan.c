@@ -112,8 +112,11 @@ static int first_int8_layer(const vgg_model *m) {
 }
 
 int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8,
-                   const vgg_bf16_kernels *bf, vgg_algo want, int threads, int watch, vgg_step *steps) {
+                   const vgg_bf16_kernels *bf, vgg_algo want, int threads, int watch, int keep_from,
+                   vgg_step *steps) {
   int n = 0;
+  /* A layer whose map is read whole after the step: the watched one, and from keep_from on (Grad-CAM). */
+#define KEPT(layer) ((layer) == watch || (keep_from > 0 && (layer) >= keep_from))
   const int first_i8 = i8 ? first_int8_layer(m) : m->nlayers;
   for (int i = 1; i < m->nlayers; i++) {
     const vgg_layer *l = &m->layers[i];
@@ -146,7 +149,7 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
         s->algo = VGG_ALGO_DIRECT, s->wino = NULL; /* the first layer: float32 */
       }
       /* A Winograd output tile covers whole 2x2 pool windows: the pool runs in its output transform. */
-      s->pool = s->wino && i + 1 < m->nlayers && m->layers[i + 1].kind == VGG_LAYER_POOL && i != watch;
+      s->pool = s->wino && i + 1 < m->nlayers && m->layers[i + 1].kind == VGG_LAYER_POOL && !KEPT(i);
       if (s->pool) s->last_layer = ++i;
       if (s->wino) {
         s->op = VGG_STEP_WINO;
@@ -175,14 +178,15 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
     }
     const vgg_layer *last = &m->layers[s->last_layer];
     if (last->kind == VGG_LAYER_POOL && last->block) s->block_end = last->block;
-    /* A watched layer's map is written whole: not quantised or banded into the next step. */
+    /* A watched or kept layer's map is written whole: not quantised or banded into the next step. */
     if (s->quant_in && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_DTYPE_F32 && !s[-1].block_end &&
-        s[-1].last_layer != watch)
+        !KEPT(s[-1].last_layer))
       s[-1].quant_out = 1;
     if (s->op == VGG_STEP_WINO && s->noc == 1 && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_DTYPE_F32 &&
-        !s[-1].block_end && s[-1].last_layer + 1 == s->layer && s[-1].last_layer != watch)
+        !s[-1].block_end && s[-1].last_layer + 1 == s->layer && !KEPT(s[-1].last_layer))
       s[-1].band_out = 1;
   }
+#undef KEPT
   return n;
 }
 
@@ -208,7 +212,7 @@ const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_al
   const vgg_kernel_table *k = vgg_kernels_get(level < 0 ? vgg_level_best() : level);
   if (!k || layer < 0 || layer >= m->nlayers || m->layers[layer].kind != VGG_LAYER_CONV) return NULL;
   vgg_step steps[VGG_MAX_STEPS];
-  const int n = vgg_plan_steps(m, k, NULL, NULL, want, 1, 0, steps);
+  const int n = vgg_plan_steps(m, k, NULL, NULL, want, 1, 0, 0, steps);
   for (int i = 0; i < n; i++)
     if (steps[i].layer == layer) return vgg_step_algo_name(&steps[i]);
   return NULL;
@@ -246,7 +250,8 @@ int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int
   const vgg_i8_kernels *i8 = opt && opt->precision == VGG_PRECISION_INT8 ? vgg_i8_kernels_get(k->level) : NULL;
   const vgg_bf16_kernels *bf = opt && opt->precision == VGG_PRECISION_BF16 ? vgg_bf16_kernels_get(k->level) : NULL;
   const int n = vgg_plan_steps(m, k, i8, bf, opt ? opt->algo : VGG_ALGO_AUTO,
-                               opt && opt->threads > 0 ? opt->threads : 1, opt ? opt->watch_layer : 0, steps);
+                               opt && opt->threads > 0 ? opt->threads : 1, opt ? opt->watch_layer : 0,
+                               opt ? opt->gradcam_layer : 0, steps);
   for (int i = 0; i < n && i < max; i++) vgg_step_describe(m, &steps[i], 0, &out[i]);
   return n;
 }

@@ -50,9 +50,12 @@ typedef struct {
 vgg_algo vgg_plan_algo(int level, const vgg_layer *l, vgg_algo want);
 
 /* Fills steps (VGG_MAX_STEPS) for m on the kernels k with `threads`, in float32 or, with i8 (the level's
- * int8 kernels) int8 where it applies, with bf (its bf16 kernels) bf16 Winograd; returns their count. */
+ * int8 kernels) int8 where it applies, with bf (its bf16 kernels) bf16 Winograd; returns their count.  The
+ * maps of layer `watch` and of every layer from keep_from on (0: none) are written whole: no pool is fused into
+ * them, nothing bands or quantises them into the next step. */
 int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8,
-                   const vgg_bf16_kernels *bf, vgg_algo want, int threads, int watch, vgg_step *steps);
+                   const vgg_bf16_kernels *bf, vgg_algo want, int threads, int watch, int keep_from,
+                   vgg_step *steps);
 /* int8 conv layer l: the exact Winograd F(4x4) (where the level has it and the weights meet its bound) or
  * direct, for `want`; and the step's kernel name and work split for the algorithm it has. */
 vgg_algo vgg_plan_i8_algo(const vgg_layer *l, vgg_algo want);

@@ -110,6 +110,10 @@ typedef void (*vgg_dense_fn)(const float *x, const float *w, const float *bias, 
 typedef void (*vgg_dense_batch_fn)(const float *x, int nb, const float *w, const float *bias, float *y, int n_in,
                                    int n_out, int relu, int o0, int o1);
 
+/* The dense layer transposed, for gradients: gx[i] = sum over o of g[o] W[o][i] (W [n_out][n_in] row-major,
+ * rows with g[o] = 0 skipped), inputs [i0, i1). */
+typedef void (*vgg_dense_t_fn)(const float *g, const float *w, float *gx, int n_in, int n_out, int i0, int i1);
+
 /* Numerically stable softmax over n values; y may alias x. */
 typedef void (*vgg_softmax_fn)(const float *x, float *y, int n);
 
@@ -121,6 +125,7 @@ typedef void (*vgg_softmax_fn)(const float *x, float *y, int n);
   X(maxpool2x2, vgg_maxpool2x2_fn)         \
   X(dense, vgg_dense_fn)                   \
   X(dense_batch, vgg_dense_batch_fn)       \
+  X(dense_t, vgg_dense_t_fn)               \
   X(softmax, vgg_softmax_fn)
 
 typedef struct {
@@ -304,6 +309,7 @@ void vgg_f32_dense_ref(const float *x, const float *w, const float *bias, float 
                        int n_in, int n_out, int relu, int o0, int o1);
 void vgg_f32_dense_batch_ref(const float *x, int nb, const float *w, const float *bias, float *y, int n_in,
                              int n_out, int relu, int o0, int o1);
+void vgg_f32_dense_t_ref(const float *g, const float *w, float *gx, int n_in, int n_out, int i0, int i1);
 void vgg_f32_softmax_ref(const float *x, float *y, int n);
 
 /* How far past the direct sum a Winograd F(m x m) conv's values can grow (kernels/ref/f32-winograd-ref.c):

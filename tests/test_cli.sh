@@ -47,6 +47,18 @@ expect 2 "missing -o FILE" -- init
 expect 2 "non-negative whole number" -- init --seed -3 -o "$T/w.safetensors"
 expect 2 "not one of: torch, keras" -- init --naming onnx -o "$T/w.safetensors"
 expect 2 "--top5 needs the classifier" -- run "$IMG/rgb8.png" --top5
+# Grad-CAM: each bad request one line; then the map and its overlay, of the class asked for by name.
+expect 2 "--gradcam needs the classifier" -- run "$IMG/rgb8.png" --gradcam --maps "$T/gc"
+expect 2 "into --maps DIR" -- run "$IMG/rgb8.png" --top --gradcam
+expect 2 "not a class index from 0 to 999" -- run "$IMG/rgb8.png" --top --gradcam --maps "$T/gc" --gradcam-class 1000
+expect 2 "not a class index from 0 to 999" -- run "$IMG/rgb8.png" --top --gradcam --maps "$T/gc" --gradcam-class tabbby
+expect 2 "is not a conv layer of vgg11" -- run "$IMG/rgb8.png" --arch vgg11 --top --gradcam --maps "$T/gc" --gradcam-layer block5_pool
+expect 2 "applies to --gradcam" -- run "$IMG/rgb8.png" --top --maps "$T/gc" --gradcam-layer block5_conv1
+expect 2 "f32 or bf16, not int8" -- run "$IMG/rgb8.png" --top --gradcam --maps "$T/gc" --precision int8
+expect 2 "takes one image" -- run "$IMG/rgb8.png" "$IMG/rgb8.jpg" --top --gradcam --maps "$T/gc"
+expect 0 "class 282 (tiger cat)" -- run "$IMG/rgb8.png" --arch vgg11 --top --gradcam --maps "$T/gc" --gradcam-class Tiger_Cat --gradcam-layer block4_conv2
+[ -s "$T/gc/gradcam-282.png" ] && [ -s "$T/gc/gradcam-282.npy" ] && ok || bad "run --gradcam: no gradcam-282.png/.npy"
+/usr/bin/python3 -c "import numpy as n, sys; a = n.load(sys.argv[1]); assert a.shape == (224, 224) and a.dtype == n.float32 and a.min() >= 0 and 0.5 < a.max() <= 1, (a.shape, a.min(), a.max())" "$T/gc/gradcam-282.npy" 2>"$T/err" && ok || bad "gradcam-282.npy: $(cat "$T/err")"
 expect 2 "not one of: auto, scalar" -- run "$IMG/rgb8.png" --isa avx9
 expect 2 "is not a whole number from 1 to 1024" -- run "$IMG/rgb8.png" --threads 0
 expect 2 "not one of: direct, crop" -- run "$IMG/rgb8.png" --resize squash

@@ -41,8 +41,13 @@ if $CHECK "$T/one/index.html" "${shapes[@]}" --expect "block5_pool" --expect "To
 vgg init --arch vgg11 --top --seed 3 -o "$T/top.safetensors" >/dev/null || bad "init"
 if vgg run "$IMG/rgb8.jpg" --arch vgg11 --weights "$T/top.safetensors" --top --threads 2 --report "$T/top" >"$T/out" 2>&1
 then ok; else bad "run --report with the classifier: $(cat "$T/out")"; fi
+# ... and Grad-CAM of the top 3 over the input, and every layer's arithmetic with this model's numbers.
 if $CHECK "$T/top/index.html" --expect "Top-5 classes" --expect "TensorShape([1, 7, 7, 512])" \
+  --expect "Where the network looked: Grad-CAM" --expect "(224 + 2*1 - 3)/1 + 1 = 224" \
+  --expect "3*3*3*64 + 64 = 1,792" --expect "25088*4096 + 4096 = 102,764,544" --expect "(14 - 2)/2 + 1 = 7" \
   --screenshot "$T/top.png" >"$T/log" 2>&1; then ok; else bad "classifier page: $(cat "$T/log")"; fi
+n=$(ls "$T/top"/gradcam-*.png 2>/dev/null | wc -l)
+[ "$n" = 3 ] && ok || bad "the classifier page has $n Grad-CAM pictures, not 3"
 [ -s "$T/top.png" ] && ok || bad "no screenshot written"
 
 # Many images: a page per image, an index with thumbnails; the failed image listed with its error.

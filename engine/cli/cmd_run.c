@@ -46,6 +46,11 @@ static const char help[] =
     "                   Arm bf16) on every conv after the first; error and speed: docs/precision.md\n"
     "  --ranges FILE    int8 activation ranges from `vggsimd calibrate`; without it int8 calibrates on the\n"
     "                   bundled photo first and says so\n"
+    "  --gradcam        Grad-CAM (needs the classifier and --maps DIR): where in the picture the network found\n"
+    "                   its evidence for a class; writes gradcam-CLASS.png (the map over the input) and\n"
+    "                   gradcam-CLASS.npy (the map, H x W, 0..1); f32 or bf16\n"
+    "  --gradcam-class C  the class: an index 0..999 or an ImageNet label (tabby, tiger_cat); default: top-1\n"
+    "  --gradcam-layer L  the conv layer whose output it explains (default the last: block5_conv3 in VGG16)\n"
     "  --repeat N       run the forward pass N more times and report the fastest (default 0; one image)\n"
     "many images (--maps and --npy then write one subdirectory per image, named after its file):\n"
     "  --batch N        images per forward pass, 1 to 64 (default 1); decoding runs ahead on its own thread\n"
@@ -124,6 +129,7 @@ vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engin
     }
     eo.ranges = e->ranges;
   }
+  eo.gradcam_layer = c->gradcam_layer;
   eo.threads = e->lanes > 1 ? (threads / e->lanes > 0 ? threads / e->lanes : 1) : c->eo.threads;
   eo.release_conv = e->lanes == 1; /* one net packs its own copy: the weights' can go as it packs */
   for (int l = 0; l < e->lanes && !s; l++) s = vgg_net_create(e->m, e->w, &eo, &e->nets[l], err);
@@ -205,6 +211,7 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   vgg_tensor in = {0};
   run_engine e = {0};
   vgg_error err;
+  float *cams = NULL;
   rc = EXIT_FAIL;
   /* The time of every stage a user waits for, so the slow one shows. */
   double t = cli_now(), t_decode, t_first;
@@ -216,13 +223,43 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   vgg_net *net = e.net;
   float logits[1000], probs[1000];
   t = cli_now();
-  if (vgg_net_forward(net, &in, on_block, &ctx, top ? logits : NULL, top ? probs : NULL, &err)) goto fail;
+  /* Grad-CAM: the class asked for, then the top 3 for the report, from the one forward pass. */
+  int classes[RUN_GRADCAM_MAX], chosen[RUN_GRADCAM_MAX], ncam = 0;
+  if (c->gradcam) classes[ncam++] = c->gradcam_class;
+  for (int k = 1; k <= 3 && c->gradcam_layer && ctx.report; k++) classes[ncam++] = -k;
+  if (ncam && !(cams = malloc(sizeof(float) * (size_t)ncam * in.h * in.w))) {
+    snprintf(err.msg, sizeof err.msg, "out of memory for Grad-CAM's maps");
+    goto fail;
+  }
+  if (ncam ? vgg_net_gradcam(net, &in, classes, ncam, on_block, &ctx, logits, probs, chosen, cams, &err)
+           : vgg_net_forward(net, &in, on_block, &ctx, top ? logits : NULL, top ? probs : NULL, &err))
+    goto fail;
   if (ctx.failed) {
     err = ctx.err;
     goto fail;
   }
   t_first = cli_now() - t - ctx.out_sec;
   printf("conv base %9.2f ms\n", ctx.total * 1e3);
+  if (ncam) {
+    const vgg_layer *gl = vgg_model_layer(e.m, c->gradcam_layer);
+    printf("Grad-CAM of %s [%d, %d, %d]: %d class%s, with the forward pass %.2f ms\n", gl->name, gl->out_h, gl->out_w,
+           gl->out_c, ncam, ncam > 1 ? "es" : "", t_first * 1e3);
+  }
+  const size_t cam_px = (size_t)in.h * in.w;
+  for (int k = 0; k < ncam && ctx.maps && c->gradcam; k += ncam) { /* the class asked for, into --maps */
+    const double t0 = cli_now();
+    printf("  class %d (%s), p %.5f\n", chosen[0], vgg_imagenet_label(chosen[0]), probs[chosen[0]]);
+    char *pp = ctx.written[ctx.nwritten];
+    snprintf(pp, sizeof ctx.written[0], "%s/gradcam-%d.png", ctx.maps, chosen[0]);
+    if (vgg_gradcam_write_png(pp, &in, c->io.preproc, cams, &err)) goto fail;
+    ctx.nwritten++;
+    char *np = ctx.written[ctx.nwritten];
+    snprintf(np, sizeof ctx.written[0], "%s/gradcam-%d.npy", ctx.maps, chosen[0]);
+    const int64_t shape[2] = {in.h, in.w};
+    if (vgg_npy_write(np, cams, shape, 2, &err)) goto fail;
+    ctx.nwritten++;
+    ctx.out_sec += cli_now() - t0;
+  }
   if (repeat > 0) {
     const double first_base = ctx.total;
     double best = 1e30, best_base = 1e30;
@@ -252,7 +289,15 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   if (ctx.report) {
     char about[4600];
     run_describe(c, &e, in.h, in.w, about, sizeof about);
-    report_page p = {path, about, e.m, net, {{0}}, {0}, top ? probs : NULL, t_first * 1e3, NULL};
+    report_page p = {path, about, e.m, net, {{0}}, {0}, top ? probs : NULL, t_first * 1e3, NULL, 0, {0}, NULL};
+    for (int k = c->gradcam; k < ncam; k++) { /* the top 3's Grad-CAM over the input */
+      char *gp = ctx.written[ctx.nwritten];
+      snprintf(gp, sizeof ctx.written[0], "%s/gradcam-%d.png", ctx.report, chosen[k]);
+      if (vgg_gradcam_write_png(gp, &in, c->io.preproc, cams + (size_t)k * cam_px, &err)) goto fail;
+      ctx.nwritten++;
+      p.cam_class[p.ncam++] = chosen[k];
+      p.cam_layer = vgg_model_layer(e.m, c->gradcam_layer)->name;
+    }
     memcpy(p.shapes, ctx.shapes, sizeof p.shapes);
     memcpy(p.block_ms, ctx.block_ms, sizeof p.block_ms);
     char *ip = ctx.written[ctx.nwritten];
@@ -280,12 +325,54 @@ fail:
     if (made_report) rmdir(ctx.report);
   }
 done:
+  free(cams);
   run_engine_close(&e);
   vgg_tensor_free(&in);
   return rc;
 }
 
 /* ------------------------------------------------------------- command -- */
+
+/* --gradcam, --gradcam-class and --gradcam-layer into c (m: the run's model); a report with the classifier
+ * shows Grad-CAM too.  0 or the exit code. */
+static int gradcam_options(const opt *opts, const vgg_model *m, run_conf *c) {
+  const char *cls = opt_get(opts, "gradcam-class"), *layer = opt_get(opts, "gradcam-layer");
+  if ((cls || layer) && !c->gradcam) {
+    cli_error("run", "--gradcam-%s applies to --gradcam", cls ? "class" : "layer");
+    return EXIT_USAGE;
+  }
+  c->gradcam_class = -1;
+  if (cls) {
+    char *end;
+    const long v = strtol(cls, &end, 10);
+    c->gradcam_class = *cls && !*end ? (v >= 0 && v < 1000 ? (int)v : -2) : vgg_imagenet_class(cls);
+    if (c->gradcam_class < 0) {
+      cli_error("run", "--gradcam-class '%s' is not a class index from 0 to 999 or an ImageNet class name", cls);
+      return EXIT_USAGE;
+    }
+  }
+  const int report = opt_get(opts, "report") != NULL;
+  if (c->gradcam && !opt_get(opts, "maps") && !report) {
+    cli_error("run", "--gradcam writes gradcam-CLASS.png and .npy into --maps DIR (or shows them in --report DIR)");
+    return EXIT_USAGE;
+  }
+  if (!c->gradcam && !(report && c->top)) return 0;
+  if (c->eo.precision == VGG_PRECISION_INT8) {
+    if (!c->gradcam) return 0; /* an int8 report goes without Grad-CAM */
+    cli_error("run", "--gradcam runs in f32 or bf16, not int8");
+    return EXIT_USAGE;
+  }
+  for (int i = 0; i < vgg_model_num_layers(m); i++) {
+    const vgg_layer *l = vgg_model_layer(m, i);
+    if (l->kind == VGG_LAYER_CONV && (layer ? !strcmp(layer, l->name) : 1)) c->gradcam_layer = i;
+  }
+  if (!c->gradcam_layer) {
+    cli_error("run", "--gradcam-layer '%s' is not a conv layer of %s (block1_conv1 ...)", layer,
+              vgg_arch_name(vgg_model_arch(m)));
+    return EXIT_USAGE;
+  }
+  return 0;
+}
 
 /* Options checked once for both modes; then one image or many. */
 static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
@@ -312,8 +399,9 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   /* A weights file that holds the classifier serves a conv-base run too (its classifier never read); it runs
    * the classifier when asked for: --top, or --top5 or a --layer in the classifier. */
   const char *layer = opt_get(opts, "layer");
-  const int wants_top = c.top5 || (layer && (!strcmp(layer, "fc1") || !strcmp(layer, "fc2") ||
-                                             !strcmp(layer, "predictions")));
+  c.gradcam = opt_get(opts, "gradcam") != NULL;
+  const int wants_top = c.top5 || c.gradcam || (layer && (!strcmp(layer, "fc1") || !strcmp(layer, "fc2") ||
+                                                          !strcmp(layer, "predictions")));
   c.naming = VGG_NAMING_KERAS;
   vgg_error err;
   if (c.wpath) {
@@ -329,14 +417,19 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
     c.top = c.top || (has_top && wants_top);
     c.seeded = vgg_weights_seeded(c.wpath, &c.seed);
   }
-  if (c.top5 && !c.top) {
-    cli_error("run", "--top5 needs the classifier: add --top (random init) or use weights that hold it");
+  if ((c.top5 || c.gradcam) && !c.top) {
+    cli_error("run", "%s needs the classifier: add --top (random init) or use weights that hold it",
+              c.top5 ? "--top5" : "--gradcam");
     return EXIT_USAGE;
   }
   vgg_model *shape_check; /* --size against --top (and the weights' classifier): a usage error, caught here */
   if (vgg_model_create(c.arch, c.top, (int)size, (int)size, &shape_check, &err)) {
     cli_error("run", "%s", err.msg);
     return EXIT_USAGE;
+  }
+  if ((rc = gradcam_options(opts, shape_check, &c))) {
+    vgg_model_free(shape_check);
+    return rc;
   }
   vgg_model_free(shape_check);
   /* Defaults follow the weights' origin: torchvision's names take torchvision's input (its resize and
@@ -364,6 +457,11 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   for (int i = 0; i < npos; i++) many |= pos[i][0] == '@' || (stat(pos[i], &sb) == 0 && S_ISDIR(sb.st_mode));
   for (int i = 0; many_opts[i]; i++) many |= opt_get(opts, many_opts[i]) != NULL;
   if (!many) return run_one(&c, pos[0], repeat);
+  if (c.gradcam) {
+    cli_error("run", "--gradcam takes one image (Python's model.gradcam takes a batch)");
+    return EXIT_USAGE;
+  }
+  c.gradcam_layer = 0; /* the pages of a many-image report go without Grad-CAM */
   if (repeat) {
     cli_error("run", "--repeat times one image; it cannot be used with several images");
     return EXIT_USAGE;
@@ -383,7 +481,8 @@ int cmd_run(int argc, char **argv) {
                 {"algo", OPT_VALUE},       {"max-pixels", OPT_VALUE},  {"full-decode", OPT_FLAG}, {"no-exif", OPT_FLAG},
                 {"repeat", OPT_VALUE},     {"batch", OPT_VALUE},       {"jsonl", OPT_VALUE},   {"features", OPT_VALUE},
                 {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {"report", OPT_VALUE},
-                {"lanes", OPT_VALUE},      {"precision", OPT_VALUE},   {"ranges", OPT_VALUE},  {0}};
+                {"lanes", OPT_VALUE},      {"precision", OPT_VALUE},   {"ranges", OPT_VALUE},  {"gradcam", OPT_FLAG},
+                {"gradcam-class", OPT_VALUE}, {"gradcam-layer", OPT_VALUE}, {0}};
   const char **pos = calloc((size_t)argc + 1, sizeof *pos);
   if (!pos) {
     cli_error("run", "out of memory");

@@ -156,6 +156,57 @@ static void plan_table(FILE *f, const vgg_net *net) {
   fputs("</tbody>\n</table>\n", f);
 }
 
+/* v with commas between groups of three digits (36,928), in buf (32 bytes). */
+static const char *grouped(char *buf, long long v) {
+  char t[32];
+  const int n = snprintf(t, sizeof t, "%lld", v < 0 ? -v : v);
+  int o = 0;
+  if (v < 0) buf[o++] = '-';
+  for (int i = 0; i < n; i++) {
+    if (i && (n - i) % 3 == 0) buf[o++] = ',';
+    buf[o++] = t[i];
+  }
+  buf[o] = 0;
+  return buf;
+}
+
+/* Each layer's output size, parameters and operations, as the sums that give them, with this model's numbers. */
+static void arithmetic_table(FILE *f, const vgg_model *m) {
+  fputs("<h2>The arithmetic, layer by layer</h2>\n<p>A 3x3 convolution with padding 1 and stride 1 keeps the size: "
+        "(in + 2*padding - kernel)/stride + 1. Its parameters are one 3x3 filter per input and output channel pair "
+        "plus a bias per output channel; a multiply-add counts as 2 operations. A 2x2 max-pool with stride 2 halves "
+        "the size and has no parameters; a dense layer has a weight per input and output pair and a bias per "
+        "output.</p>\n<table>\n<caption>Output size, parameters and operations of every layer</caption>\n<thead><tr>"
+        "<th scope=\"col\">Layer</th><th scope=\"col\">Output size</th><th scope=\"col\">Parameters</th>"
+        "<th scope=\"col\">Operations</th></tr></thead>\n<tbody>\n", f);
+  int64_t params = 0, flops = 0;
+  char a[32], b[32];
+  for (int i = 1; i < vgg_model_num_layers(m); i++) {
+    const vgg_layer *l = vgg_model_layer(m, i);
+    fprintf(f, "<tr><th scope=\"row\">%s</th><td>", l->name);
+    switch (l->kind) {
+    case VGG_LAYER_CONV:
+      fprintf(f, "(%d + 2*1 - 3)/1 + 1 = %d</td><td>3*3*%d*%d + %d = %s</td><td>2*3*3*%d*%d*%d*%d = %s", l->in_h,
+              l->out_h, l->in_c, l->out_c, l->out_c, grouped(a, l->weights + l->biases), l->in_c, l->out_c, l->out_h,
+              l->out_w, grouped(b, l->flops));
+      break;
+    case VGG_LAYER_POOL:
+      fprintf(f, "(%d - 2)/2 + 1 = %d</td><td>0</td><td>%s", l->in_h, l->out_h, grouped(b, l->flops));
+      break;
+    case VGG_LAYER_FLATTEN:
+      fprintf(f, "%d*%d*%d = %d</td><td>0</td><td>0", l->in_h, l->in_w, l->in_c, l->out_c);
+      break;
+    default:
+      fprintf(f, "%d</td><td>%d*%d + %d = %s</td><td>2*%d*%d = %s", l->out_c, l->in_c, l->out_c, l->out_c,
+              grouped(a, l->weights + l->biases), l->in_c, l->out_c, grouped(b, l->flops));
+    }
+    fputs("</td></tr>\n", f);
+    params += l->weights + l->biases, flops += l->flops;
+  }
+  fprintf(f, "<tr><th scope=\"row\">Total</th><td></td><td>%s</td><td>%s</td></tr>\n</tbody>\n</table>\n",
+          grouped(a, params), grouped(b, flops));
+}
+
 int report_page_write(const char *dir, const report_page *p) {
   html_doc d;
   char path[4200];
@@ -196,6 +247,23 @@ int report_page_write(const char *dir, const report_page *p) {
     }
     fputs("</tbody>\n</table>\n", f);
   }
+  if (p->ncam) {
+    fprintf(f, "<h2>Where the network looked: Grad-CAM</h2>\n<p>For each class, the gradient of its score (the logit, "
+               "before the softmax) with respect to the output of <code>%s</code> is averaged over the map, one weight "
+               "per channel; the heat map is the ReLU of the channels' weighted sum, scaled to its maximum and resized "
+               "to the input (Selvaraju et al., 2017). Red: where the evidence for the class is strongest.</p>\n"
+               "<div class=\"blocks\">\n", p->cam_layer);
+    for (int k = 0; k < p->ncam; k++) {
+      const int c = p->cam_class[k];
+      fprintf(f, "<figure><img src=\"gradcam-%d.png\" width=\"%d\" height=\"%d\" alt=\"Grad-CAM of class %d (", c,
+              in->out_w, in->out_h, c);
+      html_esc(f, vgg_imagenet_label(c));
+      fprintf(f, ") over the input\"><figcaption>#%d ", k + 1);
+      html_esc(f, vgg_imagenet_label(c));
+      fprintf(f, " (class %d), probability %.4f</figcaption></figure>\n", c, p->probs ? p->probs[c] : 0.0);
+    }
+    fputs("</div>\n", f);
+  }
   fputs("<h2>Feature maps after each block</h2>\n<div class=\"blocks\">\n", f);
   for (int b = 1; b <= 5; b++) {
     const int *s = p->shapes[b];
@@ -212,6 +280,7 @@ int report_page_write(const char *dir, const report_page *p) {
   plan_table(f, p->net);
   fputs("<h2>Model</h2>\n", f);
   summary_table(f, p->m);
+  arithmetic_table(f, p->m);
   if (snprintf(path, sizeof path, "%s/index.html", dir) >= (int)sizeof path) {
     html_discard(&d);
     cli_error("run", "--report %s: path too long", dir);

@@ -42,6 +42,9 @@ typedef struct {
   const float *probs;      /* 1000, or NULL without the classifier */
   double ms;               /* the whole forward pass */
   const char *index_href;  /* link back to the index of a many-image run, or NULL */
+  int ncam;                /* Grad-CAM maps over the input, gradcam-CLASS.png in dir, of these classes */
+  int cam_class[4];
+  const char *cam_layer;   /* the layer they explain */
 } report_page;
 int report_page_write(const char *dir, const report_page *p);
 

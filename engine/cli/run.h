@@ -20,7 +20,13 @@ typedef struct {
   vgg_options eo;
   const char *maps, *npy, *report; /* --maps, --npy, --report directories, or NULL */
   const char *ranges;              /* int8: --ranges FILE, or NULL (calibrate on the bundled photo) */
+  /* Grad-CAM (--gradcam, and a report with the classifier: its top 3): the conv layer (0: none) and the class
+   * asked for (-1: each image's top-1) */
+  int gradcam, gradcam_layer, gradcam_class;
 } run_conf;
+
+/* Grad-CAM of a run: the classes each image gets (the one asked for, then the top 3 for a report). */
+#define RUN_GRADCAM_MAX 4
 
 #define RUN_MAX_LANES 8
 

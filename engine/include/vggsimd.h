@@ -204,6 +204,10 @@ vgg_status vgg_maps_write_png(const char *path, const vgg_tensor *t, vgg_error *
 /* The first image of an N x H x W x 3 input as the picture the network sees:
  * the preprocessing undone, clamped to 0..255, 8-bit RGB PNG, written atomically. */
 vgg_status vgg_image_write_png(const char *path, const vgg_tensor *t, vgg_preproc preproc, vgg_error *err);
+/* The same picture with a map (H x W values from 0 to 1, as vgg_net_gradcam gives) laid over it in the jet
+ * colours (blue 0, red 1), from 25% opaque at 0 to 60% at 1. */
+vgg_status vgg_gradcam_write_png(const char *path, const vgg_tensor *t, vgg_preproc preproc, const float *map,
+                                 vgg_error *err);
 
 /* ------------------------------------------------------------ inference -- */
 
@@ -248,6 +252,10 @@ typedef struct {
   int watch_layer;          /* a conv or pool layer (vgg_model_layer's index) whose output
                                vgg_net_forward_watch hands out: the plan then fuses no pool into it and
                                writes its map whole (0: none); float32 and bf16 layers only */
+  int gradcam_layer;        /* a conv layer (vgg_model_layer's index) for vgg_net_gradcam (0: none): the plan
+                               then fuses no pool into it or any conv layer after it, and the net packs the
+                               filters of the conv layers after it a second time, transposed (the backward
+                               pass); needs the classifier, float32 or bf16 */
 } vgg_options;
 
 typedef struct vgg_net vgg_net;
@@ -360,6 +368,25 @@ typedef void (*vgg_watch_fn)(void *user, int image, int layer, const vgg_tensor 
 /* Runs N images (as vgg_net_forward) on a net made with opt->watch_layer, handing that layer's output to fn. */
 vgg_status vgg_net_forward_watch(vgg_net *net, const vgg_tensor *input, vgg_watch_fn fn, void *user, vgg_error *err);
 
+/* Grad-CAM (Selvaraju et al., 2017) on a net made with opt->gradcam_layer = L: for each image and each class
+ * asked for, the gradient of the class's score before the softmax (its logit) with respect to L's output (after
+ * its ReLU), back through the classifier (the dense layers transposed, the ReLUs' masks), the max-pools (each
+ * window's gradient to its first largest input, in row order, as PyTorch's max-pool routes it) and the 3x3
+ * convolutions after L (each a convolution with its filters flipped and their channels swapped, run by the
+ * level's direct kernel); channel weights = the spatial mean of that gradient; map = ReLU(sum over channels of
+ * weight x L's output), divided by its largest value (an all-zero map stays zero), resized to the input's
+ * H x W bilinearly with half-pixel centres (PyTorch's interpolate(mode="bilinear", align_corners=False)).
+ * classes: nclasses values (1..VGG_GRADCAM_MAX_CLASSES), the same for each image: a class index, or -k for the
+ * image's k-th most likely class (-1: its top-1).  maps: N x nclasses x H x W floats, image-major; chosen
+ * (N x nclasses, may be NULL): the class each map is of; logits and probs (N x classes, may be NULL) and
+ * on_block as vgg_net_forward.  The images run one at a time, each forward pass shared by its classes. */
+#define VGG_GRADCAM_MAX_CLASSES 1000
+vgg_status vgg_net_gradcam(vgg_net *net, const vgg_tensor *input, const int *classes, int nclasses,
+                           vgg_block_fn on_block, void *user, float *logits, float *probs, int *chosen, float *maps,
+                           vgg_error *err);
+/* The net's Grad-CAM layer (vgg_options.gradcam_layer; 0: none). */
+int vgg_net_gradcam_layer(const vgg_net *net);
+
 /* int8 calibration: runs `images` through a float32 net and raises
  * ranges[layer] (vgg_model_num_layers floats, zero them before the first
  * call) to the largest output value of each conv layer seen (after ReLU;
@@ -425,6 +452,8 @@ void vgg_top_k(const float *v, int n, int k, int *idx);
 
 /* ImageNet class name for index 0..999 (the label file built in). */
 const char *vgg_imagenet_label(int index);
+/* The index of an ImageNet class name (case and '_' for ' ' ignored: "tiger_cat" is 282), or -1. */
+int vgg_imagenet_class(const char *label);
 
 #ifdef __cplusplus
 }

@@ -21,3 +21,14 @@ void vgg_f32_dense_batch_ref(const float *x, int nb, const float *w, const float
   for (int b = 0; b < nb; b++)
     vgg_f32_dense_ref(x + (size_t)b * n_in, w, bias, y + (size_t)b * n_out, n_in, n_out, relu, o0, o1);
 }
+
+/* The dense layer transposed: gx[i] = sum over o of g[o] W[o][i], accumulated in double over the rows with
+ * g[o] != 0 (the rows an optimised kernel may skip), inputs [i0, i1). */
+void vgg_f32_dense_t_ref(const float *g, const float *w, float *gx, int n_in, int n_out, int i0, int i1) {
+  for (int i = i0; i < i1; i++) {
+    double acc = 0;
+    for (int o = 0; o < n_out; o++)
+      if (g[o] != 0.0f) acc += (double)g[o] * w[(size_t)o * n_in + i];
+    gx[i] = (float)acc;
+  }
+}

@@ -22,5 +22,6 @@ const vgg_kernel_table vgg_kernels_scalar = {
   VGG_K(maxpool2x2, vgg_f32_maxpool2x2_ref),
   VGG_K(dense, vgg_f32_dense_ref),
   VGG_K(dense_batch, vgg_f32_dense_batch_ref),
+  VGG_K(dense_t, vgg_f32_dense_t_ref),
   VGG_K(softmax, vgg_f32_softmax_ref),
 };

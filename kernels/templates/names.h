@@ -21,6 +21,8 @@
 #define K_DENSE SUFFIX(vgg_f32_gemv_relu_4x2v)
 /* Up to four images per pass over W, two vectors per step */
 #define K_DENSE_BATCH SUFFIX(vgg_f32_gemm_relu_4bx2v)
+/* The dense layer transposed (gradients): four rows of W per pass down the inputs, one vector at a time */
+#define K_DENSE_T SUFFIX(vgg_f32_gemv_t_4x1v)
 #define K_MAXPOOL SUFFIX(vgg_f32_maxpool2x2)
 #define K_SOFTMAX SUFFIX(vgg_f32_softmax_sleef_u10)
 #define K_FMA_PEAK SUFFIX(vgg_f32_fma_peak)

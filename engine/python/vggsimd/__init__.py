@@ -55,6 +55,29 @@ def _file(value, what):
     return _os.fsdecode(value)
 
 
+_LABELS = None
+
+
+def _class_of(value):
+    """A class request for the engine: None -> -1 (the top-1), an index 0..999, -k (the k-th most likely), or an
+    ImageNet label (case and '_' for ' ' ignored)."""
+    global _LABELS
+    if value is None:
+        return -1
+    if isinstance(value, str):
+        if _LABELS is None:
+            _LABELS = {_vggsimd.label(i).lower(): i for i in range(1000)}
+        i = _LABELS.get(value.replace("_", " ").lower())
+        if i is None:
+            raise ValueError("%r is not an ImageNet class name (vggsimd.decode_predictions shows them)" % (value,))
+        return i
+    i = _whole(value)
+    if i is None or not -1000 <= i <= 999:
+        raise ValueError("a class must be None, an index from 0 to 999 (-k: the k-th most likely) or a label, "
+                         "got %r" % (value,))
+    return i
+
+
 class Layer:
     """A layer of the model: its Keras name, class name, output shape (batch dimension None) and parameters."""
 
@@ -199,6 +222,30 @@ class Model:
         if name == "predictions":
             return self.predict(x) if self.include_top else self._net.forward(x, False, name)[3]
         return self._net.forward(x, False, name)[3]
+
+    def gradcam(self, x, class_index=None, layer="block5_conv3", return_classes=False):
+        """Grad-CAM (Selvaraju et al., 2017): where in each image the network found its evidence for a class.
+
+        For conv layer `layer` (any blockN_convM), the gradient of the class's logit with respect to the layer's
+        output (after its ReLU), averaged over the map per channel, weights the channels; the map is the ReLU of
+        their weighted sum, divided by its largest value (0..1), resized to the input's size bilinearly (as
+        PyTorch's interpolate(mode="bilinear", align_corners=False)).  class_index: None (each image's top-1),
+        an index 0..999, an ImageNet label ("tabby", "tiger_cat"), or a list of these (then one map per class
+        and image, sharing each image's forward pass; -k in a list is the k-th most likely class).  Returns
+        (N, H, W) float32 maps for one class, (N, K, H, W) for a list; with return_classes=True also the
+        classes used, (N,) or (N, K) int32.  Needs include_top=True; float32 or bf16."""
+        if not self.include_top:
+            raise ValueError("gradcam needs the classifier: make the model with include_top=True")
+        _text(layer, "layer")
+        many = isinstance(class_index, (list, tuple))
+        wanted = list(class_index) if many else [class_index]
+        if not wanted:
+            raise ValueError("class_index is an empty list")
+        classes = [_class_of(c) for c in wanted]
+        maps, chosen, _ = self._net.gradcam(x, classes, layer)
+        if not many:
+            maps, chosen = maps[:, 0], chosen[:, 0]
+        return (maps, chosen) if return_classes else maps
 
     @property
     def last_forward_seconds(self):

@@ -49,10 +49,11 @@ typedef struct {
   float rg[64];
   int nranges;         /* ranges given as values: their count */
   vgg_net *watch[64];  /* per conv layer asked for by layer_output: a net that writes its map whole */
+  vgg_net *gcam[64];   /* per conv layer asked for by gradcam: a net made with it as gradcam_layer */
 } NetObject;
 
 static void Net_dealloc(NetObject *self) {
-  for (int i = 0; i < 64; i++) vgg_net_free(self->watch[i]);
+  for (int i = 0; i < 64; i++) vgg_net_free(self->watch[i]), vgg_net_free(self->gcam[i]);
   vgg_net_free(self->net);
   vgg_weights_free(self->w);
   vgg_model_free(self->m);
@@ -241,6 +242,24 @@ static PyArrayObject *input_array(NetObject *self, PyObject *xin) {
   return x;
 }
 
+/* The net of this model's options with one more (watch_layer, or gradcam_layer when gradcam) set to `layer`,
+ * from nets[layer] or made there on first use; NULL with the engine's error raised. */
+static vgg_net *side_net(NetObject *self, vgg_net **nets, int layer, int gradcam) {
+  if (!nets[layer]) {
+    vgg_options o = self->opt;
+    *(gradcam ? &o.gradcam_layer : &o.watch_layer) = layer;
+    vgg_error err;
+    vgg_status s;
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    s = nets[layer] ? VGG_OK : vgg_net_create(self->m, self->w, &o, &nets[layer], &err);
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (s) return raise_vgg(s, &err), NULL;
+  }
+  return nets[layer];
+}
+
 /* forward(x, blocks=False, dense=None) -> (tuple of the five block outputs or None, probabilities or None,
  * block5 output, the output of classifier layer `dense` ("fc1", "fc2", "predictions": logits) or None)
  * x: (N, H, W, 3) array, converted to C-ordered float32. */
@@ -266,22 +285,8 @@ static PyObject *Net_forward(NetObject *self, PyObject *args) {
       return NULL;
     }
   }
-  vgg_net *net = self->net;
-  if (watched) { /* a net that hands out this layer's whole map, made on first use */
-    if (!self->watch[dense_layer]) {
-      vgg_options o = self->opt;
-      o.watch_layer = dense_layer;
-      vgg_error werr;
-      vgg_status ws;
-      Py_BEGIN_ALLOW_THREADS
-      PyThread_acquire_lock(self->lock, WAIT_LOCK);
-      ws = self->watch[dense_layer] ? VGG_OK : vgg_net_create(self->m, self->w, &o, &self->watch[dense_layer], &werr);
-      PyThread_release_lock(self->lock);
-      Py_END_ALLOW_THREADS
-      if (ws) return raise_vgg(ws, &werr);
-    }
-    net = self->watch[dense_layer];
-  }
+  vgg_net *net = watched ? side_net(self, self->watch, dense_layer, 0) : self->net;
+  if (!net) return NULL;
   PyArrayObject *x = input_array(self, xin);
   if (!x) return NULL;
   const vgg_layer *in = vgg_model_layer(self->m, 0);
@@ -350,6 +355,88 @@ done:
   Py_XDECREF(dense);
   for (int b = 1; b <= 5; b++) Py_XDECREF(blocks[b]);
   Py_XDECREF(probs);
+  Py_DECREF(x);
+  return ret;
+}
+
+/* gradcam(x, classes, layer) -> (maps (N, K, H, W) float32, classes used (N, K) int32, probabilities (N, 1000)):
+ * Grad-CAM of conv layer `layer` for the K classes (each an index, or -k for an image's k-th most likely). */
+static PyObject *Net_gradcam(NetObject *self, PyObject *args) {
+  PyObject *xin, *cls_obj;
+  const char *layer_name;
+  if (!ready(self) || !PyArg_ParseTuple(args, "OOs", &xin, &cls_obj, &layer_name)) return NULL;
+  if (!vgg_model_top(self->m)) {
+    PyErr_SetString(PyExc_ValueError, "Grad-CAM needs the classifier: a model made with include_top=True");
+    return NULL;
+  }
+  int layer = -1;
+  for (int i = 0; i < vgg_model_num_layers(self->m) && i < 64; i++)
+    if (vgg_model_layer(self->m, i)->kind == VGG_LAYER_CONV && !strcmp(vgg_model_layer(self->m, i)->name, layer_name))
+      layer = i;
+  if (layer < 0) {
+    PyErr_Format(PyExc_ValueError, "'%s' is not a conv layer of this model (Grad-CAM takes block1_conv1 .. the last "
+                 "conv)", layer_name);
+    return NULL;
+  }
+  PyObject *seq = PySequence_Fast(cls_obj, "classes must be a sequence of class indices");
+  if (!seq) return NULL;
+  const Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
+  int classes[VGG_GRADCAM_MAX_CLASSES];
+  if (k < 1 || k > VGG_GRADCAM_MAX_CLASSES) {
+    PyErr_Format(PyExc_ValueError, "Grad-CAM takes 1 to %d classes, got %zd", VGG_GRADCAM_MAX_CLASSES, k);
+    Py_DECREF(seq);
+    return NULL;
+  }
+  for (Py_ssize_t i = 0; i < k; i++) {
+    PyObject *it = PySequence_Fast_GET_ITEM(seq, i);
+    const long v = PyBool_Check(it) ? -100000 : PyLong_AsLong(it);
+    if ((v == -1 && PyErr_Occurred()) || v < -1000 || v > 999) {
+      PyErr_Clear();
+      PyErr_SetString(PyExc_ValueError, "a class must be an index from 0 to 999 (or a label)");
+      Py_DECREF(seq);
+      return NULL;
+    }
+    classes[i] = (int)v;
+  }
+  Py_DECREF(seq);
+  vgg_net *net = side_net(self, self->gcam, layer, 1);
+  if (!net) return NULL;
+  PyArrayObject *x = input_array(self, xin);
+  if (!x) return NULL;
+  const npy_intp *d = PyArray_DIMS(x);
+  const int n = (int)d[0], h = (int)d[1], w = (int)d[2];
+  const npy_intp md[4] = {n, k, h, w}, cd[2] = {n, k}, pdims[2] = {n, 1000};
+  PyObject *maps = PyArray_SimpleNew(4, md, NPY_FLOAT32), *chosen = PyArray_SimpleNew(2, cd, NPY_INT32);
+  PyObject *probs = PyArray_SimpleNew(2, pdims, NPY_FLOAT32), *ret = NULL;
+  if (!maps || !chosen || !probs) goto done;
+  const size_t img = (size_t)h * w * 3;
+  float *xd = PyArray_DATA(x), *mp = PyArray_DATA((PyArrayObject *)maps), *pp = PyArray_DATA((PyArrayObject *)probs);
+  int *cp = PyArray_DATA((PyArrayObject *)chosen);
+  vgg_status s = VGG_OK;
+  vgg_error err;
+  double sec = 0;
+  for (int b0 = 0; b0 < n; b0 += 16) { /* chunks, signals checked between them (as forward) */
+    const int nb = n - b0 < 16 ? n - b0 : 16;
+    const vgg_tensor t = {nb, h, w, 3, xd + (size_t)b0 * img};
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    const double t0 = seconds_now();
+    s = vgg_net_gradcam(net, &t, classes, (int)k, NULL, NULL, NULL, pp + (size_t)b0 * 1000, cp + (size_t)b0 * k,
+                        mp + (size_t)b0 * k * h * w, &err);
+    sec += seconds_now() - t0;
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (s) break;
+    if (b0 + nb < n && PyErr_CheckSignals() < 0) goto done;
+  }
+  self->last_forward = sec;
+  if (s) {
+    raise_vgg(s, &err);
+    goto done;
+  }
+  ret = Py_BuildValue("(OOO)", maps, chosen, probs);
+done:
+  Py_XDECREF(maps), Py_XDECREF(chosen), Py_XDECREF(probs);
   Py_DECREF(x);
   return ret;
 }
@@ -491,6 +578,8 @@ static PyMethodDef Net_methods[] = {
     {"forward", (PyCFunction)Net_forward, METH_VARARGS,
      "forward(x, blocks=False, dense=None) -> (five block outputs or None, probabilities or None, block5 output, "
      "dense layer output or None)"},
+    {"gradcam", (PyCFunction)Net_gradcam, METH_VARARGS,
+     "gradcam(x, classes, layer) -> (maps (N, K, H, W), classes used (N, K), probabilities)"},
     {"summary", (PyCFunction)Net_summary, METH_NOARGS, "the Keras-style summary table"},
     {"calibrate", (PyCFunction)Net_calibrate, METH_O, "calibrate(x): each layer's largest output value over x"},
     {"save_ranges", (PyCFunction)Net_save_ranges, METH_VARARGS, "save_ranges(values, path): a ranges file"},

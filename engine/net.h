@@ -1,0 +1,75 @@
+/* The net's state, shared by the forward pass (net.c) and the backward passes that read it (gradcam.c). */
+#ifndef VGG_NET_H
+#define VGG_NET_H
+
+#include "plan.h"
+
+/* Images per group in the grouped steps of the conv base. */
+#define VGG_GROUP 8
+
+/* int8 range guard (widen): the widest range a pass may give a layer, as a multiple of its calibrated one. */
+#define GROW_MAX 4096.0f
+
+struct vgg_net {
+  const vgg_model *m;
+  const vgg_weights *w;
+  const vgg_kernel_table *k;
+  int threads;
+  int nsteps, nbase;              /* steps; the first nbase are the conv base */
+  vgg_step steps[VGG_MAX_STEPS];
+  double step_sec[VGG_MAX_STEPS]; /* of the last forward pass, summed over its images */
+  double layer_sec[VGG_MAX_LAYERS];
+  int profile;                    /* time the Winograd stages (vgg_net_set_profile) */
+  double stage_sec[VGG_MAX_LAYERS][3];
+  double (*stage_tmp)[8];         /* per thread: input, GEMM, output seconds of the running step (own cache line) */
+  void *packed[VGG_MAX_PARAMS];   /* conv weights in the layout of the layer's kernel (f32 or s8) */
+  const vgg_i8_kernels *i8;       /* int8 steps' conv kernels (NULL: float32 net) */
+  float *qsb[VGG_MAX_PARAMS];     /* int8 conv: requantisation scales and biases, cout each */
+  uint8_t *qbuf;                  /* int8: a float32 input quantised (the step with quant_in) */
+  float *deq;                     /* int8: block outputs dequantised for the caller and the classifier */
+  /* int8 range guard (widen): each layer's calibrated unit; per image of the running group, the unit of each
+   * layer's output in this pass and how far widen has gone with it; the per-channel requantisation of a
+   * widened step (VGG_GROUP x 2 x its cout); the steps run again in the last pass. */
+  float base_scale[VGG_MAX_LAYERS];
+  float scale[VGG_GROUP][VGG_MAX_LAYERS];
+  unsigned char widen_state[VGG_GROUP][VGG_MAX_LAYERS];
+  float *qtmp;
+  int qtmp_stride;
+  int regrown;
+  float *observe;                 /* calibration: per layer, the largest output value seen (NULL: off) */
+  int watch;                      /* the watched layer (vgg_options.watch_layer; 0: none) */
+  vgg_watch_fn watch_fn;          /* during vgg_net_forward_watch: its callback and user pointer */
+  void *watch_user;
+  float *buf[2];                  /* conv base: ping-pong activations */
+  int first_group;                /* the first step run on a group of images together (nbase: none) */
+  size_t group_floats;            /* per image, the largest input or output of the grouped steps */
+  float *gbuf[2];                 /* their ping-pong activations, VGG_GROUP images each (made when first needed) */
+  float *scratch;                 /* Winograd: scratch_floats per thread */
+  size_t scratch_floats;
+  float *cls[2];                  /* classifier: VGG_MAX_BATCH rows of its widest layer, each */
+  /* float32 overflow (values_fit): per float conv step, the largest sum of |w| of an output channel's filter
+   * and max |bias|; the largest max |input| for which no value of the conv base can reach VGG_VALUE_MAX,
+   * whatever the image; and whether this forward pass checks each conv step's input before it runs. */
+  double l1[VGG_MAX_STEPS], bmax[VGG_MAX_STEPS];
+  double limit;
+  int guard;
+  /* Grad-CAM (vgg_options.gradcam_layer, gradcam.c): the layer; while a Grad-CAM pass runs its forward pass
+   * (keeping), the outputs of that conv layer, every conv layer after it and the classifier's fc layers, for
+   * one image; the filters of the conv layers after it, transposed and packed for the direct kernel; zero
+   * biases; two gradient buffers of the largest map from the layer on. */
+  int gc_layer, keeping;
+  float *keep[VGG_MAX_LAYERS];
+  float *tpacked[VGG_MAX_PARAMS];
+  float *zeros;
+  float *grad[2];
+};
+
+/* Keeps the output of `layer` (one image) when a Grad-CAM forward pass asks for it (gradcam.c). */
+void vgg_net_keep(vgg_net *net, int layer, const float *out);
+/* The Grad-CAM state of a net made with opt->gradcam_layer (after the plan, before provision), and its release. */
+vgg_status vgg_gradcam_provision(vgg_net *net, int layer, vgg_error *err);
+void vgg_gradcam_free(vgg_net *net);
+
+
+
+#endif
