@@ -272,6 +272,11 @@ Model &conv_base() {
   return model;
 }
 
+Model &full_model() {
+  static Model model(true);
+  return model;
+}
+
 double block_flops(const vgg_model *m, int b) {
   double f = 0;
   for (int i = 0; i < vgg_model_num_layers(m); i++)
@@ -293,8 +298,7 @@ double part_seconds(const vgg_model *m, int what, double total, const double *la
 // store: when not empty, the fastest iteration is kept under that name for the oneDNN rows' ratios.
 void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int what, int batch, bool top,
             std::string store, vgg_precision precision) {
-  static Model full(true);
-  Model &md = top ? full : conv_base();
+  Model &md = top ? full_model() : conv_base();
   vgg_options o = {level, threads, algo, 0, precision, md.ranges, 0, 0};
   vgg_net *net;
   vgg_error err;
@@ -320,6 +324,45 @@ void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int wha
       what >= 100 ? static_cast<double>(vgg_model_layer(md.m, what - 100)->flops) : block_flops(md.m, what);
   st.counters["images/s"] = benchmark::Counter(batch, benchmark::Counter::kIsIterationInvariantRate);
   st.counters["GFLOP/s"] = benchmark::Counter(flops * batch / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Grad-CAM of one class at conv layer `layer`, against the full model's forward pass, alternated in each
+// iteration (a net of each, min of each): the time shown is the Grad-CAM call (its forward pass included);
+// extra_x = (Grad-CAM - forward) / forward, the cost on top of the forward pass.
+void BM_Gradcam(benchmark::State &st, int level, int threads, int layer) {
+  Model &full = full_model();
+  vgg_options o = {level, threads, VGG_ALGO_AUTO, 0, VGG_PRECISION_F32, nullptr, 0, 0};
+  vgg_net *plain, *gc;
+  vgg_error err;
+  if (vgg_net_create(full.m, full.w, &o, &plain, &err)) {
+    st.SkipWithError(err.msg);
+    return;
+  }
+  o.gradcam_layer = layer;
+  if (vgg_net_create(full.m, full.w, &o, &gc, &err)) {
+    vgg_net_free(plain);
+    st.SkipWithError(err.msg);
+    return;
+  }
+  vgg_tensor in = {1, 224, 224, 3, full.input.data()};
+  std::vector<float> probs(1000), map(224 * 224);
+  const int cls = -1;
+  double best_f = 1e30, best_g = 1e30;
+  for (auto _ : st) {
+    double t0 = now();
+    vgg_net_forward(plain, &in, nullptr, nullptr, nullptr, probs.data(), &err);
+    best_f = std::min(best_f, now() - t0);
+    t0 = now();
+    vgg_net_gradcam(gc, &in, &cls, 1, nullptr, nullptr, nullptr, nullptr, nullptr, map.data(), &err);
+    const double g = now() - t0;
+    best_g = std::min(best_g, g);
+    st.SetIterationTime(g);
+  }
+  vgg_net_free(plain);
+  vgg_net_free(gc);
+  st.counters["forward_ms"] = best_f * 1e3;
+  st.counters["gradcam_ms"] = best_g * 1e3;
+  st.counters["extra_x"] = (best_g - best_f) / best_f;
 }
 
 #ifdef VGG_HAVE_PEERS
@@ -476,6 +519,23 @@ void register_all() {
               ->Unit(benchmark::kMillisecond)
               ->Iterations(batch == 8 ? 2 : kNetIters)
               ->Apply(min_stat);
+  for (int t : threads)
+    for (const char *ln : {"block5_conv3", "block4_conv3"}) {
+      vgg_model *m;
+      vgg_error err;
+      int layer = 0;
+      if (vgg_model_create(VGG16, 1, 224, 224, &m, &err)) continue;
+      for (int i = 0; i < vgg_model_num_layers(m); i++)
+        if (!strcmp(vgg_model_layer(m, i)->name, ln)) layer = i;
+      vgg_model_free(m);
+      benchmark::RegisterBenchmark(("gradcam/" + std::string(vgg_level_name(best)) + "/auto/" + ln + "/threads:" +
+                                    std::to_string(t)).c_str(),
+                                   BM_Gradcam, best, t, layer)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(kNetIters)
+          ->Apply(min_stat);
+    }
 #ifdef VGG_HAVE_PEERS
   // Ours, the same rows as oneDNN's, just before them: each oneDNN row carries ours/oneDNN ratios taken in one run.
   for (int a : {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST})
