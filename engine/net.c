@@ -312,16 +312,19 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, watch, gc, net->steps);
   while (net->nbase < net->nsteps && net->steps[net->nbase].op != VGG_STEP_DENSE) net->nbase++;
   if (watch) {
-    int found = -1;
-    for (int i = 0; i < net->nbase; i++)
+    int found = -1, int8 = -1;
+    for (int i = 0; i < net->nbase; i++) {
       if (net->steps[i].last_layer == watch) found = i;
-    const vgg_status ws = watch < 0 || watch >= m->nlayers || found < 0
+      if (net->steps[i].dtype == VGG_DTYPE_INT8 && int8 < 0) int8 = i;
+    }
+    if (watch == VGG_WATCH_ALL) found = int8 >= 0 ? int8 : 0;
+    const vgg_status ws = watch < VGG_WATCH_ALL || watch >= m->nlayers || found < 0
                               ? vgg_fail(err, VGG_ERR_ARG, "watch_layer %d is not a conv or pool layer of the model",
                                          watch)
                           : net->steps[found].dtype == VGG_DTYPE_INT8
                               ? vgg_fail(err, VGG_ERR_UNSUPPORTED,
                                          "%s runs in int8 in this net: its output can be watched in f32 or bf16",
-                                         m->layers[watch].name)
+                                         m->layers[net->steps[found].last_layer].name)
                               : VGG_OK;
     if (ws) {
       free(net);
@@ -726,9 +729,9 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
     net->observe[s->layer] = mx;
   }
   if (net->keeping && s->op != VGG_STEP_POOL) vgg_net_keep(net, s->last_layer, out);
-  for (int b = 0; net->watch_fn && s->last_layer == net->watch && b < n; b++) {
+  for (int b = 0; net->watch_fn && (s->last_layer == net->watch || net->watch == VGG_WATCH_ALL) && b < n; b++) {
     const vgg_tensor t = {1, o->out_h, o->out_w, o->out_c, (float *)out + b * img};
-    net->watch_fn(net->watch_user, image0 + b, net->watch, &t);
+    net->watch_fn(net->watch_user, image0 + b, s->last_layer, &t);
   }
   if (!s->block_end) return out;
   /* int8: dequantised for the caller's callback, or as the conv base's result (its last step). */
@@ -834,6 +837,12 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
     i = e;
   }
   return result;
+}
+
+vgg_status vgg_net_watch(vgg_net *net, vgg_watch_fn fn, void *user, vgg_error *err) {
+  if (!net->watch && fn) return vgg_fail(err, VGG_ERR_ARG, "this net watches no layer (vgg_options.watch_layer)");
+  net->watch_fn = fn, net->watch_user = user;
+  return VGG_OK;
 }
 
 vgg_status vgg_net_forward_watch(vgg_net *net, const vgg_tensor *input, vgg_watch_fn fn, void *user, vgg_error *err) {

@@ -115,8 +115,9 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
                    const vgg_bf16_kernels *bf, vgg_algo want, int threads, int watch, int keep_from,
                    vgg_step *steps) {
   int n = 0;
-  /* A layer whose map is read whole after the step: the watched one, and from keep_from on (Grad-CAM). */
-#define KEPT(layer) ((layer) == watch || (keep_from > 0 && (layer) >= keep_from))
+  /* A layer whose map is read whole after the step: the watched one (every one: VGG_WATCH_ALL), and from keep_from on
+   * (Grad-CAM). */
+#define KEPT(layer) ((layer) == watch || watch < 0 || (keep_from > 0 && (layer) >= keep_from))
   const int first_i8 = i8 ? first_int8_layer(m) : m->nlayers;
   for (int i = 1; i < m->nlayers; i++) {
     const vgg_layer *l = &m->layers[i];

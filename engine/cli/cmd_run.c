@@ -64,11 +64,13 @@ static const char help[] =
     "  --quiet, -q      no progress line (shown on stderr when it is a terminal); changes nothing else\n"
     "An image that fails is reported on its own line and the run goes on; the exit code is then 1.\n";
 
-#define MAX_OUT 24
+#define MAX_OUT 80 /* --layer all: 2 files for each of VGG19's 26 layers, and the rest */
 
 
 typedef struct {
   const char *maps, *npy, *report;
+  int layer; /* --layer: 0, VGG_WATCH_ALL or a layer's index */
+  const vgg_model *m;
   int shapes[6][4];
   double block_ms[6];
   int quiet;      /* repeated passes: no printing, no files */
@@ -90,7 +92,7 @@ static void on_block(void *user, int image, int block, const vgg_tensor *t, doub
   fflush(stdout);
   c->shapes[block][0] = t->n, c->shapes[block][1] = t->h, c->shapes[block][2] = t->w, c->shapes[block][3] = t->c;
   c->block_ms[block] = seconds * 1e3;
-  const char *dirs[3] = {c->maps, c->npy, c->report};
+  const char *dirs[3] = {c->layer ? NULL : c->maps, c->layer ? NULL : c->npy, c->report};
   for (int k = 0; k < 3 && !c->failed; k++) {
     if (!dirs[k]) continue;
     char *path = c->written[c->nwritten];
@@ -105,6 +107,54 @@ static void on_block(void *user, int image, int block, const vgg_tensor *t, doub
     else c->nwritten++;
   }
   c->out_sec += cli_now() - t0;
+}
+
+/* A layer's output (--layer) into --maps (NAME.png: conv and pool maps) and --npy (NAME.npy). */
+static void write_layer(run_ctx *c, int layer, const vgg_tensor *t) {
+  if (c->quiet || c->failed || (c->layer != VGG_WATCH_ALL && layer != c->layer)) return;
+  const double t0 = cli_now();
+  const char *name = vgg_model_layer(c->m, layer)->name;
+  const int dense = t->h == 1 && t->w == 1 && vgg_model_layer(c->m, layer)->kind == VGG_LAYER_DENSE;
+  for (int k = 0; k < 2 && !c->failed; k++) {
+    const char *dir = k ? c->npy : c->maps;
+    if (!dir || (!k && dense) || c->nwritten >= MAX_OUT) continue;
+    char *path = c->written[c->nwritten];
+    snprintf(path, sizeof c->written[0], "%s/%s.%s", dir, name, k ? "npy" : "png");
+    const int64_t shape[4] = {1, t->h, t->w, t->c}, dshape[2] = {1, t->c};
+    if (k ? vgg_npy_write(path, t->data, dense ? dshape : shape, dense ? 2 : 4, &c->err)
+          : vgg_maps_write_png(path, t, &c->err))
+      c->failed = 1;
+    else c->nwritten++;
+  }
+  c->out_sec += cli_now() - t0;
+}
+
+static void on_watch(void *user, int image, int layer, const vgg_tensor *t) {
+  (void)image; /* one image */
+  run_ctx *c = user;
+  if (c->layer) write_layer(c, layer, t);
+  /* The report: each conv layer's maps beside the block outputs (its pools are those). */
+  if (!c->report || c->quiet || c->failed || vgg_model_layer(c->m, layer)->kind != VGG_LAYER_CONV ||
+      c->nwritten >= MAX_OUT)
+    return;
+  const double t0 = cli_now();
+  char *path = c->written[c->nwritten];
+  snprintf(path, sizeof c->written[0], "%s/%s.png", c->report, vgg_model_layer(c->m, layer)->name);
+  if (vgg_maps_write_png(path, t, &c->err)) c->failed = 1;
+  else c->nwritten++;
+  c->out_sec += cli_now() - t0;
+}
+
+static void on_dense(void *user, int layer, const vgg_tensor *t) { write_layer(user, layer, t); }
+
+int run_layer_parse(const vgg_model *m, const char *name) {
+  if (!strcmp(name, "all")) return VGG_WATCH_ALL;
+  for (int i = 1; i < vgg_model_num_layers(m); i++)
+    if (vgg_model_layer(m, i)->kind != VGG_LAYER_FLATTEN && !strcmp(vgg_model_layer(m, i)->name, name)) return i;
+  const int top = vgg_model_top(m);
+  cli_error("run", "--layer '%s' is not one of: block1_pool .. block5_pool, a conv layer (block1_conv1 ...)%s or all",
+            name, top ? ", fc1, fc2, predictions" : " (fc1, fc2, predictions: with the classifier)");
+  return 0;
 }
 
 /* ------------------------------------------------------------ shared -- */
@@ -197,6 +247,7 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   ctx.maps = c->maps;
   ctx.npy = c->npy;
   ctx.report = c->report;
+  ctx.layer = c->layer;
   int rc, made_maps = 0, made_npy = 0, made_report = 0;
   if (ctx.maps && (rc = cli_prepare_dir("run", "maps", ctx.maps, &made_maps))) return rc;
   if (ctx.npy && (rc = cli_prepare_dir("run", "npy", ctx.npy, &made_npy))) {
@@ -222,6 +273,8 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   const int top = c->top;
   vgg_net *net = e.net;
   float logits[1000], probs[1000];
+  ctx.m = e.m;
+  if (c->eo.watch_layer && vgg_net_watch(net, on_watch, &ctx, &err)) goto fail;
   t = cli_now();
   /* Grad-CAM: the class asked for, then the top 3 for the report, from the one forward pass. */
   int classes[RUN_GRADCAM_MAX], chosen[RUN_GRADCAM_MAX], ncam = 0;
@@ -232,7 +285,8 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
     goto fail;
   }
   if (ncam ? vgg_net_gradcam(net, &in, classes, ncam, on_block, &ctx, logits, probs, chosen, cams, &err)
-           : vgg_net_forward(net, &in, on_block, &ctx, top ? logits : NULL, top ? probs : NULL, &err))
+           : vgg_net_forward_all(net, &in, on_block, ctx.layer ? on_dense : NULL, &ctx, top ? logits : NULL,
+                                 top ? probs : NULL, &err))
     goto fail;
   if (ctx.failed) {
     err = ctx.err;
@@ -289,7 +343,8 @@ static int run_one(const run_conf *c, const char *path, long repeat) {
   if (ctx.report) {
     char about[4600];
     run_describe(c, &e, in.h, in.w, about, sizeof about);
-    report_page p = {path, about, e.m, net, {{0}}, {0}, top ? probs : NULL, t_first * 1e3, NULL, 0, {0}, NULL};
+    report_page p = {path, about, e.m, net, {{0}}, {0}, top ? probs : NULL, t_first * 1e3, NULL, 0, {0}, NULL,
+                     c->eo.watch_layer == VGG_WATCH_ALL};
     for (int k = c->gradcam; k < ncam; k++) { /* the top 3's Grad-CAM over the input */
       char *gp = ctx.written[ctx.nwritten];
       snprintf(gp, sizeof ctx.written[0], "%s/gradcam-%d.png", ctx.report, chosen[k]);
@@ -427,7 +482,30 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
     cli_error("run", "%s", err.msg);
     return EXIT_USAGE;
   }
-  if ((rc = gradcam_options(opts, shape_check, &c))) {
+  /* Several inputs, a directory, a list or a many-image option: the many-image mode. */
+  static const char *const many_opts[] = {"batch", "lanes", "jsonl", "features", "skip-existing", NULL};
+  int many = npos > 1;
+  struct stat sb;
+  for (int i = 0; i < npos; i++) many |= pos[i][0] == '@' || (stat(pos[i], &sb) == 0 && S_ISDIR(sb.st_mode));
+  for (int i = 0; many_opts[i]; i++) many |= opt_get(opts, many_opts[i]) != NULL;
+  const char *layer_name = many ? NULL : opt_get(opts, "layer"); /* one image: what --maps and --npy write */
+  if (layer_name && !(c.layer = run_layer_parse(shape_check, layer_name)))
+    rc = EXIT_USAGE;
+  else if (c.layer && c.gradcam) {
+    cli_error("run", "--layer and --gradcam: one at a time");
+    rc = EXIT_USAGE;
+  } else if (c.layer && c.eo.precision == VGG_PRECISION_INT8) {
+    cli_error("run", "--layer with one image writes float maps: f32 or bf16, not int8");
+    rc = EXIT_USAGE;
+  } else if (c.layer && !opt_get(opts, "maps") && !opt_get(opts, "npy")) {
+    cli_error("run", "--layer chooses what --maps, --npy or --features write; add one of them");
+    rc = EXIT_USAGE;
+  }
+  if (c.layer && (c.layer == VGG_WATCH_ALL || vgg_model_layer(shape_check, c.layer)->kind != VGG_LAYER_DENSE))
+    c.eo.watch_layer = c.layer; /* the plan writes those maps whole */
+  /* A one-image report shows every layer's maps: a net that hands them all out. */
+  if (!many && opt_get(opts, "report") && c.eo.precision != VGG_PRECISION_INT8) c.eo.watch_layer = VGG_WATCH_ALL;
+  if (rc || (rc = gradcam_options(opts, shape_check, &c))) {
     vgg_model_free(shape_check);
     return rc;
   }
@@ -450,12 +528,6 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
     return EXIT_USAGE;
   }
 
-  /* Several inputs, a directory, a list or a many-image option: the many-image mode. */
-  static const char *const many_opts[] = {"batch", "lanes", "jsonl", "features", "layer", "skip-existing", NULL};
-  int many = npos > 1;
-  struct stat sb;
-  for (int i = 0; i < npos; i++) many |= pos[i][0] == '@' || (stat(pos[i], &sb) == 0 && S_ISDIR(sb.st_mode));
-  for (int i = 0; many_opts[i]; i++) many |= opt_get(opts, many_opts[i]) != NULL;
   if (!many) return run_one(&c, pos[0], repeat);
   if (c.gradcam) {
     cli_error("run", "--gradcam takes one image (Python's model.gradcam takes a batch)");

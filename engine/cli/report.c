@@ -264,19 +264,32 @@ int report_page_write(const char *dir, const report_page *p) {
     }
     fputs("</div>\n", f);
   }
-  fputs("<h2>Feature maps after each block</h2>\n<div class=\"blocks\">\n", f);
+  fprintf(f, "<h2>Feature maps %s</h2>\n", p->layer_maps ? "of every layer, block by block" : "after each block");
+  const double *lsec = vgg_net_layer_seconds(p->net);
   for (int b = 1; b <= 5; b++) {
     const int *s = p->shapes[b];
-    fprintf(f, "<section><h3>block%d_pool</h3>\n<p><span class=\"shape\">TensorShape([%d, %d, %d, %d])</span>, "
-               "%.2f ms</p>\n",
-            b, s[0], s[1], s[2], s[3], p->block_ms[b]);
+    fprintf(f, "<h3>Block %d</h3>\n<div class=\"blocks\">\n", b);
+    for (int i = 1; p->layer_maps && i < vgg_model_num_layers(p->m); i++) {
+      const vgg_layer *l = vgg_model_layer(p->m, i);
+      if (l->kind != VGG_LAYER_CONV || l->block != b) continue;
+      const int nch = l->out_c < 64 ? l->out_c : 64;
+      fprintf(f, "<section><h4>%s</h4>\n<p><span class=\"shape\">TensorShape([1, %d, %d, %d])</span>, %.2f ms; "
+                 "3x3 conv of %d channels to %d, + bias, ReLU</p>\n<figure><img src=\"%s.png\" alt=\"The first %d of "
+                 "%d channels of %s's output (%dx%d each), each min-max normalised, viridis colours, 8 to a row\">"
+                 "<figcaption>First %d channels after the ReLU.</figcaption></figure></section>\n",
+              l->name, l->out_h, l->out_w, l->out_c, lsec[i] * 1e3, l->in_c, l->out_c, l->name, nch, l->out_c, l->name,
+              l->out_h, l->out_w, nch);
+    }
+    fprintf(f, "<section><h4>block%d_pool</h4>\n<p><span class=\"shape\">TensorShape([%d, %d, %d, %d])</span>, "
+               "%.2f ms%s</p>\n",
+            b, s[0], s[1], s[2], s[3], p->block_ms[b], p->layer_maps ? " (the block); 2x2 max-pool, stride 2" : "");
     const int nch = s[3] < 64 ? s[3] : 64;
     fprintf(f, "<figure><img src=\"block%d.png\" alt=\"The first %d of %d channels of block %d's output (%dx%d each), "
                "each min-max normalised, viridis colours, 8 to a row\"><figcaption>First %d channels, each "
-               "normalised on its own (viridis: dark low, yellow high).</figcaption></figure></section>\n",
+               "normalised on its own (viridis: dark low, yellow high).</figcaption></figure></section>\n</div>\n",
             b, nch, s[3], b, s[1], s[2], nch);
   }
-  fputs("</div>\n<h2>Plan</h2>\n", f);
+  fputs("<h2>Plan</h2>\n", f);
   plan_table(f, p->net);
   fputs("<h2>Model</h2>\n", f);
   summary_table(f, p->m);

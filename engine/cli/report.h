@@ -45,6 +45,7 @@ typedef struct {
   int ncam;                /* Grad-CAM maps over the input, gradcam-CLASS.png in dir, of these classes */
   int cam_class[4];
   const char *cam_layer;   /* the layer they explain */
+  int layer_maps;          /* NAME.png of every conv layer is in dir too (with the net's layer times) */
 } report_page;
 int report_page_write(const char *dir, const report_page *p);
 

@@ -23,7 +23,14 @@ typedef struct {
   /* Grad-CAM (--gradcam, and a report with the classifier: its top 3): the conv layer (0: none) and the class
    * asked for (-1: each image's top-1) */
   int gradcam, gradcam_layer, gradcam_class;
+  /* --layer NAME|all with one image: what --maps and --npy write (0: the block outputs; VGG_WATCH_ALL: every
+   * layer; else the layer's index) */
+  int layer;
 } run_conf;
+
+/* The index of the conv, pool or classifier layer named `name` in m, VGG_WATCH_ALL for "all", or 0 with a usage
+ * error printed (its message names the choices). */
+int run_layer_parse(const vgg_model *m, const char *name);
 
 /* Grad-CAM of a run: the classes each image gets (the one asked for, then the top 3 for a report). */
 #define RUN_GRADCAM_MAX 4

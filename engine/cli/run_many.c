@@ -369,7 +369,7 @@ static void *decoder_main(void *arg) {
 
 /* -------------------------------------------------------------- outputs -- */
 
-enum { LAYER_BLOCK = 0, LAYER_DENSE = 1, LAYER_PREDICTIONS = 2 };
+enum { LAYER_BLOCK = 0, LAYER_DENSE = 1, LAYER_PREDICTIONS = 2, LAYER_CONV = 3 };
 
 typedef struct {
   const run_conf *c;
@@ -466,6 +466,18 @@ static void many_on_block(void *user, int image, int block, const vgg_tensor *t,
   }
 }
 
+/* --features of a conv layer: a net watching it hands out each image's map. */
+static void many_on_watch(void *user, int image, int layer, const vgg_tensor *t) {
+  lane *ln = user;
+  outputs *o = ln->o;
+  if (layer != o->layer_index) return;
+  char path[PBUF];
+  const int k = ln->base + image;
+  const int64_t shape[4] = {1, t->h, t->w, t->c};
+  snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
+  write_npy(o, k, path, t->data, shape, 4);
+}
+
 static void many_on_dense(void *user, int layer, const vgg_tensor *t) {
   lane *ln = user;
   outputs *o = ln->o;
@@ -484,7 +496,8 @@ static void *lane_main(void *arg) {
   const outputs *o = ln->o;
   const size_t img = (size_t)ln->S * ln->S * 3;
   const vgg_tensor x = {ln->n, ln->S, ln->S, 3, (float *)ln->x + ln->base * img};
-  ln->s = vgg_net_forward_all(ln->net, &x, many_on_block, many_on_dense, ln, NULL, ln->probs, &ln->err);
+  ln->s = o->layer_kind == LAYER_CONV ? vgg_net_watch(ln->net, many_on_watch, ln, &ln->err) : VGG_OK;
+  if (!ln->s) ln->s = vgg_net_forward_all(ln->net, &x, many_on_block, many_on_dense, ln, NULL, ln->probs, &ln->err);
   if (ln->s == VGG_ERR_RANGE && ln->n > 1) {
     /* An image whose values would overflow float32 with these weights: each image again on its own, so that
      * only such images fail (what the first pass wrote is written again, or removed with a failed image). */
@@ -552,7 +565,22 @@ static int layer_parse(const run_conf *c, const char *name, outputs *o) {
       o->layer_block = i; /* 0..2: resolved to a model layer once the model exists */
       return 0;
     }
-  cli_error("run", "--layer '%s' is not one of: block1_pool .. block5_pool, fc1, fc2, predictions", name);
+  /* A conv layer: its index in the run's model. */
+  vgg_model *m;
+  vgg_error err;
+  if (vgg_model_create(c->arch, c->top, c->io.size, c->io.size, &m, &err)) {
+    cli_error("run", "%s", err.msg);
+    return EXIT_USAGE;
+  }
+  const int i = strstr(name, "_conv") ? run_layer_parse(m, name) : 0;
+  vgg_model_free(m);
+  if (i > 0) {
+    o->layer_kind = LAYER_CONV, o->layer_index = i;
+    return 0;
+  }
+  if (!strstr(name, "_conv"))
+    cli_error("run", "--layer '%s' is not one of: block1_pool .. block5_pool, a conv layer (block1_conv1 ...), fc1, fc2, "
+              "predictions", name);
   return EXIT_USAGE;
 }
 
@@ -729,11 +757,13 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   vgg_error err;
   const int S = c->io.size;
   if (items.n < 2) lanes = 1;
-  if (run_engine_open(c, S, S, (int)lanes, &e, &err)) {
+  run_conf oc = *c; /* --features of a conv layer: nets that write its map whole and hand it out */
+  if (o->layer_kind == LAYER_CONV) oc.eo.watch_layer = o->layer_index;
+  if (run_engine_open(&oc, S, S, (int)lanes, &e, &err)) {
     cli_error("run", "%s", err.msg);
     goto done;
   }
-  if (o->layer_kind != LAYER_BLOCK) /* fc1, fc2, predictions: the model's last three layers */
+  if (o->layer_kind == LAYER_DENSE || o->layer_kind == LAYER_PREDICTIONS) /* the model's last three layers */
     o->layer_index = vgg_model_num_layers(e.m) - 3 + o->layer_block;
   run_print_header(c, &e, S, S);
   run_describe(c, &e, S, S, about, sizeof about);

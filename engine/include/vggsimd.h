@@ -251,7 +251,8 @@ typedef struct {
                                starting ranges: each image widens those it passes, vgg_net_ranges_widened) */
   int watch_layer;          /* a conv or pool layer (vgg_model_layer's index) whose output
                                vgg_net_forward_watch hands out: the plan then fuses no pool into it and
-                               writes its map whole (0: none); float32 and bf16 layers only */
+                               writes its map whole (0: none; VGG_WATCH_ALL: every conv and pool layer,
+                               nothing fused); float32 and bf16 layers only */
   int gradcam_layer;        /* a conv layer (vgg_model_layer's index) for vgg_net_gradcam (0: none): the plan
                                then fuses no pool into it or any conv layer after it, and the net packs the
                                filters of the conv layers after it a second time, transposed (the backward
@@ -365,8 +366,12 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
 
 /* Called for each image (0..N-1 of the batch) with the output of the net's watched layer (1 x H x W x C). */
 typedef void (*vgg_watch_fn)(void *user, int image, int layer, const vgg_tensor *out);
+#define VGG_WATCH_ALL (-1)
 /* Runs N images (as vgg_net_forward) on a net made with opt->watch_layer, handing that layer's output to fn. */
 vgg_status vgg_net_forward_watch(vgg_net *net, const vgg_tensor *input, vgg_watch_fn fn, void *user, vgg_error *err);
+/* Hands the watched layer's (or every watched layer's) output to fn in every later forward pass of the net
+ * (vgg_net_forward, _all, vgg_net_gradcam), until called with fn NULL. */
+vgg_status vgg_net_watch(vgg_net *net, vgg_watch_fn fn, void *user, vgg_error *err);
 
 /* Grad-CAM (Selvaraju et al., 2017) on a net made with opt->gradcam_layer = L: for each image and each class
  * asked for, the gradient of the class's score before the softmax (its logit) with respect to L's output (after
