@@ -108,7 +108,7 @@ case "${1:-build}" in
   demo)
     build
     ./build/engine/vggsimd summary --top
-    ./build/engine/vggsimd run engine/data/chelsea.png --maps demo-out --npy demo-out --report demo-out/report
+    ./build/engine/vggsimd run engine/data/chelsea.png --top --maps demo-out --npy demo-out --report demo-out/report
     echo "feature maps: demo-out/block1.png .. demo-out/block5.png; report: demo-out/report/index.html"
     ;;
   test)

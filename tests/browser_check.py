@@ -222,7 +222,8 @@ def check_page(port, path, expects, shot):
         metrics = page.call("Page.getLayoutMetrics")["cssContentSize"]
         clip = {"x": 0, "y": 0, "width": min(metrics["width"], 1200), "height": min(metrics["height"], 4000),
                 "scale": 1}
-        png = base64.b64decode(page.call("Page.captureScreenshot", format="png", clip=clip)["data"])
+        png = base64.b64decode(page.call("Page.captureScreenshot", format="png", clip=clip,
+                                           captureBeyondViewport=True)["data"])
         colours, top_share = png_colours(png)
         if colours < 16 or top_share > 0.98:
             problems.append("the screenshot looks blank (%d colours, %.1f%% one colour)" % (colours, 100 * top_share))

@@ -55,10 +55,37 @@ expect 2 "not a class index from 0 to 999" -- run "$IMG/rgb8.png" --top --gradca
 expect 2 "is not a conv layer of vgg11" -- run "$IMG/rgb8.png" --arch vgg11 --top --gradcam --maps "$T/gc" --gradcam-layer block5_pool
 expect 2 "applies to --gradcam" -- run "$IMG/rgb8.png" --top --maps "$T/gc" --gradcam-layer block5_conv1
 expect 2 "f32 or bf16, not int8" -- run "$IMG/rgb8.png" --top --gradcam --maps "$T/gc" --precision int8
-expect 2 "takes one image" -- run "$IMG/rgb8.png" "$IMG/rgb8.jpg" --top --gradcam --maps "$T/gc"
 expect 0 "class 282 (tiger cat)" -- run "$IMG/rgb8.png" --arch vgg11 --top --gradcam --maps "$T/gc" --gradcam-class Tiger_Cat --gradcam-layer block4_conv2
 [ -s "$T/gc/gradcam-282.png" ] && [ -s "$T/gc/gradcam-282.npy" ] && ok || bad "run --gradcam: no gradcam-282.png/.npy"
 /usr/bin/python3 -c "import numpy as n, sys; a = n.load(sys.argv[1]); assert a.shape == (224, 224) and a.dtype == n.float32 and a.min() >= 0 and 0.5 < a.max() <= 1, (a.shape, a.min(), a.max())" "$T/gc/gradcam-282.npy" 2>"$T/err" && ok || bad "gradcam-282.npy: $(cat "$T/err")"
+# Every layer's maps (--layer NAME|all): a conv layer after its ReLU, the pools, as PNG grids and arrays; the
+# pools equal the block outputs of a plain run bit for bit; one layer equals the same layer from `all`.
+expect 2 "is not one of: block1_pool .. block5_pool, a conv layer" -- run "$IMG/rgb8.png" --layer block3_conv9 --npy "$T/ly"
+expect 2 "add one of them" -- run "$IMG/rgb8.png" --layer block3_conv1
+expect 2 "f32 or bf16, not int8" -- run "$IMG/rgb8.png" --layer all --npy "$T/ly" --precision int8
+expect 2 "fc1, fc2, predictions: with the classifier" -- run "$IMG/rgb8.png" --layer fc1 --npy "$T/ly"
+expect 2 "one at a time" -- run "$IMG/rgb8.png" --top --gradcam --layer all --maps "$T/ly"
+[ ! -e "$T/ly" ] && ok || bad "a refused --layer run made its directory"
+mkdir "$T/ly"
+expect 0 "block5_pool.npy" -- run "$IMG/rgb8.png" --size 32 --layer all --maps "$T/ly/m" --npy "$T/ly/n"
+expect 0 "block3_conv3.npy" -- run "$IMG/rgb8.png" --size 32 --layer block3_conv3 --npy "$T/ly/one"
+expect 0 "block5.npy" -- run "$IMG/rgb8.png" --size 32 --npy "$T/ly/plain"
+/usr/bin/python3 - "$T/ly" <<'PY' 2>"$T/err" && ok || bad "--layer outputs: $(cat "$T/err")"
+import os, sys
+import numpy as np
+d = sys.argv[1]
+convs = ["block%d_conv%d" % (b, k) for b, n in zip(range(1, 6), (2, 2, 3, 3, 3)) for k in range(1, n + 1)]
+names = convs + ["block%d_pool" % b for b in range(1, 6)]
+assert sorted(os.listdir(d + "/m")) == sorted(n + ".png" for n in names), sorted(os.listdir(d + "/m"))
+assert sorted(os.listdir(d + "/n")) == sorted(n + ".npy" for n in names), sorted(os.listdir(d + "/n"))
+for b, c in zip(range(1, 6), (64, 128, 256, 512, 512)):
+    a, p = np.load("%s/n/block%d_pool.npy" % (d, b)), np.load("%s/plain/block%d.npy" % (d, b))
+    assert a.shape == (1, 32 >> b, 32 >> b, c) and np.array_equal(a, p), b
+    a = np.load("%s/n/block%d_conv1.npy" % (d, b))
+    assert a.shape == (1, 64 >> b, 64 >> b, c) and a.min() >= 0, (b, a.shape)  # after its ReLU, before the pool
+assert np.array_equal(np.load(d + "/one/block3_conv3.npy"), np.load(d + "/n/block3_conv3.npy"))
+assert os.listdir(d + "/one") == ["block3_conv3.npy"]
+PY
 expect 2 "not one of: auto, scalar" -- run "$IMG/rgb8.png" --isa avx9
 expect 2 "is not a whole number from 1 to 1024" -- run "$IMG/rgb8.png" --threads 0
 expect 2 "not one of: direct, crop" -- run "$IMG/rgb8.png" --resize squash

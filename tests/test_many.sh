@@ -151,6 +151,56 @@ EOF
 # --maps per image in subdirectories.
 run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --maps "$T/maps"
 check "maps: 5 PNGs per image" bash -c "[ \$(ls '$T/maps/rgb8.png' | wc -l) = 5 ] && [ \$(ls '$T/maps/gray8.png' | wc -l) = 5 ]"
+# --layer over many images: every layer's maps and arrays in each image's subdirectory, equal to a one-image
+# run's bit for bit; one conv layer's; --skip-existing finds them.
+run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --batch 2 --maps "$T/lm" --npy "$T/ln" --layer all
+check "--layer all over two images runs: $(cat "$T/err")" [ "$(rc)" = 0 ]
+run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --npy "$T/lc" --layer block4_conv2
+run "$D/gray8.png" "${COMMON[@]}" --npy "$T/l1" --layer all
+$PY - "$T" $ARCH <<'EOF' && ok || bad "--layer over many images"
+import os, sys
+import numpy as np
+t, arch = sys.argv[1:]
+depth = {"vgg11": (1, 1, 2, 2, 2), "vgg16": (2, 2, 3, 3, 3)}[arch]
+names = ["block%d_conv%d" % (b, k) for b, n in zip(range(1, 6), depth) for k in range(1, n + 1)]
+names += ["block%d_pool" % b for b in range(1, 6)]
+for f in ("rgb8.png", "gray8.png"):
+    assert sorted(os.listdir("%s/lm/%s" % (t, f))) == sorted(n + ".png" for n in names), f
+    assert sorted(os.listdir("%s/ln/%s" % (t, f))) == sorted(n + ".npy" for n in names), f
+    assert os.listdir("%s/lc/%s" % (t, f)) == ["block4_conv2.npy"]
+    assert np.array_equal(np.load("%s/lc/%s/block4_conv2.npy" % (t, f)), np.load("%s/ln/%s/block4_conv2.npy" % (t, f)))
+for n in names:
+    assert np.array_equal(np.load("%s/ln/gray8.png/%s.npy" % (t, n)), np.load("%s/l1/%s.npy" % (t, n))), n
+EOF
+run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --batch 2 --maps "$T/lm" --npy "$T/ln" --layer all --skip-existing
+check "--skip-existing finds every layer's outputs: $(cat "$T/out")" grep -q "^2 images: 0 done, 0 failed, 2 skipped" "$T/out"
+
+# Grad-CAM over many images: each image's map into its subdirectory of --maps (equal to a one-image run's), the
+# classes in the JSONL; --skip-existing finds them.
+if [ -n "${VGGSIMD_EMULATED:-}" ]; then
+  echo "SKIP: Grad-CAM over many images under emulation (224x224 passes; checked by the native build)"
+else
+  run "$D/rgb8.png" "$D/gray8.png" --arch vgg11 --weights "$T/top.safetensors" --threads 2 --batch 2 --gradcam \
+    --gradcam-class 281 --maps "$T/gm" --jsonl "$T/gm.jsonl"
+  check "--gradcam over two images runs: $(cat "$T/err")" [ "$(rc)" = 0 ]
+  vgg run "$D/gray8.png" --arch vgg11 --weights "$T/top.safetensors" --threads 2 --gradcam --gradcam-class 281 \
+    --maps "$T/g1" >/dev/null 2>&1 || bad "one-image --gradcam"
+  $PY - "$T" <<'EOF' && ok || bad "Grad-CAM over many images"
+import json, os, sys
+import numpy as np
+t = sys.argv[1]
+for f in ("rgb8.png", "gray8.png"):
+    want = ["block%d.png" % b for b in range(1, 6)] + ["gradcam-281.npy", "gradcam-281.png"]
+    assert sorted(os.listdir("%s/gm/%s" % (t, f))) == want, f
+    m = np.load("%s/gm/%s/gradcam-281.npy" % (t, f))
+    assert m.shape == (224, 224) and m.dtype == np.float32 and 0 <= m.min() and m.max() <= 1, f
+assert np.array_equal(np.load(t + "/gm/gray8.png/gradcam-281.npy"), np.load(t + "/g1/gradcam-281.npy"))
+assert [json.loads(l)["gradcam"] for l in open(t + "/gm.jsonl")] == [[281], [281]]
+EOF
+  run "$D/rgb8.png" "$D/gray8.png" --arch vgg11 --weights "$T/top.safetensors" --threads 2 --gradcam --maps "$T/gm" \
+    --skip-existing
+  check "--skip-existing finds the Grad-CAM files: $(cat "$T/out")" grep -q "^2 images: 0 done, 0 failed, 2 skipped" "$T/out"
+fi
 
 # Usage and setup errors: one line, the right exit code, nothing created.
 expect() { # expect CODE NEEDLE ARGS...
@@ -175,7 +225,8 @@ check "the dangling link reported in one line: $(cat "$T/err")" \
 check "the pipe and the directory left out: $(cat "$T/out")" grep -q "^2 images: 1 done, 1 failed" "$T/out"
 expect 2 "two inputs are named 'rgb8.png'" "$D/rgb8.png" "$T/dup" --features "$T/fx"
 expect 2 "--repeat" "$D/rgb8.png" "$D/gray8.png" --repeat 3
-expect 2 "add --features" "$D" --layer fc1
+expect 2 "add one of them" "$D" --layer fc1
+expect 2 "name one layer" "$D" --features "$T/fx" --layer all
 expect 2 "in the classifier" "$D" --features "$T/fx" --layer fc2
 expect 2 "not one of: block1_pool" "$D" --features "$T/fx" --layer block6_pool
 expect 2 "--skip-existing needs an output" "$D" --skip-existing

@@ -61,7 +61,22 @@ grep -q 'href="a%20%231%3F%2541.png/index.html"' "$T/many/index.html" && ok || b
 if $CHECK "$T/many/index.html" --expect "3 done, 1 failed" --expect "cannot decode" >"$T/log" 2>&1; then ok
 else bad "index page: $(cat "$T/log")"; fi
 if $CHECK "$T/many/rgb8.png/index.html" "$T/many/gray8.png/index.html" "${shapes[@]}" --expect "All images" \
-  >"$T/log" 2>&1; then ok; else bad "per-image pages: $(cat "$T/log")"; fi
+  --expect "Feature maps of every layer" --expect "block3_conv2" >"$T/log" 2>&1; then ok
+else bad "per-image pages: $(cat "$T/log")"; fi
+n=$(ls "$T/many/rgb8.png"/block*_conv*.png 2>/dev/null | wc -l)
+[ "$n" = 13 ] && ok || bad "a many-image page has $n conv layer maps, not 13"
+# With the classifier, each image's page has its top 3's Grad-CAM.
+if [ -n "${VGGSIMD_EMULATED:-}" ]; then
+  echo "SKIP: a many-image report with the classifier under emulation (224x224 passes; checked by the native build)"
+else
+  if vgg run "$IMG/rgb8.jpg" "$IMG/gray8.png" --arch vgg11 --weights "$T/top.safetensors" --top --threads 2 --batch 2 \
+    --report "$T/manytop" >"$T/out" 2>&1; then ok; else bad "many-image report with the classifier: $(cat "$T/out")"; fi
+  if $CHECK "$T/manytop/rgb8.jpg/index.html" "$T/manytop/gray8.png/index.html" --expect "Top-5 classes" \
+    --expect "Where the network looked: Grad-CAM" --expect "3*3*3*64 + 64 = 1,792" >"$T/log" 2>&1; then ok
+  else bad "many-image pages with the classifier: $(cat "$T/log")"; fi
+  n=$(ls "$T/manytop/gray8.png"/gradcam-*.png 2>/dev/null | wc -l)
+  [ "$n" = 3 ] && ok || bad "a many-image page with the classifier has $n Grad-CAM pictures, not 3"
+fi
 [ ! -e "$T/many/corrupt.png" ] && ok || bad "a failed image has a report directory"
 
 # The benchmark page.

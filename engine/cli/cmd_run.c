@@ -34,9 +34,13 @@ static const char help[] =
     "                   default: torch for torchvision weights, caffe otherwise\n"
     "  --maps DIR       write blockN.png: first 64 channels of each block output, viridis grid\n"
     "  --npy DIR        write blockN.npy: each block output, NHWC float32\n"
-    "  --report DIR     write DIR/index.html: the input as the network saw it, each block's maps with its shape\n"
-    "                   and time, the plan, the model summary, the top-5 chart (a page per image and an index\n"
-    "                   page when there are several)\n"
+    "  --report DIR     write DIR/index.html: the input as the network saw it, every layer's maps with its shape\n"
+    "                   and time, the plan, the model summary and each layer's arithmetic; with the classifier\n"
+    "                   the top-5 chart and the top 3's Grad-CAM (a page per image and an index page when there\n"
+    "                   are several)\n"
+    "  --layer NAME     what --maps, --npy and --features write instead of the block outputs: a layer by its\n"
+    "                   Keras name (block3_conv3: after its ReLU; block3_pool; fc1, fc2, predictions: .npy only)\n"
+    "                   or all (every layer; not for --features); --features' default: block5_pool\n"
     "  --isa LEVEL      " VGG_LEVEL_CHOICES " (env VGGSIMD_ISA)\n"
     "  --algo ALGO      auto (per layer the fastest of direct and Winograd F(2x2)/F(4x4)/F(6x6) within 1e-5\n"
     "                   of float64, measured) | fast (the fastest within 1e-4) | direct | wino2 | wino4 | wino6\n"
@@ -52,14 +56,13 @@ static const char help[] =
     "  --gradcam-class C  the class: an index 0..999 or an ImageNet label (tabby, tiger_cat); default: top-1\n"
     "  --gradcam-layer L  the conv layer whose output it explains (default the last: block5_conv3 in VGG16)\n"
     "  --repeat N       run the forward pass N more times and report the fastest (default 0; one image)\n"
-    "many images (--maps and --npy then write one subdirectory per image, named after its file):\n"
+    "many images (--maps, --npy and --report then write one subdirectory per image, named after its file):\n"
     "  --batch N        images per forward pass, 1 to 64 (default 1); decoding runs ahead on its own thread\n"
     "  --lanes N        images computed side by side, each on its share of the threads (default 2 with 2 or\n"
     "                   more threads, else 1): more images/s, each image's own pass slower\n"
     "  --jsonl FILE     one JSON line per image: path, input size, block shapes, top-5 with the classifier,\n"
     "                   milliseconds, or the image's error\n"
     "  --features DIR   DIR/NAME.npy per image (NAME: the image's file name) of the layer --layer\n"
-    "  --layer NAME     block1_pool .. block5_pool (default block5_pool), fc1, fc2, predictions\n"
     "  --skip-existing  leave out images whose outputs are all there (resumes an interrupted run)\n"
     "  --quiet, -q      no progress line (shown on stderr when it is a terminal); changes nothing else\n"
     "An image that fails is reported on its own line and the run goes on; the exit code is then 1.\n";
@@ -488,23 +491,25 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   struct stat sb;
   for (int i = 0; i < npos; i++) many |= pos[i][0] == '@' || (stat(pos[i], &sb) == 0 && S_ISDIR(sb.st_mode));
   for (int i = 0; many_opts[i]; i++) many |= opt_get(opts, many_opts[i]) != NULL;
-  const char *layer_name = many ? NULL : opt_get(opts, "layer"); /* one image: what --maps and --npy write */
+  /* What --maps and --npy write (--features' layer: run_many's) */
+  const char *layer_name = opt_get(opts, "maps") || opt_get(opts, "npy") ? opt_get(opts, "layer") : NULL;
   if (layer_name && !(c.layer = run_layer_parse(shape_check, layer_name)))
     rc = EXIT_USAGE;
   else if (c.layer && c.gradcam) {
     cli_error("run", "--layer and --gradcam: one at a time");
     rc = EXIT_USAGE;
   } else if (c.layer && c.eo.precision == VGG_PRECISION_INT8) {
-    cli_error("run", "--layer with one image writes float maps: f32 or bf16, not int8");
+    cli_error("run", "--layer with --maps or --npy writes float maps: f32 or bf16, not int8");
     rc = EXIT_USAGE;
-  } else if (c.layer && !opt_get(opts, "maps") && !opt_get(opts, "npy")) {
+  } else if (opt_get(opts, "layer") && !opt_get(opts, "maps") && !opt_get(opts, "npy") &&
+             !opt_get(opts, "features")) {
     cli_error("run", "--layer chooses what --maps, --npy or --features write; add one of them");
     rc = EXIT_USAGE;
   }
   if (c.layer && (c.layer == VGG_WATCH_ALL || vgg_model_layer(shape_check, c.layer)->kind != VGG_LAYER_DENSE))
     c.eo.watch_layer = c.layer; /* the plan writes those maps whole */
-  /* A one-image report shows every layer's maps: a net that hands them all out. */
-  if (!many && opt_get(opts, "report") && c.eo.precision != VGG_PRECISION_INT8) c.eo.watch_layer = VGG_WATCH_ALL;
+  /* A report shows every layer's maps: a net that hands them all out. */
+  if (opt_get(opts, "report") && c.eo.precision != VGG_PRECISION_INT8) c.eo.watch_layer = VGG_WATCH_ALL;
   if (rc || (rc = gradcam_options(opts, shape_check, &c))) {
     vgg_model_free(shape_check);
     return rc;
@@ -529,11 +534,6 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
   }
 
   if (!many) return run_one(&c, pos[0], repeat);
-  if (c.gradcam) {
-    cli_error("run", "--gradcam takes one image (Python's model.gradcam takes a batch)");
-    return EXIT_USAGE;
-  }
-  c.gradcam_layer = 0; /* the pages of a many-image report go without Grad-CAM */
   if (repeat) {
     cli_error("run", "--repeat times one image; it cannot be used with several images");
     return EXIT_USAGE;

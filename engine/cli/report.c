@@ -15,7 +15,8 @@ static const char style[] =
     "text-align:left;font-variant-numeric:tabular-nums}th{background:#eef0f4}td.num{text-align:right}"
     "figure{margin:1rem 0}figcaption{color:#44474f;font-size:.9rem}img{max-width:100%;height:auto}"
     "code,.shape{font-family:ui-monospace,'DejaVu Sans Mono',monospace}"
-    ".blocks section{border-top:1px solid #dde;padding-top:.5rem}.err{color:#a4141a}"
+    ".blocks section{border-top:1px solid #dde;padding-top:.5rem}.blocks img{max-width:min(100%,40rem)}"
+    ".cams{display:flex;flex-wrap:wrap;gap:0 1.5rem}.err{color:#a4141a}"
     ".thumbs td img{width:112px;height:112px;object-fit:cover}";
 
 int html_open(html_doc *d, const char *title) {
@@ -252,7 +253,7 @@ int report_page_write(const char *dir, const report_page *p) {
                "before the softmax) with respect to the output of <code>%s</code> is averaged over the map, one weight "
                "per channel; the heat map is the ReLU of the channels' weighted sum, scaled to its maximum and resized "
                "to the input (Selvaraju et al., 2017). Red: where the evidence for the class is strongest.</p>\n"
-               "<div class=\"blocks\">\n", p->cam_layer);
+               "<div class=\"cams\">\n", p->cam_layer);
     for (int k = 0; k < p->ncam; k++) {
       const int c = p->cam_class[k];
       fprintf(f, "<figure><img src=\"gradcam-%d.png\" width=\"%d\" height=\"%d\" alt=\"Grad-CAM of class %d (", c,
@@ -265,7 +266,7 @@ int report_page_write(const char *dir, const report_page *p) {
     fputs("</div>\n", f);
   }
   fprintf(f, "<h2>Feature maps %s</h2>\n", p->layer_maps ? "of every layer, block by block" : "after each block");
-  const double *lsec = vgg_net_layer_seconds(p->net);
+  const double *lsec = p->layer_sec ? p->layer_sec : vgg_net_layer_seconds(p->net);
   for (int b = 1; b <= 5; b++) {
     const int *s = p->shapes[b];
     fprintf(f, "<h3>Block %d</h3>\n<div class=\"blocks\">\n", b);

@@ -45,7 +45,8 @@ typedef struct {
   int ncam;                /* Grad-CAM maps over the input, gradcam-CLASS.png in dir, of these classes */
   int cam_class[4];
   const char *cam_layer;   /* the layer they explain */
-  int layer_maps;          /* NAME.png of every conv layer is in dir too (with the net's layer times) */
+  int layer_maps;          /* NAME.png of every conv layer is in dir too */
+  const double *layer_sec; /* the image's time per layer (NULL: the net's last pass's) */
 } report_page;
 int report_page_write(const char *dir, const report_page *p);
 

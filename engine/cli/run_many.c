@@ -21,9 +21,10 @@
 
 /* Output paths are checked to fit PATH_MAX (4096) when the run starts; buffers have room to spare. */
 #define PBUF 8400
-/* Outputs one image can have: 5 maps, 5 block dumps, 5 report maps, its input and page, a features file, and
- * the 3 directories that hold them. */
-#define MAX_WRITTEN 24
+/* Outputs one image can have: with --layer all, every layer's map and array (VGG19: 21 maps, 24 arrays), the
+ * report's 21 maps, 3 Grad-CAM overlays, its input and page, Grad-CAM's two files, a features file, and the 3
+ * directories that hold them. */
+#define MAX_WRITTEN 96
 
 typedef struct {
   char *path;
@@ -376,7 +377,11 @@ typedef struct {
   item_list *items;
   const batch *b;
   const char *features; /* --features DIR */
-  int layer_kind, layer_block, layer_index; /* what --layer names */
+  int layer_kind, layer_block, layer_index; /* what --layer names for --features */
+  const vgg_model *m;
+  int ncam, cam_classes[RUN_GRADCAM_MAX];   /* Grad-CAM: the classes asked for (-k: the k-th most likely) */
+  int cam_chosen[MAX_IMAGES][RUN_GRADCAM_MAX]; /* and those each image got */
+  double layer_sec[MAX_IMAGES][VGG_MAX_LAYERS]; /* each image's share of its pass's layer times */
   int shapes[6][4];
   double ms[MAX_IMAGES];
   double block_ms[MAX_IMAGES][6];
@@ -392,6 +397,7 @@ typedef struct {
   float *probs; /* the lane's rows, or NULL */
   int base, n, S, nlayers;
   int shapes[6][4];
+  double out_sec; /* time spent writing outputs in the callbacks */
   vgg_status s;
   vgg_error err;
 } lane;
@@ -435,6 +441,22 @@ static int image_dir(outputs *o, int k, const char *dir, char *out, size_t size)
   return 0;
 }
 
+/* The map t of image k into DIR/NAME/FILE (dirs: 0 --maps, 1 --report: PNG; 2 --npy: .npy). */
+static void image_write(outputs *o, int k, int d, const char *file, const vgg_tensor *t, int dense) {
+  const char *dirs[3] = {o->c->maps, o->c->report, o->c->npy};
+  char path[PBUF + 64];
+  if (o->items->v[o->b->idx[k]].failed || image_dir(o, k, dirs[d], path, PBUF)) return;
+  snprintf(path + strlen(path), 64, "/%s", file);
+  if (d == 2) {
+    const int64_t shape[4] = {1, t->h, t->w, t->c}, dshape[2] = {1, t->c};
+    write_npy(o, k, path, t->data, dense ? dshape : shape, dense ? 2 : 4);
+    return;
+  }
+  vgg_error err;
+  if (vgg_maps_write_png(path, t, &err)) image_fail(o, k, err.msg);
+  else wrote(o, k, path);
+}
+
 static void many_on_block(void *user, int image, int block, const vgg_tensor *t, double seconds) {
   lane *ln = user;
   outputs *o = ln->o;
@@ -443,61 +465,132 @@ static void many_on_block(void *user, int image, int block, const vgg_tensor *t,
   ln->shapes[block][0] = t->n, ln->shapes[block][1] = t->h, ln->shapes[block][2] = t->w, ln->shapes[block][3] = t->c;
   o->block_ms[k][block] = seconds * 1e3;
   const item *it = &o->items->v[o->b->idx[k]];
-  const int64_t shape[4] = {t->n, t->h, t->w, t->c};
-  char path[PBUF + 32];
-  /* --maps and --report: blockN.png; --npy: blockN.npy; in the image's own subdirectory, made at block 1. */
-  const char *dirs[3] = {o->c->maps, o->c->report, o->c->npy};
+  const double t0 = cli_now();
+  char file[32];
+  /* --maps and --report: blockN.png; --npy: blockN.npy (with --layer, that layer instead: many_on_watch). */
   for (int d = 0; d < 3; d++) {
-    if (!dirs[d] || it->failed) continue;
-    if (block == 1) {
-      if (image_dir(o, k, dirs[d], path, PBUF)) continue;
-    } else snprintf(path, PBUF, "%s/%s", dirs[d], it->name);
-    snprintf(path + strlen(path), 32, "/block%d.%s", block, d < 2 ? "png" : "npy");
-    if (d == 2) write_npy(o, k, path, t->data, shape, 4);
-    else {
-      vgg_error err;
-      if (vgg_maps_write_png(path, t, &err)) image_fail(o, k, err.msg);
-      else wrote(o, k, path);
-    }
+    const char *dir = d == 0 ? o->c->maps : d == 1 ? o->c->report : o->c->npy;
+    if (!dir || (d != 1 && o->c->layer)) continue;
+    snprintf(file, sizeof file, "block%d.%s", block, d < 2 ? "png" : "npy");
+    image_write(o, k, d, file, t, 0);
   }
   if (o->features && o->layer_kind == LAYER_BLOCK && o->layer_block == block) {
+    char path[PBUF];
+    const int64_t shape[4] = {t->n, t->h, t->w, t->c};
     snprintf(path, sizeof path, "%s/%s.npy", o->features, it->name);
     write_npy(o, k, path, t->data, shape, 4);
   }
+  ln->out_sec += cli_now() - t0;
 }
 
-/* --features of a conv layer: a net watching it hands out each image's map. */
+/* A watched layer's map: --features of a conv layer, --layer NAME|all into --maps and --npy, and the report's
+ * map of every conv layer. */
 static void many_on_watch(void *user, int image, int layer, const vgg_tensor *t) {
   lane *ln = user;
   outputs *o = ln->o;
-  if (layer != o->layer_index) return;
-  char path[PBUF];
   const int k = ln->base + image;
-  const int64_t shape[4] = {1, t->h, t->w, t->c};
-  snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
-  write_npy(o, k, path, t->data, shape, 4);
+  const vgg_layer *l = vgg_model_layer(o->m, layer);
+  const double t0 = cli_now();
+  char file[64];
+  if (o->features && o->layer_kind == LAYER_CONV && layer == o->layer_index) {
+    char path[PBUF];
+    const int64_t shape[4] = {1, t->h, t->w, t->c};
+    snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
+    write_npy(o, k, path, t->data, shape, 4);
+  }
+  if (o->c->layer == VGG_WATCH_ALL || o->c->layer == layer)
+    for (int d = 0; d < 3; d += 2) {
+      if (!(d ? o->c->npy : o->c->maps)) continue;
+      snprintf(file, sizeof file, "%s.%s", l->name, d ? "npy" : "png");
+      image_write(o, k, d, file, t, 0);
+    }
+  if (o->c->report && l->kind == VGG_LAYER_CONV) {
+    snprintf(file, sizeof file, "%s.png", l->name);
+    image_write(o, k, 1, file, t, 0);
+  }
+  ln->out_sec += cli_now() - t0;
 }
 
+/* A classifier layer's output for the lane's images: --features fc1|fc2, and --npy with --layer. */
 static void many_on_dense(void *user, int layer, const vgg_tensor *t) {
   lane *ln = user;
   outputs *o = ln->o;
-  if (!o->features || o->layer_kind != LAYER_DENSE || layer != o->layer_index) return;
-  for (int k = ln->base; k < ln->base + t->n; k++) {
-    char path[PBUF];
-    const int64_t shape[2] = {1, t->c};
-    snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
-    write_npy(o, k, path, t->data + (size_t)(k - ln->base) * t->c, shape, 2);
+  const int npy = o->c->npy && (o->c->layer == VGG_WATCH_ALL || o->c->layer == layer);
+  const int feat = o->features && o->layer_kind == LAYER_DENSE && layer == o->layer_index;
+  for (int k = ln->base; k < ln->base + t->n && (npy || feat); k++) {
+    const vgg_tensor one = {1, 1, 1, t->c, t->data + (size_t)(k - ln->base) * t->c};
+    if (feat) {
+      char path[PBUF];
+      const int64_t shape[2] = {1, t->c};
+      snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
+      write_npy(o, k, path, one.data, shape, 2);
+    }
+    if (npy) {
+      char file[64];
+      snprintf(file, sizeof file, "%s.npy", vgg_model_layer(o->m, layer)->name);
+      image_write(o, k, 2, file, &one, 1);
+    }
   }
+}
+
+/* Grad-CAM of the lane's images (one forward pass each, shared by its classes): the class asked for into
+ * --maps (gradcam-CLASS.png over the input and gradcam-CLASS.npy), the top 3 into the report's directory. */
+static vgg_status lane_gradcam(lane *ln, const vgg_tensor *x) {
+  outputs *o = ln->o;
+  const int K = o->ncam, S = ln->S;
+  const size_t px = (size_t)S * S;
+  float *cams = malloc(sizeof(float) * px * (size_t)K * (size_t)x->n);
+  int *chosen = malloc(sizeof(int) * (size_t)K * (size_t)x->n);
+  vgg_status s = VGG_ERR_NOMEM;
+  if (!cams || !chosen) {
+    snprintf(ln->err.msg, sizeof ln->err.msg, "out of memory for Grad-CAM's maps of %d images", x->n);
+    goto out;
+  }
+  const double t0 = cli_now(), out0 = ln->out_sec;
+  s = vgg_net_gradcam(ln->net, x, o->cam_classes, K, many_on_block, ln, NULL, ln->probs, chosen, cams, &ln->err);
+  if (s) goto out;
+  const double ms = (cli_now() - t0 - (ln->out_sec - out0)) * 1e3 / x->n;
+  for (int i = 0; i < x->n; i++) {
+    const int k = ln->base + i;
+    o->ms[k] = ms; /* the pass with its Grad-CAM, per image */
+    memcpy(o->cam_chosen[k], chosen + (size_t)i * K, sizeof(int) * (size_t)K);
+    const vgg_tensor one = {1, S, S, 3, x->data + (size_t)i * px * 3};
+    for (int j = 0; j < K; j++) {
+      const int asked = o->c->gradcam && j == 0; /* the first class is --gradcam's, the rest the report's */
+      const char *dir = asked ? o->c->maps : o->c->report;
+      char path[PBUF + 64];
+      if (!dir || o->items->v[o->b->idx[k]].failed || image_dir(o, k, dir, path, PBUF)) continue;
+      const size_t end = strlen(path);
+      const float *map = cams + ((size_t)i * K + j) * px;
+      vgg_error err;
+      snprintf(path + end, 64, "/gradcam-%d.png", chosen[(size_t)i * K + j]);
+      if (vgg_gradcam_write_png(path, &one, o->c->io.preproc, map, &err)) {
+        image_fail(o, k, err.msg);
+        continue;
+      }
+      wrote(o, k, path);
+      if (!asked) continue;
+      const int64_t shape[2] = {S, S};
+      snprintf(path + end, 64, "/gradcam-%d.npy", chosen[(size_t)i * K + j]);
+      write_npy(o, k, path, map, shape, 2);
+    }
+  }
+out:
+  free(cams);
+  free(chosen);
+  return s;
 }
 
 /* A lane's forward pass(es), with each image's classifier time added to its ms. */
 static void *lane_main(void *arg) {
   lane *ln = arg;
-  const outputs *o = ln->o;
+  outputs *o = ln->o;
   const size_t img = (size_t)ln->S * ln->S * 3;
   const vgg_tensor x = {ln->n, ln->S, ln->S, 3, (float *)ln->x + ln->base * img};
-  ln->s = o->layer_kind == LAYER_CONV ? vgg_net_watch(ln->net, many_on_watch, ln, &ln->err) : VGG_OK;
-  if (!ln->s) ln->s = vgg_net_forward_all(ln->net, &x, many_on_block, many_on_dense, ln, NULL, ln->probs, &ln->err);
+  ln->s = o->c->eo.watch_layer ? vgg_net_watch(ln->net, many_on_watch, ln, &ln->err) : VGG_OK;
+  if (!ln->s)
+    ln->s = o->ncam ? lane_gradcam(ln, &x)
+                    : vgg_net_forward_all(ln->net, &x, many_on_block, many_on_dense, ln, NULL, ln->probs, &ln->err);
   if (ln->s == VGG_ERR_RANGE && ln->n > 1) {
     /* An image whose values would overflow float32 with these weights: each image again on its own, so that
      * only such images fail (what the first pass wrote is written again, or removed with a failed image). */
@@ -516,7 +609,12 @@ static void *lane_main(void *arg) {
     }
     return NULL;
   }
-  if (!ln->s && o->c->top) { /* fc1, fc2, predictions: the model's last three layers, run on the lane's batch */
+  if (!ln->s) { /* each image's share of the layer times (the report's) */
+    const double *ls = vgg_net_layer_seconds(ln->net);
+    for (int k = ln->base; k < ln->base + ln->n; k++)
+      for (int i = 0; i < ln->nlayers && i < VGG_MAX_LAYERS; i++) o->layer_sec[k][i] = ls[i] / ln->n;
+  }
+  if (!ln->s && o->c->top && !o->ncam) { /* fc1, fc2, predictions: the model's last three layers, run on the lane's batch */
     const double *ls = vgg_net_layer_seconds(ln->net);
     const double cls = (ls[ln->nlayers - 3] + ls[ln->nlayers - 2] + ls[ln->nlayers - 1]) * 1e3 / ln->n;
     for (int k = ln->base; k < ln->base + ln->n; k++) ln->o->ms[k] += cls;
@@ -584,9 +682,29 @@ static int layer_parse(const run_conf *c, const char *name, outputs *o) {
   return EXIT_USAGE;
 }
 
-/* Whether every output of it is there; the directories they would be in are swept of what a killed run left. */
-static int outputs_exist(const run_conf *c, const char *features, const char *jsonl, const item *it) {
+/* Whether DIR/NAME holds FILE; with a '*' in FILE, a file of that pattern (gradcam-*.npy: its class is the
+ * image's). */
+static int has_output(const char *dir, const char *name, const char *file) {
   char path[PBUF];
+  struct stat sb;
+  const char *star = strchr(file, '*');
+  if (!star) return snprintf(path, sizeof path, "%s/%s/%s", dir, name, file), stat(path, &sb) == 0;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  DIR *dd = opendir(path);
+  int found = 0;
+  for (struct dirent *de; dd && !found && (de = readdir(dd));) {
+    const size_t n = strlen(de->d_name), pre = (size_t)(star - file), post = strlen(star + 1);
+    found = n >= pre + post && !strncmp(de->d_name, file, pre) && !strcmp(de->d_name + n - post, star + 1);
+  }
+  if (dd) closedir(dd);
+  return found;
+}
+
+/* Whether every output of it is there (the last of each kind written: the files are written atomically); the
+ * directories they would be in are swept of what a killed run left. */
+static int outputs_exist(const run_conf *c, const vgg_model *m, const char *features, const char *jsonl,
+                         const item *it) {
+  char path[PBUF], last[64];
   struct stat sb;
   const char *const dirs[] = {c->maps, c->npy, c->report};
   for (int i = 0; i < 3; i++)
@@ -595,14 +713,24 @@ static int outputs_exist(const run_conf *c, const char *features, const char *js
   if (features) vgg_sweep_stale_temporaries(features);
   if (jsonl && !it->line) return 0;
   if (features && (snprintf(path, sizeof path, "%s/%s.npy", features, it->name), stat(path, &sb) != 0)) return 0;
-  if (c->maps && (snprintf(path, sizeof path, "%s/%s/block5.png", c->maps, it->name), stat(path, &sb) != 0)) return 0;
-  if (c->npy && (snprintf(path, sizeof path, "%s/%s/block5.npy", c->npy, it->name), stat(path, &sb) != 0)) return 0;
-  if (c->report && (snprintf(path, sizeof path, "%s/%s/index.html", c->report, it->name), stat(path, &sb) != 0))
+  /* --layer: that layer's files (all: the last layer's); else block 5's */
+  const int nl = vgg_model_num_layers(m), li = c->layer == VGG_WATCH_ALL ? nl - 1 : c->layer;
+  const vgg_layer *l = li > 0 ? vgg_model_layer(m, li) : NULL;
+  const int dense = l && l->kind == VGG_LAYER_DENSE;
+  if (c->maps) {
+    const vgg_layer *ml = c->layer == VGG_WATCH_ALL ? vgg_model_layer(m, vgg_model_top(m) ? nl - 5 : nl - 1) : l;
+    snprintf(last, sizeof last, "%s.png", ml ? ml->name : "block5");
+    if ((!dense || c->layer == VGG_WATCH_ALL) && !has_output(c->maps, it->name, last)) return 0;
+    if (c->gradcam && !has_output(c->maps, it->name, "gradcam-*.npy")) return 0;
+  }
+  if (c->npy && (snprintf(last, sizeof last, "%s.npy", l ? l->name : "block5"), !has_output(c->npy, it->name, last)))
     return 0;
+  if (c->report && !has_output(c->report, it->name, "index.html")) return 0;
   return 1;
 }
 
-static void write_json_line(FILE *f, const item *it, const outputs *o, const float *probs, int top, double ms) {
+static void write_json_line(FILE *f, const item *it, const outputs *o, int kb, const float *probs, int top,
+                            double ms) {
   fputs("{\"path\": ", f);
   json_str(f, it->path);
   if (it->failed) {
@@ -627,6 +755,8 @@ static void write_json_line(FILE *f, const item *it, const outputs *o, const flo
     }
     fputc(']', f);
   }
+  for (int k = 0; kb >= 0 && k < o->ncam; k++)
+    fprintf(f, "%s%d%s", k ? ", " : ", \"gradcam\": [", o->cam_chosen[kb][k], k == o->ncam - 1 ? "]" : "");
   fprintf(f, ", \"ms\": %.3f}\n", ms);
 }
 
@@ -658,6 +788,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   int started = 0, made[4] = {0, 0, 0, 0};
   const char *dirs[4] = {features, c->maps, c->npy, c->report}, *flags[4] = {"features", "maps", "npy", "report"};
   report_entry *entries = NULL;
+  vgg_model *model = NULL;
   char about[4600] = "";
   run_engine e = {0};
   float *probs = NULL;
@@ -669,11 +800,18 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   o->items = &items;
   o->features = features;
   rc = EXIT_USAGE;
-  if (layer && !features) {
-    cli_error("run", "--layer chooses what --features writes; add --features DIR");
+  if (features && layer && !strcmp(layer, "all")) {
+    cli_error("run", "--features writes one array per image: name one layer (every layer: --npy DIR --layer all)");
     goto done;
   }
-  if ((rc = layer_parse(c, layer ? layer : "block5_pool", o))) goto done;
+  if ((rc = layer_parse(c, features && layer ? layer : "block5_pool", o))) goto done;
+  vgg_error err;
+  const int S = c->io.size;
+  if (vgg_model_create(c->arch, c->top, S, S, &model, &err)) { /* the layers' names, before the nets exist */
+    cli_error("run", "%s", err.msg);
+    goto done;
+  }
+  o->m = model;
   if (skip_existing && !jsonl && !features && !c->maps && !c->npy && !c->report) {
     cli_error("run", "--skip-existing needs an output to look for: --jsonl, --features, --maps, --npy or --report");
     rc = EXIT_USAGE;
@@ -746,7 +884,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     qsort(sorted_keys, (size_t)items.n, sizeof *sorted_keys, cmp_done_key);
     if (jsonl && !jsonl_in_place)
       read_done_lines(jfinal, &items, sorted_keys), read_done_lines(jpart, &items, sorted_keys);
-    for (int i = 0; i < items.n; i++) items.v[i].skip = outputs_exist(c, features, jsonl, &items.v[i]);
+    for (int i = 0; i < items.n; i++) items.v[i].skip = outputs_exist(c, model, features, jsonl, &items.v[i]);
   }
   if (jsonl && !(jf = jsonl_in_place ? fopen(jpart, "w") : vgg_open_new(jpart, 0))) {
     cli_error("run", "--jsonl %s: cannot write %s: %s", jsonl, jpart,
@@ -754,11 +892,12 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     goto done;
   }
 
-  vgg_error err;
-  const int S = c->io.size;
   if (items.n < 2) lanes = 1;
   run_conf oc = *c; /* --features of a conv layer: nets that write its map whole and hand it out */
-  if (o->layer_kind == LAYER_CONV) oc.eo.watch_layer = o->layer_index;
+  if (o->layer_kind == LAYER_CONV && !oc.eo.watch_layer) oc.eo.watch_layer = o->layer_index;
+  /* Grad-CAM: the class asked for, then the top 3 for the report's pages. */
+  if (c->gradcam) o->cam_classes[o->ncam++] = c->gradcam_class;
+  for (int k = 1; k <= 3 && c->gradcam_layer && c->report; k++) o->cam_classes[o->ncam++] = -k;
   if (run_engine_open(&oc, S, S, (int)lanes, &e, &err)) {
     cli_error("run", "%s", err.msg);
     goto done;
@@ -844,7 +983,9 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
         }
         wrote(o, j, path);
         report_page pg = {it->path, about, e.m, e.net, {{0}}, {0}, probs ? probs + (size_t)j * 1000 : NULL,
-                          o->ms[j], "../index.html"};
+                          o->ms[j], "../index.html", 0, {0}, NULL, c->eo.watch_layer == VGG_WATCH_ALL, o->layer_sec[j]};
+        for (int k = c->gradcam; k < o->ncam; k++) pg.cam_class[pg.ncam++] = o->cam_chosen[j][k];
+        if (pg.ncam) pg.cam_layer = vgg_model_layer(e.m, c->gradcam_layer)->name;
         memcpy(pg.shapes, o->shapes, sizeof pg.shapes);
         memcpy(pg.block_ms, o->block_ms[j], sizeof pg.block_ms);
         if (report_page_write(dir, &pg)) image_fail(o, j, "cannot write its report page");
@@ -879,7 +1020,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
         fflush(stdout);
         nok++;
       }
-      if (jf) write_json_line(jf, it, o, pr, c->top, ms);
+      if (jf) write_json_line(jf, it, o, kb, pr, c->top, ms);
       if (entries) {
         report_entry *en = &entries[i];
         en->ms = ms;
@@ -953,6 +1094,7 @@ done:
     for (int i = 0; i < items.n; i++) free((char *)entries[i].result);
   free(entries);
   run_engine_close(&e);
+  vgg_model_free(model);
   for (int k = 0; k < 2; k++) vgg_tensor_free(&d.b[k].x);
   if (jf) fclose(jf);
   if (keys)

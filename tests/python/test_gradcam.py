@@ -157,3 +157,31 @@ def test_gradcam_api(weights_top, torch_vgg):
             model.gradcam(x, **bad)
     with pytest.raises(ValueError, match="include_top=True"):
         vggsimd.VGG16(weights=weights_top).gradcam(x)
+
+
+@pytest.mark.parametrize("isa", vggsimd.levels())
+def test_every_layer_matches_torch_float64(weights_top, torch_vgg, isa):
+    """Each layer's output (every conv after its ReLU, every pool, fc1, fc2, the probabilities) within the forward
+    pass's budget of float64: 1e-5 of the layer's largest value with algo auto."""
+    model = vggsimd.VGG16(weights=weights_top, include_top=True, isa=isa)
+    x = vggsimd.load_image(PHOTOS[1], resize=model.resize, preprocess="torch")
+    acts = features64(torch_vgg, x, os.path.basename(PHOTOS[1]))
+    refs = {name: acts[i].permute(0, 2, 3, 1).numpy() for i, name in FEATURES.items() if name}
+    c = torch_vgg.classifier
+    with torch.no_grad():
+        f1 = c[1](c[0](torch.flatten(torch_vgg.avgpool(acts[-1]), 1)))
+        f2 = c[4](c[3](f1))
+        refs.update(fc1=f1.numpy(), fc2=f2.numpy(), predictions=torch.softmax(c[6](f2), 1).numpy())
+    every = model.layer_output(x, "all")  # one pass
+    assert sorted(every) == sorted(refs), sorted(every)
+    worst = {}
+    for name, ref in refs.items():
+        assert every[name].shape == ref.shape and every[name].dtype == np.float32, (name, every[name].shape, ref.shape)
+        worst[name] = float(np.abs(every[name] - ref).max() / np.abs(ref).max())
+    # the same bits as one layer asked for alone (its own net) and as the plain pass (at the best level: the
+    # scalar level's passes take seconds each)
+    for name in ("block2_conv1", "block4_pool", "fc2", "predictions") if isa == vggsimd.levels()[-1] else ():
+        np.testing.assert_array_equal(every[name], model.layer_output(x, name), err_msg=name)
+    top = max(worst, key=worst.get)
+    print("\n%s: every layer within %.3g of float64 (%s)" % (isa, worst[top], top))
+    assert worst[top] <= 1e-5, worst

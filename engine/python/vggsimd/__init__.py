@@ -203,9 +203,12 @@ class Model:
     def layer_output(self, x, name):
         """The output of any layer, by its Keras name: a convolution (blockN_convM, after its ReLU; the first call
         for a layer makes a net that writes that map whole), a block's pool, or with the classifier flatten, fc1,
-        fc2 (N, 4096) or predictions (N, 1000, the probabilities)."""
+        fc2 (N, 4096) or predictions (N, 1000, the probabilities).  name="all": a dict of every conv, pool and
+        classifier layer's output by name, from one forward pass (of a net that fuses nothing)."""
         if not isinstance(name, str):
-            raise ValueError("name must be a layer name (blockN_pool, fc1, fc2, predictions), got %r" % (name,))
+            raise ValueError("name must be a layer name (blockN_pool, fc1, fc2, predictions) or 'all', got %r" % (name,))
+        if name == "all":
+            return self._net.every(x)
         if name not in [l.name for l in self.layers]:
             classifier = name in ("fc1", "fc2", "predictions", "flatten")
             raise ValueError("%r is not a classifier layer of this model: the classifier's layers need "

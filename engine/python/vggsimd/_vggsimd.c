@@ -50,10 +50,12 @@ typedef struct {
   int nranges;         /* ranges given as values: their count */
   vgg_net *watch[64];  /* per conv layer asked for by layer_output: a net that writes its map whole */
   vgg_net *gcam[64];   /* per conv layer asked for by gradcam: a net made with it as gradcam_layer */
+  vgg_net *watch_all;  /* layer_output(x, "all"): a net that hands out every layer */
 } NetObject;
 
 static void Net_dealloc(NetObject *self) {
   for (int i = 0; i < 64; i++) vgg_net_free(self->watch[i]), vgg_net_free(self->gcam[i]);
+  vgg_net_free(self->watch_all);
   vgg_net_free(self->net);
   vgg_weights_free(self->w);
   vgg_model_free(self->m);
@@ -242,12 +244,14 @@ static PyArrayObject *input_array(NetObject *self, PyObject *xin) {
   return x;
 }
 
-/* The net of this model's options with one more (watch_layer, or gradcam_layer when gradcam) set to `layer`,
- * from nets[layer] or made there on first use; NULL with the engine's error raised. */
+/* The net of this model's options with one more (watch_layer, or gradcam_layer when gradcam > 0; every layer
+ * watched when gradcam < 0) set to `layer`, from nets[layer] or made there on first use; NULL with the engine's
+ * error raised. */
 static vgg_net *side_net(NetObject *self, vgg_net **nets, int layer, int gradcam) {
   if (!nets[layer]) {
     vgg_options o = self->opt;
-    *(gradcam ? &o.gradcam_layer : &o.watch_layer) = layer;
+    if (gradcam < 0) o.watch_layer = VGG_WATCH_ALL;
+    else *(gradcam ? &o.gradcam_layer : &o.watch_layer) = layer;
     vgg_error err;
     vgg_status s;
     Py_BEGIN_ALLOW_THREADS
@@ -355,6 +359,85 @@ done:
   Py_XDECREF(dense);
   for (int b = 1; b <= 5; b++) Py_XDECREF(blocks[b]);
   Py_XDECREF(probs);
+  Py_DECREF(x);
+  return ret;
+}
+
+/* Copies every watched layer's map and every classifier layer's output into its array at its image. */
+typedef struct {
+  float *out[64]; /* by layer index, NULL when not given out */
+  int base;
+} every_ctx;
+
+static void on_watch_every(void *user, int image, int layer, const vgg_tensor *t) {
+  every_ctx *c = user;
+  const size_t n = (size_t)t->h * t->w * t->c;
+  if (layer < 64 && c->out[layer]) memcpy(c->out[layer] + (size_t)(c->base + image) * n, t->data, n * sizeof(float));
+}
+
+static void on_dense_every(void *user, int layer, const vgg_tensor *t) {
+  every_ctx *c = user;
+  if (layer < 64 && c->out[layer])
+    memcpy(c->out[layer] + (size_t)c->base * t->c, t->data, sizeof(float) * (size_t)t->n * t->c);
+}
+
+/* every(x) -> {name: output} of every conv (after its ReLU), pool and classifier layer (predictions: the
+ * probabilities), from one pass of a net that fuses nothing. */
+static PyObject *Net_every(NetObject *self, PyObject *xin) {
+  if (!ready(self)) return NULL;
+  const int nl = vgg_model_num_layers(self->m);
+  if (nl > 64) {
+    PyErr_SetString(PyExc_ValueError, "too many layers");
+    return NULL;
+  }
+  vgg_net *net = side_net(self, &self->watch_all, 0, -1);
+  if (!net) return NULL;
+  PyArrayObject *x = input_array(self, xin);
+  if (!x) return NULL;
+  const vgg_layer *in = vgg_model_layer(self->m, 0);
+  const int n = (int)PyArray_DIMS(x)[0], top = vgg_model_top(self->m);
+  PyObject *arrays[64] = {NULL}, *ret = NULL;
+  every_ctx c;
+  memset(&c, 0, sizeof c);
+  for (int i = 1; i < nl; i++) {
+    const vgg_layer *l = vgg_model_layer(self->m, i);
+    if (l->kind != VGG_LAYER_CONV && l->kind != VGG_LAYER_POOL && l->kind != VGG_LAYER_DENSE) continue;
+    const int dense = l->kind == VGG_LAYER_DENSE;
+    const npy_intp dims[4] = {n, dense ? l->out_c : l->out_h, l->out_w, l->out_c};
+    if (!(arrays[i] = PyArray_SimpleNew(dense ? 2 : 4, dims, NPY_FLOAT32))) goto done;
+    /* predictions: the probabilities, written by the forward pass itself */
+    if (!(top && i == nl - 1)) c.out[i] = PyArray_DATA((PyArrayObject *)arrays[i]);
+  }
+  float *xd = PyArray_DATA(x), *pd = top ? PyArray_DATA((PyArrayObject *)arrays[nl - 1]) : NULL;
+  const size_t img = (size_t)in->out_h * in->out_w * 3;
+  vgg_status s = VGG_OK;
+  vgg_error err;
+  enum { EVERY_CHUNK = 16 }; /* as forward: Ctrl-C between chunks */
+  for (int b0 = 0; b0 < n && !s; b0 += EVERY_CHUNK) {
+    const int nb = n - b0 < EVERY_CHUNK ? n - b0 : EVERY_CHUNK;
+    const vgg_tensor t = {nb, in->out_h, in->out_w, 3, xd + (size_t)b0 * img};
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    c.base = b0;
+    s = vgg_net_watch(net, on_watch_every, &c, &err);
+    if (!s) s = vgg_net_forward_all(net, &t, NULL, on_dense_every, &c, NULL, pd ? pd + (size_t)b0 * 1000 : NULL, &err);
+    vgg_net_watch(net, NULL, NULL, NULL);
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (!s && b0 + nb < n && PyErr_CheckSignals() < 0) goto done;
+  }
+  if (s) {
+    raise_vgg(s, &err);
+    goto done;
+  }
+  if (!(ret = PyDict_New())) goto done;
+  for (int i = 1; i < nl; i++)
+    if (arrays[i] && PyDict_SetItemString(ret, vgg_model_layer(self->m, i)->name, arrays[i]) < 0) {
+      Py_CLEAR(ret);
+      break;
+    }
+done:
+  for (int i = 0; i < 64; i++) Py_XDECREF(arrays[i]);
   Py_DECREF(x);
   return ret;
 }
@@ -578,6 +661,8 @@ static PyMethodDef Net_methods[] = {
     {"forward", (PyCFunction)Net_forward, METH_VARARGS,
      "forward(x, blocks=False, dense=None) -> (five block outputs or None, probabilities or None, block5 output, "
      "dense layer output or None)"},
+    {"every", (PyCFunction)Net_every, METH_O,
+     "every(x) -> {name: output} of every conv, pool and classifier layer, from one pass"},
     {"gradcam", (PyCFunction)Net_gradcam, METH_VARARGS,
      "gradcam(x, classes, layer) -> (maps (N, K, H, W), classes used (N, K), probabilities)"},
     {"summary", (PyCFunction)Net_summary, METH_NOARGS, "the Keras-style summary table"},
