@@ -185,3 +185,23 @@ def test_every_layer_matches_torch_float64(weights_top, torch_vgg, isa):
     top = max(worst, key=worst.get)
     print("\n%s: every layer within %.3g of float64 (%s)" % (isa, worst[top], top))
     assert worst[top] <= 1e-5, worst
+
+
+def test_gradcam_bf16(weights_top):
+    """bf16 (bfloat16 GEMMs in the forward pass, float32 backward): the maps of the same classes as float32's
+    (which are within 1e-5 of float64), correlated >= 0.95 with them, the top-1's within 0.1 of the maximum."""
+    f = vggsimd.VGG16(weights=weights_top, include_top=True)
+    b = vggsimd.VGG16(weights=weights_top, include_top=True, precision="bf16")
+    lines = []
+    for p in PHOTOS:
+        x = vggsimd.load_image(p, resize=f.resize, preprocess="torch")
+        for layer in ("block5_conv3", "block4_conv3"):
+            m32, c32 = f.gradcam(x, [None, 281, 7], layer=layer, return_classes=True)
+            m16, c16 = b.gradcam(x, [None, 281, 7], layer=layer, return_classes=True)
+            assert (c32 == c16).all(), (c32, c16)
+            err = np.abs(m32 - m16).max(axis=(2, 3))[0]
+            corr = [np.corrcoef(m32[0, k].ravel(), m16[0, k].ravel())[0, 1] for k in range(3)]
+            lines.append("%s %s: max %s, correlation %s" % (os.path.basename(p), layer, np.round(err, 3),
+                                                            np.round(corr, 4)))
+            assert err[0] <= 0.1 and min(corr) >= 0.95, lines[-1]
+    print("\nbf16 Grad-CAM against float32 (classes top-1, 281, 7):\n" + "\n".join(lines))
