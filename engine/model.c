@@ -17,10 +17,9 @@ typedef struct {
 static const int block_channels[5] = {64, 128, 256, 512, 512};
 
 static const vgg_config configs[] = {
-  [VGG11] = {"vgg11", {1, 1, 2, 2, 2}},
-  [VGG13] = {"vgg13", {2, 2, 2, 2, 2}},
-  [VGG16] = {"vgg16", {2, 2, 3, 3, 3}},
-  [VGG19] = {"vgg19", {2, 2, 4, 4, 4}},
+#define VGG_X_CONFIG(id, name, b1, b2, b3, b4, b5) [id] = {#name, {b1, b2, b3, b4, b5}},
+  VGG_ARCHS(VGG_X_CONFIG)
+#undef VGG_X_CONFIG
 };
 
 /* The classifier: fc1, fc2 (ReLU), predictions (softmax). */
@@ -37,6 +36,13 @@ int vgg_arch_parse(const char *name) {
   for (int i = 0; i < (int)(sizeof configs / sizeof configs[0]); i++)
     if (strcmp(name, configs[i].name) == 0) return i;
   return -1;
+}
+
+const char *const *vgg_arch_names(void) {
+#define VGG_X_NAME(id, name, b1, b2, b3, b4, b5) #name,
+  static const char *const names[VGG_ARCH_COUNT + 1] = {VGG_ARCHS(VGG_X_NAME) NULL};
+#undef VGG_X_NAME
+  return names;
 }
 
 const char *vgg_arch_name(vgg_arch a) {

@@ -108,8 +108,8 @@ static double input_limit(const vgg_net *net) {
   double p = 1, c = 0, lim = INFINITY; /* B_i = p B_0 + c */
   for (int i = 0; i < net->nsteps; i++) {
     const vgg_step *s = &net->steps[i];
-    if (s->dtype == VGG_DTYPE_INT8 && s->op != VGG_STEP_POOL) p = 0, c = 255.0 * s->out_scale * GROW_MAX;
-    if (s->dtype == VGG_DTYPE_INT8 || s->op == VGG_STEP_POOL) continue;
+    if (s->dtype == VGG_PRECISION_INT8 && s->op != VGG_STEP_POOL) p = 0, c = 255.0 * s->out_scale * GROW_MAX;
+    if (s->dtype == VGG_PRECISION_INT8 || s->op == VGG_STEP_POOL) continue;
     const double k = growth(s) * net->l1[i], room = VGG_VALUE_MAX - net->bmax[i] - k * c;
     const double b = k * p > 0 ? room / (k * p) : room >= 0 ? INFINITY : 0;
     lim = b < lim ? b : lim;
@@ -152,7 +152,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     }
     s->in = i ? net->steps[i - 1].out : NULL;
     s->out = net->buf[side], side ^= 1;
-    if (s->dtype == VGG_DTYPE_INT8) {
+    if (s->dtype == VGG_PRECISION_INT8) {
       const int src = s->op == VGG_STEP_POOL ? s->layer - 1 : vgg_plan_producer(m, s->layer);
       if (!ranges) return vgg_fail(err, VGG_ERR_ARG, "int8 needs the activation ranges of calibration (vgg_calibrate)");
       const int chk[2] = {src, s->op == VGG_STEP_CONV ? s->layer : src};
@@ -168,23 +168,23 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     }
     if (s->op == VGG_STEP_POOL) continue;
     /* int8 F(4x4): room for either packing, as pack_int8 may turn the step back to direct. */
-    size_t n8 = s->dtype == VGG_DTYPE_INT8 ? net->i8->packed_size(l->in_c, l->out_c) : 0;
-    if (s->dtype == VGG_DTYPE_INT8 && s->algo == VGG_ALGO_WINO4 && net->i8->w4_packed_size(l->in_c, l->out_c) > n8)
+    size_t n8 = s->dtype == VGG_PRECISION_INT8 ? net->i8->packed_size(l->in_c, l->out_c) : 0;
+    if (s->dtype == VGG_PRECISION_INT8 && s->algo == VGG_ALGO_WINO4 && net->i8->w4_packed_size(l->in_c, l->out_c) > n8)
       n8 = net->i8->w4_packed_size(l->in_c, l->out_c);
-    const size_t n = s->dtype == VGG_DTYPE_INT8 ? (n8 + 3) / 4
+    const size_t n = s->dtype == VGG_PRECISION_INT8 ? (n8 + 3) / 4
                      : s->wino ? s->wino->packed_size(l->in_c, l->out_c)
                                : net->k->conv3x3_packed_size(l->in_c, l->out_c);
     if (!(net->packed[l->param] = vgg_alloc(n, sizeof(float))))
       return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
     vgg_advise_huge(net->packed[l->param], n * sizeof(float));
     s->bias = w->bias[l->param];
-    if (s->dtype == VGG_DTYPE_INT8) {
+    if (s->dtype == VGG_PRECISION_INT8) {
       if (!(net->qsb[l->param] = vgg_alloc(3 * (size_t)l->out_c, sizeof(float))))
         return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
       s->weights_i8 = net->packed[l->param];
       s->qscale = net->qsb[l->param], s->qbias = net->qsb[l->param] + l->out_c;
     } else s->weights = net->packed[l->param];
-    if (s->wino || s->quant_out || (s->dtype == VGG_DTYPE_INT8 && s->algo == VGG_ALGO_WINO4)) {
+    if (s->wino || s->quant_out || (s->dtype == VGG_PRECISION_INT8 && s->algo == VGG_ALGO_WINO4)) {
       const size_t sc = s->wino        ? s->wino->scratch_size(l->in_c, l->out_c)
                         : s->quant_out ? (size_t)(QROWS + 1) * l->out_w * l->out_c
                                        : (net->i8->w4_scratch_size(l->in_w, l->in_c) + sizeof(float) - 1) / sizeof(float);
@@ -220,7 +220,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     const vgg_layer *l = &m->layers[s->layer], *o = &m->layers[s->last_layer];
     const size_t imgs = i >= net->first_group ? VGG_GROUP : 1;
     if (s->quant_in && (size_t)l->in_h * l->in_w * l->in_c * imgs > nq) nq = (size_t)l->in_h * l->in_w * l->in_c * imgs;
-    if (s->dtype == VGG_DTYPE_INT8 && s->block_end && (size_t)o->out_h * o->out_w * o->out_c * imgs > nd)
+    if (s->dtype == VGG_PRECISION_INT8 && s->block_end && (size_t)o->out_h * o->out_w * o->out_c * imgs > nd)
       nd = (size_t)o->out_h * o->out_w * o->out_c * imgs;
   }
   if ((nq && !(net->qbuf = vgg_alloc(nq, 1))) || (nd && !(net->deq = vgg_alloc(nd, sizeof(float)))) ||
@@ -246,7 +246,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
   for (int j = nconv - 1; j >= 0; j--) {
     vgg_step *s = &net->steps[conv[j]]; /* int8: pack_int8 may turn F(4x4) into direct */
     const vgg_layer *l = &m->layers[s->layer];
-    if (s->dtype == VGG_DTYPE_INT8) {
+    if (s->dtype == VGG_PRECISION_INT8) {
       vgg_error e;
       if (pack_int8(net, s, &e)) {
 #pragma omp critical(vgg_pack_err)
@@ -315,13 +315,13 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
     int found = -1, int8 = -1;
     for (int i = 0; i < net->nbase; i++) {
       if (net->steps[i].last_layer == watch) found = i;
-      if (net->steps[i].dtype == VGG_DTYPE_INT8 && int8 < 0) int8 = i;
+      if (net->steps[i].dtype == VGG_PRECISION_INT8 && int8 < 0) int8 = i;
     }
     if (watch == VGG_WATCH_ALL) found = int8 >= 0 ? int8 : 0;
     const vgg_status ws = watch < VGG_WATCH_ALL || watch >= m->nlayers || found < 0
                               ? vgg_fail(err, VGG_ERR_ARG, "watch_layer %d is not a conv or pool layer of the model",
                                          watch)
-                          : net->steps[found].dtype == VGG_DTYPE_INT8
+                          : net->steps[found].dtype == VGG_PRECISION_INT8
                               ? vgg_fail(err, VGG_ERR_UNSUPPORTED,
                                          "%s runs in int8 in this net: its output can be watched in f32 or bf16",
                                          m->layers[net->steps[found].last_layer].name)
@@ -642,7 +642,7 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
-  if (s->dtype == VGG_DTYPE_INT8) {
+  if (s->dtype == VGG_PRECISION_INT8) {
     run_step_i8(net, s, in, out, nb, slot0);
     return;
   }
@@ -735,7 +735,7 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
   }
   if (!s->block_end) return out;
   /* int8: dequantised for the caller's callback, or as the conv base's result (its last step). */
-  if (s->dtype == VGG_DTYPE_INT8 && (on_block || s == &net->steps[net->nbase - 1])) {
+  if (s->dtype == VGG_PRECISION_INT8 && (on_block || s == &net->steps[net->nbase - 1])) {
     const size_t chunk = 65536;
     for (int b = 0; b < n; b++) {
       const float sc = net->scale[slot0 + b][s->rout];
@@ -754,7 +754,7 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
 }
 
 /* Bytes per element of a step's output. */
-static size_t out_bytes(const vgg_step *s) { return s->dtype == VGG_DTYPE_INT8 ? 1 : sizeof(float); }
+static size_t out_bytes(const vgg_step *s) { return s->dtype == VGG_PRECISION_INT8 ? 1 : sizeof(float); }
 
 /* 1 when step i runs together with the next (band_out; not while calibrating, which looks at every output, nor
  * while each step's input is checked). */
@@ -765,7 +765,7 @@ static int fused(const vgg_net *net, int i) { return net->steps[i].band_out && !
  * is not refused before each step has seen the real values. */
 static vgg_status values_fit(vgg_net *net, int i, const float *in, int nb, vgg_error *err) {
   const vgg_step *s = &net->steps[i];
-  if (!net->guard || s->op == VGG_STEP_POOL || s->dtype == VGG_DTYPE_INT8) return VGG_OK;
+  if (!net->guard || s->op == VGG_STEP_POOL || s->dtype == VGG_PRECISION_INT8) return VGG_OK;
   const vgg_layer *l = &net->m->layers[s->layer];
   const double mx = max_abs(in, (size_t)l->in_h * l->in_w * l->in_c * nb, net->threads);
   if (growth(s) * net->l1[i] * mx + net->bmax[i] <= VGG_VALUE_MAX) return VGG_OK;

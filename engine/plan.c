@@ -125,12 +125,12 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
     vgg_step *s = &steps[n++];
     memset(s, 0, sizeof *s);
     s->layer = s->last_layer = i;
-    s->dtype = VGG_DTYPE_F32;
+    s->dtype = VGG_PRECISION_F32;
     s->relu = l->relu && !l->softmax;
     s->softmax = l->softmax;
     if (i >= first_i8 && l->kind == VGG_LAYER_CONV) {
       /* int8: direct or the exact F(4x4) (vgg_plan_i8_algo); a pool after it is a u8 step of its own. */
-      s->dtype = VGG_DTYPE_INT8;
+      s->dtype = VGG_PRECISION_INT8;
       s->op = VGG_STEP_CONV;
       s->algo = i8->w4_conv && vgg_plan_i8_algo(l, want) == VGG_ALGO_WINO4 ? VGG_ALGO_WINO4 : VGG_ALGO_DIRECT;
       s->quant_in = vgg_plan_producer(m, i) < first_i8; /* its input is a float32 layer's output */
@@ -145,7 +145,7 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
         /* bf16: F(2x2) (F(4x4) magnifies the bf16 rounding past the budget: docs/precision.md), or F(4x4) when forced. */
         s->algo = want == VGG_ALGO_WINO4 ? VGG_ALGO_WINO4 : VGG_ALGO_WINO2;
         s->wino = &bf->wino[want == VGG_ALGO_WINO4];
-        s->dtype = VGG_DTYPE_BF16;
+        s->dtype = VGG_PRECISION_BF16;
       } else if (bf) {
         s->algo = VGG_ALGO_DIRECT, s->wino = NULL; /* the first layer: float32 */
       }
@@ -168,8 +168,8 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
       }
     } else if (l->kind == VGG_LAYER_POOL) {
       s->op = VGG_STEP_POOL;
-      s->dtype = i > first_i8 ? VGG_DTYPE_INT8 : VGG_DTYPE_F32;
-      s->kernel = s->dtype == VGG_DTYPE_INT8 ? "vgg_u8_maxpool2x2" : k->maxpool2x2_name;
+      s->dtype = i > first_i8 ? VGG_PRECISION_INT8 : VGG_PRECISION_F32;
+      s->kernel = s->dtype == VGG_PRECISION_INT8 ? "vgg_u8_maxpool2x2" : k->maxpool2x2_name;
       s->rows = s->rsplit = l->out_h, s->noc = 1, s->oc_step = l->out_c;
     } else {
       s->op = VGG_STEP_DENSE;
@@ -180,10 +180,10 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
     const vgg_layer *last = &m->layers[s->last_layer];
     if (last->kind == VGG_LAYER_POOL && last->block) s->block_end = last->block;
     /* A watched or kept layer's map is written whole: not quantised or banded into the next step. */
-    if (s->quant_in && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_DTYPE_F32 && !s[-1].block_end &&
+    if (s->quant_in && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_PRECISION_F32 && !s[-1].block_end &&
         !KEPT(s[-1].last_layer))
       s[-1].quant_out = 1;
-    if (s->op == VGG_STEP_WINO && s->noc == 1 && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_DTYPE_F32 &&
+    if (s->op == VGG_STEP_WINO && s->noc == 1 && n > 1 && s[-1].op == VGG_STEP_CONV && s[-1].dtype == VGG_PRECISION_F32 &&
         !s[-1].block_end && s[-1].last_layer + 1 == s->layer && !KEPT(s[-1].last_layer))
       s[-1].band_out = 1;
   }
@@ -192,12 +192,14 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
 }
 
 const char *const *vgg_algo_names(void) {
-  static const char *const names[VGG_ALGO_COUNT + 1] = {"auto", "direct", "wino2", "wino4", "fast", "wino6", NULL};
+#define VGG_X_NAME(id, name) #name,
+  static const char *const names[VGG_ALGO_COUNT + 1] = {VGG_ALGOS(VGG_X_NAME) NULL};
   return names;
 }
 
 const char *const *vgg_precision_names(void) {
-  static const char *const names[VGG_PRECISION_COUNT + 1] = {"f32", "int8", "bf16", NULL};
+  static const char *const names[VGG_PRECISION_COUNT + 1] = {VGG_PRECISIONS(VGG_X_NAME) NULL};
+#undef VGG_X_NAME
   return names;
 }
 
@@ -205,7 +207,7 @@ const char *vgg_step_algo_name(const vgg_step *s) {
   static const char *const names[2][4] = {{"direct", "wino2", "wino4", "wino6"},
                                           {"direct", "wino2+pool", "wino4+pool", "wino6+pool"}};
   if (s->op != VGG_STEP_CONV && s->op != VGG_STEP_WINO) return "";
-  if (s->dtype == VGG_DTYPE_INT8) return s->algo == VGG_ALGO_WINO4 ? "wino4" : "direct";
+  if (s->dtype == VGG_PRECISION_INT8) return s->algo == VGG_ALGO_WINO4 ? "wino4" : "direct";
   return names[s->pool][s->wino ? s->wino->m / 2 : 0];
 }
 
@@ -224,7 +226,7 @@ void vgg_step_describe(const vgg_model *m, const vgg_step *s, double seconds, vg
   o->op = ops[s->op];
   o->layer = m->layers[s->layer].name;
   o->algo = vgg_step_algo_name(s);
-  o->dtype = s->dtype == VGG_DTYPE_INT8 ? "int8" : s->dtype == VGG_DTYPE_BF16 ? "bf16" : "f32";
+  o->dtype = vgg_precision_names()[s->dtype];
   o->fused = s->softmax                ? "softmax"
              : s->relu && s->pool      ? "relu+pool"
              : s->relu && s->quant_out ? "relu+u8"

@@ -11,11 +11,10 @@
 #define VGG_MAX_STEPS VGG_MAX_LAYERS
 
 typedef enum { VGG_STEP_CONV, VGG_STEP_WINO, VGG_STEP_POOL, VGG_STEP_DENSE } vgg_step_op;
-typedef enum { VGG_DTYPE_F32 = 0, VGG_DTYPE_INT8, VGG_DTYPE_BF16 } vgg_dtype;
 
 typedef struct {
   vgg_step_op op;
-  vgg_dtype dtype;
+  vgg_precision dtype;
   int layer;      /* the model layer it computes (conv, pool or dense) */
   int last_layer; /* the layer whose output it writes: layer + 1 when a pool is fused in */
   vgg_algo algo;  /* conv: VGG_ALGO_DIRECT, _WINO2, _WINO4 or _WINO6 */

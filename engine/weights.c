@@ -246,7 +246,7 @@ vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top,
 /* The architecture whose tensor names are exactly the file's (with the classifier when the file holds it),
  * or -1: what to suggest when the file does not match --arch. */
 static int file_arch(const st_file *sf, vgg_naming naming, int has_top) {
-  for (int a = VGG11; a <= VGG19; a++) {
+  for (int a = 0; a < VGG_ARCH_COUNT; a++) {
     vgg_model *m;
     vgg_error e;
     if (vgg_model_create((vgg_arch)a, has_top, 224, 224, &m, &e)) continue;

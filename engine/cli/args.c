@@ -146,9 +146,8 @@ int opt_choice(const char *cmd, const opt *opts, const char *name, const char *c
 }
 
 int opt_arch(const char *cmd, const opt *opts, vgg_arch *out) {
-  static const char *const archs[] = {"vgg11", "vgg13", "vgg16", "vgg19", NULL};
   int a = VGG16;
-  int rc = opt_choice(cmd, opts, "arch", archs, &a);
+  int rc = opt_choice(cmd, opts, "arch", vgg_arch_names(), &a);
   *out = (vgg_arch)a;
   return rc;
 }

@@ -15,7 +15,7 @@ static const char help[] =
     "                   `vggsimd run --precision int8 --ranges FILE`\n"
     "  --weights FILE   safetensors (default: random init, see --seed)\n"
     "  --seed N         seed of the random init when no --weights (default 0)\n"
-    "  --arch NAME      vgg11|vgg13|vgg16|vgg19 (default vgg16)\n"
+    "  --arch NAME      one of" VGG_ARCH_NAMES " (default vgg16)\n"
     "  --size N         resize to N x N (default 224)\n"
     "  --resize MODE    torchvision | keras | direct | crop (as run; default: torchvision for torchvision\n"
     "                   weights, keras otherwise)\n"

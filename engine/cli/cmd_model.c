@@ -15,9 +15,11 @@ static int wants_help(int argc, char **argv, const char *text) {
 
 int cmd_summary(int argc, char **argv) {
   static const char help[] =
-      "usage: vggsimd summary [--arch vgg11|vgg13|vgg16|vgg19] [--top] [--size N]\n"
+      "usage: vggsimd summary [--arch NAME] [--top] [--size N]\n"
       "  Keras-style table: layer, output shape, parameters, FLOPs; totals and memory.\n"
-      "  --size N   square input side (conv base: >= 32; with --top: 224..255)\n";
+      "  --arch NAME  one of" VGG_ARCH_NAMES " (default vgg16)\n"
+      "  --top        with the classifier (fc1, fc2, predictions)\n"
+      "  --size N     square input side (conv base: >= 32; with --top: 224..255)\n";
   if (wants_help(argc, argv, help)) return 0;
   opt opts[] = {{"arch", OPT_VALUE}, {"top", OPT_FLAG}, {"size", OPT_VALUE}, {0}};
   const char *pos[1];

@@ -18,7 +18,7 @@ static const char help[] =
     "                   many-image run: weights loaded once, one line per image, options below\n"
     "  --weights FILE   safetensors, torchvision or Keras naming (default: random init, see --seed)\n"
     "  --seed N         seed of the random init when no --weights (default 0)\n"
-    "  --arch NAME      vgg11|vgg13|vgg16|vgg19 (default vgg16)\n"
+    "  --arch NAME      one of" VGG_ARCH_NAMES " (default vgg16)\n"
     "  --top            include the classifier (implied by --top5 or a classifier --layer when --weights\n"
     "                   holds it; without them a full weights file runs its conv base, the classifier unread)\n"
     "  --top5           print the five most likely ImageNet classes (needs the classifier)\n"

@@ -40,7 +40,7 @@ int cmd_verify(int argc, char **argv) {
   }
   const int reduced = opt_get(opts, "reduced") != NULL;
   printf("levels built in and usable here:");
-  for (int l = 0; l < 4; l++)
+  for (int l = 0; l < VGG_LEVEL_COUNT; l++)
     if (vgg_level_compiled(l))
       printf(" %s%s", vgg_level_name(l), vgg_level_usable(l) ? "" : " (SKIPPED: not supported by this CPU)");
   if (reduced) printf("\nSIMD levels vs the scalar kernel, scalar vs float64, VGG16 maps reduced to 8x8\n");

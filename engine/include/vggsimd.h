@@ -40,11 +40,30 @@ const char *vgg_status_str(vgg_status s);
 
 /* ---------------------------------------------------------------- model -- */
 
-typedef enum { VGG11 = 0, VGG13, VGG16, VGG19 } vgg_arch;
+/* X(ID, name, convolutions in blocks 1..5): the architectures (Simonyan & Zisserman's configurations A, B, D,
+ * E), the one list that the model, the weights' naming, the command line, the Python package and the Dask
+ * driver expand.  A new variant is a row here. */
+#define VGG_ARCHS(X)              \
+  X(VGG11, vgg11, 1, 1, 2, 2, 2) \
+  X(VGG13, vgg13, 2, 2, 2, 2, 2) \
+  X(VGG16, vgg16, 2, 2, 3, 3, 3) \
+  X(VGG19, vgg19, 2, 2, 4, 4, 4)
+
+typedef enum {
+#define VGG_X_ARCH(id, name, b1, b2, b3, b4, b5) id,
+  VGG_ARCHS(VGG_X_ARCH)
+#undef VGG_X_ARCH
+  VGG_ARCH_COUNT
+} vgg_arch;
+/* " vgg11 vgg13 vgg16 vgg19", for help texts. */
+#define VGG_X_ARCH_SP(id, name, b1, b2, b3, b4, b5) " " #name
+#define VGG_ARCH_NAMES VGG_ARCHS(VGG_X_ARCH_SP)
 
 /* "vgg11", "vgg13", "vgg16", "vgg19" -> arch; -1 when unknown. */
 int vgg_arch_parse(const char *name);
 const char *vgg_arch_name(vgg_arch arch);
+/* The architectures' names in enum order, NULL-terminated. */
+const char *const *vgg_arch_names(void);
 
 typedef enum {
   VGG_LAYER_INPUT,
@@ -215,8 +234,11 @@ vgg_status vgg_gradcam_write_png(const char *path, const vgg_tensor *t, vgg_prep
  * F(2x2)/F(4x4)/F(6x6) that keeps every block within 1e-5 of float64 (a
  * table of measured choices per level); fast: the fastest within 1e-4;
  * direct/wino2/wino4/wino6 force one for every layer. */
+#define VGG_ALGOS(X) X(AUTO, auto) X(DIRECT, direct) X(WINO2, wino2) X(WINO4, wino4) X(FAST, fast) X(WINO6, wino6)
 typedef enum {
-  VGG_ALGO_AUTO = 0, VGG_ALGO_DIRECT, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_FAST, VGG_ALGO_WINO6,
+#define VGG_X_ALGO(id, name) VGG_ALGO_##id,
+  VGG_ALGOS(VGG_X_ALGO)
+#undef VGG_X_ALGO
   VGG_ALGO_COUNT
 } vgg_algo;
 /* "auto", "direct", "wino2", "wino4", "fast", "wino6": the names of the
@@ -235,7 +257,13 @@ const char *const *vgg_algo_names(void);
  * wino2) or F(4x4) (wino4) with bfloat16 GEMM operands (transformed filters
  * and inputs) and float32 sums, transforms and activations (AVX512-BF16, Arm
  * bf16; the reference kernel elsewhere); direct and wino6 have no bf16 kernels. */
-typedef enum { VGG_PRECISION_F32 = 0, VGG_PRECISION_INT8, VGG_PRECISION_BF16, VGG_PRECISION_COUNT } vgg_precision;
+#define VGG_PRECISIONS(X) X(F32, f32) X(INT8, int8) X(BF16, bf16)
+typedef enum {
+#define VGG_X_PRECISION(id, name) VGG_PRECISION_##id,
+  VGG_PRECISIONS(VGG_X_PRECISION)
+#undef VGG_X_PRECISION
+  VGG_PRECISION_COUNT
+} vgg_precision;
 /* "f32", "int8", "bf16": in enum order, NULL-terminated. */
 const char *const *vgg_precision_names(void);
 

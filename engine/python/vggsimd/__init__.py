@@ -20,8 +20,10 @@ import numpy as _np
 from . import _vggsimd
 
 __version__ = _vggsimd.__version__
-__all__ = ["VGG11", "VGG13", "VGG16", "VGG19", "Model", "Layer", "load_image", "load_images", "preprocess_input",
-           "decode_predictions", "levels", "calibrate"]
+#: the architectures: each has its factory here, VGG11() ... VGG19()
+ARCHS = _vggsimd.ARCHS
+__all__ = [a.upper() for a in ARCHS] + ["Model", "Layer", "load_image", "load_images", "preprocess_input",
+                                        "decode_predictions", "levels", "calibrate"]
 
 #: the photo int8 calibrates on when no ranges are given (as `vggsimd run --precision int8` does)
 BUNDLED_PHOTO = _os.path.join(_os.path.dirname(__file__), "chelsea.png")
@@ -276,7 +278,7 @@ def _factory(arch):
     return make
 
 
-VGG11, VGG13, VGG16, VGG19 = (_factory(a) for a in ("vgg11", "vgg13", "vgg16", "vgg19"))
+globals().update({a.upper(): _factory(a) for a in ARCHS})  # VGG11, VGG13, VGG16, VGG19
 
 
 def calibrate(images, output=None, arch="vgg16", weights=None, seed=0, size=224, resize=None, preprocess=None,

@@ -97,9 +97,8 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
     return -1;
   }
-  static const char *const archs[] = {"vgg11", "vgg13", "vgg16", "vgg19", NULL};
   const char *const *algos = vgg_algo_names();
-  const int a = choice("arch", arch, archs), al = a < 0 ? -1 : choice("algo", algo, algos);
+  const int a = choice("arch", arch, vgg_arch_names()), al = a < 0 ? -1 : choice("algo", algo, algos);
   const int pr = al < 0 ? -1 : choice("precision", precision, vgg_precision_names());
   if (a < 0 || al < 0 || pr < 0 || (pr == VGG_PRECISION_INT8) != (ranges_obj != NULL)) {
     if (a >= 0 && al >= 0 && pr >= 0)
@@ -856,9 +855,9 @@ PyMODINIT_FUNC PyInit__vggsimd(void) {
   if (!m) return NULL;
   Py_INCREF(&NetType);
   PyObject *lists[] = {names_tuple(vgg_resize_names()), names_tuple(vgg_algo_names()),
-                       names_tuple(vgg_precision_names())};
-  static const char *const list_names[] = {"RESIZE_MODES", "ALGOS", "PRECISIONS"};
-  for (int i = 0; i < 3; i++)
+                       names_tuple(vgg_precision_names()), names_tuple(vgg_arch_names())};
+  static const char *const list_names[] = {"RESIZE_MODES", "ALGOS", "PRECISIONS", "ARCHS"};
+  for (int i = 0; i < 4; i++)
     if (!lists[i] || PyModule_AddObject(m, list_names[i], lists[i]) < 0) {
       Py_XDECREF(lists[i]);
       Py_DECREF(m);

@@ -302,7 +302,7 @@ def main(argv=None):
     ap.add_argument("--engine-threads", type=int, default=1, help="engine threads per worker (default 1)")
     ap.add_argument("--partition-size", type=int, default=None,
                     help="images per task (default: images / (2 x worker threads), at most 64)")
-    ap.add_argument("--arch", default="vgg16", choices=("vgg11", "vgg13", "vgg16", "vgg19"))
+    ap.add_argument("--arch", default="vgg16", choices=vggsimd._vggsimd.ARCHS)
     ap.add_argument("--weights", help="safetensors file (default: random init, see --seed)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--top", action="store_true", help="include the classifier (implied when --weights holds it)")
