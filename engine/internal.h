@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#define VGG_MAX_LAYERS 64
 #define VGG_MAX_PARAMS 24
 
 struct vgg_model {
@@ -92,36 +91,6 @@ int vgg_jpeg_orientation(const unsigned char *d, size_t n);
 /* 1 when the first n bytes of a file could begin a picture that vgg_decode_picture takes (or n < 18). */
 int vgg_picture_signature(const unsigned char *d, size_t n);
 
-/* Where an output goes. An output is written beside its final name and renamed over it, so that a reader
- * never sees half of it and a failed run leaves the old file (or none). A symbolic link is followed: the file
- * it names is replaced and the link stays. Something that is neither a file nor a directory (a device such as
- * /dev/stdout or /dev/null, a pipe) is written in place (*in_place = 1): renaming over it would replace the
- * node itself. A directory is refused. final gets the path to write (cap bytes). */
-vgg_status vgg_output_target(const char *path, char *final, size_t cap, int *in_place, vgg_error *err);
-/* A new file for writing that never follows a link planted at path; exclusive: fail if it exists (one left by
- * a dead run is removed first). NULL with errno on failure. */
-FILE *vgg_open_new(const char *path, int exclusive);
-
-/* Atomic file output: write to "<final>.tmp.<pid>", rename on commit (in place for a device or pipe). */
-typedef struct {
-  FILE *f;
-  int in_place;
-  int live; /* its slot among the temporary names a fatal signal removes, or -1 */
-  char path[4096];
-  char tmp[4200];
-} vgg_outfile;
-vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err);
-/* Removes from dir the temporaries of our naming ("<name>.tmp.<pid>", regular files) whose process no longer
- * exists: what a run killed with SIGKILL left.  Each directory once per process (vgg_outfile_open sweeps the
- * directory it writes in). */
-void vgg_sweep_stale_temporaries(const char *dir);
-vgg_status vgg_outfile_write(vgg_outfile *o, const void *data, size_t n, vgg_error *err);
-vgg_status vgg_outfile_commit(vgg_outfile *o, vgg_error *err);
-void vgg_outfile_abort(vgg_outfile *o);
-/* From then on SIGINT, SIGTERM, SIGHUP and SIGPIPE (those not ignored) first remove the temporary files of the
- * outputs being written, then end the process as they would have (for the command line; a library's host
- * owns its signals). */
-void vgg_outfile_clean_on_signals(void);
 
 /* Conversion of a tensor between a file layout and the engine's (weights.c). */
 const char *vgg_param_name(const vgg_model *m, int p, vgg_naming naming, int bias, char *buf, size_t n);

@@ -23,30 +23,6 @@ static const char help[] =
     "  --isa LEVEL      " VGG_LEVEL_CHOICES " (env VGGSIMD_ISA)\n"
     "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n";
 
-vgg_status cli_calibrate(const vgg_model *m, const vgg_weights *w, const vgg_options *eo, const vgg_image_options *io,
-                         const char *const *paths, int npaths, float *ranges, vgg_error *err) {
-  vgg_options fo = *eo;
-  fo.precision = VGG_PRECISION_F32, fo.release_conv = 0, fo.ranges = NULL;
-  vgg_net *net;
-  vgg_status s = vgg_net_create(m, w, &fo, &net, err);
-  if (s) return s;
-  for (int i = 0; i < vgg_model_num_layers(m); i++) ranges[i] = 0;
-  const vgg_layer *in = vgg_model_layer(m, 0);
-  for (int i = 0; i < npaths && !s; i++) {
-    vgg_tensor t = {0};
-    s = vgg_image_load(paths[i], io, &t, err);
-    if (!s && (t.h != in->out_h || t.w != in->out_w)) {
-      snprintf(err->msg, sizeof err->msg, "%.300s: %dx%d after resizing, the model takes %dx%d", paths[i], t.h, t.w,
-               in->out_h, in->out_w);
-      s = VGG_ERR_SHAPE;
-    }
-    if (!s) s = vgg_net_calibrate(net, &t, ranges, err);
-    vgg_tensor_free(&t);
-  }
-  vgg_net_free(net);
-  return s;
-}
-
 int cmd_calibrate(int argc, char **argv) {
   for (int i = 2; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -97,7 +73,7 @@ int cmd_calibrate(int argc, char **argv) {
   vgg_weights *w = NULL;
   vgg_naming naming = VGG_NAMING_KERAS;
   int has_top;
-  float ranges[64];
+  float ranges[VGG_MAX_LAYERS];
   vgg_status s = wpath ? vgg_weights_probe(wpath, &naming, &has_top, &err) : VGG_OK;
   const int torch_origin = wpath && naming == VGG_NAMING_TORCH && !vgg_weights_seeded(wpath, NULL);
   if (preproc < 0) preproc = torch_origin ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;

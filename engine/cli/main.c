@@ -1,6 +1,5 @@
 /* vggsimd: command-line front end.  Uses the public API, and the engine's output writer (internal.h). */
 #include "args.h"
-#include "internal.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "args.h"
-#include "internal.h"
 
 static const char style[] =
     "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:72rem;margin:1.5rem auto;"

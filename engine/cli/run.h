@@ -46,7 +46,7 @@ typedef struct {
   vgg_net *nets[RUN_MAX_LANES];
   int lanes;
   double t_load, t_pack; /* seconds */
-  float ranges[64];      /* int8: the activation ranges the nets use */
+  float ranges[VGG_MAX_LAYERS]; /* int8: the activation ranges the nets use */
 } run_engine;
 
 vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engine *e, vgg_error *err);

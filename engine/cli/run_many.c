@@ -5,7 +5,6 @@
  * reported and the run goes on. */
 #include "run.h"
 #include "report.h"
-#include "internal.h"
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>

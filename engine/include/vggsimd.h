@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* FILE: vgg_open_new, vgg_outfile */
 
 #include "vggsimd-levels.h" /* vgg_level: VGG_LEVEL_SCALAR, VGG_LEVEL_AVX2, VGG_LEVEL_AVX512, VGG_LEVEL_NEON */
 
@@ -48,6 +49,9 @@ const char *vgg_status_str(vgg_status s);
   X(VGG13, vgg13, 2, 2, 2, 2, 2) \
   X(VGG16, vgg16, 2, 2, 3, 3, 3) \
   X(VGG19, vgg19, 2, 2, 4, 4, 4)
+
+/* Layers a model has at most (VGG19 with the classifier has 30). */
+#define VGG_MAX_LAYERS 64
 
 typedef enum {
 #define VGG_X_ARCH(id, name, b1, b2, b3, b4, b5) id,
@@ -487,6 +491,39 @@ void vgg_top_k(const float *v, int n, int k, int *idx);
 const char *vgg_imagenet_label(int index);
 /* The index of an ImageNet class name (case and '_' for ' ' ignored: "tiger_cat" is 282), or -1. */
 int vgg_imagenet_class(const char *label);
+
+/* ---------------------------------------------------------------- files -- */
+
+/* Where an output goes. An output is written beside its final name and renamed over it, so that a reader
+ * never sees half of it and a failed run leaves the old file (or none). A symbolic link is followed: the file
+ * it names is replaced and the link stays. Something that is neither a file nor a directory (a device such as
+ * /dev/stdout or /dev/null, a pipe) is written in place (*in_place = 1): renaming over it would replace the
+ * node itself. A directory is refused. final gets the path to write (cap bytes). */
+vgg_status vgg_output_target(const char *path, char *final, size_t cap, int *in_place, vgg_error *err);
+/* A new file for writing that never follows a link planted at path; exclusive: fail if it exists (one left by
+ * a dead run is removed first). NULL with errno on failure. */
+FILE *vgg_open_new(const char *path, int exclusive);
+
+/* Atomic file output: write to "<final>.tmp.<pid>", rename on commit (in place for a device or pipe). */
+typedef struct {
+  FILE *f; /* write through vgg_outfile_write */
+  int in_place;
+  int live; /* its slot among the temporary names a fatal signal removes, or -1 */
+  char path[4096];
+  char tmp[4200];
+} vgg_outfile;
+vgg_status vgg_outfile_open(vgg_outfile *o, const char *path, vgg_error *err);
+/* Removes from dir the temporaries of our naming ("<name>.tmp.<pid>", regular files) whose process no longer
+ * exists: what a run killed with SIGKILL left.  Each directory once per process (vgg_outfile_open sweeps the
+ * directory it writes in). */
+void vgg_sweep_stale_temporaries(const char *dir);
+vgg_status vgg_outfile_write(vgg_outfile *o, const void *data, size_t n, vgg_error *err);
+vgg_status vgg_outfile_commit(vgg_outfile *o, vgg_error *err);
+void vgg_outfile_abort(vgg_outfile *o);
+/* From then on SIGINT, SIGTERM, SIGHUP and SIGPIPE (those not ignored) first remove the temporary files of the
+ * outputs being written, then end the process as they would have (for the command line; a library's host
+ * owns its signals). */
+void vgg_outfile_clean_on_signals(void);
 
 #ifdef __cplusplus
 }
