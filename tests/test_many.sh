@@ -157,6 +157,10 @@ run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --batch 2 --maps "$T/lm" --npy "
 check "--layer all over two images runs: $(cat "$T/err")" [ "$(rc)" = 0 ]
 run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --npy "$T/lc" --layer block4_conv2
 run "$D/gray8.png" "${COMMON[@]}" --npy "$T/l1" --layer all
+run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --batch 2 --features "$T/fall" --layer all
+check "--features --layer all runs: $(cat "$T/err")" [ "$(rc)" = 0 ]
+run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --features "$T/fconv" --layer block4_conv2
+check "--features of a conv layer runs: $(cat "$T/err")" [ "$(rc)" = 0 ]
 $PY - "$T" $ARCH <<'EOF' && ok || bad "--layer over many images"
 import os, sys
 import numpy as np
@@ -171,9 +175,19 @@ for f in ("rgb8.png", "gray8.png"):
     assert np.array_equal(np.load("%s/lc/%s/block4_conv2.npy" % (t, f)), np.load("%s/ln/%s/block4_conv2.npy" % (t, f)))
 for n in names:
     assert np.array_equal(np.load("%s/ln/gray8.png/%s.npy" % (t, n)), np.load("%s/l1/%s.npy" % (t, n))), n
+# --features --layer all: DIR/LAYER/NAME.npy, the same arrays; a conv layer's features: DIR/NAME.npy
+assert sorted(os.listdir(t + "/fall")) == sorted(names), sorted(os.listdir(t + "/fall"))
+for f in ("rgb8.png", "gray8.png"):
+    for n in names:
+        assert np.array_equal(np.load("%s/fall/%s/%s.npy" % (t, n, f)), np.load("%s/ln/%s/%s.npy" % (t, f, n))), (f, n)
+    assert np.array_equal(np.load("%s/fconv/%s.npy" % (t, f)), np.load("%s/lc/%s/block4_conv2.npy" % (t, f))), f
 EOF
 run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --batch 2 --maps "$T/lm" --npy "$T/ln" --layer all --skip-existing
 check "--skip-existing finds every layer's outputs: $(cat "$T/out")" grep -q "^2 images: 0 done, 0 failed, 2 skipped" "$T/out"
+rm "$T/fall/block5_pool/gray8.png.npy"
+run "$D/rgb8.png" "$D/gray8.png" "${COMMON[@]}" --features "$T/fall" --layer all --skip-existing
+check "--skip-existing with --features --layer all reruns the image missing its last layer: $(cat "$T/out")" \
+  grep -q "^2 images: 1 done, 0 failed, 1 skipped" "$T/out"
 
 # Grad-CAM over many images: each image's map into its subdirectory of --maps (equal to a one-image run's), the
 # classes in the JSONL; --skip-existing finds them.
@@ -226,7 +240,6 @@ check "the pipe and the directory left out: $(cat "$T/out")" grep -q "^2 images:
 expect 2 "two inputs are named 'rgb8.png'" "$D/rgb8.png" "$T/dup" --features "$T/fx"
 expect 2 "--repeat" "$D/rgb8.png" "$D/gray8.png" --repeat 3
 expect 2 "add one of them" "$D" --layer fc1
-expect 2 "name one layer" "$D" --features "$T/fx" --layer all
 expect 2 "in the classifier" "$D" --features "$T/fx" --layer fc2
 expect 2 "not one of: block1_pool" "$D" --features "$T/fx" --layer block6_pool
 expect 2 "--skip-existing needs an output" "$D" --skip-existing

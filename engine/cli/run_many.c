@@ -18,7 +18,7 @@
 
 /* -------------------------------------------------------------- outputs -- */
 
-enum { LAYER_BLOCK = 0, LAYER_DENSE = 1, LAYER_PREDICTIONS = 2, LAYER_CONV = 3 };
+enum { LAYER_BLOCK = 0, LAYER_DENSE = 1, LAYER_PREDICTIONS = 2, LAYER_CONV = 3, LAYER_ALL = 4 };
 
 typedef struct {
   const run_conf *c;
@@ -27,6 +27,7 @@ typedef struct {
   const char *features; /* --features DIR */
   int layer_kind, layer_block, layer_index; /* what --layer names for --features */
   const vgg_model *m;
+  int watching; /* the nets watch a layer or all (vgg_options.watch_layer): many_on_watch gets their maps */
   int ncam, cam_classes[RUN_GRADCAM_MAX];   /* Grad-CAM: the classes asked for (-k: the k-th most likely) */
   int cam_chosen[MAX_IMAGES][RUN_GRADCAM_MAX]; /* and those each image got */
   double layer_sec[MAX_IMAGES][VGG_MAX_LAYERS]; /* each image's share of its pass's layer times */
@@ -105,6 +106,13 @@ static void image_write(outputs *o, int k, int d, const char *file, const vgg_te
   else wrote(o, k, path);
 }
 
+/* --features: DIR/NAME.npy, or with --layer all DIR/LAYER/NAME.npy. */
+static void feature_path(const outputs *o, int k, const char *layer, char *out, size_t size) {
+  const char *name = o->items->v[o->b->idx[k]].name;
+  if (o->layer_kind == LAYER_ALL) snprintf(out, size, "%s/%s/%s.npy", o->features, layer, name);
+  else snprintf(out, size, "%s/%s.npy", o->features, name);
+}
+
 static void many_on_block(void *user, int image, int block, const vgg_tensor *t, double seconds) {
   lane *ln = user;
   outputs *o = ln->o;
@@ -125,9 +133,10 @@ static void many_on_block(void *user, int image, int block, const vgg_tensor *t,
   if (o->features && o->layer_kind == LAYER_BLOCK && o->layer_block == block) {
     char path[PBUF];
     const int64_t shape[4] = {t->n, t->h, t->w, t->c};
-    snprintf(path, sizeof path, "%s/%s.npy", o->features, it->name);
+    feature_path(o, k, NULL, path, sizeof path);
     write_npy(o, k, path, t->data, shape, 4);
   }
+  (void)it;
   ln->out_sec += cli_now() - t0;
 }
 
@@ -140,10 +149,10 @@ static void many_on_watch(void *user, int image, int layer, const vgg_tensor *t)
   const vgg_layer *l = vgg_model_layer(o->m, layer);
   const double t0 = cli_now();
   char file[64];
-  if (o->features && o->layer_kind == LAYER_CONV && layer == o->layer_index) {
+  if (o->features && (o->layer_kind == LAYER_ALL || (o->layer_kind == LAYER_CONV && layer == o->layer_index))) {
     char path[PBUF];
     const int64_t shape[4] = {1, t->h, t->w, t->c};
-    snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
+    feature_path(o, k, l->name, path, sizeof path);
     write_npy(o, k, path, t->data, shape, 4);
   }
   if (o->c->layer == VGG_WATCH_ALL || o->c->layer == layer)
@@ -164,13 +173,15 @@ static void many_on_dense(void *user, int layer, const vgg_tensor *t) {
   lane *ln = user;
   outputs *o = ln->o;
   const int npy = o->c->npy && (o->c->layer == VGG_WATCH_ALL || o->c->layer == layer);
-  const int feat = o->features && o->layer_kind == LAYER_DENSE && layer == o->layer_index;
+  /* (predictions: the probabilities, written after the pass) */
+  const int feat = o->features && ((o->layer_kind == LAYER_DENSE && layer == o->layer_index) ||
+                                   (o->layer_kind == LAYER_ALL && layer < vgg_model_num_layers(o->m) - 1));
   for (int k = ln->base; k < ln->base + t->n && (npy || feat); k++) {
     const vgg_tensor one = {1, 1, 1, t->c, t->data + (size_t)(k - ln->base) * t->c};
     if (feat) {
       char path[PBUF];
       const int64_t shape[2] = {1, t->c};
-      snprintf(path, sizeof path, "%s/%s.npy", o->features, o->items->v[o->b->idx[k]].name);
+      feature_path(o, k, vgg_model_layer(o->m, layer)->name, path, sizeof path);
       write_npy(o, k, path, one.data, shape, 2);
     }
     if (npy) {
@@ -235,7 +246,7 @@ static void *lane_main(void *arg) {
   outputs *o = ln->o;
   const size_t img = (size_t)ln->S * ln->S * 3;
   const vgg_tensor x = {ln->n, ln->S, ln->S, 3, (float *)ln->x + ln->base * img};
-  ln->s = o->c->eo.watch_layer ? vgg_net_watch(ln->net, many_on_watch, ln, &ln->err) : VGG_OK;
+  ln->s = o->watching ? vgg_net_watch(ln->net, many_on_watch, ln, &ln->err) : VGG_OK;
   if (!ln->s)
     ln->s = o->ncam ? lane_gradcam(ln, &x)
                     : vgg_net_forward_all(ln->net, &x, many_on_block, many_on_dense, ln, NULL, ln->probs, &ln->err);
@@ -297,6 +308,10 @@ static void progress_clear(const progress *p) {
 
 static int layer_parse(const run_conf *c, const char *name, outputs *o) {
   static const char *const dense[] = {"fc1", "fc2", "predictions", NULL};
+  if (!strcmp(name, "all")) {
+    o->layer_kind = LAYER_ALL;
+    return 0;
+  }
   if (!strncmp(name, "block", 5) && name[5] >= '1' && name[5] <= '5' && !strcmp(name + 6, "_pool")) {
     o->layer_kind = LAYER_BLOCK, o->layer_block = name[5] - '0';
     return 0;
@@ -350,8 +365,8 @@ static int has_output(const char *dir, const char *name, const char *file) {
 
 /* Whether every output of it is there (the last of each kind written: the files are written atomically); the
  * directories they would be in are swept of what a killed run left. */
-static int outputs_exist(const run_conf *c, const vgg_model *m, const char *features, const char *jsonl,
-                         const item *it) {
+static int outputs_exist(const run_conf *c, const vgg_model *m, const char *features, int feature_all,
+                         const char *jsonl, const item *it) {
   char path[PBUF], last[64];
   struct stat sb;
   const char *const dirs[] = {c->maps, c->npy, c->report};
@@ -360,9 +375,14 @@ static int outputs_exist(const run_conf *c, const vgg_model *m, const char *feat
       vgg_sweep_stale_temporaries(path);
   if (features) vgg_sweep_stale_temporaries(features);
   if (jsonl && !it->line) return 0;
-  if (features && (snprintf(path, sizeof path, "%s/%s.npy", features, it->name), stat(path, &sb) != 0)) return 0;
+  const int nl = vgg_model_num_layers(m);
+  if (features && (feature_all ? snprintf(path, sizeof path, "%s/%s/%s.npy", features, vgg_model_layer(m, nl - 1)->name,
+                                          it->name)
+                               : snprintf(path, sizeof path, "%s/%s.npy", features, it->name),
+                   stat(path, &sb) != 0))
+    return 0;
   /* --layer: that layer's files (all: the last layer's); else block 5's */
-  const int nl = vgg_model_num_layers(m), li = c->layer == VGG_WATCH_ALL ? nl - 1 : c->layer;
+  const int li = c->layer == VGG_WATCH_ALL ? nl - 1 : c->layer;
   const vgg_layer *l = li > 0 ? vgg_model_layer(m, li) : NULL;
   const int dense = l && l->kind == VGG_LAYER_DENSE;
   if (c->maps) {
@@ -448,10 +468,6 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   o->items = &items;
   o->features = features;
   rc = EXIT_USAGE;
-  if (features && layer && !strcmp(layer, "all")) {
-    cli_error("run", "--features writes one array per image: name one layer (every layer: --npy DIR --layer all)");
-    goto done;
-  }
   if ((rc = layer_parse(c, features && layer ? layer : "block5_pool", o))) goto done;
   vgg_error err;
   const int S = c->io.size;
@@ -500,7 +516,7 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   }
   for (int i = 0; i < items.n; i++)
     for (int k = 0; k < 4; k++)
-      if (dirs[k] && strlen(dirs[k]) + strlen(items.v[i].name) + 16 >= 4096) {
+      if (dirs[k] && strlen(dirs[k]) + strlen(items.v[i].name) + 32 >= 4096) { /* room for a layer's name */
         cli_error("run", "--%s %s: the path of %s's output would be longer than 4096 bytes", flags[k], dirs[k],
                   items.v[i].name);
         rc = EXIT_USAGE;
@@ -514,6 +530,15 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   rc = EXIT_FAIL;
   for (int k = 0; k < 4; k++)
     if (dirs[k] && cli_prepare_dir("run", flags[k], dirs[k], &made[k])) goto done;
+  for (int i = 1; o->layer_kind == LAYER_ALL && i < vgg_model_num_layers(model); i++) { /* DIR/LAYER/ */
+    const vgg_layer *l = vgg_model_layer(model, i);
+    char ldir[PBUF];
+    snprintf(ldir, sizeof ldir, "%s/%s", features, l->name);
+    if (l->kind != VGG_LAYER_FLATTEN && mkdir(ldir, 0777) != 0 && errno != EEXIST) {
+      cli_error("run", "--features %s: cannot create directory %s: %s", features, ldir, strerror(errno));
+      goto done;
+    }
+  }
   if (jsonl) {
     vgg_error te;
     if (vgg_output_target(jsonl, jfinal, sizeof jfinal - 5, &jsonl_in_place, &te)) { /* room for .part */
@@ -532,7 +557,8 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
     qsort(sorted_keys, (size_t)items.n, sizeof *sorted_keys, cmp_done_key);
     if (jsonl && !jsonl_in_place)
       read_done_lines(jfinal, &items, sorted_keys), read_done_lines(jpart, &items, sorted_keys);
-    for (int i = 0; i < items.n; i++) items.v[i].skip = outputs_exist(c, model, features, jsonl, &items.v[i]);
+    for (int i = 0; i < items.n; i++)
+      items.v[i].skip = outputs_exist(c, model, features, o->layer_kind == LAYER_ALL, jsonl, &items.v[i]);
   }
   if (jsonl && !(jf = jsonl_in_place ? fopen(jpart, "w") : vgg_open_new(jpart, 0))) {
     cli_error("run", "--jsonl %s: cannot write %s: %s", jsonl, jpart,
@@ -543,6 +569,8 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
   if (items.n < 2) lanes = 1;
   run_conf oc = *c; /* --features of a conv layer: nets that write its map whole and hand it out */
   if (o->layer_kind == LAYER_CONV && !oc.eo.watch_layer) oc.eo.watch_layer = o->layer_index;
+  if (o->layer_kind == LAYER_ALL) oc.eo.watch_layer = VGG_WATCH_ALL;
+  o->watching = oc.eo.watch_layer != 0;
   /* Grad-CAM: the class asked for, then the top 3 for the report's pages. */
   if (c->gradcam) o->cam_classes[o->ncam++] = c->gradcam_class;
   for (int k = 1; k <= 3 && c->gradcam_layer && c->report; k++) o->cam_classes[o->ncam++] = -k;
@@ -610,11 +638,11 @@ int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int 
           fatal = 1;
         }
       if (fatal) break;
-      if (features && o->layer_kind == LAYER_PREDICTIONS)
+      if (features && (o->layer_kind == LAYER_PREDICTIONS || (o->layer_kind == LAYER_ALL && c->top)))
         for (int j = 0; j < b->n; j++) {
           char path[PBUF];
           const int64_t shape[2] = {1, 1000};
-          snprintf(path, sizeof path, "%s/%s.npy", features, items.v[b->idx[j]].name);
+          feature_path(o, j, "predictions", path, sizeof path);
           write_npy(o, j, path, probs + (size_t)j * 1000, shape, 2);
         }
     }
@@ -734,6 +762,12 @@ done:
     pthread_cond_broadcast(&d.cv);
     pthread_mutex_unlock(&d.mu);
   }
+  if (rc == EXIT_FAIL && made[0] && o->layer_kind == LAYER_ALL && model) /* --features' layer directories */
+    for (int i = 1; i < vgg_model_num_layers(model); i++) {
+      char ldir[PBUF];
+      snprintf(ldir, sizeof ldir, "%s/%s", features, vgg_model_layer(model, i)->name);
+      rmdir(ldir);
+    }
   if (rc == EXIT_FAIL) /* directories this run made and left empty */
     for (int k = 0; k < 4; k++)
       if (made[k]) rmdir(dirs[k]);
