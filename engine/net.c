@@ -226,6 +226,10 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
   if ((nq && !(net->qbuf = vgg_alloc(nq, 1))) || (nd && !(net->deq = vgg_alloc(nd, sizeof(float)))) ||
       (net->qtmp_stride && !(net->qtmp = vgg_alloc((size_t)VGG_GROUP * net->qtmp_stride, sizeof(float)))))
     return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for int8 activations");
+  /* Touched now, not in the first pass: their pages' first faults are part of making the net. */
+  if (net->qbuf) memset(net->qbuf, 0, nq);
+  if (net->deq) memset(net->deq, 0, nd * sizeof(float));
+  if (net->qtmp) memset(net->qtmp, 0, (size_t)VGG_GROUP * net->qtmp_stride * sizeof(float));
   if (net->scratch_floats) {
     net->scratch_floats = (net->scratch_floats + 15) & ~(size_t)15; /* each thread's on its own cache lines */
     if (!(net->scratch = vgg_alloc(net->scratch_floats * (size_t)net->threads, sizeof(float))))
