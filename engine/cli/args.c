@@ -153,53 +153,49 @@ int opt_arch(const char *cmd, const opt *opts, vgg_arch *out) {
 }
 
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
-  memset(out, 0, sizeof *out);
-  out->isa = -1;
-  out->threads = 0;
-  out->algo = VGG_ALGO_AUTO;
-  const char *const *algos = vgg_algo_names();
-  int algo = 0;
-  for (const opt *o = opts; o->name; o++)
-    if (!strcmp(o->name, "algo")) {
-      if (opt_choice(cmd, opts, "algo", algos, &algo)) return EXIT_USAGE;
-      out->algo = (vgg_algo)algo;
+  vgg_options_init(out);
+  /* Each option of the list that the command takes; --isa and --threads fall back on their variables. */
+  for (const char *const *n = vgg_option_names(); *n; n++) {
+    int taken = 0;
+    for (const opt *o = opts; o->name; o++) taken |= !strcmp(o->name, *n);
+    if (!taken) continue;
+    const char *v = opt_get(opts, *n);
+    char src[64];
+    snprintf(src, sizeof src, "--%s", *n);
+    if (!v && (!strcmp(*n, "isa") || !strcmp(*n, "threads"))) {
+      const char *env = getenv(!strcmp(*n, "isa") ? "VGGSIMD_ISA" : "VGGSIMD_THREADS");
+      if (env && *env) v = env, snprintf(src, sizeof src, "%s", !strcmp(*n, "isa") ? "VGGSIMD_ISA" : "VGGSIMD_THREADS");
     }
-  int prec = 0;
-  for (const opt *o = opts; o->name; o++)
-    if (!strcmp(o->name, "precision")) {
-      if (opt_choice(cmd, opts, "precision", vgg_precision_names(), &prec)) return EXIT_USAGE;
-      out->precision = (vgg_precision)prec;
-    }
-  const char *isa = opt_get(opts, "isa");
-  const char *src = "--isa";
-  if (!isa && (isa = getenv("VGGSIMD_ISA")) && *isa) src = "VGGSIMD_ISA";
-  if (isa && *isa && strcmp(isa, "auto") != 0) {
-    int l = vgg_level_parse(isa);
-    if (l < 0) {
-      char list[128] = "auto";
-      for (int i = 0; i < VGG_LEVEL_COUNT; i++) snprintf(list + strlen(list), sizeof list - strlen(list), ", %s", vgg_level_name(i));
-      cli_error(cmd, "%s '%s' is not one of: %s", src, isa, list);
+    vgg_error err;
+    if (v && vgg_options_set(out, *n, v, &err)) {
+      cli_error(cmd, "%s %s", src, err.msg);
       return EXIT_USAGE;
     }
-    if (!vgg_level_usable(l)) {
-      cli_error(cmd, "%s '%s' is not available %s (best here: %s)", src, isa,
-                vgg_level_compiled(l) ? "on this CPU" : "in this build", vgg_level_name(vgg_level_best()));
-      return EXIT_USAGE;
-    }
-    out->isa = l;
-  }
-  const char *th = opt_get(opts, "threads");
-  src = "--threads";
-  if (!th && (th = getenv("VGGSIMD_THREADS")) && *th) src = "VGGSIMD_THREADS";
-  if (th && *th) {
-    long n;
-    if (parse_long(th, &n) || n < 1 || n > 1024) {
-      cli_error(cmd, "%s '%s' is not a whole number from 1 to 1024", src, th);
-      return EXIT_USAGE;
-    }
-    out->threads = (int)n;
   }
   return 0;
+}
+
+void cli_print_options(const opt *opts) {
+  for (const char *const *n = vgg_option_names(); *n; n++)
+    for (const opt *o = opts; o->name; o++) {
+      if (strcmp(o->name, *n)) continue;
+      char head[32];
+      snprintf(head, sizeof head, "--%s %s", *n, vgg_option_metavar(*n));
+      /* the help text folded at 110 columns, continuation lines under its start */
+      const char *h = vgg_option_help(*n);
+      printf("  %-16s ", head);
+      for (int col = 19; *h;) {
+        const char *sp = strchr(h, ' ');
+        const int w = sp ? (int)(sp - h) : (int)strlen(h);
+        if (col > 19 && col + 1 + w > 110) printf("\n%19s", ""), col = 19;
+        else if (col > 19) putchar(' '), col++;
+        printf("%.*s", w, h);
+        col += w;
+        h += w + (sp ? 1 : 0);
+      }
+      if (!strcmp(*n, "isa") || !strcmp(*n, "threads")) printf("; env VGGSIMD_%s", !strcmp(*n, "isa") ? "ISA" : "THREADS");
+      printf("\n");
+    }
 }
 
 int cli_prepare_dir(const char *cmd, const char *flag, const char *dir, int *created) {

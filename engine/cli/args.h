@@ -31,6 +31,8 @@ int opt_arch(const char *cmd, const opt *opts, vgg_arch *out);
 /* --isa and VGGSIMD_ISA ("auto" -> -1), --threads and VGGSIMD_THREADS (0 -> online cores),
  * and --algo and --precision when the command has them. */
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out);
+/* The help lines of the engine options (VGG_OPTIONS) that opts holds, in the list's order. */
+void cli_print_options(const opt *opts);
 
 /* Creates dir if missing (*created = 1); it must end up a writable directory.  Prints the error
  * ("vggsimd CMD: --FLAG DIR: ...") and returns EXIT_FAIL otherwise. */

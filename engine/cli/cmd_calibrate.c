@@ -19,22 +19,21 @@ static const char help[] =
     "  --size N         resize to N x N (default 224)\n"
     "  --resize MODE    torchvision | keras | direct | crop (as run; default: torchvision for torchvision\n"
     "                   weights, keras otherwise)\n"
-    "  --preproc MODE   caffe | torch (default: torch for torchvision weights, caffe otherwise)\n"
-    "  --isa LEVEL      " VGG_LEVEL_CHOICES " (env VGGSIMD_ISA)\n"
-    "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n";
+    "  --preproc MODE   caffe | torch (default: torch for torchvision weights, caffe otherwise)\n";
 
 int cmd_calibrate(int argc, char **argv) {
-  for (int i = 2; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(help, stdout);
-      return 0;
-    }
   /* -o is the one short option: spelled out before parsing. */
   for (int i = 2; i < argc; i++)
     if (!strcmp(argv[i], "-o")) argv[i] = (char *)"--output";
   opt opts[] = {{"output", OPT_VALUE}, {"weights", OPT_VALUE}, {"seed", OPT_VALUE},  {"arch", OPT_VALUE},
                 {"size", OPT_VALUE},   {"resize", OPT_VALUE},  {"preproc", OPT_VALUE}, {"isa", OPT_VALUE},
                 {"threads", OPT_VALUE}, {0}};
+  for (int i = 2; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help, stdout);
+      cli_print_options(opts);
+      return 0;
+    }
   const char **pos = calloc((size_t)argc + 1, sizeof *pos);
   if (!pos) {
     cli_error("calibrate", "out of memory");

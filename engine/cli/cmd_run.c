@@ -42,13 +42,10 @@ static const char help[] =
     "                   Keras name (block3_conv3: after its ReLU; block3_pool; fc1, fc2, predictions: .npy only)\n"
     "                   or all (every layer; --features then writes DIR/LAYER/NAME.npy); --features'\n"
     "                   default: block5_pool\n"
-    "  --isa LEVEL      " VGG_LEVEL_CHOICES " (env VGGSIMD_ISA)\n"
-    "  --algo ALGO      auto (per layer the fastest of direct and Winograd F(2x2)/F(4x4)/F(6x6) within 1e-5\n"
-    "                   of float64, measured) | fast (the fastest within 1e-4) | direct | wino2 | wino4 | wino6\n"
-    "  --threads N      worker threads (env VGGSIMD_THREADS; default: online cores)\n"
-    "  --precision P    f32 (default) | int8: u8 activations x s8 weights on every conv after the first\n"
-    "                   (VNNI, i8mm or dotprod) | bf16: Winograd F(2x2) with bfloat16 GEMMs (AVX512-BF16,\n"
-    "                   Arm bf16) on every conv after the first; error and speed: docs/precision.md\n"
+    ;
+/* (the engine options: cli_print_options) */
+static const char help_tail[] =
+    "                   error and speed of int8 and bf16: docs/precision.md\n"
     "  --ranges FILE    int8 activation ranges from `vggsimd calibrate`; without it int8 calibrates on the\n"
     "                   bundled photo first and says so\n"
     "  --gradcam        Grad-CAM (needs the classifier and --maps DIR): where in the picture the network found\n"
@@ -451,11 +448,6 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
 }
 
 int cmd_run(int argc, char **argv) {
-  for (int i = 2; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(help, stdout);
-      return 0;
-    }
   opt opts[] = {{"weights", OPT_VALUE},    {"seed", OPT_VALUE},        {"arch", OPT_VALUE},    {"top", OPT_FLAG},
                 {"top5", OPT_FLAG},        {"size", OPT_VALUE},        {"resize", OPT_VALUE},  {"preproc", OPT_VALUE},
                 {"maps", OPT_VALUE},       {"npy", OPT_VALUE},         {"isa", OPT_VALUE},     {"threads", OPT_VALUE},
@@ -464,6 +456,13 @@ int cmd_run(int argc, char **argv) {
                 {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {"report", OPT_VALUE},
                 {"lanes", OPT_VALUE},      {"precision", OPT_VALUE},   {"ranges", OPT_VALUE},  {"gradcam", OPT_FLAG},
                 {"gradcam-class", OPT_VALUE}, {"gradcam-layer", OPT_VALUE}, {0}};
+  for (int i = 2; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help, stdout);
+      cli_print_options(opts);
+      fputs(help_tail, stdout);
+      return 0;
+    }
   const char **pos = calloc((size_t)argc + 1, sizeof *pos);
   if (!pos) {
     cli_error("run", "out of memory");

@@ -291,6 +291,32 @@ typedef struct {
                                pass); needs the classifier, float32 or bf16 */
 } vgg_options;
 
+/* X(name, metavar, help): the options a user sets by name (the command line's --name, the Python package's
+ * keyword, the Dask driver's flag), each read from text by vgg_options_set; the one place an option is
+ * declared for every front end. */
+#define VGG_OPTIONS(X)                                                                                          \
+  X(isa, "LEVEL", "the kernel level: auto (the best this CPU has) or one it has")                              \
+  X(threads, "N", "worker threads, 1 to 1024 (default: online cores)")                                        \
+  X(algo, "ALGO",                                                                                               \
+    "auto (per layer the fastest of direct and Winograd F(2x2)/F(4x4)/F(6x6) within 1e-5 of float64, "          \
+    "measured) | fast (the fastest within 1e-4) | direct | wino2 | wino4 | wino6")                              \
+  X(precision, "P",                                                                                             \
+    "f32 (default) | int8: u8 activations x s8 weights on every conv after the first (VNNI, i8mm or dotprod) | " \
+    "bf16: Winograd F(2x2) with bfloat16 GEMMs (AVX512-BF16, Arm bf16) on every conv after the first")
+
+/* o's defaults: the best level, online cores, auto, f32, nothing watched. */
+void vgg_options_init(vgg_options *o);
+/* Sets option `name` (a VGG_OPTIONS name) of o from its text ("auto", "2", "wino4", "int8").  VGG_ERR_ARG with a
+ * message that a front end prefixes with the option's spelling: "'avx9' is not one of: auto, scalar, ...",
+ * "'avx512' is not available on this CPU (best here: avx2)", "'0' is not a whole number from 1 to 1024". */
+vgg_status vgg_options_set(vgg_options *o, const char *name, const char *value, vgg_error *err);
+/* The options' names, metavars and help texts in list order, NULL-terminated; an option's choices
+ * (NULL-terminated; NULL for a number). */
+const char *const *vgg_option_names(void);
+const char *vgg_option_metavar(const char *name);
+const char *vgg_option_help(const char *name);
+const char *const *vgg_option_choices(const char *name);
+
 typedef struct vgg_net vgg_net;
 
 /* Packs the weights for the chosen kernels, on the net's threads, and touches

@@ -97,11 +97,22 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
     return -1;
   }
-  const char *const *algos = vgg_algo_names();
-  const int a = choice("arch", arch, vgg_arch_names()), al = a < 0 ? -1 : choice("algo", algo, algos);
-  const int pr = al < 0 ? -1 : choice("precision", precision, vgg_precision_names());
-  if (a < 0 || al < 0 || pr < 0 || (pr == VGG_PRECISION_INT8) != (ranges_obj != NULL)) {
-    if (a >= 0 && al >= 0 && pr >= 0)
+  /* The engine options by name, as the command line reads them (VGG_OPTIONS). */
+  vgg_options o;
+  vgg_options_init(&o);
+  const char *const given[][2] = {{"isa", isa}, {"algo", algo}, {"precision", precision}};
+  const int a = choice("arch", arch, vgg_arch_names());
+  int bad = a < 0;
+  for (int i = 0; i < 3 && !bad; i++) {
+    vgg_error oe;
+    if (given[i][1] && vgg_options_set(&o, given[i][0], given[i][1], &oe)) {
+      PyErr_Format(PyExc_ValueError, "%s %s", given[i][0], oe.msg);
+      bad = 1;
+    }
+  }
+  const int pr = (int)o.precision;
+  if (bad || (pr == VGG_PRECISION_INT8) != (ranges_obj != NULL)) {
+    if (!bad)
       PyErr_SetString(PyExc_ValueError, ranges_obj ? "ranges applies to precision='int8'"
                                                    : "precision='int8' needs ranges= (a ranges file or calibrate()'s values)");
     Py_XDECREF(ranges_seq);
@@ -122,18 +133,10 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     Py_DECREF(ranges_seq);
   }
   /* The conv kernels stay with the weights: layer_output makes more nets from them. */
-  vgg_options o = {-1, threads, (vgg_algo)al, 0, (vgg_precision)pr, ranges_obj ? rg : NULL, 0};
+  o.threads = threads, o.ranges = ranges_obj ? rg : NULL;
   if (threads < 0 || threads > 1024) {
     PyErr_Format(PyExc_ValueError, "threads %d is not from 1 to 1024 (or None: online cores)", threads);
     return -1;
-  }
-  if (isa && strcmp(isa, "auto") != 0) {
-    o.isa = vgg_level_parse(isa);
-    if (o.isa < 0 || !vgg_level_usable(o.isa)) {
-      PyErr_Format(PyExc_ValueError, "isa '%s' is not %s (best here: %s)", isa,
-                   o.isa < 0 ? "a known level" : "available on this CPU and build", vgg_level_name(vgg_level_best()));
-      return -1;
-    }
   }
   vgg_error err;
   vgg_status s = VGG_OK;
@@ -848,6 +851,26 @@ static PyMethodDef module_methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_vggsimd", "vggsimd engine binding", -1, module_methods,
                                     NULL, NULL, NULL, NULL};
 
+/* ((name, metavar, help, choices or None), ...): the engine options of VGG_OPTIONS, for the Dask driver's
+ * flags. */
+static PyObject *options_tuple(void) {
+  const char *const *n = vgg_option_names();
+  Py_ssize_t k = 0;
+  while (n[k]) k++;
+  PyObject *t = PyTuple_New(k);
+  for (Py_ssize_t i = 0; t && i < k; i++) {
+    const char *const *ch = vgg_option_choices(n[i]);
+    PyObject *c = ch ? names_tuple(ch) : (Py_INCREF(Py_None), Py_None);
+    PyObject *row = c ? Py_BuildValue("(sssN)", n[i], vgg_option_metavar(n[i]), vgg_option_help(n[i]), c) : NULL;
+    if (!row) {
+      Py_DECREF(t);
+      return NULL;
+    }
+    PyTuple_SET_ITEM(t, i, row);
+  }
+  return t;
+}
+
 PyMODINIT_FUNC PyInit__vggsimd(void) {
   import_array();
   if (PyType_Ready(&NetType) < 0) return NULL;
@@ -855,9 +878,9 @@ PyMODINIT_FUNC PyInit__vggsimd(void) {
   if (!m) return NULL;
   Py_INCREF(&NetType);
   PyObject *lists[] = {names_tuple(vgg_resize_names()), names_tuple(vgg_algo_names()),
-                       names_tuple(vgg_precision_names()), names_tuple(vgg_arch_names())};
-  static const char *const list_names[] = {"RESIZE_MODES", "ALGOS", "PRECISIONS", "ARCHS"};
-  for (int i = 0; i < 4; i++)
+                       names_tuple(vgg_precision_names()), names_tuple(vgg_arch_names()), options_tuple()};
+  static const char *const list_names[] = {"RESIZE_MODES", "ALGOS", "PRECISIONS", "ARCHS", "OPTIONS"};
+  for (int i = 0; i < 5; i++)
     if (!lists[i] || PyModule_AddObject(m, list_names[i], lists[i]) < 0) {
       Py_XDECREF(lists[i]);
       Py_DECREF(m);

@@ -84,14 +84,22 @@ def expand_inputs(inputs):
     return out
 
 
+# The engine's options (vggsimd.h's VGG_OPTIONS) but the threads, which are --engine-threads here (per worker).
+ENGINE_OPTIONS = tuple(o for o in vggsimd._vggsimd.OPTIONS if o[0] != "threads")
+
+
+def _engine(d):
+    """The engine options set in d (a configuration or the parsed flags), by name."""
+    return {o[0]: d[o[0]] for o in ENGINE_OPTIONS if d.get(o[0]) is not None}
+
+
 def _model(cfg):
     key = tuple(sorted(cfg.items()))
     m = _models.get(key)
     if m is None:
         m = _models[key] = vggsimd.Model(cfg["arch"], weights=cfg["weights"], include_top=cfg["top"],
                                          input_shape=(cfg["size"], cfg["size"], 3), seed=cfg["seed"],
-                                         threads=cfg["threads"], algo=cfg["algo"], isa=cfg.get("isa"),
-                                         precision=cfg.get("precision", "f32"), ranges=cfg.get("ranges"))
+                                         threads=cfg["threads"], ranges=cfg.get("ranges"), **_engine(cfg))
     return m
 
 
@@ -312,10 +320,9 @@ def main(argv=None):
                     help="default: torchvision for torchvision weights, keras otherwise (as the CLI)")
     ap.add_argument("--preproc", "--preprocess", dest="preprocess", choices=("caffe", "torch"),
                     help="default: torch for torchvision weights")
-    ap.add_argument("--precision", default="f32", choices=vggsimd._vggsimd.PRECISIONS)
     ap.add_argument("--ranges", help="int8 activation ranges (vggsimd calibrate)")
-    ap.add_argument("--isa", help="kernel level (default: the best this CPU has)")
-    ap.add_argument("--algo", default="auto", choices=vggsimd._vggsimd.ALGOS)
+    for name, metavar, text, choices in ENGINE_OPTIONS:  # the engine's options, as `vggsimd run` takes them
+        ap.add_argument("--" + name, metavar=metavar, help=text, choices=choices)
     ap.add_argument("--skip-existing", action="store_true",
                     help="resume: partitions an earlier run finished for the same images are not run again")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -342,8 +349,7 @@ def main(argv=None):
             raise ValueError("no images to run")
         # The client checks the configuration once, so a bad one fails here rather than on every worker.
         vggsimd.Model(a.arch, weights=a.weights, include_top=top, input_shape=(a.size, a.size, 3), seed=a.seed,
-                      threads=min(a.engine_threads, 2), algo=a.algo, isa=a.isa, precision=a.precision,
-                      ranges=a.ranges)
+                      threads=min(a.engine_threads, 2), ranges=a.ranges, **_engine(vars(a)))
     except (ValueError, OSError) as e:
         print("%s: %s" % (prog, e), file=sys.stderr)
         return 2
@@ -356,7 +362,7 @@ def main(argv=None):
         return 1
     cfg = dict(arch=a.arch, weights=os.path.abspath(a.weights) if a.weights else None, top=top, seed=a.seed,
                size=a.size, resize=a.resize, preprocess=a.preprocess, layer=a.layer, threads=a.engine_threads,
-               algo=a.algo, isa=a.isa, precision=a.precision, ranges=os.path.abspath(a.ranges) if a.ranges else None)
+               ranges=os.path.abspath(a.ranges) if a.ranges else None, **_engine(vars(a)))
     from distributed import Client, LocalCluster
 
     out = os.path.abspath(a.out)
