@@ -28,21 +28,24 @@ static int find(const char *name) {
 }
 
 const char *const *vgg_option_names(void) { return names; }
-const char *vgg_option_metavar(const char *name) { return find(name) < 0 ? NULL : metavars[find(name)]; }
-const char *vgg_option_help(const char *name) { return find(name) < 0 ? NULL : helps[find(name)]; }
-
-/* "auto" and every level, built in or not (a level this CPU lacks is refused by name, not as unknown). */
-static const char *const *isa_choices(void) {
-  static const char *list[VGG_LEVEL_COUNT + 2];
-  if (!list[0]) {
-    for (int i = 0; i < VGG_LEVEL_COUNT; i++) list[i + 1] = vgg_level_name(i);
-    list[0] = "auto";
-  }
-  return list;
+const char *vgg_option_metavar(const char *name) {
+  const int i = find(name);
+  return i < 0 ? NULL : metavars[i];
+}
+const char *vgg_option_help(const char *name) {
+  const int i = find(name);
+  return i < 0 ? NULL : helps[i];
 }
 
+/* "auto" and every level, built in or not (a level this CPU lacks is refused by name, not as unknown). */
+static const char *const isa_choices[] = {"auto",
+#define VGG_X_LEVEL_NAME(id, name, needs) #name,
+                                          VGG_LEVELS(VGG_X_LEVEL_NAME)
+#undef VGG_X_LEVEL_NAME
+                                              NULL};
+
 const char *const *vgg_option_choices(const char *name) {
-  if (!strcmp(name, "isa")) return isa_choices();
+  if (!strcmp(name, "isa")) return isa_choices;
   if (!strcmp(name, "algo")) return vgg_algo_names();
   if (!strcmp(name, "precision")) return vgg_precision_names();
   return NULL;
