@@ -120,7 +120,6 @@ static void many_on_block(void *user, int image, int block, const vgg_tensor *t,
   o->ms[k] += seconds * 1e3;
   ln->shapes[block][0] = t->n, ln->shapes[block][1] = t->h, ln->shapes[block][2] = t->w, ln->shapes[block][3] = t->c;
   o->block_ms[k][block] = seconds * 1e3;
-  const item *it = &o->items->v[o->b->idx[k]];
   const double t0 = cli_now();
   char file[32];
   /* --maps and --report: blockN.png; --npy: blockN.npy (with --layer, that layer instead: many_on_watch). */
@@ -136,7 +135,6 @@ static void many_on_block(void *user, int image, int block, const vgg_tensor *t,
     feature_path(o, k, NULL, path, sizeof path);
     write_npy(o, k, path, t->data, shape, 4);
   }
-  (void)it;
   ln->out_sec += cli_now() - t0;
 }
 
