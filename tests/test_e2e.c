@@ -146,9 +146,11 @@ static void golden_all_levels(void **s) {
    static const vgg_algo algos[] = {VGG_ALGO_DIRECT, VGG_ALGO_AUTO, VGG_ALGO_FAST, VGG_ALGO_WINO2, VGG_ALGO_WINO4, VGG_ALGO_WINO6};
    for (int ai = 0; ai < (int)(sizeof algos / sizeof algos[0]); ai++) {
     const int same = tu_same_plan_as(m, isa, algos, ai);
-    if (isa == VGG_LEVEL_SCALAR && ai > 0 && same < 0 && getenv("VGGSIMD_EMULATED")) {
-      /* The scalar Winograd is plain C, checked by the native build; under emulation it takes minutes. */
-      print_message("[  SKIP    ] scalar --algo %s under emulation (checked natively)\n", vgg_algo_names()[algos[ai]]);
+    if (isa == VGG_LEVEL_SCALAR && ai > 0 && same < 0 && (getenv("VGGSIMD_EMULATED") || getenv("VGGSIMD_SANITIZED"))) {
+      /* The scalar Winograd is plain C, checked by the native build (and at small sizes by test_winograd under
+       * the sanitizers); at 224x224 under emulation or the sanitizers it takes minutes. */
+      print_message("[  SKIP    ] scalar --algo %s under emulation or the sanitizers (checked natively)\n",
+                    vgg_algo_names()[algos[ai]]);
       continue;
     }
     if (same >= 0) { /* the same net as one checked above (e.g. auto = direct at the scalar level) */
@@ -222,8 +224,10 @@ static void golden_low_precision(vgg_precision prec) {
       print_message("%-6s %s runs on the reference kernel here (checked at the scalar level)\n", vgg_level_name(isa), pname);
       continue;
     }
-    if (ref && getenv("VGGSIMD_EMULATED")) {
-      print_message("[  SKIP    ] %s %s reference under emulation: too slow (it is the scalar build's check)\n",
+    if (ref && (getenv("VGGSIMD_EMULATED") || getenv("VGGSIMD_SANITIZED"))) {
+      /* The reference at 224x224 takes minutes there; the native build checks it here, test_int8 and test_net
+       * at small sizes under the sanitizers. */
+      print_message("[  SKIP    ] %s %s reference under emulation or the sanitizers: too slow (checked natively)\n",
                     vgg_level_name(isa), pname);
       continue;
     }
