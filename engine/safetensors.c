@@ -343,6 +343,10 @@ fail:
   return s;
 }
 
+vgg_status st_open_any(const char *path, int with_data, st_file *sf, vgg_error *err) {
+  return vgg_is_hdf5(path) ? vgg_h5_open(path, with_data, sf, err) : st_open(path, sf, err);
+}
+
 void st_close(st_file *sf) {
   if (sf->map) munmap((void *)sf->map, (size_t)sf->file_size);
   free(sf->t);

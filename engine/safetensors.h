@@ -40,6 +40,16 @@ void st_release(const st_file *sf, const st_tensor *t, uint64_t first, uint64_t 
 /* Reads count values starting at element `first` of t as float32 (F16 and BF16 are widened). */
 vgg_status st_read(st_file *sf, const st_tensor *t, uint64_t first, size_t count, float *dst, vgg_error *err);
 
+/* Keras .h5 files (keras_h5.c): whether the file carries HDF5's signature, and its weights read into an st_file
+ * of tensors named "LAYER/kernel" and "LAYER/bias", mapped from memory (st_data, st_read and st_close work as on
+ * a safetensors file); without values (with_data 0) only names, types and shapes (st_data must not be used). */
+int vgg_is_hdf5(const char *path);
+vgg_status vgg_h5_open(const char *path, int with_data, st_file *sf, vgg_error *err);
+/* Seconds the HDF5 reading may take before it is stopped (default 120; the fuzzer lowers it). */
+extern int vgg_h5_time_limit;
+/* A weights file of either kind: vgg_h5_open for HDF5, st_open otherwise. */
+vgg_status st_open_any(const char *path, int with_data, st_file *sf, vgg_error *err);
+
 /* Writer: declare all tensors (F32), then write their data in the same order. */
 typedef struct {
   vgg_outfile out;

@@ -1,4 +1,4 @@
-/* Weights: seeded Glorot-uniform init, and safetensors load/save in
+/* Weights: seeded Glorot-uniform init, and safetensors load/save (and Keras .h5 load, keras_h5.c) in
  * torchvision or Keras naming, converted to and from the engine's layout.
  *
  *                 torchvision                    Keras                    engine
@@ -224,7 +224,7 @@ static vgg_status detect_naming(const st_file *sf, vgg_naming *naming, int *has_
 
 int vgg_weights_seeded(const char *path, uint64_t *seed) {
   st_file sf;
-  if (st_open(path, &sf, NULL)) return 0;
+  if (vgg_is_hdf5(path) || st_open(path, &sf, NULL)) return 0; /* only vggsimd init's files say so */
   char *end;
   errno = 0;
   const unsigned long long v = strtoull(sf.init_seed, &end, 10);
@@ -236,7 +236,7 @@ int vgg_weights_seeded(const char *path, uint64_t *seed) {
 
 vgg_status vgg_weights_probe(const char *path, vgg_naming *naming, int *has_top, vgg_error *err) {
   st_file sf;
-  vgg_status s = st_open(path, &sf, err);
+  vgg_status s = st_open_any(path, 0, &sf, err);
   if (s) return s;
   s = detect_naming(&sf, naming, has_top, err);
   st_close(&sf);
@@ -409,7 +409,7 @@ vgg_status vgg_weights_load(const vgg_model *m, const char *path, int threads, v
   *out = NULL;
   st_file *sf = calloc(1, sizeof *sf);
   if (!sf) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory");
-  vgg_status s = st_open(path, sf, err);
+  vgg_status s = st_open_any(path, 1, sf, err);
   if (s) {
     free(sf);
     return s;

@@ -3,33 +3,11 @@
 # usage: test_cli.sh path/to/vggsimd
 set -u
 BIN=${1:?usage: test_cli.sh path/to/vggsimd}
-# Under a cross build the binary runs through an emulator (qemu-aarch64).
-vgg() { ${VGGSIMD_EXE_WRAPPER:-} "$BIN" "$@"; }
 ROOT=${VGGSIMD_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 IMG=$ROOT/tests/data/img
 T=$(mktemp -d /tmp/vggsimd-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect CODE NEEDLE -- ARGS...: exit code, a one-line stderr containing NEEDLE.
-expect() {
-  local code=$1 needle=$2
-  shift 3
-  vgg "$@" >"$T/out" 2>"$T/err"
-  local rc=$? lines
-  lines=$(wc -l <"$T/err")
-  if [ "$rc" != "$code" ]; then bad "vggsimd $* -> exit $rc, want $code; stderr: $(cat "$T/err")"; return; fi
-  if [ "$code" != 0 ]; then
-    if [ "$lines" != 1 ]; then bad "vggsimd $* -> $lines stderr lines, want 1: $(cat "$T/err")"; return; fi
-    if ! grep -qF -- "$needle" "$T/err"; then bad "vggsimd $* -> stderr lacks '$needle': $(cat "$T/err")"; return; fi
-    if ! grep -q '^vggsimd' "$T/err"; then bad "vggsimd $* -> stderr does not start with 'vggsimd'"; return; fi
-  elif ! grep -qF -- "$needle" "$T/out"; then bad "vggsimd $* -> stdout lacks '$needle'"; return; fi
-  ok
-}
+. "$ROOT/tests/lib.sh"
 
 # Usage errors: exit 2.
 expect 2 "unknown command" -- bogus

@@ -103,9 +103,9 @@ class Model:
                  threads=None, algo="auto", precision="f32", ranges=None):
         if isinstance(weights, str) and weights == "imagenet" and not _os.path.exists(weights):
             raise ValueError("weights='imagenet': nothing is downloaded here.  Convert the ImageNet weights once: "
-                             "torchvision's vgg16 state dict with scripts/convert_torchvision.py, or Keras' "
-                             "vgg16_weights_tf_dim_ordering_tf_kernels.h5 with scripts/convert_keras.py, then "
-                             "pass weights='vgg16.safetensors'")
+                             "torchvision's vgg16 state dict with scripts/convert_torchvision.py and pass "
+                             "weights='vgg16.safetensors', or pass Keras' file as it is: "
+                             "weights='vgg16_weights_tf_dim_ordering_tf_kernels.h5'")
         weights = _file(weights, "weights")
         if not isinstance(ranges, (list, tuple)):
             ranges = _file(ranges, "ranges")
