@@ -344,18 +344,24 @@ fail:
 }
 
 vgg_status st_open_any(const char *path, int with_data, st_file *sf, vgg_error *err) {
-  return vgg_is_hdf5(path) ? vgg_h5_open(path, with_data, sf, err) : st_open(path, sf, err);
+  return vgg_is_hdf5(path) ? vgg_h5_open(path, with_data, sf, err)
+         : vgg_is_onnx(path) ? vgg_onnx_open(path, with_data, sf, err)
+                             : st_open(path, sf, err);
 }
 
 void st_close(st_file *sf) {
   if (sf->map) munmap((void *)sf->map, (size_t)sf->file_size);
+  if (sf->drop) sf->drop(sf->owner);
+  sf->drop = NULL;
   free(sf->t);
   sf->map = NULL;
   sf->t = NULL;
   sf->n = 0;
 }
 
-const unsigned char *st_data(const st_file *sf, const st_tensor *t) { return sf->map + sf->data_start + t->begin; }
+const unsigned char *st_data(const st_file *sf, const st_tensor *t) {
+  return t->data ? t->data : sf->map + sf->data_start + t->begin;
+}
 
 void st_release(const st_file *sf, const st_tensor *t, uint64_t first, uint64_t bytes) {
   const uintptr_t p = (uintptr_t)st_data(sf, t) + first;

@@ -17,6 +17,7 @@ typedef struct {
   int ndim;
   int64_t shape[8];
   uint64_t begin, end; /* within the data buffer */
+  const unsigned char *data; /* or, when set, the tensor's bytes are here (end - begin of them) */
 } st_tensor;
 
 typedef struct {
@@ -26,6 +27,8 @@ typedef struct {
   int n;
   st_tensor *t;
   char init_seed[24]; /* __metadata__'s "vggsimd_init_seed" (vggsimd init's weights), or "" */
+  void (*drop)(void *owner); /* called by st_close: what holds the tensors' own data (an unpacked ONNX model) */
+  void *owner;
 } st_file;
 
 /* Opens and validates the whole header. */
@@ -47,7 +50,12 @@ int vgg_is_hdf5(const char *path);
 vgg_status vgg_h5_open(const char *path, int with_data, st_file *sf, vgg_error *err);
 /* Seconds the HDF5 reading may take before it is stopped (default 120; the fuzzer lowers it). */
 extern int vgg_h5_time_limit;
-/* A weights file of either kind: vgg_h5_open for HDF5, st_open otherwise. */
+/* ONNX models (onnx.c): whether the file is one (the suffix .onnx, or a protobuf that starts as a ModelProto
+ * does), and its VGG graph's weights as an st_file of torchvision-named tensors (from the file's mapping, or
+ * transposed in memory); without values (with_data 0) names, types and shapes only. */
+int vgg_is_onnx(const char *path);
+vgg_status vgg_onnx_open(const char *path, int with_data, st_file *sf, vgg_error *err);
+/* A weights file of any kind: vgg_h5_open for HDF5, vgg_onnx_open for ONNX, st_open otherwise. */
 vgg_status st_open_any(const char *path, int with_data, st_file *sf, vgg_error *err);
 
 /* Writer: declare all tensors (F32), then write their data in the same order. */

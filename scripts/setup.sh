@@ -13,11 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturbojpeg0-dev libspng-dev libcmocka-dev libbenchmark-dev libdnnl-dev libhdf5-dev time qemu-user valgrind python3-dev python3-numpy"
+BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturbojpeg0-dev libspng-dev libcmocka-dev libbenchmark-dev libdnnl-dev libhdf5-dev libprotobuf-c-dev protobuf-c-compiler python3-onnx time qemu-user valgrind python3-dev python3-numpy"
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64 libstb-dev:arm64 libturbojpeg0-dev:arm64 libspng-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
 FUZZ_PKGS="clang libclang-rt-14-dev libomp-14-dev"
 BROWSER_PKGS="chromium"
-PY_PKGS="python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib python3-pytest python3-dask python3-distributed"
+PY_PKGS="python3-venv python3-mesonpy python3-build python3-pip python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib python3-pytest python3-dask python3-distributed"
 
 need() {
   local missing=()
@@ -74,7 +74,7 @@ fuzz() {
   need $BUILD_PKGS $FUZZ_PKGS
   # The harnesses exercise the loaders only: the SIMD kernel libraries are left out of this build.
   CC=clang CXX=clang++ configure build-fuzz -Dfuzzing=true -Dsimd=false -Dbuildtype=debugoptimized $SAN_OPTS $SAN_CLANG_DEBUG
-  local names="image npy safetensors ranges h5"
+  local names="image npy safetensors ranges h5 onnx"
   ninja -C build-fuzz $(for n in $names; do echo tests/fuzz/fuzz_$n; done)
   local root=$PWD data=tests/data corpus=tests/fuzz/corpus failed=0
   : >build-fuzz/fuzz-results.txt
@@ -87,6 +87,7 @@ fuzz() {
       safetensors) seeds="$corpus/safetensors" ;;
       ranges) seeds="$corpus/ranges" ;;
       h5) seeds="$corpus/h5" ;;
+      onnx) seeds="$corpus/onnx" ;;
     esac
     # New inputs go to a scratch corpus; the committed seeds are only read.
     if (cd "$work" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \

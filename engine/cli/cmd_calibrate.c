@@ -13,7 +13,7 @@ static const char help[] =
     "  -o, --output FILE  the ranges file to write (atomically): per conv layer the largest output\n"
     "                   value over the photos (format: docs/precision.md); use it with\n"
     "                   `vggsimd run --precision int8 --ranges FILE`\n"
-    "  --weights FILE   safetensors or Keras .h5, as run takes (default: random init, see --seed)\n"
+    "  --weights FILE   safetensors, Keras .h5 or ONNX, as run takes (default: random init, see --seed)\n"
     "  --seed N         seed of the random init when no --weights (default 0)\n"
     "  --arch NAME      one of" VGG_ARCH_NAMES " (default vgg16)\n"
     "  --size N         resize to N x N (default 224)\n"

@@ -16,7 +16,7 @@ static const char help[] =
     "  DIR, @LIST       the image files of a directory (sorted, not recursive), the paths listed in a\n"
     "                   file (one per line; # comments).  Several images, a DIR or a @LIST make a\n"
     "                   many-image run: weights loaded once, one line per image, options below\n"
-    "  --weights FILE   safetensors (torchvision or Keras naming) or Keras .h5 (default: random init, see --seed)\n"
+    "  --weights FILE   safetensors (torchvision or Keras naming), Keras .h5 or ONNX (default: random init, see --seed)\n"
     "  --seed N         seed of the random init when no --weights (default 0)\n"
     "  --arch NAME      one of" VGG_ARCH_NAMES " (default vgg16)\n"
     "  --top            include the classifier (implied by --top5 or a classifier --layer when --weights\n"

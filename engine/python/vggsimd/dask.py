@@ -311,7 +311,7 @@ def main(argv=None):
     ap.add_argument("--partition-size", type=int, default=None,
                     help="images per task (default: images / (2 x worker threads), at most 64)")
     ap.add_argument("--arch", default="vgg16", choices=vggsimd._vggsimd.ARCHS)
-    ap.add_argument("--weights", help="safetensors or Keras .h5 file (default: random init, see --seed)")
+    ap.add_argument("--weights", help="safetensors, Keras .h5 or ONNX file (default: random init, see --seed)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--top", action="store_true", help="include the classifier (implied when --weights holds it)")
     ap.add_argument("--layer", default="block5_pool", choices=LAYERS)
