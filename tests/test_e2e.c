@@ -153,6 +153,14 @@ static void golden_all_levels(void **s) {
                     vgg_algo_names()[algos[ai]]);
       continue;
     }
+    if (isa != VGG_LEVEL_SCALAR && (algos[ai] == VGG_ALGO_WINO2 || algos[ai] == VGG_ALGO_WINO6) && same < 0 &&
+        getenv("VGGSIMD_EMULATED")) {
+      /* Under emulation a 224x224 pass takes a minute: the forced F(2x2) and F(6x6) kernels are checked there
+       * against the reference at awkward sizes (test_winograd) and through small nets (test_net). */
+      print_message("[  SKIP    ] %s --algo %s at 224x224 under emulation (test_winograd and test_net check it)\n",
+                    vgg_level_name(isa), vgg_algo_names()[algos[ai]]);
+      continue;
+    }
     if (same >= 0) { /* the same net as one checked above (e.g. auto = direct at the scalar level) */
       print_message("%-6s --algo %-6s plans every layer as --algo %s: checked above\n", vgg_level_name(isa),
                     vgg_algo_names()[algos[ai]], vgg_algo_names()[algos[same]]);
