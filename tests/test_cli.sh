@@ -186,13 +186,19 @@ expect 2 "7x7" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensor
 expect 0 "vgg11 conv base" -- run "$IMG/rgb8.png" --arch vgg11 --weights "$T/full.safetensors" --size 64
 
 # verify, bench, cpu.
-expect 0 "all passed: 0 failing rows" -- verify --reduced
-grep -q FAIL "$T/out" && bad "verify printed a FAIL row" || ok
-for l in scalar avx2 avx512 neon; do
-  if vgg cpu | grep -q "$l(usable)"; then
-    grep -qE "^conv3x3 +$l " "$T/out" && ok || bad "verify has no conv3x3 rows for usable level $l"
-  fi
-done
+if [ -n "${VGGSIMD_EMULATED:-}${VGGSIMD_SANITIZED:-}" ]; then
+  # Every level against the reference takes minutes there (208 s under ASan); the unit tests check the same
+  # kernels there, the native build runs this command, and the scalar level's verify below runs here.
+  echo "SKIP: verify of every level under emulation or the sanitizers (test_kernels/winograd/int8 check them here)"
+else
+  expect 0 "all passed: 0 failing rows" -- verify --reduced
+  grep -q FAIL "$T/out" && bad "verify printed a FAIL row" || ok
+  for l in scalar avx2 avx512 neon; do
+    if vgg cpu | grep -q "$l(usable)"; then
+      grep -qE "^conv3x3 +$l " "$T/out" && ok || bad "verify has no conv3x3 rows for usable level $l"
+    fi
+  done
+fi
 expect 0 "conv3x3     scalar" -- verify --isa scalar --reduced
 expect 2 "not one of: auto, scalar" -- verify --isa sse9
 expect 0 "in use:    scalar (requested)" -- cpu --isa scalar
