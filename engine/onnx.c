@@ -105,7 +105,7 @@ typedef struct {
 } wire_out;
 
 static void w_put(wire_out *w, const void *p, size_t n) {
-  if (w->bad) return;
+  if (w->bad || !n) return; /* (an empty sub-message has no buffer at all) */
   if (w->n + n > w->cap) {
     size_t c = w->cap ? w->cap : 4096;
     while (c < w->n + n) c *= 2;
