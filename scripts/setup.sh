@@ -4,7 +4,8 @@
 #   scripts/setup.sh build    deps + configure and build in ./build
 #   scripts/setup.sh demo     build + model summary + block feature maps of the bundled photo (demo-out/)
 #   scripts/setup.sh test     build + the whole test suite (meson test)
-#   scripts/setup.sh python   the Python packages of the helper scripts (golden data, converters, plots)
+#   scripts/setup.sh python   the build packages and the Python ones: pip install ./engine/python, the helper
+#                             scripts (golden data, converters, plots)
 #   scripts/setup.sh cross    aarch64 cross build in ./build-aarch64 (cross gcc, arm64 multiarch libraries)
 #                             and its whole test suite under qemu-aarch64
 #   scripts/setup.sh sanitize the whole test suite built with AddressSanitizer + UBSan in ./build-asan
@@ -105,7 +106,7 @@ fuzz() {
 
 case "${1:-build}" in
   deps) need $BUILD_PKGS ;;
-  python) need $PY_PKGS ;;
+  python) need $BUILD_PKGS $PY_PKGS ;; # what pip install ./engine/python builds with, and the scripts' packages
   build) build ;;
   demo)
     build
