@@ -174,22 +174,14 @@ static void w_message(wire_out *w, const uint8_t *p, size_t n, int level, const 
     }
     const uint64_t field = key >> 3;
     const int wt = (int)(key & 7);
-    if (level == 0 && field == 7 && wt == 2) {
-      if (++graphs > 1) { /* a second graph would be merged into the first: not what a writer makes */
+    if (wt == 2 && ((level == 0 && field == 7) || (level == 1 && field == 5))) { /* the graph, an initializer */
+      if (level == 0 && ++graphs > 1) { /* a second graph would be merged into the first: no writer does that */
         w->bad = 1;
         return;
       }
       wire_out sub = {0};
       sub.raw = w->raw, sub.nraw = w->nraw, sub.capraw = w->capraw;
-      w_message(&sub, body, (size_t)len, 1, base);
-      w->raw = sub.raw, w->nraw = sub.nraw, w->capraw = sub.capraw;
-      w->bad |= sub.bad;
-      w_varint(w, key), w_varint(w, sub.n), w_put(w, sub.o, sub.n);
-      free(sub.o);
-    } else if (level == 1 && field == 5 && wt == 2) {
-      wire_out sub = {0};
-      sub.raw = w->raw, sub.nraw = w->nraw, sub.capraw = w->capraw;
-      w_message(&sub, body, (size_t)len, 2, base);
+      w_message(&sub, body, (size_t)len, level + 1, base);
       w->raw = sub.raw, w->nraw = sub.nraw, w->capraw = sub.capraw;
       w->bad |= sub.bad;
       w_varint(w, key), w_varint(w, sub.n), w_put(w, sub.o, sub.n);
