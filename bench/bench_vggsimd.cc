@@ -208,19 +208,37 @@ void BM_Pool(benchmark::State &st, int level, int H, int C) {
   set_scalar_counter(st, level, key("pool", std::to_string(H)), sec);
 }
 
-void BM_Dense(benchmark::State &st, int level, int NI, int NO) {
+// One classifier layer, one image, one thread, in a precision: float32 weights, bf16 weights (widened), or s8
+// rows with u8 inputs (the level's int8 kernels).  Bytes/s counts the weights, read once per call.
+void BM_Dense(benchmark::State &st, int level, int NI, int NO, int prec) {
   const vgg_kernel_table *k = vgg_kernels_get(level);
-  Buf x(NI), w(static_cast<size_t>(NI) * NO), b(NO), y(NO);
-  fill(x.p, NI, 5), fill(w.p, static_cast<size_t>(NI) * NO, 6), fill(b.p, NO, 7);
+  const vgg_i8_kernels *i8 = vgg_i8_kernels_get(level);
+  const size_t n = static_cast<size_t>(NI) * NO, stride = vgg_i8_dense_stride(NI);
+  Buf x(NI), w(n), b(NO), y(NO), ws(NO);
+  fill(x.p, NI, 5), fill(w.p, n, 6), fill(b.p, NO, 7), fill(ws.p, NO, 8);
+  std::vector<uint16_t> h(prec == VGG_PRECISION_BF16 ? n : 0);
+  std::vector<int8_t> q(prec == VGG_PRECISION_INT8 ? static_cast<size_t>(NO) * stride : 0);
+  std::vector<uint8_t> xq(stride);
+  for (size_t i = 0; i < h.size(); i++) h[i] = vgg_bf16_from_f32(w.p[i]);
+  if (prec == VGG_PRECISION_INT8) {
+    std::vector<int8_t> rows(n);
+    for (size_t i = 0; i < n; i++) rows[i] = static_cast<int8_t>(static_cast<int>(w.p[i] * 1e6f) % 255 - 127);
+    i8->dense_pack(rows.data(), NO, NI, q.data());
+    for (int i = 0; i < NI; i++) xq[i] = static_cast<uint8_t>(static_cast<int>(x.p[i] * 1e6f) & 255);
+  }
+  const float xs = 0.01f;
   const double t0 = now();
   for (auto _ : st) {
-    k->dense(x.p, w.p, b.p, y.p, NI, NO, 1, 0, NO);
+    if (prec == VGG_PRECISION_BF16) k->dense_bf16(x.p, h.data(), b.p, y.p, NI, NO, 1, 0, NO);
+    else if (prec == VGG_PRECISION_INT8) i8->dense(xq.data(), &xs, 1, q.data(), ws.p, b.p, y.p, NI, NO, 1, 0, NO);
+    else k->dense(x.p, w.p, b.p, y.p, NI, NO, 1, 0, NO);
     benchmark::ClobberMemory();
   }
   const double sec = (now() - t0) / st.iterations();
-  st.counters["B/s"] = benchmark::Counter(4.0 * NI * NO / sec);  // the weights, read once
+  const double bytes = prec == VGG_PRECISION_BF16 ? 2.0 : prec == VGG_PRECISION_INT8 ? 1.0 : 4.0;
+  st.counters["B/s"] = benchmark::Counter(bytes * NI * NO / sec);  // the weights, read once
   st.counters["GFLOP/s"] = 2.0 * NI * NO / sec / 1e9;
-  set_scalar_counter(st, level, key("dense", std::to_string(NI)), sec);
+  if (prec == VGG_PRECISION_F32) set_scalar_counter(st, level, key("dense", std::to_string(NI)), sec);
 }
 
 void BM_Softmax(benchmark::State &st, int level, int n) {
@@ -365,6 +383,42 @@ void BM_Gradcam(benchmark::State &st, int level, int threads, int layer) {
   st.counters["extra_x"] = (best_g - best_f) / best_f;
 }
 
+// The full model (conv base and classifier, batch 1) in float32 `auto`, bf16 and int8, one net of each,
+// alternated in every iteration (min of each): the time shown is float32's; bf16_x and int8_x are the lower
+// precisions' fastest passes over float32's, taken in the same run.
+void BM_FullPrecisions(benchmark::State &st, int level, int threads) {
+  Model &full = full_model();
+  const vgg_precision ps[3] = {VGG_PRECISION_F32, VGG_PRECISION_BF16, VGG_PRECISION_INT8};
+  vgg_net *nets[3] = {nullptr, nullptr, nullptr};
+  vgg_error err;
+  for (int i = 0; i < 3; i++) {
+    vgg_options o = {level, threads, VGG_ALGO_AUTO, 0, ps[i], full.ranges, 0, 0};
+    if (vgg_net_create(full.m, full.w, &o, &nets[i], &err)) {
+      for (vgg_net *n : nets) vgg_net_free(n);
+      st.SkipWithError(err.msg);
+      return;
+    }
+  }
+  vgg_tensor in = {1, 224, 224, 3, full.input.data()};
+  std::vector<float> probs(1000);
+  double best[3] = {1e30, 1e30, 1e30};
+  for (auto _ : st) {
+    for (int i = 0; i < 3; i++) {
+      const double t0 = now();
+      vgg_net_forward(nets[i], &in, nullptr, nullptr, nullptr, probs.data(), &err);
+      const double sec = now() - t0;
+      best[i] = std::min(best[i], sec);
+      if (i == 0) st.SetIterationTime(sec);
+    }
+  }
+  for (vgg_net *n : nets) vgg_net_free(n);
+  st.counters["f32_ms"] = best[0] * 1e3;
+  st.counters["bf16_ms"] = best[1] * 1e3;
+  st.counters["int8_ms"] = best[2] * 1e3;
+  st.counters["bf16_x"] = best[1] / best[0];
+  st.counters["int8_x"] = best[2] / best[0];
+}
+
 #ifdef VGG_HAVE_PEERS
 // oneDNN conv base at `threads`; what as in BM_Net (no batch, no classifier).
 void BM_Onednn(benchmark::State &st, peer::Algo algo, int threads, int what) {
@@ -480,13 +534,15 @@ void register_all() {
           ->MinTime(0.1)
           ->Apply(min_stat);
     }
-    for (auto io : {std::pair<int, int>{25088, 4096}, {4096, 4096}, {4096, 1000}})
-      benchmark::RegisterBenchmark(("dense/" + std::string(ln) + "/" + std::to_string(io.first) + "x" +
-                                    std::to_string(io.second)).c_str(),
-                                   BM_Dense, l, io.first, io.second)
-          ->Unit(benchmark::kMillisecond)
-          ->MinTime(0.2)
-          ->Apply(min_stat);
+    for (int prec : {VGG_PRECISION_F32, VGG_PRECISION_BF16, VGG_PRECISION_INT8})
+      for (auto io : {std::pair<int, int>{25088, 4096}, {4096, 4096}, {4096, 1000}})
+        benchmark::RegisterBenchmark(("dense/" + std::string(ln) + "/" +
+                                      (prec == VGG_PRECISION_F32 ? "" : std::string(vgg_precision_names()[prec]) + "/") +
+                                      std::to_string(io.first) + "x" + std::to_string(io.second)).c_str(),
+                                     BM_Dense, l, io.first, io.second, prec)
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.2)
+            ->Apply(min_stat);
     benchmark::RegisterBenchmark(("softmax/" + std::string(ln) + "/1000").c_str(), BM_Softmax, l, 1000)
         ->Unit(benchmark::kMicrosecond)
         ->MinTime(0.05)
@@ -519,6 +575,14 @@ void register_all() {
               ->Unit(benchmark::kMillisecond)
               ->Iterations(batch == 8 ? 2 : kNetIters)
               ->Apply(min_stat);
+  for (int t : threads)
+    benchmark::RegisterBenchmark(("full/" + std::string(vgg_level_name(best)) + "/precisions/threads:" +
+                                  std::to_string(t)).c_str(),
+                                 BM_FullPrecisions, best, t)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(kNetIters)
+        ->Apply(min_stat);
   for (int t : threads)
     for (const char *ln : {"block5_conv3", "block4_conv3"}) {
       vgg_model *m;

@@ -42,6 +42,14 @@ static float act_scale(const float *ranges, int layer) {
   return (r > 1e-30f ? r : 1e-30f) * 1.03125f / 254.0f;
 }
 
+/* The s8 rule of weights, per output channel or row: a scale that maps its largest |w| to 127, each weight
+ * divided by it, rounded to nearest even and clamped to [-127, 127]. */
+static float s8_scale(float maxabs) { return maxabs > 0 ? maxabs / 127.0f : 1.0f; }
+static int8_t s8_round(float w, float scale) {
+  const float v = nearbyintf(w / scale);
+  return (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+}
+
 /* int8 weights of conv layer l: one scale per output channel (its largest
  * |w| maps to 127), s8 hwio, packed for the kernels; the requantisation
  * scale and bias per channel into qsb (kernels.h). */
@@ -59,12 +67,9 @@ static vgg_status pack_int8(vgg_net *net, vgg_step *s, vgg_error *err) {
   for (int o = 0; o < co; o++) sw[o] = 0;
   for (size_t r = 0; r < nw; r += co) /* hwio: rows of out_c */
     for (int o = 0; o < co; o++) sw[o] = fabsf(hwio[r + o]) > sw[o] ? fabsf(hwio[r + o]) : sw[o];
-  for (int o = 0; o < co; o++) sw[o] = sw[o] > 0 ? sw[o] / 127.0f : 1.0f;
+  for (int o = 0; o < co; o++) sw[o] = s8_scale(sw[o]);
   for (size_t r = 0; r < nw; r += co)
-    for (int o = 0; o < co; o++) {
-      const float v = nearbyintf(hwio[r + o] / sw[o]);
-      q[r + o] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
-    }
+    for (int o = 0; o < co; o++) q[r + o] = s8_round(hwio[r + o], sw[o]);
   if (s->algo == VGG_ALGO_WINO4 && !vgg_i8_w4_exact(q, l->in_c, l->out_c)) { /* past its bound: direct */
     s->algo = VGG_ALGO_DIRECT;
     vgg_plan_i8_split(s, l, net->i8, net->threads);
@@ -78,6 +83,53 @@ static vgg_status pack_int8(vgg_net *net, vgg_step *s, vgg_error *err) {
     qs[2 * l->out_c + o] = sw[o]; /* for requantisation with widened ranges (run_conv_i8) */
   }
   free(q), free(sw);
+  return VGG_OK;
+}
+
+/* A classifier layer in the net's precision (step s): its rows rounded to bf16, or s8 rows with one scale each
+ * (the conv layers' rule) in the int8 kernels' layout. */
+static vgg_status pack_dense(vgg_net *net, vgg_step *s, vgg_error *err) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const float *w = net->w->kernel[l->param];
+  const int ni = l->in_c, no = l->out_c;
+  if (s->dtype == VGG_PRECISION_BF16) {
+    uint16_t *h = vgg_alloc((size_t)ni * no, sizeof(uint16_t));
+    if (!h) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
+    vgg_advise_huge(h, (size_t)ni * no * sizeof(uint16_t));
+    net->packed[l->param] = h, s->weights_bf16 = h;
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+    for (int o = 0; o < no; o++)
+      for (int i = 0; i < ni; i++) h[(size_t)o * ni + i] = vgg_bf16_from_f32(w[(size_t)o * ni + i]);
+    return VGG_OK;
+  }
+  if (ni > VGG_I8_DENSE_MAX_IN)
+    return vgg_fail(err, VGG_ERR_UNSUPPORTED, "%s takes %d inputs: int8 takes at most %d", l->name, ni,
+                    VGG_I8_DENSE_MAX_IN);
+  const size_t st = vgg_i8_dense_stride(ni);
+  int8_t *q = vgg_alloc((size_t)no * st, 1);
+  float *ws = vgg_alloc((size_t)no, sizeof(float));
+  net->packed[l->param] = q, net->qsb[l->param] = ws;
+  if (!q || !ws) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
+  vgg_advise_huge(q, (size_t)no * st);
+  int bad = 0;
+#pragma omp parallel num_threads(net->threads) reduction(| : bad)
+  {
+    int8_t *row = malloc((size_t)ni);
+    bad |= !row;
+#pragma omp for schedule(static)
+    for (int o = 0; o < no; o++) {
+      if (!row) continue;
+      const float *r = w + (size_t)o * ni;
+      float m = 0;
+      for (int i = 0; i < ni; i++) m = fabsf(r[i]) > m ? fabsf(r[i]) : m;
+      ws[o] = s8_scale(m);
+      for (int i = 0; i < ni; i++) row[i] = s8_round(r[i], ws[o]);
+      net->i8->dense_pack(row, 1, ni, q + (size_t)o * st);
+    }
+    free(row);
+  }
+  if (bad) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
+  s->weights_i8 = q, s->qscale = ws;
   return VGG_OK;
 }
 
@@ -108,8 +160,10 @@ static double input_limit(const vgg_net *net) {
   double p = 1, c = 0, lim = INFINITY; /* B_i = p B_0 + c */
   for (int i = 0; i < net->nsteps; i++) {
     const vgg_step *s = &net->steps[i];
-    if (s->dtype == VGG_PRECISION_INT8 && s->op != VGG_STEP_POOL) p = 0, c = 255.0 * s->out_scale * GROW_MAX;
-    if (s->dtype == VGG_PRECISION_INT8 || s->op == VGG_STEP_POOL) continue;
+    const int i8conv = s->dtype == VGG_PRECISION_INT8 && s->op != VGG_STEP_DENSE; /* an int8 dense step's sums
+      are bounded as a float one's: each image's input scale is its own largest value over 255 */
+    if (i8conv && s->op != VGG_STEP_POOL) p = 0, c = 255.0 * s->out_scale * GROW_MAX;
+    if (i8conv || s->op == VGG_STEP_POOL) continue;
     const double k = growth(s) * net->l1[i], room = VGG_VALUE_MAX - net->bmax[i] - k * c;
     const double b = k * p > 0 ? room / (k * p) : room >= 0 ? INFINITY : 0;
     lim = b < lim ? b : lim;
@@ -135,8 +189,8 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
   const size_t act = vgg_model_max_activation(m);
   if (!(net->buf[0] = vgg_alloc(act, sizeof(float))) || !(net->buf[1] = vgg_alloc(act, sizeof(float))))
     return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for activations");
-  size_t widest = 0;
-  int side = 0, conv[VGG_MAX_STEPS], nconv = 0;
+  size_t widest = 0, widest_in = 0;
+  int side = 0, conv[VGG_MAX_STEPS], nconv = 0, dense[VGG_MAX_STEPS], ndense = 0, i8dense = 0;
   for (int i = 0; i < net->nsteps; i++) {
     vgg_step *s = &net->steps[i];
     const vgg_layer *l = &m->layers[s->layer];
@@ -148,6 +202,9 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       /* Its float32 bound (input_limit): n_in x a bound on |w| (the load's, the seed's, or measured here), max |bias|. */
       const double wm = w->wmax[l->param] >= 0 ? w->wmax[l->param] : max_abs(s->weights, (size_t)l->weights, net->threads);
       net->l1[i] = l->in_c * wm, net->bmax[i] = max_abs(s->bias, (size_t)l->out_c, 1);
+      if (s->dtype != VGG_PRECISION_F32) dense[ndense++] = i;
+      i8dense |= s->dtype == VGG_PRECISION_INT8;
+      widest_in = widest_in > (size_t)l->in_c ? widest_in : (size_t)l->in_c;
       continue;
     }
     s->in = i ? net->steps[i - 1].out : NULL;
@@ -269,6 +326,13 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     }
   }
   if (st) return st;
+  for (int j = 0; j < ndense; j++)
+    if ((st = pack_dense(net, &net->steps[dense[j]], err))) return st;
+  if (i8dense) {
+    const size_t n = (size_t)VGG_MAX_BATCH * vgg_i8_dense_stride((int)widest_in);
+    if (!(net->clsq = vgg_alloc(n, 1))) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for the classifier's buffers");
+    memset(net->clsq, 0, n);
+  }
   net->limit = input_limit(net);
   /* The first forward pass should not pay for page faults. */
   touch(net->buf[0], act, net->threads);
@@ -366,6 +430,7 @@ void vgg_net_free(vgg_net *net) {
   free(net->stage_tmp);
   vgg_free(net->cls[0]);
   vgg_free(net->cls[1]);
+  vgg_free(net->clsq);
   vgg_gradcam_free(net);
   free(net);
 }
@@ -641,11 +706,47 @@ static void run_band(vgg_net *net, const vgg_step *s, const float *in, float *ou
   stages_end(net, w->layer);
 }
 
+/* A classifier step on nb images (in: nb rows of its inputs).  int8: each image's input quantised to u8 first,
+ * on the unit of the conv base's output for the first layer (its values are those bytes times that unit: the
+ * same bytes come back) and on its own largest value / 255 after (nothing clipped). */
+static void run_dense(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const int ntask = s->rsplit * s->noc, ni = l->in_c, no = l->out_c;
+  if (s->dtype == VGG_PRECISION_INT8) {
+    const size_t st = vgg_i8_dense_stride(ni);
+    const int first = s == &net->steps[net->nbase] && net->steps[net->nbase - 1].dtype == VGG_PRECISION_INT8;
+    for (int b = 0; b < nb; b++) {
+      const float *x = in + (size_t)b * ni;
+      float m = 0;
+      for (int i = 0; !first && i < ni; i++) m = x[i] > m ? x[i] : m;
+      const float unit = first ? net->featxs[b] : m / 255.0f;
+      net->clsxs[b] = unit;
+      vgg_u8_quantize(x, net->clsq + b * st, (size_t)ni, unit > 0 ? (first ? 1.0f / unit : 255.0f / m) : 0.0f);
+    }
+  }
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+  for (int t = 0; t < ntask; t++) {
+    const int o0 = t * s->oc_step, o1 = o0 + s->oc_step < no ? o0 + s->oc_step : no;
+    if (s->dtype == VGG_PRECISION_INT8)
+      net->i8->dense(net->clsq, net->clsxs, nb, s->weights_i8, s->qscale, s->bias, out, ni, no, s->relu, o0, o1);
+    else if (s->dtype == VGG_PRECISION_BF16 && nb == 1)
+      net->k->dense_bf16(in, s->weights_bf16, s->bias, out, ni, no, s->relu, o0, o1);
+    else if (s->dtype == VGG_PRECISION_BF16)
+      net->k->dense_bf16_batch(in, nb, s->weights_bf16, s->bias, out, ni, no, s->relu, o0, o1);
+    else if (nb == 1) net->k->dense(in, s->weights, s->bias, out, ni, no, s->relu, o0, o1);
+    else net->k->dense_batch(in, nb, s->weights, s->bias, out, ni, no, s->relu, o0, o1);
+  }
+}
+
 /* Step s on nb images, image b the running group's slot0 + b. */
 static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *out, int nb, int slot0) {
   const vgg_layer *l = &net->m->layers[s->layer];
   const int ntask = s->rsplit * s->noc;
   const long rows = (long)s->rows * nb;
+  if (s->op == VGG_STEP_DENSE) {
+    run_dense(net, s, in, out, nb);
+    return;
+  }
   if (s->dtype == VGG_PRECISION_INT8) {
     run_step_i8(net, s, in, out, nb, slot0);
     return;
@@ -693,16 +794,11 @@ static void run_step(vgg_net *net, const vgg_step *s, const float *in, float *ou
     }
     break;
   }
-  case VGG_STEP_DENSE:
-#pragma omp parallel for num_threads(net->threads) schedule(static)
-    for (int t = 0; t < ntask; t++) {
-      const int o0 = t * s->oc_step, o1 = o0 + s->oc_step < l->out_c ? o0 + s->oc_step : l->out_c;
-      if (nb == 1) net->k->dense(in, s->weights, s->bias, out, l->in_c, l->out_c, s->relu, o0, o1);
-      else net->k->dense_batch(in, nb, s->weights, s->bias, out, l->in_c, l->out_c, s->relu, o0, o1);
-    }
+  case VGG_STEP_DENSE: /* run_dense */
     break;
   }
 }
+
 
 
 /* The grouped steps' buffers, made (and touched) the first time a batch comes. */
@@ -769,7 +865,7 @@ static int fused(const vgg_net *net, int i) { return net->steps[i].band_out && !
  * is not refused before each step has seen the real values. */
 static vgg_status values_fit(vgg_net *net, int i, const float *in, int nb, vgg_error *err) {
   const vgg_step *s = &net->steps[i];
-  if (!net->guard || s->op == VGG_STEP_POOL || s->dtype == VGG_PRECISION_INT8) return VGG_OK;
+  if (!net->guard || s->op == VGG_STEP_POOL || (s->dtype == VGG_PRECISION_INT8 && s->op != VGG_STEP_DENSE)) return VGG_OK;
   const vgg_layer *l = &net->m->layers[s->layer];
   const double mx = max_abs(in, (size_t)l->in_h * l->in_w * l->in_c * nb, net->threads);
   if (growth(s) * net->l1[i] * mx + net->bmax[i] <= VGG_VALUE_MAX) return VGG_OK;
@@ -888,6 +984,8 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
     const float *feat = conv_base(net, input->data, g0, n, on_block, user, err);
     if (!feat) return VGG_ERR_RANGE;
     if (net->nsteps > net->nbase) memcpy(net->cls[0] + (size_t)g0 * nf, feat, (size_t)n * nf * sizeof(float));
+    for (int b = 0; b < n && net->nsteps > net->nbase; b++) /* int8: the unit of each image's features */
+      net->featxs[g0 + b] = net->scale[b][net->steps[net->nbase - 1].rout];
   }
   for (int i = net->nbase; i < net->nsteps; i++) {
     const vgg_step *s = &net->steps[i];

@@ -47,6 +47,9 @@ struct vgg_net {
   float *scratch;                 /* Winograd: scratch_floats per thread */
   size_t scratch_floats;
   float *cls[2];                  /* classifier: VGG_MAX_BATCH rows of its widest layer, each */
+  uint8_t *clsq;                  /* int8 classifier: each image's input quantised, VGG_MAX_BATCH rows of the stride */
+  float clsxs[VGG_MAX_BATCH];     /* and the real value of one unit of each */
+  float featxs[VGG_MAX_BATCH];    /* int8: the unit of each image's conv-base output (the classifier's first input) */
   /* float32 overflow (values_fit): per float conv step, the largest sum of |w| of an output channel's filter
    * and max |bias|; the largest max |input| for which no value of the conv base can reach VGG_VALUE_MAX,
    * whatever the image; and whether this forward pass checks each conv step's input before it runs. */

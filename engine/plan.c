@@ -173,7 +173,10 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
       s->rows = s->rsplit = l->out_h, s->noc = 1, s->oc_step = l->out_c;
     } else {
       s->op = VGG_STEP_DENSE;
-      s->kernel = k->dense_name;
+      /* The classifier in the net's precision: s8 rows with each image's input quantised on its own scale
+       * (int8), bf16 weights widened to float32 (bf16), or float32. */
+      s->dtype = i8 ? VGG_PRECISION_INT8 : bf ? VGG_PRECISION_BF16 : VGG_PRECISION_F32;
+      s->kernel = i8 ? i8->dense_name : bf ? k->dense_bf16_name : k->dense_name;
       /* Output ranges of 64. */
       s->rows = s->rsplit = 1, s->oc_step = 64, s->noc = (l->out_c + 63) / 64;
     }

@@ -39,8 +39,9 @@ typedef struct {
   const float *in; /* NULL: the input image */
   float *out;      /* int8 steps: u8 values in the same buffers */
   const float *weights, *bias;
-  const int8_t *weights_i8;     /* int8 conv: packed s8 weights */
-  const float *qscale, *qbias;  /* int8 conv: requantisation per output channel (kernels.h) */
+  const int8_t *weights_i8;     /* int8 conv: packed s8 weights; int8 dense: packed s8 rows */
+  const float *qscale, *qbias;  /* int8 conv: requantisation per output channel (kernels.h); int8 dense: row scales */
+  const uint16_t *weights_bf16; /* bf16 dense: the rows rounded to bf16 */
   float in_scale, out_scale;    /* int8: real value of one unit of the u8 input and output, as calibrated */
   int rin, rout;                /* int8: the layers whose ranges those are (the net widens them per image) */
 } vgg_step;

@@ -177,34 +177,63 @@ static void pool_row(ctx *c, const vgg_kernel_table *k, int H, int W, int C) {
   vgg_free(in), vgg_free(out), vgg_free(ref), vgg_free(r32);
 }
 
-static void dense_row(ctx *c, const vgg_kernel_table *k, int NI, int NO, int relu) {
-  float *x = vgg_alloc((size_t)NI, 4), *w = vgg_alloc((size_t)NI * NO, 4), *b = vgg_alloc((size_t)NO, 4);
-  float *y = vgg_alloc((size_t)NO, 4);
-  double *ref = vgg_alloc((size_t)NO, 8);
-  if (x && w && b && y && ref) {
-    vgg_fill(x, (size_t)NI, (uint64_t)NI), vgg_fill(w, (size_t)NI * NO, (uint64_t)NO), vgg_fill(b, (size_t)NO, 7);
-    k->dense(x, w, b, y, NI, NO, relu, 0, NO);
-    vgg_f64_dense_naive(x, w, b, ref, NI, NO, relu);
-    char shape[64];
-    snprintf(shape, sizeof shape, "%d->%d%s", NI, NO, relu ? " relu" : "");
-    report(c, "dense", k, shape, y, ref, (size_t)NO, TOL);
-  }
-  vgg_free(x), vgg_free(w), vgg_free(b), vgg_free(y), vgg_free(ref);
-}
-
-static void dense_batch_row(ctx *c, const vgg_kernel_table *k, int NB, int NI, int NO) {
-  float *x = vgg_alloc((size_t)NB * NI, 4), *w = vgg_alloc((size_t)NI * NO, 4), *b = vgg_alloc((size_t)NO, 4);
-  float *y = vgg_alloc((size_t)NB * NO, 4);
+/* A dense layer of NB images NI -> NO in precision `prec`: float32 and bf16 (the weights rounded, the reference
+ * their float64 product with the widened values) against float64; int8 (the set ik) against the int8
+ * reference, bit for bit. */
+static void dense_row(ctx *c, const vgg_kernel_table *k, const vgg_i8_kernels *ik, vgg_precision prec, int NB,
+                      int NI, int NO, int relu) {
+  const size_t nw = (size_t)NI * NO, st = vgg_i8_dense_stride(NI);
+  float *x = vgg_alloc((size_t)NB * NI, 4), *w = vgg_alloc(nw, 4), *b = vgg_alloc((size_t)NO, 4);
+  float *y = vgg_alloc((size_t)NB * NO, 4), *r32 = vgg_alloc((size_t)NB * NO, 4), *ws = vgg_alloc((size_t)NO, 4);
   double *ref = vgg_alloc((size_t)NB * NO, 8);
-  if (x && w && b && y && ref) {
-    vgg_fill(x, (size_t)NB * NI, (uint64_t)NB), vgg_fill(w, (size_t)NI * NO, (uint64_t)NO), vgg_fill(b, (size_t)NO, 9);
-    k->dense_batch(x, NB, w, b, y, NI, NO, 1, 0, NO);
-    for (int i = 0; i < NB; i++) vgg_f64_dense_naive(x + (size_t)i * NI, w, b, ref + (size_t)i * NO, NI, NO, 1);
-    char shape[64];
-    snprintf(shape, sizeof shape, "batch %d x %d->%d relu", NB, NI, NO);
-    report(c, "dense_batch", k, shape, y, ref, (size_t)NB * NO, TOL);
+  uint16_t *h = prec == VGG_PRECISION_BF16 ? vgg_alloc(nw, 2) : NULL;
+  int8_t *q = prec == VGG_PRECISION_INT8 ? vgg_alloc(nw, 1) : NULL;
+  int8_t *p1 = q ? vgg_alloc((size_t)NO * st, 1) : NULL, *p2 = q ? vgg_alloc((size_t)NO * st, 1) : NULL;
+  uint8_t *xq = q ? vgg_alloc((size_t)NB * st, 1) : NULL;
+  const int ok = x && w && b && y && r32 && ws && ref && (prec != VGG_PRECISION_BF16 || h) &&
+                 (prec != VGG_PRECISION_INT8 || (q && p1 && p2 && xq));
+  if (ok) {
+    vgg_fill(x, (size_t)NB * NI, (uint64_t)NI + NB), vgg_fill(w, nw, (uint64_t)NO), vgg_fill(b, (size_t)NO, 7);
+    const char *name = "dense";
+    double tol = TOL;
+    if (prec == VGG_PRECISION_INT8) {
+      float xs[64];
+      vgg_fill(ws, (size_t)NO, 11);
+      for (int o = 0; o < NO; o++) ws[o] = 1e-3f * (1.5f + ws[o]);
+      for (int i = 0; i < NB; i++) xs[i] = 0.01f * (i + 1);
+      for (size_t i = 0; i < nw; i++) q[i] = (int8_t)nearbyintf(w[i] * 127.0f);
+      memset(xq, 0, (size_t)NB * st);
+      for (int i = 0; i < NB; i++)
+        for (int j = 0; j < NI; j++) xq[(size_t)i * st + j] = (uint8_t)((x[(size_t)i * NI + j] + 1.0f) * 127.5f);
+      ik->dense_pack(q, NO, NI, p1);
+      vgg_i8_dense_pack_ref(q, NO, NI, p2);
+      ik->dense(xq, xs, NB, p1, ws, b, y, NI, NO, relu, 0, NO / 2);
+      ik->dense(xq, xs, NB, p1, ws, b, y, NI, NO, relu, NO / 2, NO);
+      vgg_i8_dense_ref(xq, xs, NB, p2, ws, b, r32, NI, NO, relu, 0, NO);
+      for (size_t i = 0; i < (size_t)NB * NO; i++) ref[i] = r32[i];
+      name = "int8 dense", tol = 0;
+    } else {
+      if (h)
+        for (size_t i = 0; i < nw; i++) h[i] = vgg_bf16_from_f32(w[i]), w[i] = vgg_f32_from_bf16(h[i]);
+      if (h && NB == 1) k->dense_bf16(x, h, b, y, NI, NO, relu, 0, NO);
+      else if (h) k->dense_bf16_batch(x, NB, h, b, y, NI, NO, relu, 0, NO);
+      else if (NB == 1) k->dense(x, w, b, y, NI, NO, relu, 0, NO);
+      else k->dense_batch(x, NB, w, b, y, NI, NO, relu, 0, NO);
+      for (int i = 0; i < NB; i++) vgg_f64_dense_naive(x + (size_t)i * NI, w, b, ref + (size_t)i * NO, NI, NO, relu);
+      name = h ? (NB == 1 ? "bf16 dense" : "bf16 dense_batch") : NB == 1 ? "dense" : "dense_batch";
+    }
+    char shape[80];
+    if (NB == 1) snprintf(shape, sizeof shape, "%d->%d%s", NI, NO, relu ? " relu" : "");
+    else snprintf(shape, sizeof shape, "batch %d x %d->%d%s", NB, NI, NO, relu ? " relu" : "");
+    if (prec == VGG_PRECISION_INT8 && ik != vgg_i8_kernels_get(k->level)) {
+      char nm[80];
+      snprintf(nm, sizeof nm, "%.32s (%.40s)", shape, ik->dense_name);
+      snprintf(shape, sizeof shape, "%s", nm);
+    }
+    report(c, name, k, shape, y, ref, (size_t)NB * NO, tol);
   }
-  vgg_free(x), vgg_free(w), vgg_free(b), vgg_free(y), vgg_free(ref);
+  vgg_free(x), vgg_free(w), vgg_free(b), vgg_free(y), vgg_free(r32), vgg_free(ws), vgg_free(ref), vgg_free(h);
+  vgg_free(q), vgg_free(p1), vgg_free(p2), vgg_free(xq);
 }
 
 static void softmax_row(ctx *c, const vgg_kernel_table *k, int n) {
@@ -363,13 +392,17 @@ vgg_status vgg_verify_run(int level, int reduced, vgg_verify_fn fn, void *user, 
     for (int i = 0; i < 8; i++) pool_row(&c, k, awk_sz[i % 7] + 1, awk_sz[(i + 3) % 7] + 2, awk_ch[i]);
     pool_row(&c, k, 224, 224, 64);
     pool_row(&c, k, 14, 14, 512);
-    static const int dense[][3] = {{1, 1, 0}, {7, 17, 1}, {33, 65, 0}, {1000, 7, 1},
-                                   {25088, 4096, 1}, {4096, 4096, 1}, {4096, 1000, 0}};
-    for (int i = 0; i < 7; i++)
-      if (!reduced || dense[i][0] * (int64_t)dense[i][1] < 1000000) dense_row(&c, k, dense[i][0], dense[i][1], dense[i][2]);
-    dense_batch_row(&c, k, 3, 1000, 65);
-    dense_batch_row(&c, k, 9, 33, 17);
-    if (!reduced) dense_batch_row(&c, k, 8, 4096, 1000);
+    /* Dense layers: {images, inputs, outputs, relu}, in each precision (int8: every set the level has). */
+    static const int dense[][4] = {{1, 1, 1, 0},    {1, 7, 17, 1},       {1, 33, 65, 0},     {1, 1000, 7, 1},
+                                   {1, 25088, 4096, 1}, {1, 4096, 4096, 1}, {1, 4096, 1000, 0}, {3, 1000, 65, 1},
+                                   {9, 33, 17, 1},   {8, 4096, 1000, 1}};
+    for (int p = 0; p < VGG_PRECISION_COUNT; p++)
+      for (int i = 0; i < 10; i++) {
+        if (reduced && dense[i][1] * (int64_t)dense[i][2] >= 1000000) continue;
+        for (int n = 0; n == 0 || (p == VGG_PRECISION_INT8 && vgg_i8_kernels_at(l, n)); n++)
+          dense_row(&c, k, n ? vgg_i8_kernels_at(l, n) : vgg_i8_kernels_get(l), (vgg_precision)p, dense[i][0],
+                    dense[i][1], dense[i][2], dense[i][3]);
+      }
     static const int sm[] = {1, 7, 16, 17, 1000};
     for (int i = 0; i < 5; i++) softmax_row(&c, k, sm[i]);
   }

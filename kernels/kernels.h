@@ -110,6 +110,14 @@ typedef void (*vgg_dense_fn)(const float *x, const float *w, const float *bias, 
 typedef void (*vgg_dense_batch_fn)(const float *x, int nb, const float *w, const float *bias, float *y, int n_in,
                                    int n_out, int relu, int o0, int o1);
 
+/* The dense layer on bf16 weights (W [n_out][n_in] rounded by vgg_bf16_from_f32, so never denormal): each
+ * weight widened exactly to float32 and accumulated as dense / dense_batch do, so it is the float32 dense
+ * layer of the rounded weights, reading half the bytes. */
+typedef void (*vgg_dense_bf16_fn)(const float *x, const uint16_t *w, const float *bias, float *y, int n_in,
+                                  int n_out, int relu, int o0, int o1);
+typedef void (*vgg_dense_bf16_batch_fn)(const float *x, int nb, const uint16_t *w, const float *bias, float *y,
+                                        int n_in, int n_out, int relu, int o0, int o1);
+
 /* The dense layer transposed, for gradients: gx[i] = sum over o of g[o] W[o][i] (W [n_out][n_in] row-major,
  * rows with g[o] = 0 skipped), inputs [i0, i1). */
 typedef void (*vgg_dense_t_fn)(const float *g, const float *w, float *gx, int n_in, int n_out, int i0, int i1);
@@ -126,6 +134,8 @@ typedef void (*vgg_softmax_fn)(const float *x, float *y, int n);
   X(dense, vgg_dense_fn)                   \
   X(dense_batch, vgg_dense_batch_fn)       \
   X(dense_t, vgg_dense_t_fn)               \
+  X(dense_bf16, vgg_dense_bf16_fn)         \
+  X(dense_bf16_batch, vgg_dense_bf16_batch_fn) \
   X(softmax, vgg_softmax_fn)
 
 typedef struct {
@@ -186,6 +196,24 @@ typedef void (*vgg_i8_conv3x3_fn)(const vgg_i8_conv3x3_args *a, int y0, int y1, 
 typedef size_t (*vgg_i8_packed_size_fn)(int cin, int cout);
 typedef void (*vgg_i8_pack_fn)(const int8_t *hwio, int cin, int cout, int8_t *packed);
 
+/* int8 dense layer (the classifier at --precision int8): u8 inputs x s8 weights, exact s32 sums, float32 out.
+ *   x  [nb][stride] u8, image b's real values x_b = q * xs[b] (one scale per image: the net quantises each
+ *      image's input with its own maximum, so nothing is clipped);
+ *   w  [n_out][stride] s8 as packed by the same kernels' dense_pack, row o's real values q * ws[o];
+ *   y[b][o] = fmaf((float)sum_i x_q[i] w_q[o][i], xs[b] * ws[o], bias[o]), then max(y, 0) with relu;
+ * stride = vgg_i8_dense_stride(n_in) (a multiple of 64 bytes, the padding zero in x and w), n_in at most
+ * VGG_I8_DENSE_MAX_IN (|sum| <= n_in 255 127 < 2^31).  Outputs [o0, o1) of every image; the sums are exact, so
+ * every kernel gives the reference's bits. */
+#define VGG_I8_DENSE_MAX_IN 65536
+static inline size_t vgg_i8_dense_stride(int n_in) { return ((size_t)n_in + 63) & ~(size_t)63; }
+typedef void (*vgg_i8_dense_fn)(const uint8_t *x, const float *xs, int nb, const int8_t *w, const float *ws,
+                                const float *bias, float *y, int n_in, int n_out, int relu, int o0, int o1);
+/* rows s8 rows of n_in (row-major) -> packed rows of vgg_i8_dense_stride(n_in) bytes. */
+typedef void (*vgg_i8_dense_pack_fn)(const int8_t *q, int rows, int n_in, int8_t *packed);
+void vgg_i8_dense_ref(const uint8_t *x, const float *xs, int nb, const int8_t *w, const float *ws, const float *bias,
+                      float *y, int n_in, int n_out, int relu, int o0, int o1);
+void vgg_i8_dense_pack_ref(const int8_t *q, int rows, int n_in, int8_t *packed);
+
 typedef struct {
   int oc_block;
   unsigned long long needs; /* CPU features beyond the level's (VGG_NEEDS bits) */
@@ -207,6 +235,9 @@ typedef struct {
   vgg_i8_conv3x3_fn w4_conv;
   size_t (*w4_scratch_size)(int w, int cin);
   const char *w4_name;
+  vgg_i8_dense_pack_fn dense_pack; /* the classifier */
+  vgg_i8_dense_fn dense;
+  const char *dense_name;
 } vgg_i8_kernels;
 /* 1 when every output channel of the s8 hwio weights meets the exact Winograd kernels' bound. */
 int vgg_i8_w4_exact(const int8_t *hwio, int cin, int cout);
@@ -309,6 +340,10 @@ void vgg_f32_dense_ref(const float *x, const float *w, const float *bias, float 
                        int n_in, int n_out, int relu, int o0, int o1);
 void vgg_f32_dense_batch_ref(const float *x, int nb, const float *w, const float *bias, float *y, int n_in,
                              int n_out, int relu, int o0, int o1);
+void vgg_bf16_dense_ref(const float *x, const uint16_t *w, const float *bias, float *y, int n_in, int n_out, int relu,
+                        int o0, int o1);
+void vgg_bf16_dense_batch_ref(const float *x, int nb, const uint16_t *w, const float *bias, float *y, int n_in,
+                              int n_out, int relu, int o0, int o1);
 void vgg_f32_dense_t_ref(const float *g, const float *w, float *gx, int n_in, int n_out, int i0, int i1);
 void vgg_f32_softmax_ref(const float *x, float *y, int n);
 

@@ -183,6 +183,82 @@ static void kernels_exact(const vgg_i8_kernels *k) {
   if (k->w4_conv) print_message("%s: the same %d shapes bit-exact with the reference\n", k->w4_name, n);
 }
 
+/* The int8 dense layer of set k against the reference, bit for bit: awkward input lengths (every tail of the
+ * 64-byte stride), output counts that are not multiples of 4, batches 1-9 (the 4-image groups and their
+ * tails), each call split in two output ranges, outputs in guard zones; then an image in a batch equals it
+ * alone.  Inputs and weights over their whole ranges, so the sums reach both signs and the ReLU cuts. */
+static void dense_exact(const vgg_i8_kernels *k) {
+  const int shapes[][3] = {{1, 1, 1},   {1, 3, 5},    {1, 63, 7},   {1, 64, 4},    {1, 65, 9},   {2, 100, 13},
+                           {3, 129, 17}, {4, 256, 6},  {5, 33, 70},  {8, 500, 31},  {9, 1000, 11}, {1, 25088, 12},
+                           {2, 4096, 40}};
+  int n = 0;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const int nb = shapes[s][0], ni = shapes[s][1], no = shapes[s][2];
+    const size_t st = vgg_i8_dense_stride(ni);
+    rng_state = 100 + s;
+    uint8_t *x = calloc((size_t)nb * st, 1);
+    int8_t *q = malloc((size_t)no * ni), *pk = malloc((size_t)no * st), *pr = malloc((size_t)no * st);
+    float *ws = malloc(sizeof(float) * no), *b = malloc(sizeof(float) * no), xs[9];
+    for (int i = 0; i < nb; i++)
+      for (int j = 0; j < ni; j++) x[(size_t)i * st + j] = (rnd() % 5 == 0) ? 0 : (uint8_t)(rnd() & 255);
+    for (size_t i = 0; i < (size_t)no * ni; i++) q[i] = (int8_t)((int)(rnd() % 255) - 127);
+    for (int o = 0; o < no; o++) ws[o] = 1e-3f * (0.5f + (float)(rnd() % 1000) / 1000.0f), b[o] = (float)((int)(rnd() % 41) - 20);
+    for (int i = 0; i < nb; i++) xs[i] = 0.02f * (float)(i + 1);
+    k->dense_pack(q, no, ni, pk);
+    vgg_i8_dense_pack_ref(q, no, ni, pr);
+    for (int relu = 0; relu <= 1; relu++) {
+      gbuf got = gnew(sizeof(float) * nb * no), want = gnew(sizeof(float) * nb * no), one = gnew(sizeof(float) * no);
+      float *g = (float *)(void *)got.p, *w = (float *)(void *)want.p, *o1 = (float *)(void *)one.p;
+      k->dense(x, xs, nb, pk, ws, b, g, ni, no, relu, 0, no / 3);
+      k->dense(x, xs, nb, pk, ws, b, g, ni, no, relu, no / 3, no);
+      vgg_i8_dense_ref(x, xs, nb, pr, ws, b, w, ni, no, relu, 0, no);
+      if (memcmp(g, w, sizeof(float) * nb * no))
+        print_error("%s batch %d %d->%d relu %d differs\n", k->dense_name, nb, ni, no, relu);
+      assert_memory_equal(g, w, sizeof(float) * nb * no);
+      long neg = 0;
+      for (int i = 0; i < nb * no; i++) neg += w[i] < 0;
+      assert_true(relu ? neg == 0 : 1);
+      for (int i = 0; i < nb; i++) { /* alone */
+        k->dense(x + (size_t)i * st, &xs[i], 1, pk, ws, b, o1, ni, no, relu, 0, no);
+        assert_memory_equal(o1, w + (size_t)i * no, sizeof(float) * no);
+      }
+      assert_true(gok(&got) && gok(&want) && gok(&one));
+      free(got.base), free(want.base), free(one.base);
+    }
+    free(x), free(q), free(pk), free(pr), free(ws), free(b);
+    n++;
+  }
+  print_message("%s: %d shapes bit-exact, batched and alone\n", k->dense_name, n);
+}
+
+/* The int8 dense reference against its definition, in float64: every output the exact integer sum times the
+ * two scales plus the bias, rounded once (fmaf) -- within half an ulp of float32 of the float64 value of
+ * (float)sum * (xs * ws) + b. */
+static void dense_definition(void **state) {
+  (void)state;
+  const int nb = 3, ni = 777, no = 29;
+  const size_t st = vgg_i8_dense_stride(ni);
+  uint8_t *x = calloc((size_t)nb * st, 1);
+  int8_t *q = malloc((size_t)no * ni), *p = malloc((size_t)no * st);
+  float ws[29], b[29], xs[3] = {0.5f, 0.013f, 3.0f}, y[3 * 29];
+  rng_state = 77;
+  for (int i = 0; i < nb; i++)
+    for (int j = 0; j < ni; j++) x[(size_t)i * st + j] = (uint8_t)(rnd() & 255);
+  for (size_t i = 0; i < (size_t)no * ni; i++) q[i] = (int8_t)((int)(rnd() % 255) - 127);
+  for (int o = 0; o < no; o++) ws[o] = 1e-4f * (float)(1 + rnd() % 100), b[o] = (float)((int)(rnd() % 21) - 10);
+  vgg_i8_dense_pack_ref(q, no, ni, p);
+  vgg_i8_dense_ref(x, xs, nb, p, ws, b, y, ni, no, 0, 0, no);
+  for (int i = 0; i < nb; i++)
+    for (int o = 0; o < no; o++) {
+      long long sum = 0;
+      for (int j = 0; j < ni; j++) sum += (long long)x[(size_t)i * st + j] * q[(size_t)o * ni + j];
+      const double want = (double)(float)sum * (double)(xs[i] * ws[o]) + b[o];
+      const double got = y[i * no + o];
+      assert_true(fabs(got - want) <= 0.5 * (nextafterf((float)fabs(want), INFINITY) - (float)fabs(want)) + 1e-30);
+    }
+  free(x), free(q), free(p);
+}
+
 static void level_exact(int isa) {
   TU_NEED_LEVEL(isa);
   if (!vgg_i8_kernels_at(isa, 0)) {
@@ -191,6 +267,7 @@ static void level_exact(int isa) {
     skip();
   }
   for (int n = 0; vgg_i8_kernels_at(isa, n); n++) kernels_exact(vgg_i8_kernels_at(isa, n));
+  for (int n = 0; vgg_i8_kernels_at(isa, n); n++) dense_exact(vgg_i8_kernels_at(isa, n));
 }
 
 /* The exact Winograd kernels' bound: 255 max(sum of positive weights, -sum of negative) < 2^25 per output
@@ -256,6 +333,7 @@ VGG_LEVELS(LEVEL_TEST)
 int main(void) {
 #define VGG_X_ENTRY(id, name, needs) cmocka_unit_test(exact_##name),
   const struct CMUnitTest tests[] = {cmocka_unit_test(reference_definition), cmocka_unit_test(pool_and_quantize), cmocka_unit_test(w4_bound),
+                                     cmocka_unit_test(dense_definition),
                                      VGG_LEVELS(VGG_X_ENTRY)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -214,6 +214,53 @@ static void dense_batch_awkward(int isa) {
   assert_true(worst <= TOL);
 }
 
+/* The dense layer on bf16 weights: the weights rounded (vgg_bf16_from_f32) and widened, against float64 of the
+ * widened values (so it is the float32 dense layer of the rounded weights), on awkward sizes, each call split
+ * in two output ranges, batches 1..9; and bit for bit the float32 kernel on the widened weights (the same loops)
+ * and, for each image of a batch, the batch-1 kernel. */
+static void dense_bf16_awkward(int isa) {
+  TU_NEED_LEVEL(isa);
+  const vgg_kernel_table *k = vgg_kernels_get(isa);
+  static const int nbs[] = {1, 2, 5, 9}, ins[] = {1, 3, 17, 33, 100, 1000, 4097}, outs[] = {1, 7, 17, 65};
+  double worst = 0;
+  for (int a = 0; a < 4; a++)
+    for (int c = 0; c < 7; c++)
+      for (int d = 0; d < 4; d++) {
+        const int NB = nbs[a], NI = ins[c], NO = outs[d], relu = (a + c + d) & 1;
+        float *x = malloc(sizeof(float) * NB * NI), *w = malloc(sizeof(float) * NI * NO), *b = malloc(sizeof(float) * NO);
+        uint16_t *h = malloc(sizeof(uint16_t) * NI * NO);
+        vgg_fill(x, (size_t)NB * NI, 110 + a), vgg_fill(w, (size_t)NI * NO, 120 + c), vgg_fill(b, NO, 130 + d);
+        for (size_t i = 0; i < (size_t)NB * NI; i++) x[i] = fabsf(x[i]);
+        for (size_t i = 0; i < (size_t)NI * NO; i++) h[i] = vgg_bf16_from_f32(w[i] * 3.0f), w[i] = vgg_f32_from_bf16(h[i]);
+        tu_buf y = tu_buf_new((size_t)NB * NO), f = tu_buf_new((size_t)NB * NO), one = tu_buf_new(NO);
+        if (NB == 1) {
+          k->dense_bf16(x, h, b, y.p, NI, NO, relu, 0, NO / 2);
+          k->dense_bf16(x, h, b, y.p, NI, NO, relu, NO / 2, NO);
+          k->dense(x, w, b, f.p, NI, NO, relu, 0, NO);
+        } else {
+          k->dense_bf16_batch(x, NB, h, b, y.p, NI, NO, relu, 0, NO / 2);
+          k->dense_bf16_batch(x, NB, h, b, y.p, NI, NO, relu, NO / 2, NO);
+          k->dense_batch(x, NB, w, b, f.p, NI, NO, relu, 0, NO);
+          for (int i = 0; i < NB; i++) {
+            k->dense_bf16(x + (size_t)i * NI, h, b, one.p, NI, NO, relu, 0, NO);
+            if (isa != VGG_LEVEL_SCALAR) assert_memory_equal(one.p, y.p + (size_t)i * NO, sizeof(float) * NO);
+          }
+        }
+        assert_true(tu_guard_ok(&y) && tu_guard_ok(&f) && tu_guard_ok(&one));
+        assert_memory_equal(y.p, f.p, sizeof(float) * NB * NO);
+        double *ref = malloc(sizeof(double) * NB * NO);
+        for (int i = 0; i < NB; i++) vgg_f64_dense_naive(x + (size_t)i * NI, w, b, ref + (size_t)i * NO, NI, NO, relu);
+        const double e = vgg_rel_err(y.p, ref, (size_t)NB * NO, NULL);
+        if (e > TOL) print_error("dense_bf16 %s nb=%d in=%d out=%d: rel err %.3g\n", vgg_level_name(k->level), NB, NI, NO, e);
+        worst = tu_max(worst, e);
+        free(x), free(w), free(b), free(h), free(ref);
+        tu_buf_free(&y), tu_buf_free(&f), tu_buf_free(&one);
+      }
+  print_message("dense_bf16 %s: batches 1..9, worst rel err %.3g, bit-identical to float32 on the widened weights\n",
+                vgg_level_name(k->level), worst);
+  assert_true(worst <= TOL);
+}
+
 static void softmax_awkward(int isa) {
   TU_NEED_LEVEL(isa);
   const vgg_kernel_table *k = vgg_kernels_get(isa);
@@ -251,10 +298,12 @@ static void softmax_awkward(int isa) {
   static void dense_##tag(void **s) { (void)s; dense_awkward(isa); }         \
   static void dense_batch_##tag(void **s) { (void)s; dense_batch_awkward(isa); } \
   static void dense_t_##tag(void **s) { (void)s; dense_t_awkward(isa); }     \
+  static void dense_bf16_##tag(void **s) { (void)s; dense_bf16_awkward(isa); } \
   static void softmax_##tag(void **s) { (void)s; softmax_awkward(isa); }
 #define LEVEL_ENTRIES(tag)                                                                        \
   cmocka_unit_test(conv_awkward_##tag), cmocka_unit_test(conv_vgg16_##tag), cmocka_unit_test(pool_##tag), \
       cmocka_unit_test(dense_##tag), cmocka_unit_test(dense_batch_##tag), cmocka_unit_test(dense_t_##tag), \
+      cmocka_unit_test(dense_bf16_##tag),                                                                   \
       cmocka_unit_test(softmax_##tag)
 
 /* Every level of the list, in every build: a level not built in or not on

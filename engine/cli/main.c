@@ -27,8 +27,13 @@ static void usage(FILE *f) {
 /* What a command printed must have reached its standard output: `vggsimd summary > file` on a full disk
  * (or into /dev/full, or a closed descriptor) fails with a line and exit 1 instead of a short file and 0. */
 static int finish(const char *cmd, int rc) {
-  const int bad = fflush(stdout) != 0, e = errno;
-  if (bad || ferror(stdout)) {
+  int bad = fflush(stdout) != 0, e = errno, failed = bad || ferror(stdout);
+  if (failed && !bad) { /* an earlier flush failed (output past the buffer): one more byte, to learn why */
+    clearerr(stdout);
+    fputc('\n', stdout);
+    bad = fflush(stdout) != 0, e = errno;
+  }
+  if (failed) {
     cli_error(cmd, "standard output: write failed%s%s", bad ? ": " : "", bad ? strerror(e) : "");
     return rc ? rc : 1;
   }

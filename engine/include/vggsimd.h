@@ -256,11 +256,16 @@ const char *const *vgg_algo_names(void);
  * Arm i8mm or dotprod; the reference kernel elsewhere); weights get one scale per
  * output channel at net creation, activations one scale per layer from
  * calibration ranges (vgg_calibrate); the first layer, whose input is
- * signed, and the classifier stay float32; block outputs are dequantised.
+ * signed, stays float32; block outputs are dequantised.  The classifier's
+ * layers run on s8 rows (one scale each) and u8 inputs, each image's input
+ * on its own scale (the first layer's: the conv base's output unit; then
+ * its largest value / 255), exact 32-bit sums, float32 outputs and softmax.
  * bf16: the conv layers after the first run Winograd F(2x2) (auto, fast,
  * wino2) or F(4x4) (wino4) with bfloat16 GEMM operands (transformed filters
  * and inputs) and float32 sums, transforms and activations (AVX512-BF16, Arm
- * bf16; the reference kernel elsewhere); direct and wino6 have no bf16 kernels. */
+ * bf16; the reference kernel elsewhere); direct and wino6 have no bf16 kernels;
+ * the classifier's weights are rounded to bfloat16 and widened to float32 as
+ * they stream (the float32 dense layer of the rounded weights, half the bytes). */
 #define VGG_PRECISIONS(X) X(F32, f32) X(INT8, int8) X(BF16, bf16)
 typedef enum {
 #define VGG_X_PRECISION(id, name) VGG_PRECISION_##id,
@@ -301,8 +306,9 @@ typedef struct {
     "auto (per layer the fastest of direct and Winograd F(2x2)/F(4x4)/F(6x6) within 1e-5 of float64, "          \
     "measured) | fast (the fastest within 1e-4) | direct | wino2 | wino4 | wino6")                              \
   X(precision, "P",                                                                                             \
-    "f32 (default) | int8: u8 activations x s8 weights on every conv after the first (VNNI, i8mm or dotprod) | " \
-    "bf16: Winograd F(2x2) with bfloat16 GEMMs (AVX512-BF16, Arm bf16) on every conv after the first")
+    "f32 (default) | int8: u8 activations x s8 weights on every conv after the first and the classifier (VNNI, " \
+    "i8mm or dotprod) | bf16: Winograd F(2x2) with bfloat16 GEMMs (AVX512-BF16, Arm bf16) on every conv after "   \
+    "the first, the classifier on bfloat16 weights")
 
 /* o's defaults: the best level, online cores, auto, f32, nothing watched. */
 void vgg_options_init(vgg_options *o);

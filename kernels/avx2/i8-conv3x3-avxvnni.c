@@ -36,11 +36,19 @@ static inline void vgg_storeq(uint8_t *dst, __m256i acc, const float *scale, con
     memcpy(dst, tmp, (size_t)n);
   }
 }
+static inline int32_t vgg_hsum_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+#define I_HSUM(acc) vgg_hsum_epi32(acc)
 #define I_STOREQ(dst, acc, scale, bias, n) vgg_storeq((dst), (acc), (scale), (bias), (n))
 #define SUFFIX(name) VGG_CAT(name, __avxvnni)
 #define MR 6
 #define NV 2
 #include "templates/names.h"
 #include "templates/i8-conv3x3-direct.c.inc"
+#include "templates/i8-dense.c.inc"
 
 const vgg_i8_kernels vgg_i8_kernels_avxvnni = VGG_I8_ENTRY(VGG_NEEDS(AVXVNNI));

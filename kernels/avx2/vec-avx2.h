@@ -14,6 +14,16 @@ static inline float vgg_hsum8(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
+/* 8 bf16 values widened exactly to float32, and n < 8 of them (through a zeroed copy). */
+static inline __m256 vgg_bf16_load8(const uint16_t *p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)), 16));
+}
+static inline __m256 vgg_bf16_loadn8(const uint16_t *p, int n) {
+  uint16_t t[8] = {0};
+  for (int i = 0; i < n; i++) t[i] = p[i];
+  return vgg_bf16_load8(t);
+}
+
 #define VEC __m256
 #define VL 8
 #define V_ZERO() _mm256_setzero_ps()
@@ -31,6 +41,8 @@ static inline float vgg_hsum8(__m256 v) {
 #define V_RELU(v) _mm256_max_ps((v), _mm256_setzero_ps())
 #define V_HSUM(v) vgg_hsum8(v)
 #define V_EXP(v) Sleef_expf8_u10avx2(v)
+#define V_LOADU_BF16(p) vgg_bf16_load8(p)
+#define V_LOADN_BF16(p, n) vgg_bf16_loadn8((p), (n))
 #define SUFFIX(name) VGG_CAT(name, __avx2)
 
 #endif

@@ -31,7 +31,9 @@ static inline void vgg_storeq(uint8_t *dst, __m512i acc, const float *scale, con
 #define MR 6
 #define NV 4
 #include "templates/names.h"
+#define I_HSUM(acc) _mm512_reduce_add_epi32(acc)
 #include "templates/i8-conv3x3-direct.c.inc"
+#include "templates/i8-dense.c.inc"
 
 /* ---- Exact Winograd F(4x4,3x3) on int8 data (kernels.h, docs/precision.md) ----
  *
@@ -224,7 +226,6 @@ static void w4_conv(const vgg_i8_conv3x3_args *a, int ty0, int ty1, int oc0, int
 #define K_I8_W4 SUFFIX(vgg_i8_wino4x4_exact_relu_ukernel_6x4v)
 void K_I8_W4(const vgg_i8_conv3x3_args *a, int ty0, int ty1, int oc0, int oc1) { w4_conv(a, ty0, ty1, oc0, oc1); }
 
-const vgg_i8_kernels vgg_i8_kernels_avx512vnni = {NV * IVL, VGG_NEEDS(AVX512VNNI), K_I8_PACKED_SIZE, K_I8_PACK,
-                                                  K_I8_CONV3X3, VGG_STR(K_I8_CONV3X3), K_I8_DOT_PEAK, 12 * IVL * 8,
-                                                  w4_packed_size, w4_pack, K_I8_W4, w4_scratch_size,
-                                                  VGG_STR(K_I8_W4)};
+const vgg_i8_kernels vgg_i8_kernels_avx512vnni =
+    VGG_I8_ENTRY(VGG_NEEDS(AVX512VNNI), .w4_packed_size = w4_packed_size, .w4_pack = w4_pack, .w4_conv = K_I8_W4,
+                 .w4_scratch_size = w4_scratch_size, .w4_name = VGG_STR(K_I8_W4));

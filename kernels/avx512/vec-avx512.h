@@ -25,6 +25,11 @@
 #define V_RELU(v) _mm512_max_ps((v), _mm512_setzero_ps())
 #define V_HSUM(v) _mm512_reduce_add_ps(v)
 #define V_EXP(v) Sleef_expf16_u10avx512f(v)
+/* VL bf16 values (uint16_t) widened exactly to float32; the masked form reads n < VL of them. */
+#define V_LOADU_BF16(p) \
+  _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(p))), 16))
+#define V_LOADN_BF16(p, n) \
+  _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(VGG_TAIL(n), (p))), 16))
 #define SUFFIX(name) VGG_CAT(name, __avx512)
 
 #endif

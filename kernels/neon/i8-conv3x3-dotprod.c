@@ -27,11 +27,13 @@ static inline uint32_t vgg_chsum(const uint8_t *p, int n) {
 }
 #define I_CHSUM(p, n) vgg_chsum((p), (n))
 #define I_FIX(acc, s) vsubq_u32((acc), vdupq_n_u32((s) << 7))
+#define I_HSUM(acc) ((int32_t)vaddvq_u32(acc))
 #define I_STOREQ(dst, acc, scale, bias, n) vgg_storeq((dst), vreinterpretq_s32_u32(acc), (scale), (bias), (n))
 #define SUFFIX(name) VGG_CAT(name, __neondotprod)
 #define MR 6
 #define NV 4
 #include "templates/names.h"
 #include "templates/i8-conv3x3-direct.c.inc"
+#include "templates/i8-dense.c.inc"
 
 const vgg_i8_kernels vgg_i8_kernels_neondotprod = VGG_I8_ENTRY(VGG_NEEDS(DOTPROD));

@@ -10,13 +10,15 @@
 #define IVL 4
 #define I_ZERO() vdupq_n_s32(0)
 #define I_BCAST4(p) vgg_bcast4(p)
-#define I_LOADW(p) vreinterpretq_s32_s8(vld1q_s8(p))
+#define I_LOADW(p) vreinterpretq_s32_s8(vld1q_s8((const int8_t *)(const void *)(p)))
 #define I_DOT(acc, a, b) vusdotq_s32((acc), vreinterpretq_u8_s32(a), vreinterpretq_s8_s32(b))
+#define I_HSUM(acc) vaddvq_s32(acc)
 #define I_STOREQ(dst, acc, scale, bias, n) vgg_storeq((dst), (acc), (scale), (bias), (n))
 #define SUFFIX(name) VGG_CAT(name, __neoni8mm)
 #define MR 6
 #define NV 4
 #include "templates/names.h"
 #include "templates/i8-conv3x3-direct.c.inc"
+#include "templates/i8-dense.c.inc"
 
 const vgg_i8_kernels vgg_i8_kernels_neoni8mm = VGG_I8_ENTRY(VGG_NEEDS(I8MM));

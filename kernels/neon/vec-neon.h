@@ -17,6 +17,14 @@ static inline void vgg_storen4(float *p, float32x4_t v, int n) {
   for (int i = 0; i < n; i++) p[i] = t[i];
 }
 
+/* 4 bf16 values widened exactly to float32, and n < 4 of them. */
+static inline float32x4_t vgg_bf16_load4(const uint16_t *p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
+static inline float32x4_t vgg_bf16_loadn4(const uint16_t *p, int n) {
+  uint16_t t[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n; i++) t[i] = p[i];
+  return vgg_bf16_load4(t);
+}
+
 #define VEC float32x4_t
 #define VL 4
 #define V_ZERO() vdupq_n_f32(0.0f)
@@ -34,6 +42,8 @@ static inline void vgg_storen4(float *p, float32x4_t v, int n) {
 #define V_RELU(v) vmaxq_f32((v), vdupq_n_f32(0.0f))
 #define V_HSUM(v) vaddvq_f32(v)
 #define V_EXP(v) Sleef_expf4_u10advsimd(v)
+#define V_LOADU_BF16(p) vgg_bf16_load4(p)
+#define V_LOADN_BF16(p, n) vgg_bf16_loadn4((p), (n))
 #define SUFFIX(name) VGG_CAT(name, __neon)
 
 #endif

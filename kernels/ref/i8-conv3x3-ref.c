@@ -57,7 +57,8 @@ static void vgg_i8_conv3x3_relu_ref(const vgg_i8_conv3x3_args *a, int y0, int y1
 
 const vgg_i8_kernels vgg_i8_kernels_ref = {
     .oc_block = 1, .needs = 0, .packed_size = packed_size_ref, .pack = pack_ref, .conv = vgg_i8_conv3x3_relu_ref,
-    .name = "vgg_i8_conv3x3_relu_ref", .dot_peak = NULL, .dot_peak_ops = 0};
+    .name = "vgg_i8_conv3x3_relu_ref", .dot_peak = NULL, .dot_peak_ops = 0, .dense_pack = vgg_i8_dense_pack_ref,
+    .dense = vgg_i8_dense_ref, .dense_name = "vgg_i8_dense_ref"};
 
 size_t vgg_i8_packed_size_blocked(int cin, int cout, int nr) {
   return (size_t)((cout + nr - 1) / nr) * 9 * ((cin + 3) / 4) * nr * 4;

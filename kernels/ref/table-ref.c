@@ -23,5 +23,7 @@ const vgg_kernel_table vgg_kernels_scalar = {
   VGG_K(dense, vgg_f32_dense_ref),
   VGG_K(dense_batch, vgg_f32_dense_batch_ref),
   VGG_K(dense_t, vgg_f32_dense_t_ref),
+  VGG_K(dense_bf16, vgg_bf16_dense_ref),
+  VGG_K(dense_bf16_batch, vgg_bf16_dense_batch_ref),
   VGG_K(softmax, vgg_f32_softmax_ref),
 };

@@ -23,6 +23,9 @@
 #define K_DENSE_BATCH SUFFIX(vgg_f32_gemm_relu_4bx2v)
 /* The dense layer transposed (gradients): four rows of W per pass down the inputs, one vector at a time */
 #define K_DENSE_T SUFFIX(vgg_f32_gemv_t_4x1v)
+/* The same on bf16 weights, widened to float32 (kernels.h, vgg_dense_bf16_fn) */
+#define K_BF16_DENSE SUFFIX(vgg_bf16_gemv_relu_4x2v)
+#define K_BF16_DENSE_BATCH SUFFIX(vgg_bf16_gemm_relu_4bx2v)
 #define K_MAXPOOL SUFFIX(vgg_f32_maxpool2x2)
 #define K_SOFTMAX SUFFIX(vgg_f32_softmax_sleef_u10)
 #define K_FMA_PEAK SUFFIX(vgg_f32_fma_peak)
@@ -46,10 +49,15 @@
 #define K_I8_PACK SUFFIX(vgg_i8_conv3x3_pack)
 #define K_I8_PACKED_SIZE SUFFIX(vgg_i8_conv3x3_packed_size)
 #define K_I8_DOT_PEAK SUFFIX(vgg_i8_dot_peak)
-/* The int8 kernels' entry (after the template): needs = the features beyond the level's. */
-#define VGG_I8_ENTRY(NEEDS) \
-  {NV * IVL, NEEDS, K_I8_PACKED_SIZE, K_I8_PACK, K_I8_CONV3X3, VGG_STR(K_I8_CONV3X3), K_I8_DOT_PEAK, 12 * IVL * 8}
+/* The int8 kernels' entry (after the templates): needs = the features beyond the level's; then any more fields. */
+#define VGG_I8_ENTRY(NEEDS, ...)                                                                       \
+  {.oc_block = NV * IVL, .needs = NEEDS, .packed_size = K_I8_PACKED_SIZE, .pack = K_I8_PACK,                   \
+   .conv = K_I8_CONV3X3, .name = VGG_STR(K_I8_CONV3X3), .dot_peak = K_I8_DOT_PEAK, .dot_peak_ops = 12 * IVL * 8, \
+   .dense_pack = K_I8_DENSE_PACK, .dense = K_I8_DENSE, .dense_name = VGG_STR(K_I8_DENSE), __VA_ARGS__}
 
+/* int8 dense (the classifier): four rows of W per pass for one image, up to four images per row for a batch */
+#define K_I8_DENSE SUFFIX(vgg_i8_gemv_4x1v)
+#define K_I8_DENSE_PACK SUFFIX(vgg_i8_dense_pack)
 /* A table entry: the function and its name. */
 #define VGG_K(op, sym) .op = sym, .op##_name = VGG_STR(sym)
 

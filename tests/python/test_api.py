@@ -418,3 +418,67 @@ def test_int8_range_guard_held_out(tmp_path):
     # The pictures unlike photos pass the bundled photo's ranges: the guard widened some.
     m.features(held[2:])
     assert m._net.ranges_widened > 0
+
+
+def test_low_precision_full_model_held_out(weights_top):
+    """int8 and bf16 through the whole model (the classifier in the same precision) on pictures the int8 ranges
+    were not calibrated on, against torchvision's vgg16 in float64: every block's output within 5e-2 (int8) and
+    2e-2 (bf16: 1e-2 holds on the golden photo, test_e2e.c, but not on every picture here: 1.1e-2 measured on
+    rgb8.jpg at block 5) of its max |value|, the logits within the same budget of max |logit|, and the top-1 class equal
+    to float64's on every picture whose float64 margin (top-1 logit minus the runner-up) is above twice the
+    logits' measured error (where no error within it could swap them); the agreement over all is printed."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    import sys
+    from PIL import Image
+    sys.path.insert(0, os.path.join(os.path.dirname(GOLDEN_PHOTO), "..", "..", "scripts"))
+    import safetensors_io
+    model = torchvision.models.vgg16(weights=None).double().eval()
+    model.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in safetensors_io.read(weights_top).items()})
+    big = Image.open(os.path.join(IMG, "large_1200x800.jpg")).convert("RGB")
+    cal = vggsimd.load_images([big.crop(b).resize((224, 224)) for b in ((0, 0, 800, 800), (400, 0, 1200, 800))],
+                              resize="direct", preprocess="torch")
+    y, x = np.mgrid[0:224, 0:224]
+    check = np.repeat(((((x // 4) + (y // 4)) % 2) * 255).astype(np.uint8)[..., None], 3, axis=2)
+    ramp = np.stack([x * 255 // 223, y * 255 // 223, (x + y) * 255 // 446], axis=2).astype(np.uint8)
+    pictures = [PHOTO, GOLDEN_PHOTO, os.path.join(IMG, "rgb8.jpg"), os.path.join(IMG, "rgb8_40x33.png"), check, ramp]
+    held = vggsimd.load_images(pictures, resize="direct", preprocess="torch")
+    with torch.no_grad():
+        h = torch.from_numpy(held.astype(np.float64)).permute(0, 3, 1, 2)
+        ref_blocks = []
+        for layer in model.features:
+            h = layer(h)
+            if isinstance(layer, torch.nn.MaxPool2d):
+                ref_blocks.append(h.permute(0, 2, 3, 1).numpy())
+        ref_logits = model.classifier(torch.flatten(model.avgpool(h), 1)).numpy()
+    ranges = vggsimd.calibrate(cal, weights=weights_top, threads=2)  # the conv base's layers: all a top model takes
+    assert len(ranges) == 19
+    # Without ranges (calibrating on the bundled photo, as `vggsimd run` does), with the classifier too.
+    p = vggsimd.VGG16(weights=weights_top, include_top=True, precision="int8", threads=2).predict(held[:1])
+    assert p.shape == (1, 1000) and abs(float(p.sum()) - 1) < 1e-5
+    for prec, budget in (("int8", 5e-2), ("bf16", 2e-2)):
+        m = vggsimd.VGG16(weights=weights_top, include_top=True, precision=prec,
+                          ranges=ranges if prec == "int8" else None, threads=2)
+        assert [s["dtype"] for s in m.steps() if s["op"] == "dense"] == [prec] * 3, m.steps()
+        blocks, _, _, logits = m._net.forward(held, True, "predictions")
+        agree = decisive = 0
+        worst_b = worst_l = 0.0
+        for i in range(len(pictures)):
+            for b in range(5):
+                e = np.abs(blocks[b][i] - ref_blocks[b][i]).max() / np.abs(ref_blocks[b][i]).max()
+                worst_b = max(worst_b, e)
+                assert e <= budget, (prec, i, b + 1, e)
+            lmax = np.abs(ref_logits[i]).max()
+            err = np.abs(logits[i] - ref_logits[i]).max()
+            worst_l = max(worst_l, err / lmax)
+            assert err <= budget * lmax, (prec, i, err / lmax)
+            top2 = np.sort(ref_logits[i])[-2:]
+            same = np.argmax(logits[i]) == np.argmax(ref_logits[i])
+            agree += same
+            if top2[1] - top2[0] > 2 * err:
+                decisive += 1
+                assert same, (prec, i)
+        # Each image's classifier input is quantised on its own scale: the same bits alone as in the batch.
+        assert np.array_equal(m._net.forward(held[-1:], False, "predictions")[3][0], logits[-1])
+        print("%s held out: worst block %.2e, worst logits %.2e of max |logit|; top-1 = float64 on %d of %d "
+              "pictures (%d decisive, all equal)" % (prec, worst_b, worst_l, agree, len(pictures), decisive))

@@ -153,7 +153,10 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     }
   }
   if ((s = vgg_model_create((vgg_arch)a, top, h, w, &self->m, &err))) return raise_vgg(s, &err), -1;
-  if (self->nranges && self->nranges != vgg_model_num_layers(self->m)) {
+  /* One value per layer, or per conv-base layer for a model with the classifier (its layers take none: each
+   * image's input is quantised on its own scale), as calibrate() gives them for either. */
+  const int nbase = (int)(vgg_model_block_output(self->m, 5) - vgg_model_layer(self->m, 0)) + 1;
+  if (self->nranges && self->nranges != vgg_model_num_layers(self->m) && self->nranges != nbase) {
     PyErr_Format(PyExc_ValueError, "ranges holds %d values; this model has %d layers (calibrate() gives one per layer)",
                  self->nranges, vgg_model_num_layers(self->m));
     return -1;
