@@ -23,6 +23,14 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
     OUT(" %s(%s)", vgg_level_name(l), vgg_level_usable(l) ? "usable" : "not on this cpu");
   }
   OUT("\n");
+  OUT("sets:     ");
+  const char *set, *kind;
+  int set_level, state;
+  for (int i = 0; (set = vgg_set_row(i, &kind, &set_level, &state)); i++)
+    if (state)
+      OUT(" %s(%s at %s, %s)", set, strcmp(kind, "INT8") ? "bf16" : "int8", vgg_level_name(set_level),
+          state == 2 ? "usable" : "not on this cpu");
+  OUT("\n");
   const int use = level >= 0 ? level : vgg_level_best();
   OUT("in use:    %s%s\n", vgg_level_name(use), level >= 0 ? " (requested)" : " (best available)");
   for (int l = 0; l < VGG_LEVEL_COUNT; l++) {

@@ -153,71 +153,59 @@ int vgg_level_best(void) {
 
 const vgg_kernel_table *vgg_kernels_get(int level) { return vgg_level_usable(level) ? levels[level].table : NULL; }
 
-/* int8: per level, its dot-product kernels in order of preference (an
- * AVX-512 CPU without AVX512-VNNI may still have AVX-VNNI). */
-#ifdef VGG_HAVE_I8_avx512vnni
-extern const vgg_i8_kernels vgg_i8_kernels_avx512vnni;
-#endif
-#ifdef VGG_HAVE_I8_avxvnni
-extern const vgg_i8_kernels vgg_i8_kernels_avxvnni;
-#endif
-#ifdef VGG_HAVE_I8_i8mm
-extern const vgg_i8_kernels vgg_i8_kernels_neoni8mm;
-#endif
-#ifdef VGG_HAVE_I8_dotprod
-extern const vgg_i8_kernels vgg_i8_kernels_neondotprod;
-#endif
+/* The int8 and bf16 sets, from VGG_SETS: a set not built in has a NULL table. */
+enum { VGG_SET_INT8, VGG_SET_BF16 };
+#define VGG_SET_TYPE_INT8 vgg_i8_kernels
+#define VGG_SET_TYPE_BF16 vgg_bf16_kernels
+#define VGG_SET_SYM_INT8(name) vgg_i8_kernels_##name
+#define VGG_SET_SYM_BF16(name) vgg_bf16_kernels_##name
+#define VGG_X_SET_DECL(prec, name, level, feature)                                                   \
+  VGG_IF(VGG_ON(VGG_HAVE_SET_##name), extern const VGG_SET_TYPE_##prec VGG_SET_SYM_##prec(name);, )
+VGG_SETS(VGG_X_SET_DECL)
+#undef VGG_X_SET_DECL
+
 static const struct {
+  int kind; /* VGG_SET_INT8, VGG_SET_BF16 */
   int level;
-  const vgg_i8_kernels *k;
-} i8_rows[] = {
-#ifdef VGG_HAVE_I8_avx512vnni
-    {VGG_LEVEL_AVX512, &vgg_i8_kernels_avx512vnni},
-#endif
-#ifdef VGG_HAVE_I8_avxvnni
-    {VGG_LEVEL_AVX512, &vgg_i8_kernels_avxvnni},
-    {VGG_LEVEL_AVX2, &vgg_i8_kernels_avxvnni},
-#endif
-#ifdef VGG_HAVE_I8_i8mm
-    {VGG_LEVEL_NEON, &vgg_i8_kernels_neoni8mm},
-#endif
-#ifdef VGG_HAVE_I8_dotprod
-    {VGG_LEVEL_NEON, &vgg_i8_kernels_neondotprod},
-#endif
-    {-1, NULL}};
+  unsigned long long needs; /* the level's features and the set's own */
+  const void *set;          /* NULL: not built in */
+  const char *name, *kind_name;
+} sets[] = {
+#define VGG_X_SET_ROW(prec, name, level, feature)                                                    \
+  {VGG_SET_##prec, VGG_LEVEL_##level, VGG_NEEDS(feature),                                     \
+   VGG_IF(VGG_ON(VGG_HAVE_SET_##name), &VGG_SET_SYM_##prec(name), NULL), #name, #prec},
+    VGG_SETS(VGG_X_SET_ROW)
+#undef VGG_X_SET_ROW
+};
 
-/* The n-th row (from 0) of `rows` for `level` whose extra features the CPU has, else `none`. */
-#define VGG_FAMILY_AT(rows, level, n, none)                                                               \
-  do {                                                                                                    \
-    const unsigned long long has_ = vgg_cpu_get()->has;                                                   \
-    int n_ = (n);                                                                                         \
-    for (int i_ = 0; rows[i_].k; i_++)                                                                    \
-      if (rows[i_].level == (level) && vgg_level_usable(level) && (has_ & rows[i_].k->needs) == rows[i_].k->needs && \
-          n_-- == 0)                                                                                      \
-        return rows[i_].k;                                                                                \
-    return (none);                                                                                        \
-  } while (0)
+/* The n-th set (from 0) of `kind` that dispatch may use at `level`: built in, its level at or below
+ * `level` and usable, its feature on this CPU; NULL past the last. */
+static const void *set_at(int kind, int level, int n) {
+  if (!vgg_level_usable(level)) return NULL;
+  const unsigned long long has = vgg_cpu_get()->has;
+  for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+    if (sets[i].set && sets[i].kind == kind && sets[i].level <= level && vgg_level_usable(sets[i].level) &&
+        (has & sets[i].needs) == sets[i].needs && n-- == 0)
+      return sets[i].set;
+  return NULL;
+}
 
-const vgg_i8_kernels *vgg_i8_kernels_get(int level) { VGG_FAMILY_AT(i8_rows, level, 0, &vgg_i8_kernels_ref); }
-const vgg_i8_kernels *vgg_i8_kernels_at(int level, int n) { VGG_FAMILY_AT(i8_rows, level, n, NULL); }
+const char *vgg_set_row(int i, const char **kind, int *level, int *state) {
+  if (i < 0 || (size_t)i >= sizeof sets / sizeof sets[0]) return NULL;
+  const unsigned long long has = vgg_cpu_get()->has;
+  *kind = sets[i].kind_name;
+  *level = sets[i].level;
+  *state = !sets[i].set ? 0 : vgg_level_usable(sets[i].level) && (has & sets[i].needs) == sets[i].needs ? 2 : 1;
+  return sets[i].name;
+}
 
-/* bf16: per level, its kernels (AVX512-BF16; Advanced SIMD's bf16 extension), else the reference. */
-#ifdef VGG_HAVE_BF16_avx512bf16
-extern const vgg_bf16_kernels vgg_bf16_kernels_avx512bf16;
-#endif
-#ifdef VGG_HAVE_BF16_bf16
-extern const vgg_bf16_kernels vgg_bf16_kernels_neonbf16;
-#endif
-static const struct {
-  int level;
-  const vgg_bf16_kernels *k;
-} bf16_rows[] = {
-#ifdef VGG_HAVE_BF16_avx512bf16
-    {VGG_LEVEL_AVX512, &vgg_bf16_kernels_avx512bf16},
-#endif
-#ifdef VGG_HAVE_BF16_bf16
-    {VGG_LEVEL_NEON, &vgg_bf16_kernels_neonbf16},
-#endif
-    {-1, NULL}};
-
-const vgg_bf16_kernels *vgg_bf16_kernels_get(int level) { VGG_FAMILY_AT(bf16_rows, level, 0, &vgg_bf16_kernels_ref); }
+const vgg_i8_kernels *vgg_i8_kernels_at(int level, int n) { return set_at(VGG_SET_INT8, level, n); }
+const vgg_i8_kernels *vgg_i8_kernels_get(int level) {
+  const vgg_i8_kernels *k = vgg_i8_kernels_at(level, 0);
+  return k ? k : &vgg_i8_kernels_ref;
+}
+const vgg_bf16_kernels *vgg_bf16_kernels_at(int level, int n) { return set_at(VGG_SET_BF16, level, n); }
+const vgg_bf16_kernels *vgg_bf16_kernels_get(int level) {
+  const vgg_bf16_kernels *k = vgg_bf16_kernels_at(level, 0);
+  return k ? k : &vgg_bf16_kernels_ref;
+}

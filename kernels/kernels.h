@@ -216,7 +216,6 @@ void vgg_i8_dense_pack_ref(const int8_t *q, int rows, int n_in, int8_t *packed);
 
 typedef struct {
   int oc_block;
-  unsigned long long needs; /* CPU features beyond the level's (VGG_NEEDS bits) */
   vgg_i8_packed_size_fn packed_size;
   vgg_i8_pack_fn pack;
   vgg_i8_conv3x3_fn conv;
@@ -242,8 +241,8 @@ typedef struct {
 /* 1 when every output channel of the s8 hwio weights meets the exact Winograd kernels' bound. */
 int vgg_i8_w4_exact(const int8_t *hwio, int cin, int cout);
 
-/* The int8 kernels for `level`: that level's dot-product kernels when the
- * CPU has their features, else the reference (vgg_i8_kernels_ref). */
+/* The int8 kernels for `level`: the first int8 set of VGG_SETS usable there on this CPU, else the
+ * reference (vgg_i8_kernels_ref). */
 const vgg_i8_kernels *vgg_i8_kernels_get(int level);
 /* Every int8 kernel set of `level` the CPU can run, in order of preference (n from 0; NULL after the last):
  * the tests hold each to the reference, not only the one dispatch prefers. */
@@ -302,15 +301,16 @@ static inline float vgg_bf16_dot2(float acc, uint32_t a, uint32_t b) {
 }
 
 typedef struct {
-  unsigned long long needs;  /* CPU features beyond the level's (VGG_NEEDS bits) */
   vgg_wino_kernels wino[2];  /* F(2x2), F(4x4) with bf16 GEMMs */
   /* Dot-product throughput calibration: dot_peak(iters) performs iters * dot_peak_flops floating-point
    * operations (a multiply-add counts 2) at the core's peak rate (NULL for the reference). */
   float (*dot_peak)(int64_t iters);
   int dot_peak_flops;
 } vgg_bf16_kernels;
-/* The bf16 kernels for `level` when the CPU has their features, else the reference. */
+/* The bf16 kernels for `level`: the first bf16 set of VGG_SETS usable there on this CPU, else the reference. */
 const vgg_bf16_kernels *vgg_bf16_kernels_get(int level);
+/* The n-th bf16 set (from 0) usable at `level` on this CPU, best first (VGG_SETS), or NULL past the last. */
+const vgg_bf16_kernels *vgg_bf16_kernels_at(int level, int n);
 extern const vgg_bf16_kernels vgg_bf16_kernels_ref;
 
 /* ---- CPU features and dispatch (kernels/dispatch.c) ---- */
@@ -326,6 +326,9 @@ const vgg_cpu_features *vgg_cpu_get(void);
 const char *vgg_feature_name(int f);
 /* Features `level` needs, as VGG_NEEDS bits. */
 unsigned long long vgg_level_needs(int level);
+/* Row i of VGG_SETS: returns its name and sets its precision ("INT8", "BF16"), level and state (0 not
+ * built in, 1 built in but not on this CPU, 2 usable); NULL past the last row. */
+const char *vgg_set_row(int i, const char **kind, int *level, int *state);
 /* Table for `level`, or NULL when it is not both compiled in and usable on
  * this CPU.  Tables are static data: nothing runs at load time.  (The
  * vgg_level_* queries are in vggsimd.h.) */

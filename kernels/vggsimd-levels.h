@@ -48,6 +48,22 @@ typedef enum {
   VGG_LEVEL_COUNT
 } vgg_level;
 
+/* X(PRECISION, name, LEVEL, FEATURE): the kernel sets beyond a level's float32 families, each using one
+ * instruction its level does not require (an 8-bit or a bfloat16 dot product): the CPU feature FEATURE.
+ * For a precision and a level, dispatch takes the first row (best first) at or below that level whose level
+ * is usable and whose feature the CPU has, else the reference set.  `name` is the set's one spelling: the
+ * kernels' suffix (__name), its table vgg_i8_kernels_name / vgg_bf16_kernels_name, its file
+ * kernels/<level>/<family>-<name>.c and library.  kernels/meson.build reads these rows (one a line) and
+ * builds each file with its level's flags and its feature's flag; tests, verify and the CPU report loop
+ * over them.  Adding a set: its file, one row here, and its feature's flag in kernels/meson.build. */
+#define VGG_SETS(X)                           \
+  X(INT8, avx512vnni, AVX512, AVX512VNNI)     \
+  X(INT8, avxvnni, AVX2, AVXVNNI)             \
+  X(INT8, neoni8mm, NEON, I8MM)               \
+  X(INT8, neondotprod, NEON, DOTPROD)         \
+  X(BF16, avx512bf16, AVX512, AVX512BF16)     \
+  X(BF16, neonbf16, NEON, BF16)
+
 /* "|scalar|avx2|avx512|neon" and "auto|scalar|avx2|avx512|neon", for help texts. */
 #define VGG_X_LEVEL_BAR(id, name, needs) "|" #name
 #define VGG_LEVEL_NAMES VGG_LEVELS(VGG_X_LEVEL_BAR)

@@ -51,4 +51,4 @@ static inline int32_t vgg_hsum_epi32(__m256i v) {
 #include "templates/i8-conv3x3-direct.c.inc"
 #include "templates/i8-dense.c.inc"
 
-const vgg_i8_kernels vgg_i8_kernels_avxvnni = VGG_I8_ENTRY(VGG_NEEDS(AVXVNNI));
+const vgg_i8_kernels vgg_i8_kernels_avxvnni = VGG_I8_ENTRY();

@@ -51,5 +51,4 @@ static float dot_peak(int64_t iters) {
   return _mm512_reduce_add_ps(s);
 }
 
-const vgg_bf16_kernels vgg_bf16_kernels_avx512bf16 = {
-    VGG_NEEDS(AVX512BF16), {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}, dot_peak, 12 * 16 * 4};
+const vgg_bf16_kernels vgg_bf16_kernels_avx512bf16 = VGG_BF16_ENTRY(dot_peak);

@@ -227,5 +227,5 @@ static void w4_conv(const vgg_i8_conv3x3_args *a, int ty0, int ty1, int oc0, int
 void K_I8_W4(const vgg_i8_conv3x3_args *a, int ty0, int ty1, int oc0, int oc1) { w4_conv(a, ty0, ty1, oc0, oc1); }
 
 const vgg_i8_kernels vgg_i8_kernels_avx512vnni =
-    VGG_I8_ENTRY(VGG_NEEDS(AVX512VNNI), .w4_packed_size = w4_packed_size, .w4_pack = w4_pack, .w4_conv = K_I8_W4,
+    VGG_I8_ENTRY(.w4_packed_size = w4_packed_size, .w4_pack = w4_pack, .w4_conv = K_I8_W4,
                  .w4_scratch_size = w4_scratch_size, .w4_name = VGG_STR(K_I8_W4));

@@ -35,4 +35,4 @@ static inline uint32_t vgg_load2(const uint16_t *p) {
 #define WM 4
 #include "templates/f32-winograd.c.inc"
 
-const vgg_bf16_kernels vgg_bf16_kernels_ref = {0, {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}, NULL, 0};
+const vgg_bf16_kernels vgg_bf16_kernels_ref = {.wino = {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}};

@@ -56,7 +56,7 @@ static void vgg_i8_conv3x3_relu_ref(const vgg_i8_conv3x3_args *a, int y0, int y1
 }
 
 const vgg_i8_kernels vgg_i8_kernels_ref = {
-    .oc_block = 1, .needs = 0, .packed_size = packed_size_ref, .pack = pack_ref, .conv = vgg_i8_conv3x3_relu_ref,
+    .oc_block = 1, .packed_size = packed_size_ref, .pack = pack_ref, .conv = vgg_i8_conv3x3_relu_ref,
     .name = "vgg_i8_conv3x3_relu_ref", .dot_peak = NULL, .dot_peak_ops = 0, .dense_pack = vgg_i8_dense_pack_ref,
     .dense = vgg_i8_dense_ref, .dense_name = "vgg_i8_dense_ref"};
 

@@ -43,15 +43,18 @@
   {WMV, NRV, SUFFIX(vgg_bf16_wino##WMV##_packed_size), SUFFIX(vgg_bf16_wino##WMV##_scratch_size),      \
    SUFFIX(vgg_bf16_wino##WMV##_pack), SUFFIX(vgg_bf16_wino##WMV##_input), K_BF16_WINO_CONV(WMV),        \
    VGG_STR(K_BF16_WINO_CONV(WMV))}
+/* A bf16 set's entry: F(2x2) and F(4x4), its peak loop (12 chains of 2-way dots on VL lanes). */
+#define VGG_BF16_ENTRY(DOT_PEAK)                                                                     \
+  {.wino = {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}, .dot_peak = DOT_PEAK, .dot_peak_flops = 12 * VL * 4}
 
 /* int8: vgg_i8_conv3x3_relu_ukernel_6x4v__avx512vnni (SUFFIX of the int8 vector layer). */
 #define K_I8_CONV3X3 SUFFIX(VGG_TILED(vgg_i8_conv3x3_relu_ukernel))
 #define K_I8_PACK SUFFIX(vgg_i8_conv3x3_pack)
 #define K_I8_PACKED_SIZE SUFFIX(vgg_i8_conv3x3_packed_size)
 #define K_I8_DOT_PEAK SUFFIX(vgg_i8_dot_peak)
-/* The int8 kernels' entry (after the templates): needs = the features beyond the level's; then any more fields. */
-#define VGG_I8_ENTRY(NEEDS, ...)                                                                       \
-  {.oc_block = NV * IVL, .needs = NEEDS, .packed_size = K_I8_PACKED_SIZE, .pack = K_I8_PACK,                   \
+/* The int8 kernels' entry (after the templates), then any more fields. */
+#define VGG_I8_ENTRY(...)                                                                              \
+  {.oc_block = NV * IVL, .packed_size = K_I8_PACKED_SIZE, .pack = K_I8_PACK,                   \
    .conv = K_I8_CONV3X3, .name = VGG_STR(K_I8_CONV3X3), .dot_peak = K_I8_DOT_PEAK, .dot_peak_ops = 12 * IVL * 8, \
    .dense_pack = K_I8_DENSE_PACK, .dense = K_I8_DENSE, .dense_name = VGG_STR(K_I8_DENSE), __VA_ARGS__}
 

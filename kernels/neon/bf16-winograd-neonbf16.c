@@ -91,5 +91,4 @@ static float dot_peak(int64_t iters) {
   return vaddvq_f32(s);
 }
 
-const vgg_bf16_kernels vgg_bf16_kernels_neonbf16 = {
-    VGG_NEEDS(BF16), {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}, dot_peak, 12 * 4 * 4};
+const vgg_bf16_kernels vgg_bf16_kernels_neonbf16 = VGG_BF16_ENTRY(dot_peak);
