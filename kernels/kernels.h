@@ -267,6 +267,13 @@ void vgg_u8_dequantize(const uint8_t *q, float *x, size_t n, float scale);
  * float32.  Rounding and dot product as AVX512-BF16 defines them
  * (VCVTNEPS2BF16, VDPBF16PS), which the reference computes in plain C: */
 
+/* The 4 bytes at p as one 32-bit word (any alignment): what the 4-byte (int8) and 2 x bf16 broadcasts load. */
+static inline int32_t vgg_load4(const void *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
 /* float32 -> bf16, round to nearest even; NaN stays NaN (quiet); denormals become signed zero. */
 static inline uint16_t vgg_bf16_from_f32(float x) {
   uint32_t b;

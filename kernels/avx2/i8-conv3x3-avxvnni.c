@@ -9,12 +9,7 @@
 #define IVEC __m256i
 #define IVL 8
 #define I_ZERO() _mm256_setzero_si256()
-static inline __m256i vgg_bcast4(const uint8_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-#define I_BCAST4(p) vgg_bcast4(p)
+#define I_BCAST4(p) _mm256_set1_epi32(vgg_load4(p))
 #define I_LOADW(p) _mm256_loadu_si256((const __m256i *)(p))
 #define I_DOT(acc, a, b) _mm256_dpbusd_avx_epi32((acc), (a), (b))
 static inline void vgg_storeq(uint8_t *dst, __m256i acc, const float *scale, const float *bias, int n) {

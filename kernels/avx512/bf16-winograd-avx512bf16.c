@@ -15,12 +15,7 @@
 #define NR (NV * VL)
 #define WBF16 1
 #define BVEC __m512i
-static inline __m512i vgg_bcast2(const uint16_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
-#define BF_BCAST2(p) vgg_bcast2(p)
+#define BF_BCAST2(p) _mm512_set1_epi32(vgg_load4(p))
 #define BF_LOADW(p) _mm512_loadu_si512((const void *)(p))
 #define BF_DOT(acc, x, w) _mm512_dpbf16_ps((acc), (__m512bh)(x), (__m512bh)(w))
 static inline void vgg_store_bf16(uint16_t *dst, __m512 v, int n) {
@@ -30,14 +25,9 @@ static inline void vgg_store_bf16(uint16_t *dst, __m512 v, int n) {
 }
 #define V_STORE_BF16(p, v, n) vgg_store_bf16((p), (v), (n))
 
-#define TB VGG_AVX512_WINO2_TB
-#define WM 2
-#include "templates/f32-winograd.c.inc"
-#undef WM
-#undef TB
-#define TB VGG_AVX512_WINO4_TB
-#define WM 4
-#include "templates/f32-winograd.c.inc"
+#define TB2 VGG_AVX512_WINO2_TB
+#define TB4 VGG_AVX512_WINO4_TB
+#include "templates/f32-winograd-sizes.c.inc"
 
 /* 12 independent chains of vdpbf16ps: iters * 12 * 16 lanes * 2 products * 2 operations. */
 static float dot_peak(int64_t iters) {

@@ -11,12 +11,7 @@
 #define IVEC __m512i
 #define IVL 16
 #define I_ZERO() _mm512_setzero_si512()
-static inline __m512i vgg_bcast4(const uint8_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
-#define I_BCAST4(p) vgg_bcast4(p)
+#define I_BCAST4(p) _mm512_set1_epi32(vgg_load4(p))
 #define I_LOADW(p) _mm512_loadu_si512((const void *)(p))
 #define I_DOT(acc, a, b) _mm512_dpbusd_epi32((acc), (a), (b))
 /* y = fma(float(sum), scale, bias), clamped to [0, 255] (max first: NaN -> 0), rounded to nearest even. */

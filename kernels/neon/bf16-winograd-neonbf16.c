@@ -28,12 +28,7 @@
 #define NR (NV * VL)
 #define WBF16 1
 #define BVEC bfloat16x8_t
-static inline bfloat16x8_t vgg_bcast2(const uint16_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return vreinterpretq_bf16_u32(vdupq_n_u32(v));
-}
-#define BF_BCAST2(p) vgg_bcast2(p)
+#define BF_BCAST2(p) vreinterpretq_bf16_s32(vdupq_n_s32(vgg_load4(p)))
 #define BF_LOADW(p) vreinterpretq_bf16_u16(vld1q_u16(p))
 #define BF_DOT(acc, x, w) vbfmlalbq_f32(vbfmlaltq_f32((acc), (x), (w)), (x), (w))
 
@@ -66,14 +61,9 @@ static inline void vgg_store_bf16(uint16_t *dst, float32x4_t v, int n) {
 }
 #define V_STORE_BF16(p, v, n) vgg_store_bf16((p), (v), (n))
 
-#define TB VGG_NEON_WINO2_TB
-#define WM 2
-#include "templates/f32-winograd.c.inc"
-#undef WM
-#undef TB
-#define TB VGG_NEON_WINO4_TB
-#define WM 4
-#include "templates/f32-winograd.c.inc"
+#define TB2 VGG_NEON_WINO2_TB
+#define TB4 VGG_NEON_WINO4_TB
+#include "templates/f32-winograd-sizes.c.inc"
 
 /* 12 independent chains of 2-way dots (a BFMLALT and a BFMLALB each): iters * 12 * 4 lanes * 2 products *
  * 2 operations. */

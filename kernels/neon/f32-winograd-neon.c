@@ -8,16 +8,7 @@
 #define NV VGG_NEON_CONV_NV
 #include "templates/f32-gemm-ukernel.c.inc"
 
-#define TB VGG_NEON_WINO2_TB
-#define WM 2
-#include "templates/f32-winograd.c.inc"
-#undef WM
-#undef TB
-#define TB VGG_NEON_WINO4_TB
-#define WM 4
-#include "templates/f32-winograd.c.inc"
-#undef WM
-#undef TB
-#define TB VGG_NEON_WINO6_TB
-#define WM 6
-#include "templates/f32-winograd.c.inc"
+#define TB2 VGG_NEON_WINO2_TB
+#define TB4 VGG_NEON_WINO4_TB
+#define TB6 VGG_NEON_WINO6_TB
+#include "templates/f32-winograd-sizes.c.inc"

@@ -6,11 +6,7 @@
 #include <arm_neon.h>
 #include <string.h>
 
-static inline int32x4_t vgg_bcast4(const uint8_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return vdupq_n_s32(v);
-}
+static inline int32x4_t vgg_bcast4(const uint8_t *p) { return vdupq_n_s32(vgg_load4(p)); }
 static inline void vgg_storeq(uint8_t *dst, int32x4_t acc, const float *scale, const float *bias, int n) {
   float32x4_t s, b;
   if (n == 4) s = vld1q_f32(scale), b = vld1q_f32(bias);

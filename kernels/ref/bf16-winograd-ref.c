@@ -16,23 +16,13 @@
 #define NR (NV * VL)
 #define WBF16 1
 #define BVEC uint32_t
-static inline uint32_t vgg_load2(const uint16_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-#define BF_BCAST2(p) vgg_load2(p)
-#define BF_LOADW(p) vgg_load2(p)
+#define BF_BCAST2(p) ((uint32_t)vgg_load4(p))
+#define BF_LOADW(p) ((uint32_t)vgg_load4(p))
 #define BF_DOT(acc, x, w) vgg_bf16_dot2((acc), (x), (w))
 #define V_STORE_BF16(p, v, n) (*(p) = vgg_bf16_from_f32(v))
 
-#define TB 64
-#define WM 2
-#include "templates/f32-winograd.c.inc"
-#undef WM
-#undef TB
-#define TB 32
-#define WM 4
-#include "templates/f32-winograd.c.inc"
+#define TB2 64
+#define TB4 32
+#include "templates/f32-winograd-sizes.c.inc"
 
 const vgg_bf16_kernels vgg_bf16_kernels_ref = {.wino = {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}};

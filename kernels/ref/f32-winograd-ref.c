@@ -12,19 +12,10 @@
 #define NV VGG_REF_WINO_NV
 #include "templates/f32-gemm-ukernel.c.inc"
 
-#define TB 64
-#define WM 2
-#include "templates/f32-winograd.c.inc"
-#undef WM
-#undef TB
-#define TB 32
-#define WM 4
-#include "templates/f32-winograd.c.inc"
-#undef WM
-#undef TB
-#define TB 16
-#define WM 6
-#include "templates/f32-winograd.c.inc"
+#define TB2 64
+#define TB4 32
+#define TB6 16
+#include "templates/f32-winograd-sizes.c.inc"
 
 /* The largest sum of |entries| of a row of a matrix. */
 #define MAX_ROW_L1(out, mat)                                                                 \
