@@ -50,30 +50,44 @@ static int8_t s8_round(float w, float scale) {
   return (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
 }
 
-/* int8 weights of conv layer l: one scale per output channel (its largest
- * |w| maps to 127), s8 hwio, packed for the kernels; the requantisation
- * scale and bias per channel into qsb (kernels.h). */
-static vgg_status pack_int8(vgg_net *net, vgg_step *s, vgg_error *err) {
+/* The s8 weights of every conv layer an int8 net runs in int8, before the plan (which takes whether each meets
+ * the exact F(4x4)'s bound, into w4_exact): one scale per output channel (its largest |w| maps to 127), s8
+ * hwio, into net->q8 and q8s; pack_int8 packs and frees them. */
+static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_error *err) {
+  const vgg_model *m = net->m;
+  vgg_status st = VGG_OK;
+#pragma omp parallel for num_threads(net->threads) schedule(dynamic, 1)
+  for (int i = m->nlayers - 1; i >= vgg_plan_first_int8(m); i--) {
+    const vgg_layer *l = &m->layers[i];
+    if (l->kind != VGG_LAYER_CONV) continue;
+    const float *hwio = net->w->kernel[l->param];
+    const size_t nw = (size_t)9 * l->in_c * l->out_c;
+    const int co = l->out_c;
+    int8_t *q = net->q8[l->param] = malloc(nw);
+    float *sw = net->q8s[l->param] = malloc(sizeof(float) * co);
+    if (!q || !sw) {
+#pragma omp critical(vgg_pack_err)
+      if (!st) st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory quantising %s", l->name);
+      continue;
+    }
+    for (int o = 0; o < co; o++) sw[o] = 0;
+    for (size_t r = 0; r < nw; r += co) /* hwio: rows of out_c */
+      for (int o = 0; o < co; o++) sw[o] = fabsf(hwio[r + o]) > sw[o] ? fabsf(hwio[r + o]) : sw[o];
+    for (int o = 0; o < co; o++) sw[o] = s8_scale(sw[o]);
+    for (size_t r = 0; r < nw; r += co)
+      for (int o = 0; o < co; o++) q[r + o] = s8_round(hwio[r + o], sw[o]);
+    w4_exact[i] = (unsigned char)vgg_i8_w4_exact(q, l->in_c, l->out_c);
+  }
+  return st;
+}
+
+/* int8 conv step s: its s8 weights (quantise_convs) packed for the kernels of its algorithm; the
+ * requantisation scale and bias per channel into qsb (kernels.h). */
+static void pack_int8(vgg_net *net, const vgg_step *s) {
   const vgg_layer *l = &net->m->layers[s->layer];
-  const float *hwio = net->w->kernel[l->param], *bias = net->w->bias[l->param];
-  const size_t nw = (size_t)9 * l->in_c * l->out_c;
-  int8_t *q = malloc(nw);
-  float *sw = malloc(sizeof(float) * l->out_c);
-  if (!q || !sw) {
-    free(q), free(sw);
-    return vgg_fail(err, VGG_ERR_NOMEM, "out of memory quantising %s", l->name);
-  }
-  const int co = l->out_c;
-  for (int o = 0; o < co; o++) sw[o] = 0;
-  for (size_t r = 0; r < nw; r += co) /* hwio: rows of out_c */
-    for (int o = 0; o < co; o++) sw[o] = fabsf(hwio[r + o]) > sw[o] ? fabsf(hwio[r + o]) : sw[o];
-  for (int o = 0; o < co; o++) sw[o] = s8_scale(sw[o]);
-  for (size_t r = 0; r < nw; r += co)
-    for (int o = 0; o < co; o++) q[r + o] = s8_round(hwio[r + o], sw[o]);
-  if (s->algo == VGG_ALGO_WINO4 && !vgg_i8_w4_exact(q, l->in_c, l->out_c)) { /* past its bound: direct */
-    s->algo = VGG_ALGO_DIRECT;
-    vgg_plan_i8_split(s, l, net->i8, net->threads);
-  }
+  const float *bias = net->w->bias[l->param];
+  int8_t *q = net->q8[l->param];
+  float *sw = net->q8s[l->param];
   if (s->algo == VGG_ALGO_WINO4) net->i8->w4_pack(q, l->in_c, l->out_c, net->packed[l->param]);
   else net->i8->pack(q, l->in_c, l->out_c, net->packed[l->param]);
   float *qs = net->qsb[l->param];
@@ -83,7 +97,7 @@ static vgg_status pack_int8(vgg_net *net, vgg_step *s, vgg_error *err) {
     qs[2 * l->out_c + o] = sw[o]; /* for requantisation with widened ranges (run_conv_i8) */
   }
   free(q), free(sw);
-  return VGG_OK;
+  net->q8[l->param] = NULL, net->q8s[l->param] = NULL;
 }
 
 /* A classifier layer in the net's precision (step s): its rows rounded to bf16, or s8 rows with one scale each
@@ -224,10 +238,9 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       if (s->op != VGG_STEP_POOL && 2 * l->out_c > net->qtmp_stride) net->qtmp_stride = 2 * l->out_c;
     }
     if (s->op == VGG_STEP_POOL) continue;
-    /* int8 F(4x4): room for either packing, as pack_int8 may turn the step back to direct. */
-    size_t n8 = s->dtype == VGG_PRECISION_INT8 ? net->i8->packed_size(l->in_c, l->out_c) : 0;
-    if (s->dtype == VGG_PRECISION_INT8 && s->algo == VGG_ALGO_WINO4 && net->i8->w4_packed_size(l->in_c, l->out_c) > n8)
-      n8 = net->i8->w4_packed_size(l->in_c, l->out_c);
+    const size_t n8 = s->dtype != VGG_PRECISION_INT8 ? 0
+                      : s->algo == VGG_ALGO_WINO4 ? net->i8->w4_packed_size(l->in_c, l->out_c)
+                                                  : net->i8->packed_size(l->in_c, l->out_c);
     const size_t n = s->dtype == VGG_PRECISION_INT8 ? (n8 + 3) / 4
                      : s->wino ? s->wino->packed_size(l->in_c, l->out_c)
                                : net->k->conv3x3_packed_size(l->in_c, l->out_c);
@@ -254,22 +267,17 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     }
     conv[nconv++] = i;
   }
-  /* Steps from the first one reading a map of 56x56 or less run on groups of images (VGG16 at 224x224: blocks
-   * 3-5, where the weights are large and the maps small). */
+  /* The grouped steps (the plan's): their largest input or output per image. */
   net->first_group = net->nbase;
   for (int i = 0; i < net->nbase; i++) {
     const vgg_layer *l = &m->layers[net->steps[i].layer], *o = &m->layers[net->steps[i].last_layer];
-    if (net->first_group == net->nbase && i > 0 && l->in_h * l->in_w <= 56 * 56) net->first_group = i;
-    if (net->first_group <= i) {
+    if (net->first_group == net->nbase && net->steps[i].grouped) net->first_group = i;
+    if (net->steps[i].grouped) {
       const size_t a = (size_t)l->in_h * l->in_w * l->in_c, b = (size_t)o->out_h * o->out_w * o->out_c;
       net->group_floats = a > net->group_floats ? a : net->group_floats;
       net->group_floats = b > net->group_floats ? b : net->group_floats;
     }
   }
-  /* A step that quantises for the next one, or hands it bands, runs on the same images as it: not when the
-   * groups start between. */
-  if (net->first_group > 0 && net->first_group < net->nbase)
-    net->steps[net->first_group - 1].quant_out = net->steps[net->first_group - 1].band_out = 0;
   /* int8: the quantised input of a quant_in step, and the dequantised block outputs (a group's for grouped steps). */
   size_t nq = 0, nd = 0;
   for (int i = 0; i < net->nbase; i++) {
@@ -305,16 +313,10 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
   vgg_status st = VGG_OK;
 #pragma omp parallel for num_threads(net->threads) schedule(dynamic, 1)
   for (int j = nconv - 1; j >= 0; j--) {
-    vgg_step *s = &net->steps[conv[j]]; /* int8: pack_int8 may turn F(4x4) into direct */
+    const vgg_step *s = &net->steps[conv[j]];
     const vgg_layer *l = &m->layers[s->layer];
-    if (s->dtype == VGG_PRECISION_INT8) {
-      vgg_error e;
-      if (pack_int8(net, s, &e)) {
-#pragma omp critical(vgg_pack_err)
-        if (!st) st = VGG_ERR_NOMEM, *err = e;
-        continue;
-      }
-    } else if (!filter_sums(w->kernel[l->param], w->bias[l->param], l, &net->l1[conv[j]], &net->bmax[conv[j]])) {
+    if (s->dtype == VGG_PRECISION_INT8) pack_int8(net, s);
+    else if (!filter_sums(w->kernel[l->param], w->bias[l->param], l, &net->l1[conv[j]], &net->bmax[conv[j]])) {
 #pragma omp critical(vgg_pack_err)
       if (!st) st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
       continue;
@@ -377,7 +379,15 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   }
   const int watch = opt ? opt->watch_layer : 0;
   const int gc = opt ? opt->gradcam_layer : 0;
-  net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, watch, gc, net->steps);
+  unsigned char w4_exact[VGG_MAX_LAYERS] = {0};
+  if (net->i8) {
+    const vgg_status qs = quantise_convs(net, w4_exact, err);
+    if (qs) {
+      vgg_net_free(net);
+      return qs;
+    }
+  }
+  net->nsteps = vgg_plan_steps(m, net->k, net->i8, bf, want, threads, watch, gc, w4_exact, net->steps);
   while (net->nbase < net->nsteps && net->steps[net->nbase].op != VGG_STEP_DENSE) net->nbase++;
   if (watch) {
     int found = -1, int8 = -1;
@@ -395,7 +405,7 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
                                          m->layers[net->steps[found].last_layer].name)
                               : VGG_OK;
     if (ws) {
-      free(net);
+      vgg_net_free(net);
       return ws;
     }
     net->watch = watch;
@@ -418,7 +428,7 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
 
 void vgg_net_free(vgg_net *net) {
   if (!net) return;
-  for (int p = 0; p < VGG_MAX_PARAMS; p++) vgg_free(net->packed[p]), vgg_free(net->qsb[p]);
+  for (int p = 0; p < VGG_MAX_PARAMS; p++) vgg_free(net->packed[p]), vgg_free(net->qsb[p]), free(net->q8[p]), free(net->q8s[p]);
   vgg_free(net->qtmp);
   vgg_free(net->qbuf);
   vgg_free(net->deq);

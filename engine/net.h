@@ -4,9 +4,6 @@
 
 #include "plan.h"
 
-/* Images per group in the grouped steps of the conv base. */
-#define VGG_GROUP 8
-
 /* int8 range guard (widen): the widest range a pass may give a layer, as a multiple of its calibrated one. */
 #define GROW_MAX 4096.0f
 
@@ -25,6 +22,8 @@ struct vgg_net {
   void *packed[VGG_MAX_PARAMS];   /* conv weights in the layout of the layer's kernel (f32 or s8) */
   const vgg_i8_kernels *i8;       /* int8 steps' conv kernels (NULL: float32 net) */
   float *qsb[VGG_MAX_PARAMS];     /* int8 conv: requantisation scales and biases, cout each */
+  int8_t *q8[VGG_MAX_PARAMS];     /* int8 conv, while the net is made: s8 hwio weights and their scales */
+  float *q8s[VGG_MAX_PARAMS];
   uint8_t *qbuf;                  /* int8: a float32 input quantised (the step with quant_in) */
   float *deq;                     /* int8: block outputs dequantised for the caller and the classifier */
   /* int8 range guard (widen): each layer's calibrated unit; per image of the running group, the unit of each

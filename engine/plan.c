@@ -81,7 +81,8 @@ vgg_algo vgg_plan_i8_algo(const vgg_layer *l, vgg_algo want) {
   return l->out_h * l->out_w >= 28 * 28 ? VGG_ALGO_WINO4 : VGG_ALGO_DIRECT;
 }
 
-void vgg_plan_i8_split(vgg_step *s, const vgg_layer *l, const vgg_i8_kernels *i8, int threads) {
+/* An int8 conv step's kernel name and work split for the algorithm it has. */
+static void i8_split(vgg_step *s, const vgg_layer *l, const vgg_i8_kernels *i8, int threads) {
   const int ob = i8->oc_block, blocks = (l->out_c + ob - 1) / ob;
   s->kernel = s->algo == VGG_ALGO_WINO4 ? i8->w4_name : i8->name;
   split(s, s->algo == VGG_ALGO_WINO4 ? (l->out_h + 3) / 4 : l->out_h, blocks, ob, l->out_c, threads, 0);
@@ -99,7 +100,7 @@ int vgg_plan_producer(const vgg_model *m, int layer) {
  * (u8 with zero point 0 holds it; the image itself is signed), with cin a
  * multiple of 4; and only to a run of such layers to the end of the conv
  * base, so the net quantises once and dequantises only block outputs. */
-static int first_int8_layer(const vgg_model *m) {
+int vgg_plan_first_int8(const vgg_model *m) {
   int first = m->nlayers;
   for (int i = m->nlayers - 1; i > 0; i--) {
     const vgg_layer *l = &m->layers[i];
@@ -113,12 +114,12 @@ static int first_int8_layer(const vgg_model *m) {
 
 int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8,
                    const vgg_bf16_kernels *bf, vgg_algo want, int threads, int watch, int keep_from,
-                   vgg_step *steps) {
+                   const unsigned char *w4_exact, vgg_step *steps) {
   int n = 0;
   /* A layer whose map is read whole after the step: the watched one (every one: VGG_WATCH_ALL), and from keep_from on
    * (Grad-CAM). */
 #define KEPT(layer) ((layer) == watch || watch < 0 || (keep_from > 0 && (layer) >= keep_from))
-  const int first_i8 = i8 ? first_int8_layer(m) : m->nlayers;
+  const int first_i8 = i8 ? vgg_plan_first_int8(m) : m->nlayers;
   for (int i = 1; i < m->nlayers; i++) {
     const vgg_layer *l = &m->layers[i];
     if (l->kind == VGG_LAYER_FLATTEN) continue; /* the classifier reads the last pool's output as it is */
@@ -132,9 +133,11 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
       /* int8: direct or the exact F(4x4) (vgg_plan_i8_algo); a pool after it is a u8 step of its own. */
       s->dtype = VGG_PRECISION_INT8;
       s->op = VGG_STEP_CONV;
-      s->algo = i8->w4_conv && vgg_plan_i8_algo(l, want) == VGG_ALGO_WINO4 ? VGG_ALGO_WINO4 : VGG_ALGO_DIRECT;
+      s->algo = i8->w4_conv && vgg_plan_i8_algo(l, want) == VGG_ALGO_WINO4 && (!w4_exact || w4_exact[i])
+                    ? VGG_ALGO_WINO4
+                    : VGG_ALGO_DIRECT;
       s->quant_in = vgg_plan_producer(m, i) < first_i8; /* its input is a float32 layer's output */
-      vgg_plan_i8_split(s, l, i8, threads);
+      i8_split(s, l, i8, threads);
     } else if (l->kind == VGG_LAYER_CONV) {
       s->algo = vgg_plan_algo(k->level, l, want);
       s->wino = s->algo == VGG_ALGO_WINO2   ? &k->wino[0]
@@ -191,6 +194,14 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
       s[-1].band_out = 1;
   }
 #undef KEPT
+  /* Groups: from the first step of the conv base (not the first) that reads a map of 56x56 or less.  A step that
+   * quantises for the next one, or hands it bands, runs on the same images as it: not when the groups start
+   * between them. */
+  for (int i = 1; i < n && steps[i].op != VGG_STEP_DENSE; i++) {
+    const vgg_layer *l = &m->layers[steps[i].layer];
+    steps[i].grouped = steps[i - 1].grouped || l->in_h * l->in_w <= 56 * 56;
+    if (steps[i].grouped && !steps[i - 1].grouped) steps[i - 1].quant_out = steps[i - 1].band_out = 0;
+  }
   return n;
 }
 
@@ -218,7 +229,7 @@ const char *vgg_plan_layer_algo(const vgg_model *m, int layer, int level, vgg_al
   const vgg_kernel_table *k = vgg_kernels_get(level < 0 ? vgg_level_best() : level);
   if (!k || layer < 0 || layer >= m->nlayers || m->layers[layer].kind != VGG_LAYER_CONV) return NULL;
   vgg_step steps[VGG_MAX_STEPS];
-  const int n = vgg_plan_steps(m, k, NULL, NULL, want, 1, 0, 0, steps);
+  const int n = vgg_plan_steps(m, k, NULL, NULL, want, 1, 0, 0, NULL, steps);
   for (int i = 0; i < n; i++)
     if (steps[i].layer == layer) return vgg_step_algo_name(&steps[i]);
   return NULL;
@@ -257,7 +268,7 @@ int vgg_plan(const vgg_model *m, const vgg_options *opt, vgg_step_info *out, int
   const vgg_bf16_kernels *bf = opt && opt->precision == VGG_PRECISION_BF16 ? vgg_bf16_kernels_get(k->level) : NULL;
   const int n = vgg_plan_steps(m, k, i8, bf, opt ? opt->algo : VGG_ALGO_AUTO,
                                opt && opt->threads > 0 ? opt->threads : 1, opt ? opt->watch_layer : 0,
-                               opt ? opt->gradcam_layer : 0, steps);
+                               opt ? opt->gradcam_layer : 0, NULL, steps);
   for (int i = 0; i < n && i < max; i++) vgg_step_describe(m, &steps[i], 0, &out[i]);
   return n;
 }

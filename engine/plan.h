@@ -9,6 +9,8 @@
 #include "kernels.h"
 
 #define VGG_MAX_STEPS VGG_MAX_LAYERS
+/* Images per group in the grouped steps of the conv base. */
+#define VGG_GROUP 8
 
 typedef enum { VGG_STEP_CONV, VGG_STEP_WINO, VGG_STEP_POOL, VGG_STEP_DENSE } vgg_step_op;
 
@@ -35,6 +37,9 @@ typedef struct {
    * alone: the two run as one, each thread computing this step's rows a few at a time into its scratch and the
    * next step's tile rows from there as soon as their input rows are in (the map is never written whole) */
   int band_out;
+  /* Runs on groups of VGG_GROUP images at a time (the conv base from the first step that reads a map of 56x56
+   * or less: VGG16 at 224x224, blocks 3-5, where the weights are large and the maps small) */
+  int grouped;
   /* Set by vgg_net_create: */
   const float *in; /* NULL: the input image */
   float *out;      /* int8 steps: u8 values in the same buffers */
@@ -52,14 +57,17 @@ vgg_algo vgg_plan_algo(int level, const vgg_layer *l, vgg_algo want);
 /* Fills steps (VGG_MAX_STEPS) for m on the kernels k with `threads`, in float32 or, with i8 (the level's
  * int8 kernels) int8 where it applies, with bf (its bf16 kernels) bf16 Winograd; returns their count.  The
  * maps of layer `watch` and of every layer from keep_from on (0: none) are written whole: no pool is fused into
- * them, nothing bands or quantises them into the next step. */
+ * them, nothing bands or quantises them into the next step.  w4_exact (int8, per layer; NULL: every layer
+ * does): whether the layer's s8 weights meet the exact F(4x4)'s bound (vgg_i8_w4_exact); a layer that
+ * misses it runs direct. */
 int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_kernels *i8,
                    const vgg_bf16_kernels *bf, vgg_algo want, int threads, int watch, int keep_from,
-                   vgg_step *steps);
-/* int8 conv layer l: the exact Winograd F(4x4) (where the level has it and the weights meet its bound) or
- * direct, for `want`; and the step's kernel name and work split for the algorithm it has. */
+                   const unsigned char *w4_exact, vgg_step *steps);
+/* The first layer of m that an int8 net runs in int8 (m->nlayers: none). */
+int vgg_plan_first_int8(const vgg_model *m);
+/* int8 conv layer l: the exact Winograd F(4x4) or direct, for `want` (vgg_plan_steps takes F(4x4) only where
+ * the level has it and the weights meet its bound). */
 vgg_algo vgg_plan_i8_algo(const vgg_layer *l, vgg_algo want);
-void vgg_plan_i8_split(vgg_step *s, const vgg_layer *l, const vgg_i8_kernels *i8, int threads);
 /* The conv layer whose output layer `layer` reads (through max-pools), or -1. */
 int vgg_plan_producer(const vgg_model *m, int layer);
 

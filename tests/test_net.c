@@ -399,6 +399,70 @@ static void low_precision_nets_bit_identical(void **s) {
   }
 }
 
+/* The exact int8 F(4x4)'s weight bound is an input of the plan: a layer whose s8 weights miss it is planned
+ * direct, the net reports what it runs, and its outputs are the direct net's bytes. */
+static void int8_w4_bound_in_plan(void **s) {
+  (void)s;
+  fixture f;
+  /* 112x112 (square: blocks keep h and c): auto plans the exact F(4x4) for int8 layers on maps of 28x28 and
+   * more, blocks 2-3 here; the first layer is float32 direct in auto as in direct. */
+  fixture_make(&f, VGG11, 0, 112, 112, 1, 31, 32, 100.0f);
+  /* block3_conv1 (128 -> 256): output channel 0's 1,152 weights all one positive value, s8 127 each, their sum
+   * 146,304 past the bound (255 x sum < 2^25: 131,586). */
+  int miss = -1;
+  for (int i = 0; i < vgg_model_num_layers(f.m); i++)
+    if (!strcmp(vgg_model_layer(f.m, i)->name, "block3_conv1")) miss = i;
+  assert_true(miss > 0);
+  const vgg_layer *ml = vgg_model_layer(f.m, miss);
+  float *k = vgg_weights_kernel(f.w, ml->param);
+  for (int r = 0; r < 9 * ml->in_c; r++) k[(size_t)r * ml->out_c] = 0.05f;
+  vgg_error err;
+  float ranges[64] = {0};
+  vgg_net *net;
+  const vgg_options fo = {.isa = -1, .threads = 2};
+  assert_int_equal(vgg_net_create(f.m, f.w, &fo, &net, &err), VGG_OK);
+  assert_int_equal(vgg_net_calibrate(net, &f.in, ranges, &err), VGG_OK);
+  vgg_net_free(net);
+  int tested = 0;
+  for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) {
+    if (!vgg_level_usable(isa) || !vgg_i8_kernels_get(isa)->w4_conv) continue;
+    blocks out[2];
+    for (int a = 0; a < 2; a++) {
+      const vgg_options o = {.isa = isa, .threads = 2, .algo = a ? VGG_ALGO_DIRECT : VGG_ALGO_AUTO,
+                             .precision = VGG_PRECISION_INT8, .ranges = ranges};
+      vgg_step_info st[VGG_MAX_STEPS_INFO], planned[VGG_MAX_STEPS_INFO];
+      assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
+      const int n = vgg_net_steps(net, st, VGG_MAX_STEPS_INFO);
+      assert_int_equal(vgg_plan(f.m, &o, planned, VGG_MAX_STEPS_INFO), n);
+      int wino = 0;
+      for (int i = 0; i < n && !a; i++) {
+        if (strcmp(st[i].dtype, "int8") || strcmp(st[i].op, "conv")) continue;
+        const int is_miss = !strcmp(st[i].layer, ml->name);
+        /* vgg_plan has no weights: it plans F(4x4) where auto takes it; the net, direct where the weights miss
+         * the bound. */
+        if (is_miss) assert_string_equal(planned[i].algo, "wino4"), assert_string_equal(st[i].algo, "direct");
+        else assert_string_equal(st[i].algo, planned[i].algo);
+        wino += !strcmp(st[i].algo, "wino4");
+      }
+      assert_true(a || wino > 0);
+      memset(&out[a], 0, sizeof out[a]);
+      assert_int_equal(vgg_net_forward(net, &f.in, keep, &out[a], NULL, NULL, &err), VGG_OK);
+      vgg_net_free(net);
+    }
+    for (int b = 1; b <= 5; b++)
+      assert_memory_equal(out[0].copy[b], out[1].copy[b], sizeof(float) * out[0].h[b] * out[0].h[b] * out[0].c[b]);
+    print_message("level %s: %s planned direct (its weights miss the bound), the other int8 layers as vgg_plan "
+                  "says; every block the direct net's bytes\n", vgg_level_name(isa), ml->name);
+    free_blocks(&out[0]), free_blocks(&out[1]);
+    tested++;
+  }
+  fixture_free(&f);
+  if (!tested) {
+    print_message("[  SKIP    ] no level here has the exact int8 F(4x4)\n");
+    skip();
+  }
+}
+
 /* The Winograd stage profile: seconds for every stage of each Winograd layer
  * and none for direct ones, and the same bits as without it. */
 static void stage_profile(void **s) {
@@ -615,6 +679,7 @@ int main(void) {
                                      cmocka_unit_test(levels_agree_with_classifier),
                                      cmocka_unit_test(batch_matches_singles), cmocka_unit_test(batch_groups_bit_identical),
                                      cmocka_unit_test(low_precision_nets_bit_identical),
+                                     cmocka_unit_test(int8_w4_bound_in_plan),
                                      cmocka_unit_test(band_equals_separate_steps),
                                      cmocka_unit_test(stage_profile),
                                      cmocka_unit_test(overflow_refused), cmocka_unit_test(bad_arguments),
