@@ -300,8 +300,8 @@ def test_int8_and_bf16_equal_the_cli_bit_for_bit(exe, tmp_path):
 
 
 @pytest.mark.parametrize("kw,needle", [
-    (dict(isa=5), "isa must be None or a str, got 5"), (dict(algo=None), "algo must be a str, got None"),
-    (dict(precision=8), "precision must be a str"), (dict(input_shape=(2 ** 31, 224, 3)), "from 32 to 16384"),
+    (dict(isa=5), "isa must be None or a str, got 5"), (dict(algo=5), "algo must be None or a str, got 5"),
+    (dict(precision=8), "precision must be None or a str, got 8"), (dict(input_shape=(2 ** 31, 224, 3)), "from 32 to 16384"),
     (dict(input_shape=(224, -1, 3)), "from 32 to 16384")])
 def test_wrong_types_name_the_argument(kw, needle):
     with pytest.raises(ValueError, match=needle):

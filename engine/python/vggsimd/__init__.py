@@ -22,6 +22,9 @@ from . import _vggsimd
 __version__ = _vggsimd.__version__
 #: the architectures: each has its factory here, VGG11() ... VGG19()
 ARCHS = _vggsimd.ARCHS
+#: the engine's options (vggsimd.h's VGG_OPTIONS), keywords of Model, the factories and calibrate
+OPTION_NAMES = tuple(o[0] for o in _vggsimd.OPTIONS)
+_OPTIONS_DOC = "\n".join("  %s=%s: %s" % (name, metavar, text) for name, metavar, text, _ in _vggsimd.OPTIONS)
 __all__ = [a.upper() for a in ARCHS] + ["Model", "Layer", "load_image", "load_images", "preprocess_input",
                                         "decode_predictions", "levels", "calibrate"]
 
@@ -99,8 +102,8 @@ class Layer:
 class Model:
     """A VGG network packed for this CPU.  Prefer VGG11/VGG13/VGG16/VGG19()."""
 
-    def __init__(self, arch="vgg16", weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None,
-                 threads=None, algo="auto", precision="f32", ranges=None):
+    def __init__(self, arch="vgg16", weights=None, include_top=False, input_shape=(224, 224, 3), seed=0,
+                 ranges=None, **options):
         if isinstance(weights, str) and weights == "imagenet" and not _os.path.exists(weights):
             raise ValueError("weights='imagenet': nothing is downloaded here.  Convert the ImageNet weights once: "
                              "torchvision's vgg16 state dict with scripts/convert_torchvision.py and pass "
@@ -109,9 +112,11 @@ class Model:
         weights = _file(weights, "weights")
         if not isinstance(ranges, (list, tuple)):
             ranges = _file(ranges, "ranges")
-        for value, what in ((arch, "arch"), (algo, "algo"), (precision, "precision")):
-            _text(value, what)
-        _text(isa, "isa", none_ok=True)
+        _text(arch, "arch")
+        for name in options:
+            if name not in OPTION_NAMES:
+                raise TypeError("Model() got an unexpected keyword argument %r (the engine's options: %s)"
+                                % (name, ", ".join(OPTION_NAMES)))
         try:
             shape = tuple(_whole(v) for v in input_shape) if input_shape is not None else (224, 224, 3)
         except TypeError:
@@ -120,12 +125,6 @@ class Model:
             raise ValueError("input_shape must be (height, width, 3), got %r" % (input_shape,))
         if not (1 <= shape[0] <= 16384 and 1 <= shape[1] <= 16384):
             raise ValueError("input_shape %r: height and width must be from 32 to 16384" % (input_shape,))
-        if threads is not None:
-            n = _whole(threads)
-            if n is None or not 1 <= n <= 1024:
-                raise ValueError("threads must be None (online cores) or a whole number from 1 to 1024, got %r"
-                                 % (threads,))
-            threads = n
         # A file with the classifier serves include_top=False too: its classifier is checked, never read.
         naming, _, seeded = _vggsimd.probe_weights(weights) if weights is not None else ("keras", False, True)
         origin = "torch" if naming == "torch" and not seeded else "keras"  # untrained weights: Keras' defaults
@@ -134,7 +133,8 @@ class Model:
         #: the resize of the framework the weights come from: "torchvision" for torchvision naming, else "keras"
         #: (load_image(path, resize=model.resize, preprocess=model.preprocess) is what `vggsimd run` does)
         self.resize = "torchvision" if origin == "torch" else "keras"
-        make = dict(arch=arch, weights=weights, seed=seed, isa=isa, threads=threads or 0, algo=algo)
+        precision = options.pop("precision", None)
+        make = dict(arch=arch, weights=weights, seed=seed, **options)
         #: int8: where the starting ranges came from (a file, "values", or the bundled photo); the range guard
         #: widens them per image where an image's values pass them
         self.ranges_source = ranges if isinstance(ranges, str) else "values" if ranges is not None else None
@@ -263,18 +263,16 @@ class Model:
 
 
 def _factory(arch):
-    def make(weights=None, include_top=False, input_shape=(224, 224, 3), seed=0, isa=None, threads=None,
-             algo="auto", precision="f32", ranges=None):
-        return Model(arch, weights=weights, include_top=include_top, input_shape=input_shape, seed=seed, isa=isa,
-                     threads=threads, algo=algo, precision=precision, ranges=ranges)
+    def make(*args, **kw):
+        return Model(arch, *args, **kw)
 
     make.__name__ = arch.upper()
     make.__doc__ = ("%s(weights=None|'file.safetensors', include_top=False, input_shape=(224, 224, 3), seed=0, "
-                    "isa=None, threads=None, algo='auto', precision='f32', ranges=None): a Model.  weights=None: "
-                    "seeded Glorot-uniform init; precision='int8' takes ranges= a file from `vggsimd calibrate` or the "
-                    "values vggsimd.calibrate() returns (None: calibrated on the bundled photo).  Every image's int8 "
-                    "ranges are widened where its values pass them (the range guard)."
-                    % arch.upper())
+                    "ranges=None, **options): a Model.  weights=None: seeded Glorot-uniform init; precision='int8' "
+                    "takes ranges= a file from `vggsimd calibrate` or the values vggsimd.calibrate() returns (None: "
+                    "calibrated on the bundled photo).  Every image's int8 ranges are widened where its values pass "
+                    "them (the range guard).  The engine's options, as `vggsimd run` takes them (None: the "
+                    "default):\n%s" % (arch.upper(), _OPTIONS_DOC))
     return make
 
 
@@ -282,15 +280,18 @@ globals().update({a.upper(): _factory(a) for a in ARCHS})  # VGG11, VGG13, VGG16
 
 
 def calibrate(images, output=None, arch="vgg16", weights=None, seed=0, size=224, resize=None, preprocess=None,
-              isa=None, threads=None):
+              **options):
     """int8 calibration, as `vggsimd calibrate`: each layer's largest output value over `images` (paths, PIL
     images or arrays of RGB values, loaded with load_image at `size` with the weights' resize and preprocessing
     unless given; or an (N, H, W, 3) float32 array already preprocessed), measured with the float32 net.
     Returns the values, one per layer (VGG16(precision="int8", ranges=values) takes them); output: also a
-    ranges file for these weights (atomically).  Calibrate on photos like the ones you will run."""
+    ranges file for these weights (atomically).  Calibrate on photos like the ones you will run.  options: the
+    engine's (isa, threads, algo), as for Model; the net measured is float32."""
+    if options.get("precision") not in (None, "f32"):
+        raise ValueError("calibrate measures with the float32 net: precision=%r does not apply" % (options["precision"],))
     batch = isinstance(images, _np.ndarray) and images.ndim == 4 and images.dtype.kind == "f"
     shape = images.shape[1:] if batch else (_size(size, None), _size(size, None), 3)
-    m = Model(arch, weights=weights, seed=seed, isa=isa, threads=threads, input_shape=shape)
+    m = Model(arch, weights=weights, seed=seed, input_shape=shape, **options)
     if batch:
         x = images
     else:

@@ -63,15 +63,59 @@ static void Net_dealloc(NetObject *self) {
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* The engine options (VGG_OPTIONS) among the keywords kw, taken out of it into o: each value's text (a str,
+ * or a whole number's digits) read by vgg_options_set; None leaves the default.  -1 with a ValueError. */
+static int take_options(PyObject *kw, vgg_options *o) {
+  for (const char *const *n = vgg_option_names(); kw && *n; n++) {
+    PyObject *v = PyDict_GetItemString(kw, *n); /* borrowed */
+    if (!v) continue;
+    Py_INCREF(v);
+    if (PyDict_DelItemString(kw, *n) < 0) return Py_DECREF(v), -1;
+    PyObject *text = v == Py_None ? NULL : PyUnicode_Check(v) ? (Py_INCREF(v), v) : NULL;
+    if (v != Py_None && !text && !PyBool_Check(v) && !vgg_option_choices(*n)) { /* a number: whole ones only */
+      PyObject *i = PyNumber_Index(v);
+      if (!i) PyErr_Clear();
+      text = i ? PyObject_Str(i) : NULL;
+      Py_XDECREF(i);
+    }
+    if (v != Py_None && !text) {
+      PyErr_Format(PyExc_ValueError, "%s must be None or %s, got %R", *n,
+                   vgg_option_choices(*n) ? "a str" : "a whole number", v);
+      return Py_DECREF(v), -1;
+    }
+    Py_DECREF(v);
+    const char *s = text ? PyUnicode_AsUTF8(text) : NULL;
+    vgg_error oe;
+    if (text && (!s || vgg_options_set(o, *n, s, &oe))) {
+      if (s) PyErr_Format(PyExc_ValueError, "%s %s", *n, oe.msg);
+      Py_DECREF(text);
+      return -1;
+    }
+    Py_XDECREF(text);
+  }
+  return 0;
+}
+
 static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"arch",    "weights", "top",  "height",    "width",  "seed",
-                           "isa",     "threads", "algo", "precision", "ranges", NULL};
-  const char *arch = "vgg16", *weights = NULL, *isa = NULL, *algo = "auto", *precision = "f32", *ranges = NULL;
-  int top = 0, h = 224, w = 224, threads = 0;
+  static char *kwlist[] = {"arch", "weights", "top", "height", "width", "seed", "ranges", NULL};
+  const char *arch = "vgg16", *weights = NULL, *ranges = NULL;
+  int top = 0, h = 224, w = 224;
   PyObject *seed_obj = NULL, *ranges_obj = NULL;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|szpiiOziszO", kwlist, &arch, &weights, &top, &h, &w, &seed_obj, &isa,
-                                   &threads, &algo, &precision, &ranges_obj))
+  if (self->net) {
+    PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
     return -1;
+  }
+  /* The engine options by name, as the command line reads them (VGG_OPTIONS); the rest as keywords. */
+  vgg_options o;
+  vgg_options_init(&o);
+  PyObject *rest = kw ? PyDict_Copy(kw) : NULL;
+  if ((kw && !rest) || take_options(rest, &o) < 0 ||
+      !PyArg_ParseTupleAndKeywords(args, rest, "|szpiiOO", kwlist, &arch, &weights, &top, &h, &w, &seed_obj,
+                                   &ranges_obj)) {
+    Py_XDECREF(rest);
+    return -1;
+  }
+  Py_XDECREF(rest); /* the values parsed are the caller's objects, alive through the call */
   /* ranges: a ranges file, or the values per layer (as calibrate returns them) */
   PyObject *ranges_seq = NULL;
   if (ranges_obj == Py_None) ranges_obj = NULL;
@@ -93,24 +137,8 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
       return -1;
     }
   }
-  if (self->net) {
-    PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
-    return -1;
-  }
-  /* The engine options by name, as the command line reads them (VGG_OPTIONS). */
-  vgg_options o;
-  vgg_options_init(&o);
-  const char *const given[][2] = {{"isa", isa}, {"algo", algo}, {"precision", precision}};
   const int a = choice("arch", arch, vgg_arch_names());
-  int bad = a < 0;
-  for (int i = 0; i < 3 && !bad; i++) {
-    vgg_error oe;
-    if (given[i][1] && vgg_options_set(&o, given[i][0], given[i][1], &oe)) {
-      PyErr_Format(PyExc_ValueError, "%s %s", given[i][0], oe.msg);
-      bad = 1;
-    }
-  }
-  const int pr = (int)o.precision;
+  const int bad = a < 0, pr = (int)o.precision;
   if (bad || (pr == VGG_PRECISION_INT8) != (ranges_obj != NULL)) {
     if (!bad)
       PyErr_SetString(PyExc_ValueError, ranges_obj ? "ranges applies to precision='int8'"
@@ -133,11 +161,8 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     Py_DECREF(ranges_seq);
   }
   /* The conv kernels stay with the weights: layer_output makes more nets from them. */
-  o.threads = threads, o.ranges = ranges_obj ? rg : NULL;
-  if (threads < 0 || threads > 1024) {
-    PyErr_Format(PyExc_ValueError, "threads %d is not from 1 to 1024 (or None: online cores)", threads);
-    return -1;
-  }
+  o.ranges = ranges_obj ? rg : NULL;
+  const int threads = o.threads;
   vgg_error err;
   vgg_status s = VGG_OK;
   if (weights) {
@@ -696,8 +721,9 @@ static PyTypeObject NetType = {
     .tp_basicsize = sizeof(NetObject),
     .tp_dealloc = (destructor)Net_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Net(arch='vgg16', weights=None, top=False, height=224, width=224, seed=0, isa=None, threads=0, "
-              "algo='auto', precision='f32', ranges=None)",
+    .tp_doc = "Net(arch='vgg16', weights=None, top=False, height=224, width=224, seed=0, ranges=None, **options): "
+              "options are the engine's (OPTIONS: isa, threads, algo, precision, ...), each a str or a whole number "
+              "as the command line takes it; None: the default",
     .tp_methods = Net_methods,
     .tp_getset = Net_getset,
     .tp_init = (initproc)Net_init,
