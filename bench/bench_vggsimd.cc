@@ -33,6 +33,15 @@
 
 namespace {
 
+// Engine options by field (vgg_options_init's defaults for the rest): a field added to vgg_options needs no
+// change here.
+vgg_options engine_options(int level, int threads, vgg_algo algo, vgg_precision precision, const float *ranges) {
+  vgg_options o;
+  vgg_options_init(&o);
+  o.isa = level, o.threads = threads, o.algo = algo, o.precision = precision, o.ranges = ranges;
+  return o;
+}
+
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 struct Buf {  // 64-byte aligned float buffer
@@ -269,7 +278,7 @@ struct Model {
     fill(input.data(), input.size(), 9);
     for (auto &v : input) v *= 120.0f;
     // int8 activation ranges, calibrated on this input (ours and oneDNN's int8 rows use the same).
-    vgg_options o = {-1, 0, VGG_ALGO_AUTO, 0, VGG_PRECISION_F32, nullptr, 0, 0};
+    vgg_options o = engine_options(-1, 0, VGG_ALGO_AUTO, VGG_PRECISION_F32, nullptr);
     vgg_net *net;
     vgg_tensor in = {1, 224, 224, 3, input.data()};
     if (vgg_net_create(m, w, &o, &net, &err) || vgg_net_calibrate(net, &in, ranges, &err)) {
@@ -317,7 +326,7 @@ double part_seconds(const vgg_model *m, int what, double total, const double *la
 void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int what, int batch, bool top,
             std::string store, vgg_precision precision) {
   Model &md = top ? full_model() : conv_base();
-  vgg_options o = {level, threads, algo, 0, precision, md.ranges, 0, 0};
+  vgg_options o = engine_options(level, threads, algo, precision, md.ranges);
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) {
@@ -349,7 +358,7 @@ void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int wha
 // extra_x = (Grad-CAM - forward) / forward, the cost on top of the forward pass.
 void BM_Gradcam(benchmark::State &st, int level, int threads, int layer) {
   Model &full = full_model();
-  vgg_options o = {level, threads, VGG_ALGO_AUTO, 0, VGG_PRECISION_F32, nullptr, 0, 0};
+  vgg_options o = engine_options(level, threads, VGG_ALGO_AUTO, VGG_PRECISION_F32, nullptr);
   vgg_net *plain, *gc;
   vgg_error err;
   if (vgg_net_create(full.m, full.w, &o, &plain, &err)) {
@@ -392,7 +401,7 @@ void BM_FullPrecisions(benchmark::State &st, int level, int threads) {
   vgg_net *nets[3] = {nullptr, nullptr, nullptr};
   vgg_error err;
   for (int i = 0; i < 3; i++) {
-    vgg_options o = {level, threads, VGG_ALGO_AUTO, 0, ps[i], full.ranges, 0, 0};
+    vgg_options o = engine_options(level, threads, VGG_ALGO_AUTO, ps[i], full.ranges);
     if (vgg_net_create(full.m, full.w, &o, &nets[i], &err)) {
       for (vgg_net *n : nets) vgg_net_free(n);
       st.SkipWithError(err.msg);
@@ -647,7 +656,7 @@ void register_all() {
 // oneDNN must compute what we compute, or the comparison means nothing.
 int check_peer() {
   Model &md = conv_base();
-  vgg_options o = {-1, 0, VGG_ALGO_DIRECT, 0, VGG_PRECISION_F32, nullptr, 0, 0};
+  vgg_options o = engine_options(-1, 0, VGG_ALGO_DIRECT, VGG_PRECISION_F32, nullptr);
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) return 1;
@@ -664,7 +673,7 @@ int check_peer() {
   // Our int8 and bf16 against our float32 direct, with the measure the oneDNN rows use.
   for (vgg_precision p : {VGG_PRECISION_INT8, VGG_PRECISION_BF16}) {
     std::vector<std::vector<float>> low(6);
-    vgg_options lo = {-1, 0, VGG_ALGO_AUTO, 0, p, md.ranges, 0, 0};
+    vgg_options lo = engine_options(-1, 0, VGG_ALGO_AUTO, p, md.ranges);
     if (vgg_net_create(md.m, md.w, &lo, &net, &err)) return 1;
     vgg_net_forward(net, &in, Keep::cb, &low, nullptr, nullptr, &err);
     vgg_net_free(net);

@@ -167,7 +167,7 @@ static void golden_all_levels(void **s) {
       continue;
     }
     vgg_net *net;
-    vgg_options o = {isa, 0, algos[ai]};
+    vgg_options o = {.isa = isa, .threads = 0, .algo = algos[ai]};
     assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
     const double tol = algos[ai] == VGG_ALGO_FAST || algos[ai] == VGG_ALGO_WINO6 ? 1e-4 : TOL;
     check c = {&g, tol, {0}, 0};
@@ -213,7 +213,7 @@ static void golden_low_precision(vgg_precision prec) {
   static const char *const photos[] = {"tests/data/img/large_1200x800.jpg", "tests/data/img/rgb8.jpg"};
   float ranges[64] = {0};
   vgg_net *net;
-  vgg_options fo = {-1, 0, VGG_ALGO_AUTO};
+  vgg_options fo = {.isa = -1, .threads = 0, .algo = VGG_ALGO_AUTO};
   assert_int_equal(vgg_net_create(m, w, &fo, &net, &err), VGG_OK);
   for (size_t i = 0; prec == VGG_PRECISION_INT8 && i < sizeof photos / sizeof photos[0]; i++) { /* bf16 needs no ranges */
     snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, photos[i]);
@@ -240,7 +240,7 @@ static void golden_low_precision(vgg_precision prec) {
                     vgg_level_name(isa), pname);
       continue;
     }
-    vgg_options o = {isa, 0, VGG_ALGO_AUTO, 0, prec, i8 ? ranges : NULL};
+    vgg_options o = {.isa = isa, .threads = 0, .algo = VGG_ALGO_AUTO, .precision = prec, .ranges = i8 ? ranges : NULL};
     assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
     check c = {&g, i8 ? TOL_INT8 : TOL_BF16, {0}, 0};
     float logits[1000], probs[1000];

@@ -28,7 +28,7 @@ static void run(const vgg_model *m, const vgg_weights *w, int isa, int threads, 
                 float *probs) {
   vgg_net *net;
   vgg_error err;
-  vgg_options o = {isa, threads, g_algo};
+  vgg_options o = {.isa = isa, .threads = threads, .algo = g_algo};
   memset(out, 0, sizeof *out);
   assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
   assert_int_equal(vgg_net_forward(net, in, keep, out, NULL, probs, &err), VGG_OK);
@@ -161,7 +161,7 @@ static void batch_matches_singles(void **s) {
     if (!vgg_level_usable(isa)) continue;
     tested++;
     vgg_net *net;
-    vgg_options o = {isa, 2, VGG_ALGO_AUTO};
+    vgg_options o = {.isa = isa, .threads = 2, .algo = VGG_ALGO_AUTO};
     assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_OK);
     float lb[3000], pb[3000], l1[1000], p1[1000];
     assert_int_equal(vgg_net_forward(net, &batch, NULL, NULL, lb, pb, &err), VGG_OK);
@@ -240,7 +240,7 @@ static void batch_groups_bit_identical(void **s) {
     for (int a = 0; a < (int)(sizeof algos / sizeof algos[0]); a++) {
       if (tu_same_plan_as(f.m, isa, algos, a) >= 0) continue; /* the same net as one checked above */
       vgg_net *net;
-      vgg_options o = {isa, 2, algos[a]};
+      vgg_options o = {.isa = isa, .threads = 2, .algo = algos[a]};
       assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
       batch_equals_singles(net, f.m, &f.in);
       vgg_net_free(net);
@@ -471,7 +471,7 @@ static void stage_profile(void **s) {
   fixture_make(&f, VGG11, 0, 64, 48, 1, 11, 12, 1.0f);
   vgg_error err;
   vgg_net *net;
-  vgg_options o = {vgg_level_best(), 2, VGG_ALGO_WINO4};
+  vgg_options o = {.isa = vgg_level_best(), .threads = 2, .algo = VGG_ALGO_WINO4};
   assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
   blocks plain, profiled;
   memset(&plain, 0, sizeof plain), memset(&profiled, 0, sizeof profiled);
@@ -519,7 +519,7 @@ static void overflow_refused(void **s) {
   for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
     if (!vgg_level_usable(isa)) continue;
     for (int a = 0; a < 4; a++) {
-      vgg_options o = {isa, 2, algos[a]};
+      vgg_options o = {.isa = isa, .threads = 2, .algo = algos[a]};
       assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
       const double lim = vgg_net_input_limit(net);
       assert_true(lim > 1e6 && lim < 1e38);
@@ -542,7 +542,7 @@ static void overflow_refused(void **s) {
   assert_string_equal(l->name, "block3_conv1");
   for (size_t i = 0; i < (size_t)9 * l->in_c * l->out_c; i++) f.w->kernel[2][i] *= 1e36f;
   for (int a = 0; a < 4; a++) {
-    vgg_options o = {-1, 2, algos[a]};
+    vgg_options o = {.isa = -1, .threads = 2, .algo = algos[a]};
     assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
     assert_true(vgg_net_input_limit(net) < 1);
     assert_int_equal(vgg_net_forward(net, &f.in, NULL, NULL, NULL, NULL, &err), VGG_ERR_RANGE);
@@ -560,7 +560,7 @@ static void overflow_refused(void **s) {
   fixture_make(&f, VGG11, 1, 224, 224, 1, 3, 4, 100.0f);
   const int fc1 = f.m->nparams - 3;
   assert_string_equal(f.m->layers[f.m->param_layer[fc1]].name, "fc1");
-  const vgg_options o = {-1, 2, VGG_ALGO_AUTO};
+  const vgg_options o = {.isa = -1, .threads = 2, .algo = VGG_ALGO_AUTO};
   assert_int_equal(vgg_net_create(f.m, f.w, &o, &net, &err), VGG_OK);
   assert_int_equal(vgg_net_forward(net, &f.in, NULL, NULL, NULL, NULL, &err), VGG_OK);
   const double lim = vgg_net_input_limit(net);
@@ -583,7 +583,7 @@ static void bad_arguments(void **s) {
   vgg_error err;
   assert_int_equal(vgg_model_create(VGG11, 0, 32, 32, &m, &err), VGG_OK);
   assert_int_equal(vgg_weights_init(m, 1, 1, &w, &err), VGG_OK);
-  vgg_options o = {VGG_LEVEL_COUNT, 1};
+  vgg_options o = {.isa = VGG_LEVEL_COUNT, .threads = 1};
   assert_int_equal(vgg_net_create(m, w, &o, &net, &err), VGG_ERR_ARG);
   for (int isa = 0; isa < VGG_LEVEL_COUNT; isa++) {
     if (vgg_level_usable(isa)) continue;

@@ -152,6 +152,11 @@ int opt_arch(const char *cmd, const opt *opts, vgg_arch *out) {
   return rc;
 }
 
+void opt_unset(opt *opts, const char *name) {
+  for (opt *o = opts; o->name; o++)
+    if (!strcmp(o->name, name)) o->value = NULL;
+}
+
 int opt_engine(const char *cmd, const opt *opts, vgg_options *out) {
   vgg_options_init(out);
   /* Each option of the list that the command takes; --isa and --threads fall back on their variables. */

@@ -17,11 +17,18 @@ typedef struct {
   const char *value; /* parsed value (OPT_VALUE) or "1" when a flag is set */
 } opt;
 
+/* Every engine option (VGG_OPTIONS) as entries of a command's opts[]: a command that makes a net from them
+ * takes them all, so an option added to the list reaches it with no change here. */
+#define VGG_X_CLI_OPT(name, metavar, help) {#name, OPT_VALUE, NULL},
+#define CLI_ENGINE_OPTS VGG_OPTIONS(VGG_X_CLI_OPT)
+
 /* Parses argv[first..argc) into opts (NULL-name terminated) and up to
  * max_pos positionals.  Returns 0, or prints the error and returns EXIT_USAGE. */
 int args_parse(const char *cmd, int argc, char **argv, int first, opt *opts, const char **pos, int max_pos,
                int *npos);
 const char *opt_get(const opt *opts, const char *name);
+/* Forgets the value of option `name` (a value the command handles itself, such as bench's --isa all). */
+void opt_unset(opt *opts, const char *name);
 
 /* Value checkers: print "vggsimd CMD: ..." and return EXIT_USAGE on a bad value. */
 int opt_int(const char *cmd, const opt *opts, const char *name, long lo, long hi, long *out);

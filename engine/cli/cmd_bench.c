@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: vggsimd bench [--isa all|LEVEL] [--algo all|auto|direct|wino2|wino4|wino6|fast] [--threads N] [--reps N]\n"
-    "                     [--size N] [--arch vgg16] [--batch N] [--precision f32|int8|bf16] [--json] [--report DIR]\n"
+    "usage: vggsimd bench [--isa all|LEVEL] [--algo all|ALGO] [engine options] [--reps N] [--size N] [--arch vgg16]\n"
+    "                     [--batch N] [--json] [--report DIR]\n"
     "  Times the conv base (random weights) at each usable level (or LEVEL), at 1 thread and\n"
     "  at all online cores (or N).  Each figure is the minimum over --reps runs (default 10; the\n"
     "  scalar level 3).  Per layer: ms, GFLOP/s, % of the FMA peak measured here for the same level and\n"
@@ -21,7 +21,8 @@ static const char help[] =
     "  is then against the int8 dot-product peak (vpdpbusd, usdot) measured the same way.  --precision bf16\n"
     "  times the bf16 net (%peak against the bf16 dot-product peak, vdpbf16ps).\n"
     "  --report DIR also writes DIR/index.html: the tables as a page with charts (ms per block for each\n"
-    "  level and thread count, %% of the FMA peak per layer, speedup over scalar).\n";
+    "  level and thread count, % of the FMA peak per layer, speedup over scalar).\n"
+    "The engine options (--isa and --algo also take all):\n";
 
 #define MAXL 64
 #define MAXR 64
@@ -271,14 +272,14 @@ static int write_report(const char *dir, const vgg_model *m, vgg_arch arch, long
 }
 
 int cmd_bench(int argc, char **argv) {
+  opt opts[] = {CLI_ENGINE_OPTS {"reps", OPT_VALUE}, {"size", OPT_VALUE}, {"arch", OPT_VALUE}, {"json", OPT_FLAG},
+                {"report", OPT_VALUE}, {"batch", OPT_VALUE}, {0}};
   for (int i = 2; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(help, stdout);
+      cli_print_options(opts);
       return 0;
     }
-  opt opts[] = {{"isa", OPT_VALUE},  {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {"reps", OPT_VALUE},
-                {"size", OPT_VALUE}, {"arch", OPT_VALUE},    {"json", OPT_FLAG}, {"report", OPT_VALUE},
-                {"batch", OPT_VALUE}, {"precision", OPT_VALUE}, {0}};
   const char *pos[1];
   int npos, rc;
   if ((rc = args_parse("bench", argc, argv, 2, opts, pos, 0, &npos))) return rc;
@@ -292,10 +293,10 @@ int cmd_bench(int argc, char **argv) {
   const char *report = opt_get(opts, "report");
   const char *isa = opt_get(opts, "isa");
   vgg_options eo;
-  if (isa && !strcmp(isa, "all")) opts[0].value = NULL; /* opts[0] is --isa; "all": every usable level */
+  if (isa && !strcmp(isa, "all")) opt_unset(opts, "isa"); /* "all": every usable level */
   const char *algo_arg = opt_get(opts, "algo");
   const int all_algos = algo_arg && !strcmp(algo_arg, "all");
-  if (all_algos) opts[2].value = NULL; /* opts[2] is --algo; "all": each of them */
+  if (all_algos) opt_unset(opts, "algo"); /* "all": each of them */
   if ((rc = opt_engine("bench", opts, &eo))) return rc;
   const int nalgo = all_algos ? VGG_ALGO_COUNT : 1;
   const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);

@@ -94,12 +94,11 @@ int cmd_init(int argc, char **argv) {
 
 int cmd_cpu(int argc, char **argv) {
   static const char help[] =
-      "usage: vggsimd cpu [--isa " VGG_LEVEL_CHOICES "] [--algo auto|direct|wino2|wino4|wino6|fast]\n"
-      "                   [--precision f32|int8|bf16] [--threads N]\n"
-      "  Detected CPU features, usable levels, the kernel for every operation, and the algorithm,\n"
-      "  data type and kernel each VGG16 conv layer (224x224) would use with these options.\n";
-  if (wants_help(argc, argv, help)) return 0;
-  opt opts[] = {{"isa", OPT_VALUE}, {"threads", OPT_VALUE}, {"algo", OPT_VALUE}, {"precision", OPT_VALUE}, {0}};
+      "usage: vggsimd cpu [engine options]\n"
+      "  Detected CPU features, usable levels and kernel sets, the kernel for every operation, and the\n"
+      "  algorithm, data type and kernel each VGG16 conv layer (224x224) would use with these options:\n";
+  opt opts[] = {CLI_ENGINE_OPTS {0}};
+  if (wants_help(argc, argv, help)) return cli_print_options(opts), 0;
   const char *pos[1];
   int npos, rc;
   if ((rc = args_parse("cpu", argc, argv, 2, opts, pos, 0, &npos))) return rc;

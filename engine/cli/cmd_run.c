@@ -448,14 +448,13 @@ static int cmd_run_inputs(const opt *opts, const char *const *pos, int npos) {
 }
 
 int cmd_run(int argc, char **argv) {
-  opt opts[] = {{"weights", OPT_VALUE},    {"seed", OPT_VALUE},        {"arch", OPT_VALUE},    {"top", OPT_FLAG},
-                {"top5", OPT_FLAG},        {"size", OPT_VALUE},        {"resize", OPT_VALUE},  {"preproc", OPT_VALUE},
-                {"maps", OPT_VALUE},       {"npy", OPT_VALUE},         {"isa", OPT_VALUE},     {"threads", OPT_VALUE},
-                {"algo", OPT_VALUE},       {"max-pixels", OPT_VALUE},  {"full-decode", OPT_FLAG}, {"no-exif", OPT_FLAG},
-                {"repeat", OPT_VALUE},     {"batch", OPT_VALUE},       {"jsonl", OPT_VALUE},   {"features", OPT_VALUE},
-                {"layer", OPT_VALUE},      {"skip-existing", OPT_FLAG}, {"quiet", OPT_FLAG},   {"report", OPT_VALUE},
-                {"lanes", OPT_VALUE},      {"precision", OPT_VALUE},   {"ranges", OPT_VALUE},  {"gradcam", OPT_FLAG},
-                {"gradcam-class", OPT_VALUE}, {"gradcam-layer", OPT_VALUE}, {0}};
+  opt opts[] = {CLI_ENGINE_OPTS {"weights", OPT_VALUE}, {"seed", OPT_VALUE},        {"arch", OPT_VALUE},
+                {"top", OPT_FLAG},         {"top5", OPT_FLAG},         {"size", OPT_VALUE},    {"resize", OPT_VALUE},
+                {"preproc", OPT_VALUE},    {"maps", OPT_VALUE},        {"npy", OPT_VALUE},     {"max-pixels", OPT_VALUE},
+                {"full-decode", OPT_FLAG}, {"no-exif", OPT_FLAG},      {"repeat", OPT_VALUE},  {"batch", OPT_VALUE},
+                {"jsonl", OPT_VALUE},      {"features", OPT_VALUE},    {"layer", OPT_VALUE},   {"skip-existing", OPT_FLAG},
+                {"quiet", OPT_FLAG},       {"report", OPT_VALUE},      {"lanes", OPT_VALUE},   {"ranges", OPT_VALUE},
+                {"gradcam", OPT_FLAG},     {"gradcam-class", OPT_VALUE}, {"gradcam-layer", OPT_VALUE}, {0}};
   for (int i = 2; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(help, stdout);
