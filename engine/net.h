@@ -1,8 +1,19 @@
-/* The net's state, shared by the forward pass (net.c) and the backward passes that read it (gradcam.c). */
+/* The net's state: made in net.c, run by net_forward.c, bounded by net_bounds.c, read by the backward passes
+ * (gradcam.c). */
 #ifndef VGG_NET_H
 #define VGG_NET_H
 
 #include "plan.h"
+#include <float.h>
+
+/* Output rows a quant_out step computes at a time (run_conv_quant). */
+#define QROWS 4
+
+/* Tile rows of the next step a band_out step's band holds beyond its first (run_band). */
+#define BAND_TILE_ROWS 8
+
+/* What a float conv step may compute: half of float32's largest value, the rest a margin for rounding. */
+#define VGG_VALUE_MAX ((double)FLT_MAX / 2)
 
 /* int8 range guard (widen): the widest range a pass may give a layer, as a multiple of its calibrated one. */
 #define GROW_MAX 4096.0f
@@ -72,6 +83,21 @@ void vgg_net_keep(vgg_net *net, int layer, const float *out);
 vgg_status vgg_gradcam_provision(vgg_net *net, int layer, vgg_error *err);
 void vgg_gradcam_free(vgg_net *net);
 
+/* Zeroes n floats at p on `threads` threads, in static shares, after asking for huge pages: first touch places
+ * each share's pages near its thread (net.c). */
+void vgg_net_touch(float *p, size_t n, int threads);
 
-
+/* float32 overflow (net_bounds.c).  The largest sum of |w| over an output channel's filter (hwio: rows of cout)
+ * and max |bias|, in *l1 and *bmax; 0 when out of memory. */
+int vgg_net_filter_sums(const float *hwio, const float *bias, const vgg_layer *l, double *l1, double *bmax);
+/* How far a float conv step's values can grow past its filters' sums of |w| times max |input| (1: direct). */
+double vgg_net_growth(const vgg_step *s);
+/* The largest max |input| for which no float conv or dense step of the net can compute a value past
+ * VGG_VALUE_MAX. */
+double vgg_net_input_bound(const vgg_net *net);
+/* max |x| of n floats on `threads` threads; infinite when one is not finite. */
+double vgg_net_max_abs(const float *x, size_t n, int threads);
+/* With net->guard (an input past net->limit): step i's input (nb images at in) measured, and the step refused
+ * (VGG_ERR_RANGE) when its values could pass VGG_VALUE_MAX. */
+vgg_status vgg_net_values_fit(vgg_net *net, int i, const float *in, int nb, vgg_error *err);
 #endif

@@ -1,4 +1,4 @@
-/* vggsimd: command-line front end.  Uses the public API, and the engine's output writer (internal.h). */
+/* vggsimd: command-line front end, on the public API (vggsimd.h). */
 #include "args.h"
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
-/* vggsimd run over many images: the inputs (paths, folders, @lists, an earlier run's JSON lines), the decoder
- * thread that fills the next batch while the nets run the current one, and the outputs (run_many.c). */
+/* vggsimd run over many images: the inputs (paths, folders, @lists, an earlier run's JSON lines: many_inputs.c),
+ * the decoder thread that fills the next batch while the nets run the current one (many_decode.c), the outputs
+ * (many_outputs.c) and the run (run_many.c). */
 #ifndef VGG_CLI_MANY_H
 #define VGG_CLI_MANY_H
 
@@ -80,5 +81,64 @@ typedef struct {
 } decoder;
 /* The decoder thread (arg: a decoder): fills the two batches in turn until the items end or d->stop. */
 void *decoder_main(void *arg);
+
+enum { LAYER_BLOCK = 0, LAYER_DENSE = 1, LAYER_PREDICTIONS = 2, LAYER_CONV = 3, LAYER_ALL = 4 };
+
+typedef struct {
+  const run_conf *c;
+  item_list *items;
+  const batch *b;
+  const char *features; /* --features DIR */
+  int layer_kind, layer_block, layer_index; /* what --layer names for --features */
+  const vgg_model *m;
+  int watching; /* the nets watch a layer or all (vgg_options.watch_layer): many_on_watch gets their maps */
+  int ncam, cam_classes[RUN_GRADCAM_MAX];   /* Grad-CAM: the classes asked for (-k: the k-th most likely) */
+  int cam_chosen[MAX_IMAGES][RUN_GRADCAM_MAX]; /* and those each image got */
+  double layer_sec[MAX_IMAGES][VGG_MAX_LAYERS]; /* each image's share of its pass's layer times */
+  int shapes[6][4];
+  double ms[MAX_IMAGES];
+  double block_ms[MAX_IMAGES][6];
+  char *written[MAX_IMAGES][MAX_WRITTEN]; /* files and directories made per image, removed when a later one fails */
+  int nwritten[MAX_IMAGES];
+} outputs;
+
+/* One lane's share of a batch: images [base, base + n) run on net, on their own thread. */
+typedef struct {
+  outputs *o;
+  vgg_net *net;
+  const float *x;
+  float *probs; /* the lane's rows, or NULL */
+  int base, n, S, nlayers;
+  int shapes[6][4];
+  double out_sec; /* time spent writing outputs in the callbacks */
+  vgg_status s;
+  vgg_error err;
+} lane;
+
+/* The outputs (many_outputs.c).  Image k of the current batch: the files and directories written for it are
+ * remembered, so that a later failure of the image removes them. */
+void forget_written(outputs *o, int k);
+void wrote(outputs *o, int k, const char *path);
+/* The image fails for msg (the first reason counts) and what was written for it is removed. */
+void image_fail(outputs *o, int k, const char *msg);
+void write_npy(outputs *o, int k, const char *path, const float *data, const int64_t *shape, int nd);
+/* DIR/NAME (an image's maps, dumps and report page) into out, created when missing; -1 fails the image. */
+int image_dir(outputs *o, int k, const char *dir, char *out, size_t size);
+/* The map t of image k into DIR/NAME/FILE (d: 0 --maps, 1 --report: PNG; 2 --npy: .npy). */
+void image_write(outputs *o, int k, int d, const char *file, const vgg_tensor *t, int dense);
+/* The net's callbacks (user: a lane): block outputs, watched layers' maps, classifier layers' outputs. */
+void many_on_block(void *user, int image, int block, const vgg_tensor *t, double seconds);
+void many_on_watch(void *user, int image, int layer, const vgg_tensor *t);
+void many_on_dense(void *user, int layer, const vgg_tensor *t);
+/* --features DIR/NAME.npy, or with --layer all DIR/LAYER/NAME.npy. */
+void feature_path(const outputs *o, int k, const char *layer, char *out, size_t size);
+/* What --layer names for --features into o: 0, or a usage error printed and its exit code. */
+int layer_parse(const run_conf *c, const char *name, outputs *o);
+/* Whether every output of it is there (the last of each kind written: the files are written atomically); the
+ * directories they would be in are swept of what a killed run left. */
+int outputs_exist(const run_conf *c, const vgg_model *m, const char *features, int feature_all, const char *jsonl,
+                  const item *it);
+/* Its JSON line (kb: its index in the batch, or -1; probs: its probabilities with the classifier). */
+void write_json_line(FILE *f, const item *it, const outputs *o, int kb, const float *probs, int top, double ms);
 
 #endif
