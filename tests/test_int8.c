@@ -330,10 +330,29 @@ static void pool_and_quantize(void **state) {
 VGG_LEVELS(LEVEL_TEST)
 #undef LEVEL_TEST
 
+#ifdef VGG_HAVE_AVXVNNI_EVEX
+/* The AVX-VNNI set's code (direct, exact F(4x4), dense), built a second time with the EVEX forms of its two dot
+ * products (tests/meson.build), so that a CPU with AVX512-VNNI but without AVX-VNNI checks it. */
+extern const vgg_i8_kernels vgg_i8_kernels_avxvnni_evex;
+static void exact_avxvnni_as_evex(void **state) {
+  (void)state;
+  const unsigned long long need = vgg_level_needs(VGG_LEVEL_AVX512) | VGG_NEEDS(AVX512VNNI);
+  if ((vgg_cpu_get()->has & need) != need) {
+    print_message("[  SKIP    ] the AVX-VNNI set's EVEX build needs AVX512-VNNI: not tested\n");
+    skip();
+  }
+  kernels_exact(&vgg_i8_kernels_avxvnni_evex);
+  dense_exact(&vgg_i8_kernels_avxvnni_evex);
+}
+#define AVXVNNI_EVEX_TEST cmocka_unit_test(exact_avxvnni_as_evex),
+#else
+#define AVXVNNI_EVEX_TEST
+#endif
+
 int main(void) {
 #define VGG_X_ENTRY(id, name, needs) cmocka_unit_test(exact_##name),
   const struct CMUnitTest tests[] = {cmocka_unit_test(reference_definition), cmocka_unit_test(pool_and_quantize), cmocka_unit_test(w4_bound),
                                      cmocka_unit_test(dense_definition),
-                                     VGG_LEVELS(VGG_X_ENTRY)};
+                                     VGG_LEVELS(VGG_X_ENTRY) AVXVNNI_EVEX_TEST};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
