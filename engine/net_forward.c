@@ -202,7 +202,7 @@ static void run_conv_quant(vgg_net *net, const vgg_step *s, const float *in, uin
 
 /* A Winograd step writes its outputs past the caches (vgg_wino_args.stream) when a pass writes at least
  * this many bytes: more than a core's L2, the map is out of it before the next layer reads it, and a
- * streamed store skips reading each line before overwriting it (docs/performance.md, "Outputs streamed"). */
+ * streamed store skips reading each line before overwriting it (docs/performance-history.md, "Outputs streamed"). */
 #define STREAM_MIN_BYTES ((size_t)1 << 20)
 
 static int stream_out(const vgg_net *net, const vgg_step *s, int nb) {

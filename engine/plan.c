@@ -161,7 +161,7 @@ int vgg_plan_steps(const vgg_model *m, const vgg_kernel_table *k, const vgg_i8_k
         const int th = (l->out_h + s->wino->m - 1) / s->wino->m, tw = (l->out_w + s->wino->m - 1) / s->wino->m;
         /* Threads split channels (each transforms every tile's input) when a layer has more than twice as many
          * output channels as tiles, else tiles (each streams every filter panel, fetched ahead: cheaper than
-         * the duplicated transforms up to there; block 3 at 2 threads 7.4 -> 6.7 ms, docs/performance.md). */
+         * the duplicated transforms up to there; block 3 at 2 threads 7.4 -> 6.7 ms, docs/performance-history.md). */
         split(s, th, (l->out_c + s->wino->nr - 1) / s->wino->nr, s->wino->nr, l->out_c, threads, l->out_c > 2 * th * tw);
       } else {
         s->op = VGG_STEP_CONV;
