@@ -5,6 +5,15 @@
 #include <omp.h>
 #include <string.h>
 
+/* A set's kind ("INT8") as its precision's name ("int8"). */
+static const char *kind_precision(const char *kind) {
+#define VGG_X_NAME(id, name) \
+  if (!strcmp(kind, #id)) return #name;
+  VGG_PRECISIONS(VGG_X_NAME)
+#undef VGG_X_NAME
+  return kind;
+}
+
 size_t vgg_cpu_report(int level, char *buf, size_t size) {
   const vgg_cpu_features *f = vgg_cpu_get();
   size_t n = 0;
@@ -28,7 +37,7 @@ size_t vgg_cpu_report(int level, char *buf, size_t size) {
   int set_level, state;
   for (int i = 0; (set = vgg_set_row(i, &kind, &set_level, &state)); i++)
     if (state)
-      OUT(" %s(%s at %s, %s)", set, strcmp(kind, "INT8") ? "bf16" : "int8", vgg_level_name(set_level),
+      OUT(" %s(%s at %s, %s)", set, kind_precision(kind), vgg_level_name(set_level),
           state == 2 ? "usable" : "not on this cpu");
   OUT("\n");
   const int use = level >= 0 ? level : vgg_level_best();

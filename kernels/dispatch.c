@@ -153,27 +153,35 @@ int vgg_level_best(void) {
 
 const vgg_kernel_table *vgg_kernels_get(int level) { return vgg_level_usable(level) ? levels[level].table : NULL; }
 
-/* The int8 and bf16 sets, from VGG_SETS: a set not built in has a NULL table. */
-enum { VGG_SET_INT8, VGG_SET_BF16 };
-#define VGG_SET_TYPE_INT8 vgg_i8_kernels
-#define VGG_SET_TYPE_BF16 vgg_bf16_kernels
-#define VGG_SET_SYM_INT8(name) vgg_i8_kernels_##name
-#define VGG_SET_SYM_BF16(name) vgg_bf16_kernels_##name
+/* The kernel sets, from VGG_SET_KINDS and VGG_SETS: each set's table is vgg_set_<name> (a set not built in has
+ * a NULL row); its kind's type and name from its precision. */
+enum {
+#define VGG_X_KIND(prec, prefix, family) VGG_SET_##prec,
+  VGG_SET_KINDS(VGG_X_KIND)
+#undef VGG_X_KIND
+};
+#define VGG_X_KIND(prec, prefix, family) typedef vgg_##prefix##_kernels vgg_set_type_##prec;
+VGG_SET_KINDS(VGG_X_KIND)
+#undef VGG_X_KIND
+static const char *const kind_names[] = {
+#define VGG_X_KIND(prec, prefix, family) #prec,
+    VGG_SET_KINDS(VGG_X_KIND)
+#undef VGG_X_KIND
+};
 #define VGG_X_SET_DECL(prec, name, level, feature)                                                   \
-  VGG_IF(VGG_ON(VGG_HAVE_SET_##name), extern const VGG_SET_TYPE_##prec VGG_SET_SYM_##prec(name);, )
+  VGG_IF(VGG_ON(VGG_HAVE_SET_##name), extern const vgg_set_type_##prec vgg_set_##name;, )
 VGG_SETS(VGG_X_SET_DECL)
 #undef VGG_X_SET_DECL
 
 static const struct {
-  int kind; /* VGG_SET_INT8, VGG_SET_BF16 */
+  int kind; /* VGG_SET_<precision> */
   int level;
   unsigned long long needs; /* the level's features and the set's own */
   const void *set;          /* NULL: not built in */
-  const char *name, *kind_name;
+  const char *name;
 } sets[] = {
 #define VGG_X_SET_ROW(prec, name, level, feature)                                                    \
-  {VGG_SET_##prec, VGG_LEVEL_##level, VGG_NEEDS(feature),                                     \
-   VGG_IF(VGG_ON(VGG_HAVE_SET_##name), &VGG_SET_SYM_##prec(name), NULL), #name, #prec},
+  {VGG_SET_##prec, VGG_LEVEL_##level, VGG_NEEDS(feature), VGG_IF(VGG_ON(VGG_HAVE_SET_##name), &vgg_set_##name, NULL), #name},
     VGG_SETS(VGG_X_SET_ROW)
 #undef VGG_X_SET_ROW
 };
@@ -193,19 +201,18 @@ static const void *set_at(int kind, int level, int n) {
 const char *vgg_set_row(int i, const char **kind, int *level, int *state) {
   if (i < 0 || (size_t)i >= sizeof sets / sizeof sets[0]) return NULL;
   const unsigned long long has = vgg_cpu_get()->has;
-  *kind = sets[i].kind_name;
+  *kind = kind_names[sets[i].kind];
   *level = sets[i].level;
   *state = !sets[i].set ? 0 : vgg_level_usable(sets[i].level) && (has & sets[i].needs) == sets[i].needs ? 2 : 1;
   return sets[i].name;
 }
 
-const vgg_i8_kernels *vgg_i8_kernels_at(int level, int n) { return set_at(VGG_SET_INT8, level, n); }
-const vgg_i8_kernels *vgg_i8_kernels_get(int level) {
-  const vgg_i8_kernels *k = vgg_i8_kernels_at(level, 0);
-  return k ? k : &vgg_i8_kernels_ref;
-}
-const vgg_bf16_kernels *vgg_bf16_kernels_at(int level, int n) { return set_at(VGG_SET_BF16, level, n); }
-const vgg_bf16_kernels *vgg_bf16_kernels_get(int level) {
-  const vgg_bf16_kernels *k = vgg_bf16_kernels_at(level, 0);
-  return k ? k : &vgg_bf16_kernels_ref;
-}
+/* Per kind: vgg_<prefix>_kernels_at, and _get (the first set, else the reference vgg_<prefix>_kernels_ref). */
+#define VGG_X_KIND(prec, prefix, family)                                                             \
+  const vgg_##prefix##_kernels *vgg_##prefix##_kernels_at(int level, int n) { return set_at(VGG_SET_##prec, level, n); } \
+  const vgg_##prefix##_kernels *vgg_##prefix##_kernels_get(int level) {                              \
+    const vgg_##prefix##_kernels *k = vgg_##prefix##_kernels_at(level, 0);                          \
+    return k ? k : &vgg_##prefix##_kernels_ref;                                                      \
+  }
+VGG_SET_KINDS(VGG_X_KIND)
+#undef VGG_X_KIND

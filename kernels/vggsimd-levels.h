@@ -48,11 +48,19 @@ typedef enum {
   VGG_LEVEL_COUNT
 } vgg_level;
 
+/* X(PRECISION, prefix, family): the kinds of kernel set beyond a level's float32 families, one per precision
+ * that has its own instructions: PRECISION as in VGG_PRECISIONS (vggsimd.h), its table type vgg_<prefix>_kernels
+ * (kernels.h) with the getters vgg_<prefix>_kernels_at / _get (kernels/dispatch.c makes them from this list),
+ * and the family of its sets' files, kernels/<level>/<family>-<name>.c (kernels/meson.build reads the rows). */
+#define VGG_SET_KINDS(X)        \
+  X(INT8, i8, i8-conv3x3)       \
+  X(BF16, bf16, bf16-winograd)
+
 /* X(PRECISION, name, LEVEL, FEATURE): the kernel sets beyond a level's float32 families, each using one
  * instruction its level does not require (an 8-bit or a bfloat16 dot product): the CPU feature FEATURE.
  * For a precision and a level, dispatch takes the first row (best first) at or below that level whose level
  * is usable and whose feature the CPU has, else the reference set.  `name` is the set's one spelling: the
- * kernels' suffix (__name), its table vgg_i8_kernels_name / vgg_bf16_kernels_name, its file
+ * kernels' suffix (__name), its table vgg_<prefix>_kernels_name (VGG_SET_KINDS), its file
  * kernels/<level>/<family>-<name>.c and library.  kernels/meson.build reads these rows (one a line) and
  * builds each file with its level's flags and its feature's flag; tests, verify and the CPU report loop
  * over them.  Adding a set: its file, one row here, and its feature's flag in kernels/meson.build. */

@@ -333,7 +333,7 @@ VGG_LEVELS(LEVEL_TEST)
 #ifdef VGG_HAVE_AVXVNNI_EVEX
 /* The AVX-VNNI set's code (direct, exact F(4x4), dense), built a second time with the EVEX forms of its two dot
  * products (tests/meson.build), so that a CPU with AVX512-VNNI but without AVX-VNNI checks it. */
-extern const vgg_i8_kernels vgg_i8_kernels_avxvnni_evex;
+extern const vgg_i8_kernels vgg_set_avxvnni_evex;
 static void exact_avxvnni_as_evex(void **state) {
   (void)state;
   const unsigned long long need = vgg_level_needs(VGG_LEVEL_AVX512) | VGG_NEEDS(AVX512VNNI);
@@ -341,8 +341,8 @@ static void exact_avxvnni_as_evex(void **state) {
     print_message("[  SKIP    ] the AVX-VNNI set's EVEX build needs AVX512-VNNI: not tested\n");
     skip();
   }
-  kernels_exact(&vgg_i8_kernels_avxvnni_evex);
-  dense_exact(&vgg_i8_kernels_avxvnni_evex);
+  kernels_exact(&vgg_set_avxvnni_evex);
+  dense_exact(&vgg_set_avxvnni_evex);
 }
 #define AVXVNNI_EVEX_TEST cmocka_unit_test(exact_avxvnni_as_evex),
 #else

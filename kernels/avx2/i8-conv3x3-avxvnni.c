@@ -19,12 +19,12 @@
 #define VGG_DPBUSD _mm256_dpbusd_epi32
 #define VGG_DPWSSD _mm256_dpwssd_epi32
 #define VGG_SET_SUFFIX __avxvnni_evex
-#define VGG_SET_TABLE vgg_i8_kernels_avxvnni_evex
+#define VGG_SET_TABLE vgg_set_avxvnni_evex
 #else
 #define VGG_DPBUSD _mm256_dpbusd_avx_epi32
 #define VGG_DPWSSD _mm256_dpwssd_avx_epi32
 #define VGG_SET_SUFFIX __avxvnni
-#define VGG_SET_TABLE vgg_i8_kernels_avxvnni
+#define VGG_SET_TABLE vgg_set_avxvnni
 #endif
 #define I_DOT(acc, a, b) VGG_DPBUSD((acc), (a), (b))
 static inline void vgg_storeq(uint8_t *dst, __m256i acc, const float *scale, const float *bias, int n) {

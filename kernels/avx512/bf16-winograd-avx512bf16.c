@@ -41,4 +41,4 @@ static float dot_peak(int64_t iters) {
   return _mm512_reduce_add_ps(s);
 }
 
-const vgg_bf16_kernels vgg_bf16_kernels_avx512bf16 = VGG_BF16_ENTRY(dot_peak);
+const vgg_bf16_kernels vgg_set_avx512bf16 = VGG_BF16_ENTRY(dot_peak);

@@ -48,4 +48,4 @@ static inline __mmask32 vgg_mask32(int n) { return n == 32 ? ~(__mmask32)0 : (__
 #define I_STORE16(p, v, n) _mm512_mask_storeu_epi16((p), vgg_mask32(n), (v))
 #include "templates/i8-wino4x4-exact.c.inc"
 
-const vgg_i8_kernels vgg_i8_kernels_avx512vnni = VGG_I8_ENTRY(VGG_I8_W4_FIELDS);
+const vgg_i8_kernels vgg_set_avx512vnni = VGG_I8_ENTRY(VGG_I8_W4_FIELDS);

@@ -81,4 +81,4 @@ static float dot_peak(int64_t iters) {
   return vaddvq_f32(s);
 }
 
-const vgg_bf16_kernels vgg_bf16_kernels_neonbf16 = VGG_BF16_ENTRY(dot_peak);
+const vgg_bf16_kernels vgg_set_neonbf16 = VGG_BF16_ENTRY(dot_peak);

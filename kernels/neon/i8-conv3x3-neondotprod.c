@@ -36,4 +36,4 @@ static inline uint32_t vgg_chsum(const uint8_t *p, int n) {
 #include "templates/i8-conv3x3-direct.c.inc"
 #include "templates/i8-dense.c.inc"
 
-const vgg_i8_kernels vgg_i8_kernels_neondotprod = VGG_I8_ENTRY();
+const vgg_i8_kernels vgg_set_neondotprod = VGG_I8_ENTRY();

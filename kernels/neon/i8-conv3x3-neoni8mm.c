@@ -21,4 +21,4 @@
 #include "templates/i8-conv3x3-direct.c.inc"
 #include "templates/i8-dense.c.inc"
 
-const vgg_i8_kernels vgg_i8_kernels_neoni8mm = VGG_I8_ENTRY();
+const vgg_i8_kernels vgg_set_neoni8mm = VGG_I8_ENTRY();
