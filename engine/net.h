@@ -17,6 +17,12 @@
 
 /* int8 range guard (widen): the widest range a pass may give a layer, as a multiple of its calibrated one. */
 #define GROW_MAX 4096.0f
+/* An int8 conv's output range, per image, starts at NARROW_MARGIN times the share of its input's calibrated
+ * range the image used (at most the calibrated range, at least NARROW_MIN of it): see narrow() in
+ * net_forward.c.  1.3 is the largest growth of that share from one layer to the next over the calibration
+ * photos of docs/precision.md ("Per-image ranges"), so a range narrowed this way is rarely passed. */
+#define NARROW_MARGIN 1.3f
+#define NARROW_MIN (1.0f / 16)
 
 struct vgg_net {
   const vgg_model *m;
@@ -43,6 +49,7 @@ struct vgg_net {
   float base_scale[VGG_MAX_LAYERS];
   float scale[VGG_GROUP][VGG_MAX_LAYERS];
   unsigned char widen_state[VGG_GROUP][VGG_MAX_LAYERS];
+  unsigned char peak[VGG_GROUP][VGG_MAX_LAYERS]; /* the largest byte of each layer's final map, per image */
   float *qtmp;
   int qtmp_stride;
   int regrown;

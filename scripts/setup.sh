@@ -18,7 +18,7 @@ BUILD_PKGS="gcc g++ meson ninja-build pkg-config libsleef-dev libstb-dev libturb
 CROSS_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64 libstb-dev:arm64 libturbojpeg0-dev:arm64 libspng-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
 FUZZ_PKGS="clang libclang-rt-14-dev libomp-14-dev"
 BROWSER_PKGS="chromium"
-PY_PKGS="python3-venv python3-mesonpy python3-build python3-pip patchelf python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib python3-pytest python3-dask python3-distributed"
+PY_PKGS="python3-venv python3-mesonpy python3-build python3-pip patchelf python3-numpy python3-torch python3-torchvision python3-pil python3-h5py python3-matplotlib python3-skimage python3-pytest python3-dask python3-distributed"
 
 need() {
   local missing=()

@@ -420,21 +420,87 @@ def test_int8_range_guard_held_out(tmp_path):
     assert m._net.ranges_widened > 0
 
 
-def test_low_precision_full_model_held_out(weights_top):
-    """int8 and bf16 through the whole model (the classifier in the same precision) on pictures the int8 ranges
-    were not calibrated on, against torchvision's vgg16 in float64: every block's output within 5e-2 (int8) and
-    2e-2 (bf16: 1e-2 holds on the golden photo, test_e2e.c, but not on every picture here: 1.1e-2 measured on
-    rgb8.jpg at block 5) of its max |value|, the logits within the same budget of max |logit|, and the top-1 class equal
-    to float64's on every picture whose float64 margin (top-1 logit minus the runner-up) is above twice the
-    logits' measured error (where no error within it could swap them); the agreement over all is printed."""
+def test_int8_ranges_narrowed_per_image():
+    """Each int8 layer's range starts from the share of its input's range the image used (narrow() in
+    net_forward.c; the first layer's output is fitted by the guard): a dim copy of a photo (its values a
+    quarter of the photo's) is measured on ranges fitted to it, not on the photo's four times wider ones, so its
+    relative error at block 5 stays near the photo's (measured: 1.19 times; static ranges: 3.3 times).  A
+    bright copy (4 times) has its ranges widened ahead from its input's, not by the guard layer after layer
+    (measured: 2 layer runs added; without: 2 per layer).  The same bits alone as in a batch."""
+    x = vggsimd.load_image(PHOTO)
+    ranges = vggsimd.calibrate(x, threads=2)
+    f32 = vggsimd.VGG16(threads=2)
+    m = vggsimd.VGG16(precision="int8", ranges=ranges, threads=2)
+    rel = []
+    for k in (1.0, 0.25):
+        ref, got = f32.features(x * k)["block5_pool"], m.features(x * k)["block5_pool"]
+        rel.append(np.linalg.norm(got - ref) / np.linalg.norm(ref))
+    assert rel[1] <= 1.5 * rel[0], rel
+    m.features(x * 4)
+    assert m._net.ranges_widened <= 4, m._net.ranges_widened
+    both = m.features(np.concatenate([x, x * 0.25]))["block5_pool"]
+    assert np.array_equal(both[1], m.features(x * 0.25)["block5_pool"][0])
+
+
+def _float64_reference(weights_top, held):
+    """torchvision's vgg16 in float64 with the weights of `weights_top` on the NHWC pictures `held`: the five
+    block outputs (NHWC) and the logits."""
     torch = pytest.importorskip("torch")
     torchvision = pytest.importorskip("torchvision")
     import sys
-    from PIL import Image
     sys.path.insert(0, os.path.join(os.path.dirname(GOLDEN_PHOTO), "..", "..", "scripts"))
     import safetensors_io
     model = torchvision.models.vgg16(weights=None).double().eval()
     model.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in safetensors_io.read(weights_top).items()})
+    with torch.no_grad():
+        h = torch.from_numpy(held.astype(np.float64)).permute(0, 3, 1, 2)
+        blocks = []
+        for layer in model.features:
+            h = layer(h)
+            if isinstance(layer, torch.nn.MaxPool2d):
+                blocks.append(h.permute(0, 2, 3, 1).numpy())
+        return blocks, model.classifier(torch.flatten(model.avgpool(h), 1)).numpy()
+
+
+def _held_out_check(m, held, ref_blocks, ref_logits, budget, label):
+    """The whole model `m` on `held` against the float64 reference: every block's output within `budget` of its
+    max |value|, the logits within `budget` of max |logit|, and the top-1 class equal to float64's on every
+    picture whose float64 margin (top-1 logit minus the runner-up) is above twice the logits' measured error
+    (where no error within it could swap them).  Returns block 5's relative L2 error per picture; prints the
+    worst errors and the top-1 agreement over all."""
+    blocks, _, _, logits = m._net.forward(held, True, "predictions")
+    agree = decisive = 0
+    worst_b = worst_l = 0.0
+    l2 = []
+    for i in range(len(held)):
+        for b in range(5):
+            e = np.abs(blocks[b][i] - ref_blocks[b][i]).max() / np.abs(ref_blocks[b][i]).max()
+            worst_b = max(worst_b, e)
+            assert e <= budget, (label, i, b + 1, e)
+        l2.append(np.linalg.norm(blocks[4][i] - ref_blocks[4][i]) / np.linalg.norm(ref_blocks[4][i]))
+        lmax = np.abs(ref_logits[i]).max()
+        err = np.abs(logits[i] - ref_logits[i]).max()
+        worst_l = max(worst_l, err / lmax)
+        assert err <= budget * lmax, (label, i, err / lmax)
+        top2 = np.sort(ref_logits[i])[-2:]
+        same = np.argmax(logits[i]) == np.argmax(ref_logits[i])
+        agree += same
+        if top2[1] - top2[0] > 2 * err:
+            decisive += 1
+            assert same, (label, i)
+    print("%s: worst block %.2e, block 5 relative L2 mean %.2e (worst %.2e), worst logits %.2e of max |logit|; "
+          "top-1 = float64 on %d of %d pictures (%d decisive, all equal)"
+          % (label, worst_b, np.mean(l2), np.max(l2), worst_l, agree, len(held), decisive))
+    return np.array(l2)
+
+
+def test_low_precision_full_model_held_out(weights_top):
+    """int8 and bf16 through the whole model (the classifier in the same precision) on pictures the int8 ranges
+    were not calibrated on, against torchvision's vgg16 in float64 (_held_out_check): every block within 5e-2
+    (int8) and 2e-2 (bf16: 1e-2 holds on the golden photo, test_e2e.c, but not on every picture here: 1.1e-2
+    measured on rgb8.jpg at block 5), the logits within the same budget, the top-1 class of decisive pictures
+    equal to float64's."""
+    from PIL import Image
     big = Image.open(os.path.join(IMG, "large_1200x800.jpg")).convert("RGB")
     cal = vggsimd.load_images([big.crop(b).resize((224, 224)) for b in ((0, 0, 800, 800), (400, 0, 1200, 800))],
                               resize="direct", preprocess="torch")
@@ -443,14 +509,7 @@ def test_low_precision_full_model_held_out(weights_top):
     ramp = np.stack([x * 255 // 223, y * 255 // 223, (x + y) * 255 // 446], axis=2).astype(np.uint8)
     pictures = [PHOTO, GOLDEN_PHOTO, os.path.join(IMG, "rgb8.jpg"), os.path.join(IMG, "rgb8_40x33.png"), check, ramp]
     held = vggsimd.load_images(pictures, resize="direct", preprocess="torch")
-    with torch.no_grad():
-        h = torch.from_numpy(held.astype(np.float64)).permute(0, 3, 1, 2)
-        ref_blocks = []
-        for layer in model.features:
-            h = layer(h)
-            if isinstance(layer, torch.nn.MaxPool2d):
-                ref_blocks.append(h.permute(0, 2, 3, 1).numpy())
-        ref_logits = model.classifier(torch.flatten(model.avgpool(h), 1)).numpy()
+    ref_blocks, ref_logits = _float64_reference(weights_top, held)
     ranges = vggsimd.calibrate(cal, weights=weights_top, threads=2)  # the conv base's layers: all a top model takes
     assert len(ranges) == 19
     # Without ranges (calibrating on the bundled photo, as `vggsimd run` does), with the classifier too.
@@ -460,25 +519,47 @@ def test_low_precision_full_model_held_out(weights_top):
         m = vggsimd.VGG16(weights=weights_top, include_top=True, precision=prec,
                           ranges=ranges if prec == "int8" else None, threads=2)
         assert [s["dtype"] for s in m.steps() if s["op"] == "dense"] == [prec] * 3, m.steps()
-        blocks, _, _, logits = m._net.forward(held, True, "predictions")
-        agree = decisive = 0
-        worst_b = worst_l = 0.0
-        for i in range(len(pictures)):
-            for b in range(5):
-                e = np.abs(blocks[b][i] - ref_blocks[b][i]).max() / np.abs(ref_blocks[b][i]).max()
-                worst_b = max(worst_b, e)
-                assert e <= budget, (prec, i, b + 1, e)
-            lmax = np.abs(ref_logits[i]).max()
-            err = np.abs(logits[i] - ref_logits[i]).max()
-            worst_l = max(worst_l, err / lmax)
-            assert err <= budget * lmax, (prec, i, err / lmax)
-            top2 = np.sort(ref_logits[i])[-2:]
-            same = np.argmax(logits[i]) == np.argmax(ref_logits[i])
-            agree += same
-            if top2[1] - top2[0] > 2 * err:
-                decisive += 1
-                assert same, (prec, i)
+        _held_out_check(m, held, ref_blocks, ref_logits, budget, prec + " held out")
         # Each image's classifier input is quantised on its own scale: the same bits alone as in the batch.
+        logits = m._net.forward(held, True, "predictions")[3]
         assert np.array_equal(m._net.forward(held[-1:], False, "predictions")[3][0], logits[-1])
-        print("%s held out: worst block %.2e, worst logits %.2e of max |logit|; top-1 = float64 on %d of %d "
-              "pictures (%d decisive, all equal)" % (prec, worst_b, worst_l, agree, len(pictures), decisive))
+
+
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data/"
+HELD_OUT_PHOTOS = [PHOTO, os.path.join(IMG, "large_1200x800.jpg"),
+                   "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"] + [
+    SKIMAGE + f for f in ("astronaut.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png",
+                          "retina.jpg", "rocket.jpg", "camera.png", "moon.png", "coins.png", "brick.png", "grass.png")]
+
+
+def test_low_precision_held_out_photo_set(weights_top):
+    """int8 and bf16 on 15 photos no setting was chosen on (python3-skimage's and python3-matplotlib's sample
+    photos and the project's two: people, a cat, a rocket, coffee, a motorcycle, stained tissue, a retina, deep
+    sky, the moon, coins, brick and grass textures), split in two halves: each half measured with int8 ranges
+    calibrated on the other half, against float64 (_held_out_check: every block within 5e-2 for int8, 2e-2 for
+    bf16, the top-1 class of decisive photos equal to float64's).  Block 5's relative L2 error, the mean over
+    the photos, within 3e-2 for int8 (measured 2.35e-2) and 1e-2 for bf16 (7.3e-3)."""
+    from PIL import Image
+    paths = [p for p in HELD_OUT_PHOTOS if os.path.exists(p)]
+    if len(paths) < len(HELD_OUT_PHOTOS):
+        pytest.skip("the held-out photo set needs python3-skimage and python3-matplotlib (scripts/setup.sh python)")
+
+    def centre(p):
+        im = Image.open(p).convert("RGB")
+        w, h = im.size
+        s = min(w, h)
+        return im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).resize((224, 224))
+
+    held = vggsimd.load_images([centre(p) for p in paths], resize="direct", preprocess="torch")
+    ref_blocks, ref_logits = _float64_reference(weights_top, held)
+    halves = [np.arange(0, len(held), 2), np.arange(1, len(held), 2)]
+    l2 = []
+    for h in range(2):
+        ranges = vggsimd.calibrate(held[halves[1 - h]], weights=weights_top, threads=2)
+        m = vggsimd.VGG16(weights=weights_top, include_top=True, precision="int8", ranges=ranges, threads=2)
+        idx = halves[h]
+        l2.append(_held_out_check(m, held[idx], [b[idx] for b in ref_blocks], ref_logits[idx], 5e-2,
+                                  "int8, half %d, ranges from the other half" % h))
+    assert np.concatenate(l2).mean() <= 3e-2, np.concatenate(l2)
+    m = vggsimd.VGG16(weights=weights_top, include_top=True, precision="bf16", threads=2)
+    assert _held_out_check(m, held, ref_blocks, ref_logits, 2e-2, "bf16").mean() <= 1e-2
