@@ -17,6 +17,7 @@ its input's range the image used, times 1.3); u8 max-pooling.  Each method chang
   bias correction  each int8 layer's bias less its mean output error over the calibration photos (per channel)
   weights MSE      each output channel's weight scale where its quantisation error is least, not max |w|
   bf16 layers      the named blocks' convs in bfloat16 (weights and inputs rounded), the rest int8
+                   (--sensitivity: also each conv alone)
 
 Photos: scripts/heldout_photos.py's, two crops each, in two halves, each half measured with ranges (and
 clips, corrections) from the other half; the synthetic pictures with ranges from every photo.  Against the
@@ -182,6 +183,7 @@ def main():
     ap.add_argument("--preproc", default="torch", choices=("torch", "caffe"))
     ap.add_argument("--bench-int8")
     ap.add_argument("--bench-bf16")
+    ap.add_argument("--sensitivity", action="store_true", help="also each conv alone in bf16, the rest int8")
     a = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(a.seed)
@@ -214,6 +216,8 @@ def main():
                     "weights MSE-optimal per channel": (model_w, {}),
                     "MSE clip + weights MSE + bias correction": (model_w, dict(clip=mse, bias=corr_w))}
             conf.update({"%s in bf16, the rest int8" % n: (model, dict(bf=ks)) for n, ks in blocks5.items()})
+            if a.sensitivity:
+                conf.update({"%s alone in bf16" % NAMES[k]: (model, dict(bf=(k,))) for k in range(1, 13)})
             made[cal_idx] = (cal, conf)
             print("calibrated on %d crops: MSE clips %s" % (len(cal_x), np.round(mse, 2)), file=sys.stderr, flush=True)
         cal, conf = made[cal_idx]
