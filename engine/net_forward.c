@@ -81,8 +81,12 @@ static int widen(vgg_net *net, int slot, int layer, const uint8_t *p, size_t n, 
  * range passed, so nothing is clipped either way.  Each image's range depends only on that image. */
 static void narrow(vgg_net *net, const vgg_step *s, int slot) {
   const float used = net->peak[slot][s->rin] * net->scale[slot][s->rin] / (254.0f * net->base_scale[s->rin]);
-  const float f = NARROW_MARGIN * used;
-  net->scale[slot][s->rout] = net->base_scale[s->rout] * (used > 1 ? (f < GROW_MAX ? f : GROW_MAX) : f > 1 ? 1 : f < NARROW_MIN ? NARROW_MIN : f);
+  float f = NARROW_MARGIN * used;
+  if (used > 1) /* the input passed its range: the output's widened ahead */
+    f = f < GROW_MAX ? f : GROW_MAX;
+  else
+    f = f > 1 ? 1 : f < NARROW_MIN ? NARROW_MIN : f;
+  net->scale[slot][s->rout] = net->base_scale[s->rout] * f;
 }
 
 /* The conv of int8 step s on nb images (in, out: u8), image b the group's slot0 + b, each with its units. */

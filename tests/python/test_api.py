@@ -525,13 +525,6 @@ def test_low_precision_full_model_held_out(weights_top):
         assert np.array_equal(m._net.forward(held[-1:], False, "predictions")[3][0], logits[-1])
 
 
-SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data/"
-HELD_OUT_PHOTOS = [PHOTO, os.path.join(IMG, "large_1200x800.jpg"),
-                   "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"] + [
-    SKIMAGE + f for f in ("astronaut.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png",
-                          "retina.jpg", "rocket.jpg", "camera.png", "moon.png", "coins.png", "brick.png", "grass.png")]
-
-
 def test_low_precision_held_out_photo_set(weights_top):
     """int8 and bf16 on 15 photos no setting was chosen on (python3-skimage's and python3-matplotlib's sample
     photos and the project's two: people, a cat, a rocket, coffee, a motorcycle, stained tissue, a retina, deep
@@ -539,18 +532,13 @@ def test_low_precision_held_out_photo_set(weights_top):
     calibrated on the other half, against float64 (_held_out_check: every block within 5e-2 for int8, 2e-2 for
     bf16, the top-1 class of decisive photos equal to float64's).  Block 5's relative L2 error, the mean over
     the photos, within 3e-2 for int8 (measured 2.35e-2) and 1e-2 for bf16 (7.3e-3)."""
-    from PIL import Image
-    paths = [p for p in HELD_OUT_PHOTOS if os.path.exists(p)]
-    if len(paths) < len(HELD_OUT_PHOTOS):
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(GOLDEN_PHOTO), "..", "..", "scripts"))
+    from heldout_photos import PHOTOS, crops
+    paths = [p for p in PHOTOS if os.path.exists(p)]
+    if len(paths) < len(PHOTOS):
         pytest.skip("the held-out photo set needs python3-skimage and python3-matplotlib (scripts/setup.sh python)")
-
-    def centre(p):
-        im = Image.open(p).convert("RGB")
-        w, h = im.size
-        s = min(w, h)
-        return im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).resize((224, 224))
-
-    held = vggsimd.load_images([centre(p) for p in paths], resize="direct", preprocess="torch")
+    held = vggsimd.load_images([crops(p, 1)[0] for p in paths], resize="direct", preprocess="torch")  # centre squares
     ref_blocks, ref_logits = _float64_reference(weights_top, held)
     halves = [np.arange(0, len(held), 2), np.arange(1, len(held), 2)]
     l2 = []
