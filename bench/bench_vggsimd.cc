@@ -139,7 +139,7 @@ void BM_ConvInt8(benchmark::State &st, int level, int layer, bool w4) {
   const size_t nin = static_cast<size_t>(H) * H * CI, nw = 9ull * CI * CO;
   std::vector<uint8_t> in(nin), out(static_cast<size_t>(H) * H * CO);
   std::vector<int8_t> w(nw), packed(w4 ? k->w4_packed_size(CI, CO) : k->packed_size(CI, CO));
-  std::vector<char> scratch(w4 ? k->w4_scratch_size(H, CI) : 1);
+  std::vector<char> scratch(w4 ? k->w4_scratch_size(H, CI) : k->scratch_size ? k->scratch_size(H, CI) : 1);
   std::vector<float> scale(CO, 1.0f / (9.0f * CI * 64.0f)), bias(CO, 8.0f);
   for (size_t i = 0; i < nin; i++) in[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
   for (size_t i = 0; i < nw; i++) w[i] = static_cast<int8_t>(static_cast<int>((i * 40503u) % 255) - 127);

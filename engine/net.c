@@ -193,10 +193,14 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
       s->weights_i8 = net->packed[l->param];
       s->qscale = net->qsb[l->param], s->qbias = net->qsb[l->param] + l->out_c;
     } else s->weights = net->packed[l->param];
-    if (s->wino || s->quant_out || (s->dtype == VGG_PRECISION_INT8 && s->algo == VGG_ALGO_WINO4)) {
+    /* An int8 conv's kernel may need scratch (bytes): the exact F(4x4)'s, or a direct kernel's (AMX's padded rows). */
+    size_t (*const i8_scratch)(int, int) = s->dtype != VGG_PRECISION_INT8 ? NULL
+                                           : s->algo == VGG_ALGO_WINO4   ? net->i8->w4_scratch_size
+                                                                         : net->i8->scratch_size;
+    if (s->wino || s->quant_out || i8_scratch) {
       const size_t sc = s->wino        ? s->wino->scratch_size(l->in_c, l->out_c)
                         : s->quant_out ? (size_t)(QROWS + 1) * l->out_w * l->out_c
-                                       : (net->i8->w4_scratch_size(l->in_w, l->in_c) + sizeof(float) - 1) / sizeof(float);
+                                       : (i8_scratch(l->in_w, l->in_c) + sizeof(float) - 1) / sizeof(float);
       net->scratch_floats = sc > net->scratch_floats ? sc : net->scratch_floats;
     }
     if (s->band_out) {
@@ -237,7 +241,7 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
   if (net->scratch_floats) {
     net->scratch_floats = (net->scratch_floats + 15) & ~(size_t)15; /* each thread's on its own cache lines */
     if (!(net->scratch = vgg_alloc(net->scratch_floats * (size_t)net->threads, sizeof(float))))
-      return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for Winograd scratch");
+      return vgg_fail(err, VGG_ERR_NOMEM, "out of memory for the kernels' scratch");
   }
   if (widest) {
     for (int b = 0; b < 2; b++)

@@ -290,7 +290,11 @@ static int i8_row(ctx *c, const vgg_kernel_table *k, const vgg_i8_kernels *ik, i
     if (ik != rk) {
       ik->pack(w, CI, CO, pk);
       a.out = o2, a.weights = pk;
-      par_i8(ik->conv, &a, H, NULL, 0);
+      const size_t dsc = ik->scratch_size ? (ik->scratch_size(W, CI) + 63) & ~(size_t)63 : 0;
+      char *ds = dsc ? vgg_alloc(dsc * (size_t)omp_get_max_threads(), 1) : NULL;
+      if (dsc && !ds) bad = 1;
+      else par_i8(ik->conv, &a, H, ds, dsc);
+      vgg_free(ds);
       for (size_t i = 0; i < nout; i++) got[i] = o2[i], ref[i] = o1[i];
       report(c, "int8 conv3x3", k, shape, got, ref, nout, 0);
       /* The exact Winograd kernel, on weights within its bound (halved until they are), bit for bit too. */

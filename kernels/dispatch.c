@@ -10,6 +10,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #define VGG_X86 1
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMD
@@ -44,6 +48,17 @@ static uint64_t xgetbv0(void) {
   return ((uint64_t)hi << 32) | lo;
 }
 
+/* AMX's tile data (XCR0 bit 18) is a state Linux gives a process only when asked (arch_prctl
+ * ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, 5.16 and later); the grant holds for all its threads. */
+static int amx_granted(uint64_t xcr0) {
+  if ((xcr0 & 0x60000) != 0x60000) return 0; /* XTILECFG | XTILEDATA */
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+#else
+  return 0;
+#endif
+}
+
 static void detect_x86(vgg_cpu_features *f) {
   unsigned a, b, c, d;
   f->x86 = 1;
@@ -52,8 +67,9 @@ static void detect_x86(vgg_cpu_features *f) {
   SET(FMA, (c >> 12) & 1);
   SET(F16C, (c >> 29) & 1);
   SET(AVX, (c >> 28) & 1);
+  uint64_t xcr0 = 0;
   if ((c >> 27) & 1) { /* OSXSAVE: XCR0 says which register state the OS saves */
-    const uint64_t xcr0 = xgetbv0();
+    xcr0 = xgetbv0();
     SET(OS_AVX, (xcr0 & 0x6) == 0x6);          /* XMM | YMM */
     SET(OS_AVX512, (xcr0 & 0xe6) == 0xe6);     /* and opmask | ZMM_Hi256 | Hi16_ZMM */
   }
@@ -66,6 +82,9 @@ static void detect_x86(vgg_cpu_features *f) {
     SET(AVX512BW, (b >> 30) & 1);
     SET(AVX512VL, (b >> 31) & 1);
     SET(AVX512VNNI, (c >> 11) & 1);
+    /* AMX-TILE and AMX-INT8, with AVX512-VNNI, and the OS's grant (asked only on such a CPU). */
+    SET(AMXINT8, ((d >> 24) & 1) && ((d >> 25) & 1) && ((c >> 11) & 1) && (f->has & VGG_NEEDS(OS_AVX512)) &&
+                     amx_granted(xcr0));
   }
   if (sub7 >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
     SET(AVXVNNI, (a >> 4) & 1);

@@ -220,6 +220,9 @@ typedef struct {
   vgg_i8_pack_fn pack;
   vgg_i8_conv3x3_fn conv;
   const char *name; /* the conv kernel's symbol */
+  /* Bytes of scratch the direct conv needs per call at once (args.scratch), for an input row of w pixels of
+   * cin channels; NULL where it needs none. */
+  size_t (*scratch_size)(int w, int cin);
   /* Dot-product throughput calibration: dot_peak(iters) performs iters * dot_peak_ops integer
    * operations (a multiply-add counts 2) at the core's peak rate (NULL for the reference). */
   float (*dot_peak)(int64_t iters);

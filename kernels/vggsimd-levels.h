@@ -12,12 +12,14 @@
 /* X(ID, name): CPU features, as detected by CPUID/XCR0 (x86-64) or HWCAP (aarch64); the x86-64 ones
  * first, ASIMD the first of aarch64's.  The 8-bit and bfloat16 dot products (AVX512-VNNI, AVX-VNNI,
  * AVX512-BF16; dotprod, i8mm, bf16) are no level's requirement: the int8 and bf16 kernels that use them
- * name them (their `needs`), and dispatch falls back to the reference kernels without them. */
+ * name them (their `needs`), and dispatch falls back to the reference kernels without them.  amx_int8:
+ * AMX tiles with the 8-bit tile dot product, the OS granting the tile data state (Linux asks for it once, in
+ * the detection) and AVX512-VNNI (that set's classifier uses it). */
 #define VGG_FEATURES(X)                                                                                  \
   X(SSE2, sse2) X(AVX, avx) X(AVX2, avx2) X(FMA, fma) X(F16C, f16c) X(AVX512F, avx512f)              \
   X(AVX512BW, avx512bw) X(AVX512DQ, avx512dq) X(AVX512VL, avx512vl) X(OS_AVX, os_ymm)                \
   X(OS_AVX512, os_zmm) X(AVX512VNNI, avx512vnni) X(AVX512BF16, avx512bf16) X(AVXVNNI, avxvnni)         \
-  X(ASIMD, asimd) X(FP16, fp16) X(DOTPROD, dotprod) X(I8MM, i8mm) X(BF16, bf16)
+  X(AMXINT8, amx_int8) X(ASIMD, asimd) X(FP16, fp16) X(DOTPROD, dotprod) X(I8MM, i8mm) X(BF16, bf16)
 
 typedef enum {
 #define VGG_X_FEATURE(id, name) VGG_FEATURE_##id,
@@ -65,6 +67,7 @@ typedef enum {
  * builds each file with its level's flags and its feature's flag; tests, verify and the CPU report loop
  * over them.  Adding a set: its file, one row here, and its feature's flag in kernels/meson.build. */
 #define VGG_SETS(X)                           \
+  X(INT8, avx512amx, AVX512, AMXINT8)        \
   X(INT8, avx512vnni, AVX512, AVX512VNNI)     \
   X(INT8, avxvnni, AVX2, AVXVNNI)             \
   X(INT8, neoni8mm, NEON, I8MM)               \

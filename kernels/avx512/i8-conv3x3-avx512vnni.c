@@ -7,6 +7,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
+#include "i8-storeq-avx512.h"
 
 #define IVEC __m512i
 #define IVL 16
@@ -14,13 +15,6 @@
 #define I_BCAST4(p) _mm512_set1_epi32(vgg_load4(p))
 #define I_LOADW(p) _mm512_loadu_si512((const void *)(p))
 #define I_DOT(acc, a, b) _mm512_dpbusd_epi32((acc), (a), (b))
-/* y = fma(float(sum), scale, bias), clamped to [0, 255] (max first: NaN -> 0), rounded to nearest even. */
-static inline void vgg_storeq(uint8_t *dst, __m512i acc, const float *scale, const float *bias, int n) {
-  const __mmask16 m = (__mmask16)((1u << n) - 1u);
-  __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_maskz_loadu_ps(m, scale), _mm512_maskz_loadu_ps(m, bias));
-  y = _mm512_min_ps(_mm512_max_ps(y, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
-  _mm512_mask_cvtepi32_storeu_epi8(dst, m, _mm512_cvtps_epi32(y));
-}
 #define I_STOREQ(dst, acc, scale, bias, n) vgg_storeq((dst), (acc), (scale), (bias), (n))
 #define SUFFIX(name) VGG_CAT(name, __avx512vnni)
 #define MR 6
