@@ -162,21 +162,45 @@ static inline void flush(const vgg_i8_conv3x3_args *a, pending *q, int pw, int o
   q->stage = NULL;
 }
 
-/* One step of a pass: B tile (weights of step s) into tile B, the four A tiles (64 pixels) through tiles 4
- * and 5, four dot products into C tiles 0-3. */
-#define AMX_STEP(S, B)                                \
-  do {                                                \
-    const uint8_t *ap = ab + aoff[S];                 \
-    _tile_loadd(B, bh + (size_t)(S) * BTILE, TK);     \
-    _tile_loadd(4, ap, CP);                           \
-    _tile_dpbusd(0, 4, B);                            \
-    _tile_loadd(5, ap + (size_t)TM * CP, CP);         \
-    _tile_dpbusd(1, 5, B);                            \
-    _tile_loadd(4, ap + (size_t)2 * TM * CP, CP);     \
-    _tile_dpbusd(2, 4, B);                            \
-    _tile_loadd(5, ap + (size_t)3 * TM * CP, CP);     \
-    _tile_dpbusd(3, 5, B);                            \
+/* One step of a pass: B tile (weights of step S) into tile B, NT A tiles (16 pixels each) through tiles 4
+ * and 5, NT dot products into C tiles 0..NT-1. */
+#define AMX_STEP(S, B, NT)                                                               \
+  do {                                                                                   \
+    const uint8_t *ap = ab + aoff[S];                                                    \
+    _tile_loadd(B, bh + (size_t)(S) * BTILE, TK);                                        \
+    _tile_loadd(4, ap, cp);                                                              \
+    _tile_dpbusd(0, 4, B);                                                               \
+    if ((NT) > 1) { _tile_loadd(5, ap + (size_t)TM * cp, cp); _tile_dpbusd(1, 5, B); }     \
+    if ((NT) > 2) { _tile_loadd(4, ap + (size_t)2 * TM * cp, cp); _tile_dpbusd(2, 4, B); } \
+    if ((NT) > 3) { _tile_loadd(5, ap + (size_t)3 * TM * cp, cp); _tile_dpbusd(3, 5, B); } \
   } while (0)
+
+/* The sums of nt x 16 pixels (from ab in the chunk) x 32 channels (weights w) into the stage buffer st, two
+ * halves of 16 channels; before the first half's sums are stored, the pass before is requantised (q). */
+static inline __attribute__((always_inline)) void pass(const vgg_i8_conv3x3_args *a, const uint8_t *ab,
+                                                       const int8_t *w, size_t bstride, const size_t *aoff, int ns,
+                                                       int cp, int pw, int oc1, pending *q, int32_t *st,
+                                                       const int nt) {
+  for (int h = 0; h < OCB / TN; h++) {
+    const int8_t *bh = w + (size_t)h * bstride;
+    _tile_zero(0);
+    if (nt > 1) _tile_zero(1);
+    if (nt > 2) _tile_zero(2);
+    if (nt > 3) _tile_zero(3);
+    int s = 0;
+    for (; s + 1 < ns; s += 2) { /* B in tiles 6 and 7 in turn: the next load need not wait */
+      AMX_STEP(s, 6, nt);
+      AMX_STEP(s + 1, 7, nt);
+    }
+    if (s < ns) AMX_STEP(s, 6, nt);
+    flush(a, q, pw, oc1);
+    _tile_stored(0, st + h * TN, OCB * 4); /* C tile t: pixels 16t.., channels 16h.. */
+    if (nt > 1) _tile_stored(1, st + TM * OCB + h * TN, OCB * 4);
+    if (nt > 2) _tile_stored(2, st + 2 * TM * OCB + h * TN, OCB * 4);
+    if (nt > 3) _tile_stored(3, st + 3 * TM * OCB + h * TN, OCB * 4);
+  }
+}
+#undef AMX_STEP
 
 void vgg_i8_conv3x3_relu_ukernel_64x32__avx512amx(const vgg_i8_conv3x3_args *a, int y0, int y1, int oc0, int oc1) {
   const int W = a->w, CP = cin_pad(a->cin), PW = W + 2, KC = CP / TK, NS = 9 * KC;
@@ -191,7 +215,8 @@ void vgg_i8_conv3x3_relu_ukernel_64x32__avx512amx(const vgg_i8_conv3x3_args *a, 
   tile_config(cfg);
   _tile_loadconfig(cfg);
   /* Each pass's sums are requantised while the tiles compute the next pass's first half (two stage buffers
-   * in turn): the vector work overlaps the tile work instead of waiting for it. */
+   * in turn): the vector work overlaps the tile work instead of waiting for it.  A chunk's last pass covers
+   * only the 16-pixel tiles it needs. */
   pending q = {NULL, 0, 0, 0, 0};
   int cur = 0;
   for (int yc = y0; yc < y1; yc += R) {
@@ -202,24 +227,10 @@ void vgg_i8_conv3x3_relu_ukernel_64x32__avx512amx(const vgg_i8_conv3x3_args *a, 
       for (int p0 = 0; p0 < np; p0 += MB) {
         int32_t *st = stage + cur * MB * OCB;
         const uint8_t *ab = buf + (size_t)p0 * CP;
-        for (int h = 0; h < OCB / TN; h++) { /* 64 pixels x 16 channels at a time */
-          const int8_t *bh = a->weights + (size_t)(oc / TN + h) * bstride;
-          _tile_zero(0);
-          _tile_zero(1);
-          _tile_zero(2);
-          _tile_zero(3);
-          int s = 0;
-          for (; s + 1 < NS; s += 2) { /* B in tiles 6 and 7 in turn: the next load need not wait */
-            AMX_STEP(s, 6);
-            AMX_STEP(s + 1, 7);
-          }
-          if (s < NS) AMX_STEP(s, 6);
-          flush(a, &q, PW, oc1);
-          _tile_stored(0, st + h * TN, OCB * 4); /* C tile t: pixels 16t.., channels 16h.. */
-          _tile_stored(1, st + TM * OCB + h * TN, OCB * 4);
-          _tile_stored(2, st + 2 * TM * OCB + h * TN, OCB * 4);
-          _tile_stored(3, st + 3 * TM * OCB + h * TN, OCB * 4);
-        }
+        const int8_t *w = a->weights + (size_t)(oc / TN) * bstride;
+        const int nt = np - p0 >= MB ? MB / TM : (np - p0 + TM - 1) / TM;
+        if (nt == MB / TM) pass(a, ab, w, bstride, aoff, NS, CP, PW, oc1, &q, st, MB / TM);
+        else pass(a, ab, w, bstride, aoff, NS, CP, PW, oc1, &q, st, nt);
         q = (pending){st, yc, p0, np, oc};
         cur ^= 1;
       }
@@ -227,7 +238,6 @@ void vgg_i8_conv3x3_relu_ukernel_64x32__avx512amx(const vgg_i8_conv3x3_args *a, 
   flush(a, &q, PW, oc1);
   _tile_release();
 }
-#undef AMX_STEP
 
 /* Tile dot-product throughput: 6 independent C tiles, iters * 6 * 16 * 16 * 64 * 2 operations. */
 float vgg_i8_dot_peak__avx512amx(int64_t iters) {
