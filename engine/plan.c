@@ -85,7 +85,10 @@ vgg_algo vgg_plan_i8_algo(const vgg_layer *l, vgg_algo want) {
 static void i8_split(vgg_step *s, const vgg_layer *l, const vgg_i8_kernels *i8, int threads) {
   const int ob = i8->oc_block, blocks = (l->out_c + ob - 1) / ob;
   s->kernel = s->algo == VGG_ALGO_WINO4 ? i8->w4_name : i8->name;
-  split(s, s->algo == VGG_ALGO_WINO4 ? (l->out_h + 3) / 4 : l->out_h, blocks, ob, l->out_c, threads, 0);
+  /* Where the weights outweigh the input map (VGG16: blocks 4-5), threads split the channels: each streams
+   * its share of the weights, not all of them. */
+  const int by_channels = (long)9 * l->out_c > (long)l->in_h * l->in_w;
+  split(s, s->algo == VGG_ALGO_WINO4 ? (l->out_h + 3) / 4 : l->out_h, blocks, ob, l->out_c, threads, by_channels);
 }
 
 int vgg_plan_producer(const vgg_model *m, int layer) {
