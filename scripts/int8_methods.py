@@ -16,6 +16,10 @@ its input's range the image used, times 1.3); u8 max-pooling.  Each method chang
   MSE              the same layers clipped where the calibration photos' quantisation error is least
   bias correction  each int8 layer's bias less its mean output error over the calibration photos (per channel)
   weights MSE      each output channel's weight scale where its quantisation error is least, not max |w|
+  channel ranges   each conv's output quantised with a unit per channel (its calibrated largest value, at
+                   least 1/32 of the layer's largest), the next conv's weights multiplied by those units per
+                   input channel before their s8 quantisation (so the kernels' sums are unchanged: the units
+                   fold into the weights); narrowing and the guard scale all of a layer's units together
   bf16 layers      the named blocks' convs in bfloat16 (weights and inputs rounded), the rest int8
                    (--sensitivity: also each conv alone)
 
@@ -42,6 +46,7 @@ POOLED = (1, 3, 6, 9, 12)  # the convs a max-pool follows: their outputs are the
 NAMES = ["block%d_conv%d" % (b + 1, c + 1) for b, n in enumerate((2, 2, 3, 3, 3)) for c in range(n)]
 MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
 CAFFE_MEAN = np.array([103.939, 116.779, 123.68])
+ALPHAS = (0.25, 0.5, 0.75)  # the share of a channel's range ratio its activations keep (channel ranges)
 
 
 def preprocess(rgb, how):
@@ -88,7 +93,16 @@ class Model:
                 acts.append(x)
         return blocks, acts
 
-    def int8_pass(self, x, cal, narrow=True, clip=None, bias=None, bf=(), collect=None):
+    def channel_weights(self, pc, alpha):
+        """Per conv k >= 1: s8 quantisation of the weights times the units of conv k-1's channels (pc: each conv's
+        per-channel calibrated largest value), divided back: the weights the sums of the folded kernel amount to."""
+        out = [self.w[0]]
+        for k in range(1, 13):
+            u = channel_units(pc[k - 1], alpha).view(1, -1, 1, 1)
+            out.append(q_weights(self.w[k] * u) / u)
+        return out
+
+    def int8_pass(self, x, cal, narrow=True, clip=None, bias=None, bf=(), collect=None, pc=None, wpc=None, alpha=0.5):
         """The int8 rules on one image.  cal: calibrated range per conv; clip: per conv, a factor of the range
         and the guard off (None: no clip); bias: per conv, a per-channel correction; bf: convs in bf16."""
         blocks, used = [], None
@@ -97,7 +111,7 @@ class Model:
                 if k in bf:
                     y = F.conv2d(bf16(x), bf16(self.w[k]), self.b[k], padding=1)
                 else:
-                    y = F.conv2d(x, self.wq[k], self.b[k], padding=1)
+                    y = F.conv2d(x, (wpc or self.wq)[k], self.b[k], padding=1)
                 if bias is not None and k > 0 and k not in bf:
                     y = y - bias[k].view(1, -1, 1, 1)
                 if collect is not None:
@@ -110,7 +124,20 @@ class Model:
                     if narrow and used is not None:
                         f = 1.3 * used
                         r *= f if used > 1 else min(1.0, max(1 / 16, f))
-                    if clip is not None and clip[k] < 1:
+                    if pc is not None:
+                        f = 1.0
+                        if narrow and used is not None:
+                            f = 1.3 * used
+                            f = f if used > 1 else min(1.0, max(1 / 16, f))
+                        u = (channel_units(pc[k], alpha) * f * 33 / 32 / 254).view(1, -1, 1, 1)
+                        q = torch.clamp(torch.round(y / u), 0, 255)
+                        if q.max() == 255 or (narrow and k == 0 and 0 < q.max() < 127):
+                            g = float((y.amax(dim=(0, 2, 3)).view(1, -1, 1, 1) / (253.5 * u)).max())
+                            u = u * g
+                            q = torch.clamp(torch.round(y / u), 0, 255)
+                        used = float((q * u).max()) / (float(pc[k].max()) * 33 / 32)
+                        y = q * u
+                    elif clip is not None and clip[k] < 1:
                         u = r * clip[k] / 255
                         q = torch.clamp(torch.round(y / u), 0, 255)
                     else:
@@ -119,13 +146,22 @@ class Model:
                         if q.max() == 255 or (narrow and k == 0 and 0 < q.max() < 127):
                             u = float(y.max()) / 253.5
                             q = torch.clamp(torch.round(y / u), 0, 255)
-                    used = float(q.max()) * u / (cal[k] * 33 / 32)
-                    y = q * u
+                    if pc is None:
+                        used = float(q.max()) * u / (cal[k] * 33 / 32)
+                        y = q * u
                 if k in POOLED:
                     y = F.max_pool2d(y, 2)
                     blocks.append(y)
                 x = y
         return blocks
+
+
+def channel_units(m, alpha):
+    """A layer's per-channel ranges: each channel's calibrated largest value (at least 1/32 of the layer's) to the
+    power alpha times the layer's to the power 1 - alpha: alpha 1 gives each channel its own range, 0 the layer's
+    (the engine now); between, the ratio of a channel's range to the layer's is shared between the activations
+    and the next layer's weights."""
+    return torch.clamp(m, min=float(m.max()) / 32) ** alpha * float(m.max()) ** (1 - alpha)
 
 
 def clip_factors(acts, how):
@@ -184,6 +220,7 @@ def main():
     ap.add_argument("--bench-int8")
     ap.add_argument("--bench-bf16")
     ap.add_argument("--sensitivity", action="store_true", help="also each conv alone in bf16, the rest int8")
+    ap.add_argument("--only", help="only the methods whose label contains this text")
     a = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(a.seed)
@@ -199,25 +236,46 @@ def main():
         cal_idx = tuple(half[1 - gi % 2] if gi < len(groups) - 1 else range(len(groups) - 1))
         if cal_idx not in made:  # one calibration per half, and one for the synthetic pictures
             cal_x = [x for j in cal_idx for x in groups[j]]
-            acts = None
+            acts, pc = None, None
             for x in cal_x:
                 more = model.float_pass(x)[1]
+                chans = [t.amax(dim=(0, 2, 3)) for t in more]
+                pc = chans if pc is None else [torch.maximum(u, v) for u, v in zip(pc, chans)]
                 acts = more if acts is None else [torch.cat([u.flatten(), v.flatten()]) for u, v in zip(acts, more)]
             cal = [float(t.max()) for t in acts]
             pct, mse = clip_factors(acts, "percentile"), clip_factors(acts, "mse")
             del acts
-            corr = bias_corrections(model, cal_x[::2], cal)  # on half the crops: 12 passes each
-            corr_w = bias_corrections(model_w, cal_x[::2], cal)
+            slow = not a.only or "bias" in a.only or "three" in a.only
+            corr = bias_corrections(model, cal_x[::2], cal) if slow else None  # on half the crops: 12 passes each
+            corr_w = bias_corrections(model_w, cal_x[::2], cal) if slow else None
             conf = {"max, static (the engine before the narrowing)": (model, dict(narrow=False)),
                     "max, narrowed (the engine now)": (model, {}),
                     "percentile 99.99, inner layers clipped": (model, dict(clip=pct)),
                     "MSE-optimal clip, inner layers": (model, dict(clip=mse)),
                     "bias correction": (model, dict(bias=corr)),
                     "weights MSE-optimal per channel": (model_w, {}),
-                    "MSE clip + weights MSE + bias correction": (model_w, dict(clip=mse, bias=corr_w))}
+                    "MSE clip + weights MSE + bias correction": (model_w, dict(clip=mse, bias=corr_w)),
+                    }
+            # Channel ranges: alpha chosen on the calibration crops themselves (their block 5 L2, mean), then
+            # measured on the others.
+            held_in = {}
+            for al in ALPHAS:
+                w = model.channel_weights(pc, al)
+                held_in[al] = np.mean([errors(model.float_pass(x)[0], model.int8_pass(x, cal, pc=pc, wpc=w, alpha=al))[4][1]
+                                       for x in cal_x])
+            best = min(held_in, key=held_in.get)
+            print("channel ranges, block 5 L2 on the calibration crops by alpha: %s; chosen %.2f" % (
+                {k: round(float(v), 5) for k, v in held_in.items()}, best), file=sys.stderr, flush=True)
+            conf["channel ranges folded into the next weights, alpha chosen on the calibration half"] = (
+                model, dict(pc=pc, wpc=model.channel_weights(pc, best), alpha=best))
+            for al in ALPHAS:
+                conf["channel ranges folded into the next weights, alpha %.2f" % al] = (
+                    model, dict(pc=pc, wpc=model.channel_weights(pc, al), alpha=al))
             conf.update({"%s in bf16, the rest int8" % n: (model, dict(bf=ks)) for n, ks in blocks5.items()})
             if a.sensitivity:
                 conf.update({"%s alone in bf16" % NAMES[k]: (model, dict(bf=(k,))) for k in range(1, 13)})
+            if a.only:
+                conf = {k: v for k, v in conf.items() if a.only in k or "engine now" in k}
             made[cal_idx] = (cal, conf)
             print("calibrated on %d crops: MSE clips %s" % (len(cal_x), np.round(mse, 2)), file=sys.stderr, flush=True)
         cal, conf = made[cal_idx]
