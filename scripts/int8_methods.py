@@ -245,7 +245,7 @@ def main():
             cal = [float(t.max()) for t in acts]
             pct, mse = clip_factors(acts, "percentile"), clip_factors(acts, "mse")
             del acts
-            slow = not a.only or "bias" in a.only or "three" in a.only
+            slow = not a.only or any(a.only in l for l in ("bias correction", "MSE clip + weights MSE + bias correction"))
             corr = bias_corrections(model, cal_x[::2], cal) if slow else None  # on half the crops: 12 passes each
             corr_w = bias_corrections(model_w, cal_x[::2], cal) if slow else None
             conf = {"max, static (the engine before the narrowing)": (model, dict(narrow=False)),
