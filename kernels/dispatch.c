@@ -83,8 +83,8 @@ static void detect_x86(vgg_cpu_features *f) {
     SET(AVX512VL, (b >> 31) & 1);
     SET(AVX512VNNI, (c >> 11) & 1);
     /* AMX-TILE and AMX-INT8, with AVX512-VNNI, and the OS's grant (asked only on such a CPU). */
-    SET(AMXINT8, ((d >> 24) & 1) && ((d >> 25) & 1) && ((c >> 11) & 1) && (f->has & VGG_NEEDS(OS_AVX512)) &&
-                     amx_granted(xcr0));
+    SET(AMXINT8, ((d >> 24) & 1) && ((d >> 25) & 1) && (f->has & VGG_NEEDS(AVX512VNNI)) &&
+                     (f->has & VGG_NEEDS(OS_AVX512)) && amx_granted(xcr0));
   }
   if (sub7 >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
     SET(AVXVNNI, (a >> 4) & 1);

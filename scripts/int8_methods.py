@@ -258,11 +258,11 @@ def main():
                     }
             # Channel ranges: alpha chosen on the calibration crops themselves (their block 5 L2, mean), then
             # measured on the others.
-            held_in = {}
+            held_in, cal_ref = {}, [model.float_pass(x)[0] for x in cal_x]
             for al in ALPHAS:
                 w = model.channel_weights(pc, al)
-                held_in[al] = np.mean([errors(model.float_pass(x)[0], model.int8_pass(x, cal, pc=pc, wpc=w, alpha=al))[4][1]
-                                       for x in cal_x])
+                held_in[al] = np.mean([errors(r, model.int8_pass(x, cal, pc=pc, wpc=w, alpha=al))[4][1]
+                                       for x, r in zip(cal_x, cal_ref)])
             best = min(held_in, key=held_in.get)
             print("channel ranges, block 5 L2 on the calibration crops by alpha: %s; chosen %.2f" % (
                 {k: round(float(v), 5) for k, v in held_in.items()}, best), file=sys.stderr, flush=True)

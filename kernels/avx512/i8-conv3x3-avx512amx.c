@@ -124,15 +124,10 @@ static inline void store_pass(const vgg_i8_conv3x3_args *a, const int32_t *stage
   if (n == OCB) { /* two whole vectors: no masks, one 32-byte store */
     const __m512 s0 = _mm512_loadu_ps(a->scale + oc), s1 = _mm512_loadu_ps(a->scale + oc + TN);
     const __m512 b0 = _mm512_loadu_ps(a->bias + oc), b1 = _mm512_loadu_ps(a->bias + oc + TN);
-    const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
     for (int p = p0; p < last; p++) {
       if (x < W) {
         const int32_t *c = stage + (p - p0) * OCB;
-        __m512 y0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(c)), s0, b0);
-        __m512 y1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(c + TN)), s1, b1);
-        y0 = _mm512_min_ps(_mm512_max_ps(y0, zero), top);
-        y1 = _mm512_min_ps(_mm512_max_ps(y1, zero), top);
-        const __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y0)), q1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y1));
+        const __m128i q0 = vgg_requant(_mm512_loadu_si512(c), s0, b0), q1 = vgg_requant(_mm512_loadu_si512(c + TN), s1, b1);
         _mm256_storeu_si256((__m256i *)(a->out + ((size_t)(yc + r) * W + x) * CO + oc), _mm256_set_m128i(q1, q0));
       }
       if (++x == pw) x = 0, r++;
