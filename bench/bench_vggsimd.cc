@@ -35,10 +35,12 @@ namespace {
 
 // Engine options by field (vgg_options_init's defaults for the rest): a field added to vgg_options needs no
 // change here.
-vgg_options engine_options(int level, int threads, vgg_algo algo, vgg_precision precision, const float *ranges) {
+vgg_options engine_options(int level, int threads, vgg_algo algo, vgg_precision precision, const float *ranges,
+                           const float *channels = nullptr) {
   vgg_options o;
   vgg_options_init(&o);
   o.isa = level, o.threads = threads, o.algo = algo, o.precision = precision, o.ranges = ranges;
+  o.channel_ranges = ranges ? channels : nullptr;
   return o;
 }
 
@@ -281,13 +283,15 @@ struct Model {
     vgg_options o = engine_options(-1, 0, VGG_ALGO_AUTO, VGG_PRECISION_F32, nullptr);
     vgg_net *net;
     vgg_tensor in = {1, 224, 224, 3, input.data()};
-    if (vgg_net_create(m, w, &o, &net, &err) || vgg_net_calibrate(net, &in, ranges, &err)) {
+    channels.assign(vgg_model_num_channels(m), 0.0f);
+    if (vgg_net_create(m, w, &o, &net, &err) || vgg_net_calibrate(net, &in, ranges, channels.data(), &err)) {
       std::fprintf(stderr, "bench: %s\n", err.msg);
       std::exit(1);
     }
     vgg_net_free(net);
   }
   float ranges[64] = {0};
+  std::vector<float> channels; // and per channel (ours; oneDNN's rows take one range per layer)
   ~Model() {
     vgg_weights_free(w);
     vgg_model_free(m);
@@ -326,7 +330,7 @@ double part_seconds(const vgg_model *m, int what, double total, const double *la
 void BM_Net(benchmark::State &st, int level, vgg_algo algo, int threads, int what, int batch, bool top,
             std::string store, vgg_precision precision) {
   Model &md = top ? full_model() : conv_base();
-  vgg_options o = engine_options(level, threads, algo, precision, md.ranges);
+  vgg_options o = engine_options(level, threads, algo, precision, md.ranges, md.channels.data());
   vgg_net *net;
   vgg_error err;
   if (vgg_net_create(md.m, md.w, &o, &net, &err)) {
@@ -401,7 +405,7 @@ void BM_FullPrecisions(benchmark::State &st, int level, int threads) {
   vgg_net *nets[3] = {nullptr, nullptr, nullptr};
   vgg_error err;
   for (int i = 0; i < 3; i++) {
-    vgg_options o = engine_options(level, threads, VGG_ALGO_AUTO, ps[i], full.ranges);
+    vgg_options o = engine_options(level, threads, VGG_ALGO_AUTO, ps[i], full.ranges, full.channels.data());
     if (vgg_net_create(full.m, full.w, &o, &nets[i], &err)) {
       for (vgg_net *n : nets) vgg_net_free(n);
       st.SkipWithError(err.msg);
@@ -673,7 +677,7 @@ int check_peer() {
   // Our int8 and bf16 against our float32 direct, with the measure the oneDNN rows use.
   for (vgg_precision p : {VGG_PRECISION_INT8, VGG_PRECISION_BF16}) {
     std::vector<std::vector<float>> low(6);
-    vgg_options lo = engine_options(-1, 0, VGG_ALGO_AUTO, p, md.ranges);
+    vgg_options lo = engine_options(-1, 0, VGG_ALGO_AUTO, p, md.ranges, md.channels.data());
     if (vgg_net_create(md.m, md.w, &lo, &net, &err)) return 1;
     vgg_net_forward(net, &in, Keep::cb, &low, nullptr, nullptr, &err);
     vgg_net_free(net);

@@ -33,6 +33,10 @@ struct vgg_weights {
   uint64_t seed;
 };
 
+/* Where conv layer `layer`'s channels start in a channel ranges array (vgg_options.channel_ranges): the output
+ * channels of the conv layers before it. */
+int vgg_model_channel_offset(const vgg_model *m, int layer);
+
 /* Fills err with a formatted one-line message and returns s. */
 vgg_status vgg_fail(vgg_error *err, vgg_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -142,6 +142,14 @@ const vgg_layer *vgg_model_block_output(const vgg_model *m, int b) {
   return b >= 1 && b <= 5 ? &m->layers[m->block_out[b]] : NULL;
 }
 
+int vgg_model_num_channels(const vgg_model *m) { return vgg_model_channel_offset(m, m->nlayers); }
+
+int vgg_model_channel_offset(const vgg_model *m, int layer) {
+  int n = 0;
+  for (int i = 0; i < layer && i < m->nlayers; i++) n += m->layers[i].kind == VGG_LAYER_CONV ? m->layers[i].out_c : 0;
+  return n;
+}
+
 int64_t vgg_model_total_params(const vgg_model *m) {
   int64_t t = 0;
   for (int i = 0; i < m->nlayers; i++) t += m->layers[i].weights + m->layers[i].biases;

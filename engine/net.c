@@ -39,6 +39,36 @@ static int8_t s8_round(float w, float scale) {
   return (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
 }
 
+/* int8 with channel ranges (opt->channel_ranges): per conv layer whose output int8 reads — every int8 conv, and
+ * the float conv right before the first when no one sees its map (not watched; no pool between, so not a block
+ * output: its filters are scaled per channel, pack's loop) — each channel's unit over the layer's, max(channel's range / layer's,
+ * VGG_CHANNEL_FLOOR)^VGG_CHANNEL_ALPHA, at most 1, into net->gch (NULL: the layer keeps one unit).  1 when out
+ * of memory. */
+static int channel_units(vgg_net *net, const vgg_options *opt, vgg_error *err) {
+  const vgg_model *m = net->m;
+  if (!opt || !opt->channel_ranges || !opt->ranges) return 0;
+  const int first = vgg_plan_first_int8(m), p = first < m->nlayers ? vgg_plan_producer(m, first) : -1;
+  for (int i = 0; i < m->nlayers; i++) {
+    const vgg_layer *l = &m->layers[i];
+    const int reads = i >= first || (i == p && p == first - 1 && opt->watch_layer != p && opt->watch_layer >= 0);
+    const float R = opt->ranges[i], *c = opt->channel_ranges + vgg_model_channel_offset(m, i);
+    if (l->kind != VGG_LAYER_CONV || !reads || !(R > 0) || !isfinite(R) || l->out_c > VGG_MAX_CH) continue;
+    int any = 0;
+    for (int k = 0; k < l->out_c; k++) any |= c[k] > 0;
+    if (!any) continue;
+    if (!(net->gch[i] = malloc(sizeof(float) * l->out_c))) {
+      vgg_fail(err, VGG_ERR_NOMEM, "out of memory for the channel ranges");
+      return 1;
+    }
+    for (int k = 0; k < l->out_c; k++) {
+      const float r = c[k] / R; /* NaN (a bad value) -> the floor */
+      const float g = powf(r > VGG_CHANNEL_FLOOR ? r : VGG_CHANNEL_FLOOR, VGG_CHANNEL_ALPHA);
+      net->gch[i][k] = g < 1 ? g : 1;
+    }
+  }
+  return 0;
+}
+
 /* The s8 weights of every conv layer an int8 net runs in int8, before the plan (which takes whether each meets
  * the exact F(4x4)'s bound, into w4_exact): one scale per output channel (its largest |w| maps to 127), s8
  * hwio, into net->q8 and q8s; pack_int8 packs and frees them. */
@@ -59,12 +89,17 @@ static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_erro
       if (!st) st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory quantising %s", l->name);
       continue;
     }
+    /* With channel ranges, input channel c's bytes count in units of the producer's unit times gin[c]: its
+     * weights are multiplied by gin[c] before the rounding, so the kernel sees one unit per layer. */
+    const float *gin = net->gch[vgg_plan_producer(m, i)];
+#define W(r) (gin ? hwio[r] * gin[(r) / co % l->in_c] : hwio[r])
     for (int o = 0; o < co; o++) sw[o] = 0;
     for (size_t r = 0; r < nw; r += co) /* hwio: rows of out_c */
-      for (int o = 0; o < co; o++) sw[o] = fabsf(hwio[r + o]) > sw[o] ? fabsf(hwio[r + o]) : sw[o];
+      for (int o = 0; o < co; o++) sw[o] = fabsf(W(r + o)) > sw[o] ? fabsf(W(r + o)) : sw[o];
     for (int o = 0; o < co; o++) sw[o] = s8_scale(sw[o]);
     for (size_t r = 0; r < nw; r += co)
-      for (int o = 0; o < co; o++) q[r + o] = s8_round(hwio[r + o], sw[o]);
+      for (int o = 0; o < co; o++) q[r + o] = s8_round(W(r + o), sw[o]);
+#undef W
     w4_exact[i] = (unsigned char)vgg_i8_w4_exact(q, l->in_c, l->out_c);
   }
   return st;
@@ -80,9 +115,11 @@ static void pack_int8(vgg_net *net, const vgg_step *s) {
   if (s->algo == VGG_ALGO_WINO4) net->i8->w4_pack(q, l->in_c, l->out_c, net->packed[l->param]);
   else net->i8->pack(q, l->in_c, l->out_c, net->packed[l->param]);
   float *qs = net->qsb[l->param];
+  const float *g = net->gch[s->layer]; /* channel ranges: each output channel on its own unit */
   for (int o = 0; o < l->out_c; o++) {
-    qs[o] = s->in_scale * sw[o] / s->out_scale;
-    qs[l->out_c + o] = bias[o] / s->out_scale;
+    const float so = g ? s->out_scale * g[o] : s->out_scale;
+    qs[o] = s->in_scale * sw[o] / so;
+    qs[l->out_c + o] = bias[o] / so;
     qs[2 * l->out_c + o] = sw[o]; /* for requantisation with widened ranges (run_conv_i8) */
   }
   free(q), free(sw);
@@ -114,22 +151,28 @@ static vgg_status pack_dense(vgg_net *net, vgg_step *s, vgg_error *err) {
   net->packed[l->param] = q, net->qsb[l->param] = ws;
   if (!q || !ws) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
   vgg_advise_huge(q, (size_t)no * st);
+  /* The first layer reads the conv base's bytes: with channel ranges, input i (NHWC, channel i % C) in units of
+   * the conv base's unit times g[i % C], folded into its weights as into a conv layer's. */
+  const vgg_step *last = &net->steps[net->nbase - 1];
+  const float *g = s == &net->steps[net->nbase] && last->dtype == VGG_PRECISION_INT8 ? net->gch[last->rout] : NULL;
+  const int C = net->m->layers[last->last_layer].out_c;
   int bad = 0;
 #pragma omp parallel num_threads(net->threads) reduction(| : bad)
   {
     int8_t *row = malloc((size_t)ni);
-    bad |= !row;
+    float *r = malloc(sizeof(float) * (size_t)ni);
+    bad |= !row || !r;
 #pragma omp for schedule(static)
     for (int o = 0; o < no; o++) {
-      if (!row) continue;
-      const float *r = w + (size_t)o * ni;
+      if (!row || !r) continue;
+      for (int i = 0; i < ni; i++) r[i] = g ? w[(size_t)o * ni + i] * g[i % C] : w[(size_t)o * ni + i];
       float m = 0;
       for (int i = 0; i < ni; i++) m = fabsf(r[i]) > m ? fabsf(r[i]) : m;
       ws[o] = s8_scale(m);
       for (int i = 0; i < ni; i++) row[i] = s8_round(r[i], ws[o]);
       net->i8->dense_pack(row, 1, ni, q + (size_t)o * st);
     }
-    free(row);
+    free(row), free(r);
   }
   if (bad) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
   s->weights_i8 = q, s->qscale = ws;
@@ -258,13 +301,24 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
   for (int j = nconv - 1; j >= 0; j--) {
     const vgg_step *s = &net->steps[conv[j]];
     const vgg_layer *l = &m->layers[s->layer];
+    /* The float layer int8 reads first, with channel ranges: its filters and bias over each channel's unit
+     * (ReLU commutes with the positive factor), so its output is quantised with the layer's unit. */
+    const float *g = s->dtype == VGG_PRECISION_INT8 ? NULL : net->gch[s->layer];
+    float *hwio = w->kernel[l->param];
+    if (g && (hwio = malloc(sizeof(float) * (size_t)l->weights)) && (net->fbias[l->param] = malloc(sizeof(float) * l->out_c))) {
+      for (int64_t r = 0; r < l->weights; r++) hwio[r] = w->kernel[l->param][r] / g[r % l->out_c];
+      for (int o = 0; o < l->out_c; o++) net->fbias[l->param][o] = w->bias[l->param][o] / g[o];
+      ((vgg_step *)s)->bias = net->fbias[l->param];
+    }
     if (s->dtype == VGG_PRECISION_INT8) pack_int8(net, s);
-    else if (!vgg_net_filter_sums(w->kernel[l->param], w->bias[l->param], l, &net->l1[conv[j]], &net->bmax[conv[j]])) {
+    else if (!hwio || (g && !net->fbias[l->param]) || !vgg_net_filter_sums(hwio, s->bias, l, &net->l1[conv[j]], &net->bmax[conv[j]])) {
+      if (hwio != w->kernel[l->param]) free(hwio);
 #pragma omp critical(vgg_pack_err)
       if (!st) st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
       continue;
-    } else if (s->wino) s->wino->pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
-    else net->k->conv3x3_pack(w->kernel[l->param], l->in_c, l->out_c, net->packed[l->param]);
+    } else if (s->wino) s->wino->pack(hwio, l->in_c, l->out_c, net->packed[l->param]);
+    else net->k->conv3x3_pack(hwio, l->in_c, l->out_c, net->packed[l->param]);
+    if (hwio != w->kernel[l->param]) free(hwio);
     if (release) { /* asked for: the kernel, packed, is not needed again (each layer its own) */
       vgg_free(w->kernel[l->param]);
       ((vgg_weights *)w)->kernel[l->param] = NULL;
@@ -324,7 +378,7 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
   const int gc = opt ? opt->gradcam_layer : 0;
   unsigned char w4_exact[VGG_MAX_LAYERS] = {0};
   if (net->i8) {
-    const vgg_status qs = quantise_convs(net, w4_exact, err);
+    const vgg_status qs = channel_units(net, opt, err) ? VGG_ERR_NOMEM : quantise_convs(net, w4_exact, err);
     if (qs) {
       vgg_net_free(net);
       return qs;
@@ -371,7 +425,9 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
 
 void vgg_net_free(vgg_net *net) {
   if (!net) return;
-  for (int p = 0; p < VGG_MAX_PARAMS; p++) vgg_free(net->packed[p]), vgg_free(net->qsb[p]), free(net->q8[p]), free(net->q8s[p]);
+  for (int p = 0; p < VGG_MAX_PARAMS; p++)
+    vgg_free(net->packed[p]), vgg_free(net->qsb[p]), free(net->q8[p]), free(net->q8s[p]), free(net->fbias[p]);
+  for (int i = 0; i < VGG_MAX_LAYERS; i++) free(net->gch[i]);
   vgg_free(net->qtmp);
   vgg_free(net->qbuf);
   vgg_free(net->deq);

@@ -15,6 +15,11 @@
 /* What a float conv step may compute: half of float32's largest value, the rest a margin for rounding. */
 #define VGG_VALUE_MAX ((double)FLT_MAX / 2)
 
+/* int8 channel ranges: the most channels a layer may have for them (a stack array per call). */
+#define VGG_MAX_CH 4096
+/* The real value of one byte of channel k of a layer whose unit is `unit` and channel factors g. */
+static inline float vgg_net_channel_unit(float unit, const float *g, int k) { return unit * g[k]; }
+
 /* int8 range guard (widen): the widest range a pass may give a layer, as a multiple of its calibrated one. */
 #define GROW_MAX 4096.0f
 /* An int8 conv's output range, per image, starts at NARROW_MARGIN times the share of its input's calibrated
@@ -49,11 +54,17 @@ struct vgg_net {
   float base_scale[VGG_MAX_LAYERS];
   float scale[VGG_GROUP][VGG_MAX_LAYERS];
   unsigned char widen_state[VGG_GROUP][VGG_MAX_LAYERS];
-  unsigned char peak[VGG_GROUP][VGG_MAX_LAYERS]; /* the largest byte of each layer's final map, per image */
+  float peak[VGG_GROUP][VGG_MAX_LAYERS]; /* the largest value of each layer's final map in its unit, per image */
   float *qtmp;
   int qtmp_stride;
   int regrown;
   float *observe;                 /* calibration: per layer, the largest output value seen (NULL: off) */
+  float *observe_ch;              /* and per channel (vgg_options.channel_ranges' layout; NULL: off) */
+  float *gch[VGG_MAX_LAYERS];     /* int8 channel ranges: per conv layer, each channel's unit over the layer's
+                                   * (NULL: one unit), and the units of the whole layer per image (VGG_GROUP x
+                                   * out_c, cunit) */
+  float *cunit[VGG_MAX_LAYERS];
+  float *fbias[VGG_MAX_PARAMS];   /* the float first layer's bias over its channels' units (its step's bias) */
   int watch;                      /* the watched layer (vgg_options.watch_layer; 0: none) */
   vgg_watch_fn watch_fn;          /* during vgg_net_forward_watch: its callback and user pointer */
   void *watch_user;

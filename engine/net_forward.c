@@ -36,36 +36,67 @@ static int task_next(const vgg_step *s, conv_task *k) {
   return 1;
 }
 
-/* The largest of n u8 values (255: the range was reached or passed). */
-static int max_u8(const vgg_net *net, const uint8_t *p, size_t n) {
-  const size_t chunk = 65536;
+/* The largest of n u8 values of `layer`'s output (255: the range was reached or passed); *used, the largest value
+ * in units of the layer's unit: that byte, or with channel ranges (net->gch) the largest byte of a channel times
+ * its unit over the layer's. */
+static int max_u8(const vgg_net *net, int layer, const uint8_t *p, size_t n, float *used) {
+  const float *g = net->gch[layer];
+  const int c = net->m->layers[layer].out_c;
   int m = 0;
+  float u = 0;
+  if (!g) {
+    const size_t chunk = 65536;
 #pragma omp parallel for num_threads(net->threads) reduction(max : m) schedule(static)
-  for (size_t c = 0; c < n; c += chunk) {
-    const size_t e = n - c < chunk ? n - c : chunk;
-    uint8_t v = 0;
-    for (size_t i = 0; i < e; i++) v = p[c + i] > v ? p[c + i] : v;
-    m = v > m ? v : m;
+    for (size_t c0 = 0; c0 < n; c0 += chunk) {
+      const size_t e = n - c0 < chunk ? n - c0 : chunk;
+      uint8_t v = 0;
+      for (size_t i = 0; i < e; i++) v = p[c0 + i] > v ? p[c0 + i] : v;
+      m = v > m ? v : m;
+    }
+    *used = (float)m;
+    return m;
   }
+  const size_t px = n / (size_t)c, chunk = 256;
+#pragma omp parallel num_threads(net->threads) reduction(max : m, u)
+  {
+    uint8_t t[VGG_MAX_CH];
+    memset(t, 0, (size_t)c);
+#pragma omp for schedule(static)
+    for (size_t q0 = 0; q0 < px; q0 += chunk)
+      for (size_t q = q0; q < px && q < q0 + chunk; q++) {
+        const uint8_t *row = p + q * c;
+        int k = 0;
+        for (; k + 64 <= c; k += 64) /* a fixed width the compiler vectorises (u8 max) */
+          for (int j = 0; j < 64; j++) t[k + j] = row[k + j] > t[k + j] ? row[k + j] : t[k + j];
+        for (; k < c; k++) t[k] = row[k] > t[k] ? row[k] : t[k];
+      }
+    for (int k = 0; k < c; k++) {
+      m = t[k] > m ? t[k] : m;
+      u = t[k] * g[k] > u ? t[k] * g[k] : u;
+    }
+  }
+  *used = u;
   return m;
 }
 
 /* The range guard, after a step wrote the n u8 values at p of `layer`'s output for image `slot`: 1 when the
  * step must run again for that image, with the unit net->scale[slot][layer] widen has set.  A map without a
- * 255 stands (its largest byte is kept for narrow()).  One with a 255 may have been clipped: its range is made
+ * 255 stands (its largest value is kept for narrow()).  One with a 255 may have been clipped: its range is made
  * 4 times wider (a probe), and from the probe's largest value m < 255 the range that holds that largest value
  * just below 255, (m + 1) / 254 of the probe's (the true largest value is at most m + 1/2 probe units); a probe
  * that saturates again widens 4 times more, up to GROW_MAX.  So no value is clipped, and the range is within a
  * unit of the image's own largest value.  With `fit` (the float32 layer whose output int8 reads first: no
  * range before it to narrow it from), a map using less than half its range is made again on the range
- * (m + 1) / 254 of it, as a probe's. */
+ * (m + 1) / 254 of it, as a probe's.  With channel ranges every channel's unit moves with the layer's. */
 static int widen(vgg_net *net, int slot, int layer, const uint8_t *p, size_t n, int fit) {
-  unsigned char *st = &net->widen_state[slot][layer], *peak = &net->peak[slot][layer];
-  float *sc = &net->scale[slot][layer];
-  if (*st == 2) return *peak = 254, 0;
-  const int m = max_u8(net, p, n);
-  if (*st == 0 && m < 255 && !(fit && m < 127 && m > 0)) return *peak = (unsigned char)m, 0;
-  if (m == 255 && *sc * 4 > net->base_scale[layer] * GROW_MAX) return *peak = 255, 0;
+  unsigned char *st = &net->widen_state[slot][layer];
+  float *peak = &net->peak[slot][layer], *sc = &net->scale[slot][layer];
+  if (*st == 2 && !net->gch[layer]) return *peak = 254, 0;
+  float used;
+  const int m = max_u8(net, layer, p, n, &used);
+  if (*st == 2) return *peak = used, 0;
+  if (*st == 0 && m < 255 && !(fit && m < 127 && m > 0)) return *peak = used, 0;
+  if (m == 255 && *sc * 4 > net->base_scale[layer] * GROW_MAX) return *peak = used, 0;
   if (m == 255) *sc *= 4, *st = 1;
   else *sc = *sc * (float)(m + 1) / 254.0f, *st = 2;
   net->regrown++;
@@ -100,9 +131,12 @@ static void run_conv_i8(vgg_net *net, const vgg_step *s, const uint8_t *in, uint
     const float si = net->scale[slot0 + b][s->rin], so = net->scale[slot0 + b][s->rout];
     qs[b] = s->qscale, qb[b] = s->qbias;
     if (si == s->in_scale && so == s->out_scale) continue;
-    const float *sw = s->qscale + 2 * l->out_c; /* pack_int8's arithmetic with this image's units */
+    const float *sw = s->qscale + 2 * l->out_c, *g = net->gch[s->layer]; /* pack_int8's arithmetic, this image's units */
     float *t = net->qtmp + (size_t)(slot0 + b) * net->qtmp_stride;
-    for (int o = 0; o < l->out_c; o++) t[o] = si * sw[o] / so, t[l->out_c + o] = s->bias[o] / so;
+    for (int o = 0; o < l->out_c; o++) {
+      const float sou = g ? so * g[o] : so;
+      t[o] = si * sw[o] / sou, t[l->out_c + o] = s->bias[o] / sou;
+    }
     qs[b] = t, qb[b] = t + l->out_c;
   }
   const vgg_i8_conv3x3_fn fn = s->algo == VGG_ALGO_WINO4 ? net->i8->w4_conv : net->i8->conv;
@@ -278,12 +312,22 @@ static void run_dense(vgg_net *net, const vgg_step *s, const float *in, float *o
   if (s->dtype == VGG_PRECISION_INT8) {
     const size_t st = vgg_i8_dense_stride(ni);
     const int first = s == &net->steps[net->nbase] && net->steps[net->nbase - 1].dtype == VGG_PRECISION_INT8;
+    const vgg_step *last = &net->steps[net->nbase - 1];
+    const float *g = first ? net->gch[last->rout] : NULL;
+    const int C = net->m->layers[last->last_layer].out_c;
     for (int b = 0; b < nb; b++) {
       const float *x = in + (size_t)b * ni;
       float m = 0;
       for (int i = 0; !first && i < ni; i++) m = x[i] > m ? x[i] : m;
       const float unit = first ? net->featxs[b] : m / 255.0f;
       net->clsxs[b] = unit;
+      if (g) { /* channel ranges: each channel's bytes back from its unit (pack_dense folded them in the weights) */
+        float inv[VGG_MAX_CH];
+        for (int k = 0; k < C; k++) inv[k] = unit > 0 ? 1.0f / vgg_net_channel_unit(unit, g, k) : 0.0f;
+        for (size_t p = 0; p < (size_t)ni; p += (size_t)C)
+          for (int k = 0; k < C; k++) vgg_u8_quantize(x + p + k, net->clsq + b * st + p + k, 1, inv[k]);
+        continue;
+      }
       vgg_u8_quantize(x, net->clsq + b * st, (size_t)ni, unit > 0 ? (first ? 1.0f / unit : 255.0f / m) : 0.0f);
     }
   }
@@ -390,6 +434,21 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
 #pragma omp parallel for num_threads(net->threads) reduction(max : mx) schedule(static)
     for (size_t i = 0; i < img * n; i++) mx = out[i] > mx ? out[i] : mx;
     net->observe[s->layer] = mx;
+    if (net->observe_ch) /* per channel: each thread's maxima over its pixels, then the largest of them */
+#pragma omp parallel num_threads(net->threads)
+    {
+      const int c = o->out_c;
+      float *chm = net->observe_ch + vgg_model_channel_offset(net->m, s->layer), *t = malloc(sizeof(float) * c);
+      if (t) {
+        for (int k = 0; k < c; k++) t[k] = 0;
+#pragma omp for schedule(static)
+        for (size_t p = 0; p < img / c * n; p++)
+          for (int k = 0; k < c; k++) t[k] = out[p * c + k] > t[k] ? out[p * c + k] : t[k];
+#pragma omp critical(vgg_observe_ch)
+        for (int k = 0; k < c; k++) chm[k] = t[k] > chm[k] ? t[k] : chm[k];
+        free(t);
+      }
+    }
   }
   if (net->keeping && s->op != VGG_STEP_POOL) vgg_net_keep(net, s->last_layer, out);
   for (int b = 0; net->watch_fn && (s->last_layer == net->watch || net->watch == VGG_WATCH_ALL) && b < n; b++) {
@@ -400,10 +459,20 @@ static const float *step_done(vgg_net *net, const vgg_step *s, const float *out,
   /* int8: dequantised for the caller's callback, or as the conv base's result (its last step). */
   if (s->dtype == VGG_PRECISION_INT8 && (on_block || s == &net->steps[net->nbase - 1])) {
     const size_t chunk = 65536;
+    const float *g = net->gch[s->rout];
+    const int C = o->out_c;
     for (int b = 0; b < n; b++) {
       const float sc = net->scale[slot0 + b][s->rout];
       const uint8_t *q = (const uint8_t *)out + b * img;
       float *d = net->deq + b * img;
+      if (g) { /* each channel on its unit (vgg_net_channel_unit) */
+        float u[VGG_MAX_CH];
+        for (int k = 0; k < C; k++) u[k] = vgg_net_channel_unit(sc, g, k);
+#pragma omp parallel for num_threads(net->threads) schedule(static)
+        for (size_t p = 0; p < img / C; p++)
+          for (int k = 0; k < C; k++) d[p * C + k] = (float)q[p * C + k] * u[k];
+        continue;
+      }
 #pragma omp parallel for num_threads(net->threads) schedule(static)
       for (size_t c = 0; c < img; c += chunk) vgg_u8_dequantize(q + c, d + c, img - c < chunk ? img - c : chunk, sc);
     }
@@ -444,7 +513,8 @@ static const float *conv_base(vgg_net *net, const float *images, int image0, int
   for (int b = 0; b < VGG_GROUP && net->i8; b++) /* each image starts from the calibrated ranges */
     memcpy(net->scale[b], net->base_scale, sizeof net->base_scale);
   memset(net->widen_state, 0, sizeof net->widen_state);
-  memset(net->peak, 254, sizeof net->peak);
+  for (int b = 0; b < VGG_GROUP; b++)
+    for (int i = 0; i < VGG_MAX_LAYERS; i++) net->peak[b][i] = 254;
   for (int b = 0; b < n; b++) {
     double sec = 0;
     for (int i = 0; i < grouped; i++) {
@@ -558,10 +628,10 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
   return VGG_OK;
 }
 
-vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *ranges, vgg_error *err) {
+vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *ranges, float *channels, vgg_error *err) {
   if (net->i8) return vgg_fail(err, VGG_ERR_ARG, "calibration runs on a float32 net");
-  net->observe = ranges;
+  net->observe = ranges, net->observe_ch = channels;
   const vgg_status st = vgg_net_forward(net, images, NULL, NULL, NULL, NULL, err);
-  net->observe = NULL;
+  net->observe = NULL, net->observe_ch = NULL;
   return st;
 }

@@ -29,36 +29,71 @@ uint64_t vgg_weights_fingerprint(const vgg_weights *w) {
   return h ? h : 1;
 }
 
-static vgg_status ranges_save(const vgg_model *m, uint64_t fp, const float *ranges, const char *path,
-                              vgg_error *err) {
+/* Appends "%.9g" of v to o, a space before it. */
+static vgg_status put_value(vgg_outfile *o, double v, vgg_error *err) {
+  char t[32];
+  const int n = snprintf(t, sizeof t, " %.9g", v);
+  return vgg_outfile_write(o, t, (size_t)n, err);
+}
+
+/* Channel values of conv layer l (in channels), or NULL when none are given or all are 0. */
+static const float *layer_channels(const vgg_model *m, const float *channels, int l) {
+  if (!channels) return NULL;
+  const float *c = channels + vgg_model_channel_offset(m, l);
+  for (int k = 0; k < m->layers[l].out_c; k++)
+    if (c[k] != 0) return c;
+  return NULL;
+}
+
+static vgg_status ranges_save(const vgg_model *m, uint64_t fp, const float *ranges, const float *channels,
+                              const char *path, vgg_error *err) {
+  int version = 1;
+  for (int i = 0; i < m->nlayers; i++)
+    if (m->layers[i].kind == VGG_LAYER_CONV && layer_channels(m, channels, i)) version = 2;
   vgg_outfile o;
   vgg_status s = vgg_outfile_open(&o, path, err);
   if (s) return s;
-  char line[160];
-  int n = snprintf(line, sizeof line, "# int8 calibration: the largest output value of each conv layer\n%s 1 %s\n",
-                   RANGES_MAGIC, vgg_arch_name(m->arch));
+  char line[200];
+  int n = snprintf(line, sizeof line, "# int8 calibration: the largest output value of each conv layer%s\n%s %d %s\n",
+                   version == 2 ? ", then of each of its channels" : "", RANGES_MAGIC, version, vgg_arch_name(m->arch));
   if (fp) /* the weights they were measured with */
     n += snprintf(line + n, sizeof line - (size_t)n, "weights %016llx\n", (unsigned long long)fp);
   s = vgg_outfile_write(&o, line, (size_t)n, err);
   for (int i = 0; !s && i < m->nlayers; i++) {
     if (m->layers[i].kind != VGG_LAYER_CONV) continue;
-    n = snprintf(line, sizeof line, "%s %.9g\n", m->layers[i].name, (double)ranges[i]);
-    s = vgg_outfile_write(&o, line, (size_t)n, err);
+    s = vgg_outfile_write(&o, m->layers[i].name, strlen(m->layers[i].name), err);
+    if (!s) s = put_value(&o, ranges[i], err);
+    const float *c = layer_channels(m, channels, i);
+    for (int k = 0; c && !s && k < m->layers[i].out_c; k++) s = put_value(&o, c[k], err);
+    if (!s) s = vgg_outfile_write(&o, "\n", 1, err);
   }
   return s ? s : vgg_outfile_commit(&o, err);
 }
 
-vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const char *path, vgg_error *err) {
-  return ranges_save(m, 0, ranges, path, err);
+vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const float *channels, const char *path,
+                           vgg_error *err) {
+  return ranges_save(m, 0, ranges, channels, path, err);
 }
 
-vgg_status vgg_ranges_save_for(const vgg_model *m, const vgg_weights *w, const float *ranges, const char *path,
-                               vgg_error *err) {
-  return ranges_save(m, vgg_weights_fingerprint(w), ranges, path, err);
+vgg_status vgg_ranges_save_for(const vgg_model *m, const vgg_weights *w, const float *ranges, const float *channels,
+                               const char *path, vgg_error *err) {
+  return ranges_save(m, vgg_weights_fingerprint(w), ranges, channels, path, err);
 }
 
-/* Loads path; *fp gets its recorded fingerprint (0: none). */
-static vgg_status ranges_load(const vgg_model *m, const char *path, float *ranges, uint64_t *fp, vgg_error *err) {
+/* A value of a ranges file: a finite float >= 0 (else the reason, for the error line). */
+static const char *parse_value(const char *t, float *v) {
+  char *end;
+  errno = 0;
+  *v = strtof(t, &end);
+  if (*end || end == t) return "a value is not a number";
+  if (errno == ERANGE) return "a value is outside float32's range (1.2e-38 to 3.4e38, or 0)";
+  if (!isfinite(*v) || *v < 0) return "a value is not a finite number >= 0";
+  return NULL;
+}
+
+/* Loads path; *fp gets its recorded fingerprint (0: none); channels (NULL: not read) each layer's values. */
+static vgg_status ranges_load(const vgg_model *m, const char *path, float *ranges, float *channels, uint64_t *fp,
+                              vgg_error *err) {
   *fp = 0;
   unsigned char *data;
   size_t len;
@@ -71,34 +106,38 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
   char *text = (char *)data; /* vgg_read_file leaves room for a NUL after the data */
   text[len] = 0;
   for (int i = 0; i < m->nlayers; i++) ranges[i] = 0;
+  for (int i = 0; channels && i < vgg_model_num_channels(m); i++) channels[i] = 0;
   unsigned char seen[VGG_MAX_LAYERS] = {0};
-  int header = 0, lineno = 0;
+  int version = 0, lineno = 0;
   char *save = NULL;
   for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
     lineno++;
     char *hash = strchr(ln, '#');
     if (hash) *hash = 0;
-    char a[64], b[64], c[64], extra[8];
-    const int k = sscanf(ln, "%63s %63s %63s %7s", a, b, c, extra);
-    if (k <= 0) continue;
-    if (!header) {
-      if (k != 3 || strcmp(a, RANGES_MAGIC) || strcmp(b, "1")) {
-        s = vgg_fail(err, VGG_ERR_FORMAT, "%s: not a ranges file (the first line must be '" RANGES_MAGIC " 1 ARCH')",
-                     path);
+    const char *tok[4] = {0};
+    int k = 0;
+    char *ts = NULL;
+    for (char *t = strtok_r(ln, " \t\r", &ts); t; t = strtok_r(NULL, " \t\r", &ts), k++)
+      if (k < 4) tok[k] = t;
+    if (k == 0) continue;
+    if (!version) {
+      if (k != 3 || strcmp(tok[0], RANGES_MAGIC) || (strcmp(tok[1], "1") && strcmp(tok[1], "2"))) {
+        s = vgg_fail(err, VGG_ERR_FORMAT, "%s: not a ranges file (the first line must be '" RANGES_MAGIC
+                     " 1 ARCH' or '" RANGES_MAGIC " 2 ARCH')", path);
         break;
       }
-      if (strcmp(c, vgg_arch_name(m->arch))) {
-        s = vgg_fail(err, VGG_ERR_FORMAT, "%s: ranges of %s, the model is %s", path, c, vgg_arch_name(m->arch));
+      if (strcmp(tok[2], vgg_arch_name(m->arch))) {
+        s = vgg_fail(err, VGG_ERR_FORMAT, "%s: ranges of %s, the model is %s", path, tok[2], vgg_arch_name(m->arch));
         break;
       }
-      header = 1;
+      version = tok[1][0] - '0';
       continue;
     }
-    if (!strcmp(a, "weights") && k == 2 && !*fp) {
+    if (!strcmp(tok[0], "weights") && k == 2 && !*fp) {
       char *end;
       errno = 0;
-      const unsigned long long v = strtoull(b, &end, 16);
-      if (*end || errno || !v || strlen(b) != 16) {
+      const unsigned long long v = strtoull(tok[1], &end, 16);
+      if (*end || errno || !v || strlen(tok[1]) != 16) {
         s = vgg_fail(err, VGG_ERR_FORMAT, "%s:%d: 'weights' needs a 16-digit hexadecimal fingerprint", path, lineno);
         break;
       }
@@ -107,22 +146,31 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
     }
     int layer = -1;
     for (int i = 0; i < m->nlayers && layer < 0; i++)
-      if (m->layers[i].kind == VGG_LAYER_CONV && !strcmp(m->layers[i].name, a)) layer = i;
-    char *end;
-    errno = 0;
-    const float v = k == 2 ? strtof(b, &end) : NAN;
-    if (k != 2 || layer < 0 || *end || errno || !isfinite(v) || v < 0 || seen[layer]) {
-      s = vgg_fail(err, VGG_ERR_FORMAT, "%s:%d: %s", path, lineno,
-                   k != 2      ? "expected 'LAYER VALUE'"
-                   : layer < 0 ? "not a conv layer of the model"
-                   : seen[layer] ? "layer listed twice"
-                   : errno == ERANGE && !*end ? "the value is outside float32's range (1.2e-38 to 3.4e38, or 0)"
-                                 : "the value is not a finite number >= 0");
+      if (m->layers[i].kind == VGG_LAYER_CONV && !strcmp(m->layers[i].name, tok[0])) layer = i;
+    const int nch = layer >= 0 ? m->layers[layer].out_c : 0;
+    const char *why = k < 2                                          ? "expected 'LAYER VALUE'"
+                      : layer < 0                                    ? "not a conv layer of the model"
+                      : seen[layer]                                  ? "layer listed twice"
+                      : k != 2 && version < 2                        ? "expected 'LAYER VALUE' (channel values need version 2)"
+                      : k != 2 && k != 2 + nch                       ? "expected 'LAYER VALUE' and none or all of its channels' values"
+                                                                     : parse_value(tok[1], &ranges[layer]);
+    /* the channels: tokens after the second, read again from the line (strtok_r left a NUL after each) */
+    const char *t = why || k == 2 ? NULL : tok[1] + strlen(tok[1]) + 1;
+    float *c = channels && t ? channels + vgg_model_channel_offset(m, layer) : NULL;
+    for (int j = 0; t && !why && j < nch; j++) {
+      while (*t == ' ' || *t == '\t' || *t == '\r') t++;
+      float v;
+      why = parse_value(t, &v);
+      if (c) c[j] = v;
+      t += strlen(t) + 1;
+    }
+    if (why) {
+      s = vgg_fail(err, VGG_ERR_FORMAT, "%s:%d: %s", path, lineno, why);
       break;
     }
-    seen[layer] = 1, ranges[layer] = v;
+    seen[layer] = 1;
   }
-  if (!s && !header) s = vgg_fail(err, VGG_ERR_FORMAT, "%s: not a ranges file (no '" RANGES_MAGIC "' line)", path);
+  if (!s && !version) s = vgg_fail(err, VGG_ERR_FORMAT, "%s: not a ranges file (no '" RANGES_MAGIC "' line)", path);
   for (int i = 0; !s && i < m->nlayers; i++)
     if (m->layers[i].kind == VGG_LAYER_CONV && !seen[i])
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s: no range for %s", path, m->layers[i].name);
@@ -130,15 +178,15 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
   return s;
 }
 
-vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, vgg_error *err) {
+vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, float *channels, vgg_error *err) {
   uint64_t fp;
-  return ranges_load(m, path, ranges, &fp, err);
+  return ranges_load(m, path, ranges, channels, &fp, err);
 }
 
 vgg_status vgg_ranges_load_for(const vgg_model *m, const vgg_weights *w, const char *path, float *ranges,
-                               vgg_error *err) {
+                               float *channels, vgg_error *err) {
   uint64_t fp;
-  vgg_status s = ranges_load(m, path, ranges, &fp, err);
+  vgg_status s = ranges_load(m, path, ranges, channels, &fp, err);
   if (s || !fp) return s;
   const uint64_t mine = vgg_weights_fingerprint(w);
   if (mine && mine != fp)

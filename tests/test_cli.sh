@@ -234,24 +234,36 @@ grep -q "calibrating on the bundled photo" "$T/err" && ok || bad "int8 without -
 expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision int8
 body=$(grep -v '^#' "$T/r.txt" | grep -v '^weights ' | tail -n +2)  # the conv lines
 rng() { printf '%s\n' "$@" >"$T/bad.txt"; }
-rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | head -12)"
+rng "vggsimd-ranges 2 vgg16" "$(echo "$body" | head -12)"
 expect 1 "no range for block5_conv3" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
-rng "vggsimd-ranges 1 vgg19" "$body"
+rng "vggsimd-ranges 2 vgg19" "$body"
 expect 1 "ranges of vgg19, the model is vgg16" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
-rng "vggsimd-ranges 2 vgg16" "$body"
+rng "vggsimd-ranges 3 vgg16" "$body"
 expect 1 "not a ranges file" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
-rng "vggsimd-ranges 1 vgg16" "$body" "block1_conv1 3"
+rng "vggsimd-ranges 2 vgg16" "$body" "block1_conv1 3"
 expect 1 "layer listed twice" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
-rng "vggsimd-ranges 1 vgg16" "$body" "block6_conv1 3"
+rng "vggsimd-ranges 2 vgg16" "$body" "block6_conv1 3"
 expect 1 "not a conv layer of the model" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 for v in nan -1 inf 1e99 3x ""; do
-  rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | sed "s/^block3_conv2 .*/block3_conv2 $v/")"
+  rng "vggsimd-ranges 2 vgg16" "$(echo "$body" | sed "s/^block3_conv2 .*/block3_conv2 $v/")"
+  expect 1 "$T/bad.txt:" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
+  rng "vggsimd-ranges 2 vgg16" "$(echo "$body" | sed "s/^\(block3_conv2 [^ ]* [^ ]*\) [^ ]*/\1 $v/")" # a channel's value
   expect 1 "$T/bad.txt:" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 done
 for v in 1e99 1e-45; do
-  rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | sed "s/^block3_conv2 .*/block3_conv2 $v/")"
+  rng "vggsimd-ranges 2 vgg16" "$(echo "$body" | sed "s/^block3_conv2 .*/block3_conv2 $v/")"
   expect 1 "outside float32's range" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 done
+# Channel values: none or all of a layer's, and only in a version 2 file; a version 1 file (one value per layer)
+# is taken, with one unit per layer.
+rng "vggsimd-ranges 2 vgg16" "$(echo "$body" | sed "s/^\(block3_conv2 [^ ]* [^ ]*\) [^ ]*/\1/")"
+expect 1 "none or all of its channels" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
+rng "vggsimd-ranges 1 vgg16" "$body"
+expect 1 "channel values need version 2" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
+rng "vggsimd-ranges 1 vgg16" "$(echo "$body" | cut -d' ' -f1-2)"
+expect 0 "/int8" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
+awk '$1 == "block3_conv2" {exit !(NF == 258)}' "$T/r.txt" && ok ||
+  bad "calibrate writes no 256 channel values for block3_conv2"
 printf 'vggsimd-ranges 1 vgg16\n\0\n' >"$T/bad.txt"
 expect 1 "binary data" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 : >"$T/bad.txt"

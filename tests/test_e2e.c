@@ -218,7 +218,7 @@ static void golden_low_precision(vgg_precision prec) {
   for (size_t i = 0; prec == VGG_PRECISION_INT8 && i < sizeof photos / sizeof photos[0]; i++) { /* bf16 needs no ranges */
     snprintf(path, sizeof path, "%s/%s", VGG_SOURCE_ROOT, photos[i]);
     assert_int_equal(vgg_image_load(path, &golden_io, &cal, &err), VGG_OK);
-    assert_int_equal(vgg_net_calibrate(net, &cal, ranges, &err), VGG_OK);
+    assert_int_equal(vgg_net_calibrate(net, &cal, ranges, NULL, &err), VGG_OK);
     vgg_tensor_free(&cal);
   }
   vgg_net_free(net);

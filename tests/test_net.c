@@ -339,7 +339,7 @@ static void low_precision_nets_bit_identical(void **s) {
     vgg_net *net;
     const vgg_options fo = {.isa = -1, .threads = 2};
     assert_int_equal(vgg_net_create(f.m, f.w, &fo, &net, &err), VGG_OK);
-    assert_int_equal(vgg_net_calibrate(net, &f.in, ranges, &err), VGG_OK);
+    assert_int_equal(vgg_net_calibrate(net, &f.in, ranges, NULL, &err), VGG_OK);
     vgg_net_free(net);
     for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) { /* the scalar level runs the same net code; it is slow here */
       if (!vgg_level_usable(isa)) continue;
@@ -421,7 +421,7 @@ static void int8_w4_bound_in_plan(void **s) {
   vgg_net *net;
   const vgg_options fo = {.isa = -1, .threads = 2};
   assert_int_equal(vgg_net_create(f.m, f.w, &fo, &net, &err), VGG_OK);
-  assert_int_equal(vgg_net_calibrate(net, &f.in, ranges, &err), VGG_OK);
+  assert_int_equal(vgg_net_calibrate(net, &f.in, ranges, NULL, &err), VGG_OK);
   vgg_net_free(net);
   int tested = 0;
   for (int isa = 1; isa < VGG_LEVEL_COUNT; isa++) {

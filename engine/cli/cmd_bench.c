@@ -320,21 +320,24 @@ int cmd_bench(int argc, char **argv) {
     return EXIT_FAIL;
   }
   for (size_t i = 0; i < (size_t)batch * size * size * 3; i++) in.data[i] = (float)((i * 7919) % 255) - 120.0f;
-  float ranges[MAXL] = {0};
+  float ranges[MAXL] = {0}, *channels = NULL;
   if (eo.precision == VGG_PRECISION_INT8) { /* the activation ranges of this input, from a float32 net */
     vgg_options fo = eo;
     fo.precision = VGG_PRECISION_F32;
     vgg_net *net = NULL;
-    if (vgg_net_create(m, w, &fo, &net, &err) || vgg_net_calibrate(net, &in, ranges, &err)) {
+    channels = calloc((size_t)vgg_model_num_channels(m), sizeof(float));
+    if (!channels) snprintf(err.msg, sizeof err.msg, "out of memory");
+    if (!channels || vgg_net_create(m, w, &fo, &net, &err) || vgg_net_calibrate(net, &in, ranges, channels, &err)) {
       cli_error("bench", "%s", err.msg);
       vgg_net_free(net);
+      free(channels);
       vgg_tensor_free(&in);
       vgg_weights_free(w);
       vgg_model_free(m);
       return EXIT_FAIL;
     }
     vgg_net_free(net);
-    eo.ranges = ranges;
+    eo.ranges = ranges, eo.channel_ranges = channels;
   }
 
   result res[MAXR];
@@ -446,6 +449,7 @@ int cmd_bench(int argc, char **argv) {
   printf("\n");
 done:
   if (rc && made_report) rmdir(report);
+  free(channels);
   vgg_tensor_free(&in);
   vgg_weights_free(w);
   vgg_model_free(m);

@@ -11,7 +11,8 @@ static const char help[] =
     "  IMAGE            photos to measure the activations on (default: the bundled photo\n"
     "                   " VGG_DATA_DIR "/chelsea.png); any format `vggsimd run` reads\n"
     "  -o, --output FILE  the ranges file to write (atomically): per conv layer the largest output\n"
-    "                   value over the photos (format: docs/precision.md); use it with\n"
+    "                   value over the photos, and of each of its channels (format:\n"
+    "                   docs/precision.md); use it with\n"
     "                   `vggsimd run --precision int8 --ranges FILE`\n"
     "  --weights FILE   safetensors, Keras .h5 or ONNX, as run takes (default: random init, see --seed)\n"
     "  --seed N         seed of the random init when no --weights (default 0)\n"
@@ -72,7 +73,7 @@ int cmd_calibrate(int argc, char **argv) {
   vgg_weights *w = NULL;
   vgg_naming naming = VGG_NAMING_KERAS;
   int has_top;
-  float ranges[VGG_MAX_LAYERS];
+  float ranges[VGG_MAX_LAYERS], *channels = NULL;
   vgg_status s = wpath ? vgg_weights_probe(wpath, &naming, &has_top, &err) : VGG_OK;
   const int torch_origin = wpath && naming == VGG_NAMING_TORCH && !vgg_weights_seeded(wpath, NULL);
   if (preproc < 0) preproc = torch_origin ? VGG_PREPROC_TORCH : VGG_PREPROC_CAFFE;
@@ -80,8 +81,9 @@ int cmd_calibrate(int argc, char **argv) {
   const vgg_image_options io = {(int)size, (vgg_resize_mode)resize, (vgg_preproc)preproc, VGG_DEFAULT_MAX_PIXELS, 0};
   if (!s) s = vgg_model_create(arch, 0, (int)size, (int)size, &m, &err);
   if (!s) s = wpath ? vgg_weights_load(m, wpath, eo.threads, &w, &err) : vgg_weights_init(m, seed, eo.threads, &w, &err);
-  if (!s) s = cli_calibrate(m, w, &eo, &io, pos, npos, ranges, &err);
-  if (!s) s = vgg_ranges_save_for(m, w, ranges, out, &err);
+  if (!s && !(channels = calloc((size_t)vgg_model_num_channels(m), sizeof(float)))) snprintf(err.msg, sizeof err.msg, "out of memory"), s = VGG_ERR_NOMEM;
+  if (!s) s = cli_calibrate(m, w, &eo, &io, pos, npos, ranges, channels, &err);
+  if (!s) s = vgg_ranges_save_for(m, w, ranges, channels, out, &err);
   if (s) cli_error("calibrate", "%s", err.msg);
   else {
     printf("calibrated on %d photo%s; wrote %s\n", npos, npos > 1 ? "s" : "", out);
@@ -90,6 +92,7 @@ int cmd_calibrate(int argc, char **argv) {
   }
   vgg_weights_free(w);
   vgg_model_free(m);
+  free(channels);
   free(pos);
   return s ? EXIT_FAIL : 0;
 }

@@ -47,6 +47,7 @@ typedef struct {
   int lanes;
   double t_load, t_pack; /* seconds */
   float ranges[VGG_MAX_LAYERS]; /* int8: the activation ranges the nets use */
+  float *channels;              /* and their channel ranges (vgg_model_num_channels floats) */
 } run_engine;
 
 vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engine *e, vgg_error *err);
@@ -55,9 +56,10 @@ void run_engine_close(run_engine *e);
 void run_describe(const run_conf *c, const run_engine *e, int h, int w, char *buf, size_t size);
 /* The lines saying what runs: model, input, weights, level, threads; the algorithm per layer. */
 void run_print_header(const run_conf *c, const run_engine *e, int h, int w);
-/* int8 calibration on photos: ranges (vgg_model_num_layers floats) from a float32 net made with eo. */
+/* int8 calibration on photos: ranges (vgg_model_num_layers floats) and channel ranges (vgg_model_num_channels)
+ * from a float32 net made with eo. */
 vgg_status cli_calibrate(const vgg_model *m, const vgg_weights *w, const vgg_options *eo, const vgg_image_options *io,
-                         const char *const *paths, int npaths, float *ranges, vgg_error *err);
+                         const char *const *paths, int npaths, float *ranges, float *channels, vgg_error *err);
 /* Many images: paths, directories and @lists; see the help of `vggsimd run`. */
 int run_many(const run_conf *c, const opt *opts, const char *const *inputs, int ninputs);
 

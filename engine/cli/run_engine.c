@@ -26,15 +26,18 @@ vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engin
   const int threads = c->eo.threads > 0 ? c->eo.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
   e->lanes = lanes < 1 ? 1 : lanes > RUN_MAX_LANES ? RUN_MAX_LANES : lanes;
   vgg_options eo = c->eo;
+  if (!s && eo.precision == VGG_PRECISION_INT8 &&
+      !(e->channels = calloc((size_t)vgg_model_num_channels(e->m), sizeof(float))))
+    snprintf(err->msg, sizeof err->msg, "out of memory"), s = VGG_ERR_NOMEM;
   if (!s && eo.precision == VGG_PRECISION_INT8) {
-    if (c->ranges) s = vgg_ranges_load_for(e->m, e->w, c->ranges, e->ranges, err);
+    if (c->ranges) s = vgg_ranges_load_for(e->m, e->w, c->ranges, e->ranges, e->channels, err);
     else {
       static const char *const photo[] = {VGG_DATA_DIR "/chelsea.png"};
       fprintf(stderr, "vggsimd run: int8 without --ranges: calibrating on the bundled photo %s (ranges widened per "
                       "image where it passes them; a ranges file from `vggsimd calibrate` skips this)\n", photo[0]);
-      s = cli_calibrate(e->m, e->w, &c->eo, &c->io, photo, 1, e->ranges, err);
+      s = cli_calibrate(e->m, e->w, &c->eo, &c->io, photo, 1, e->ranges, e->channels, err);
     }
-    eo.ranges = e->ranges;
+    eo.ranges = e->ranges, eo.channel_ranges = e->channels;
   }
   eo.gradcam_layer = c->gradcam_layer;
   eo.threads = e->lanes > 1 ? (threads / e->lanes > 0 ? threads / e->lanes : 1) : c->eo.threads;
@@ -50,6 +53,7 @@ void run_engine_close(run_engine *e) {
   for (int l = 0; l < RUN_MAX_LANES; l++) vgg_net_free(e->nets[l]);
   vgg_weights_free(e->w);
   vgg_model_free(e->m);
+  free(e->channels);
   memset(e, 0, sizeof *e);
 }
 
@@ -97,13 +101,14 @@ void run_print_header(const run_conf *c, const run_engine *e, int h, int w) {
 }
 
 vgg_status cli_calibrate(const vgg_model *m, const vgg_weights *w, const vgg_options *eo, const vgg_image_options *io,
-                         const char *const *paths, int npaths, float *ranges, vgg_error *err) {
+                         const char *const *paths, int npaths, float *ranges, float *channels, vgg_error *err) {
   vgg_options fo = *eo;
   fo.precision = VGG_PRECISION_F32, fo.release_conv = 0, fo.ranges = NULL;
   vgg_net *net;
   vgg_status s = vgg_net_create(m, w, &fo, &net, err);
   if (s) return s;
   for (int i = 0; i < vgg_model_num_layers(m); i++) ranges[i] = 0;
+  for (int i = 0; channels && i < vgg_model_num_channels(m); i++) channels[i] = 0;
   const vgg_layer *in = vgg_model_layer(m, 0);
   for (int i = 0; i < npaths && !s; i++) {
     vgg_tensor t = {0};
@@ -113,7 +118,7 @@ vgg_status cli_calibrate(const vgg_model *m, const vgg_weights *w, const vgg_opt
                in->out_h, in->out_w);
       s = VGG_ERR_SHAPE;
     }
-    if (!s) s = vgg_net_calibrate(net, &t, ranges, err);
+    if (!s) s = vgg_net_calibrate(net, &t, ranges, channels, err);
     vgg_tensor_free(&t);
   }
   vgg_net_free(net);

@@ -98,6 +98,9 @@ void vgg_model_free(vgg_model *m);
 vgg_arch vgg_model_arch(const vgg_model *m);
 int vgg_model_top(const vgg_model *m);
 int vgg_model_num_layers(const vgg_model *m);
+/* The output channels of every conv layer, summed: the length of a channel ranges array
+ * (vgg_options.channel_ranges), each conv layer's channels in layer order. */
+int vgg_model_num_channels(const vgg_model *m);
 const vgg_layer *vgg_model_layer(const vgg_model *m, int i);
 /* Layers with parameters (conv and dense), in order. */
 int vgg_model_num_params(const vgg_model *m);
@@ -286,6 +289,13 @@ typedef struct {
   const float *ranges;      /* int8: per model layer (vgg_model_layer's index), the largest output value
                                of each conv layer, as vgg_calibrate measures it; required for int8 (the
                                starting ranges: each image widens those it passes, vgg_net_ranges_widened) */
+  const float *channel_ranges; /* int8, optional (NULL: none): each conv layer's largest output value per
+                               channel (vgg_model_num_channels floats, as vgg_net_calibrate measures them).
+                               With them a layer's output gets a unit per channel, the layer's unit times
+                               (channel's range / layer's)^VGG_CHANNEL_ALPHA (at least VGG_CHANNEL_FLOOR^alpha),
+                               folded into the next layer's weights before their s8 rounding: the same
+                               kernels, finer steps for the channels of small values (docs/precision.md,
+                               "Channel ranges").  A layer whose channel values are all 0 keeps one unit. */
   int watch_layer;          /* a conv or pool layer (vgg_model_layer's index) whose output
                                vgg_net_forward_watch hands out: the plan then fuses no pool into it and
                                writes its map whole (0: none; VGG_WATCH_ALL: every conv and pool layer,
@@ -459,25 +469,36 @@ int vgg_net_gradcam_layer(const vgg_net *net);
 /* int8 calibration: runs `images` through a float32 net and raises
  * ranges[layer] (vgg_model_num_layers floats, zero them before the first
  * call) to the largest output value of each conv layer seen (after ReLU;
- * with a fused pool, after it: the values a following int8 layer reads).
- * Call it once per batch of images; ranges then go in vgg_options. */
-vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *ranges, vgg_error *err);
+ * with a fused pool, after it: the values a following int8 layer reads),
+ * and channels (NULL: not measured; else vgg_model_num_channels floats,
+ * zeroed before the first call) to each conv layer's per channel.
+ * Call it once per batch of images; both then go in vgg_options. */
+vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *ranges, float *channels, vgg_error *err);
+/* The per-channel rule of vgg_options.channel_ranges: a channel's unit is the layer's unit times
+ * max(channel's range / layer's, VGG_CHANNEL_FLOOR)^VGG_CHANNEL_ALPHA (the range ratio shared between the
+ * activations and the next layer's weights, as in cross-layer equalisation). */
+#define VGG_CHANNEL_ALPHA 0.5f
+#define VGG_CHANNEL_FLOOR (1.0f / 32)
 /* Ranges files (docs/precision.md): a text file with a header line
- * "vggsimd-ranges 1 ARCH" and one line "LAYER VALUE" per conv layer; '#'
- * starts a comment.  Save writes atomically; load checks the architecture,
- * that every conv layer of m has exactly one finite value >= 0 and that no
- * other name appears.  ranges: vgg_model_num_layers floats (0 for other layers). */
-vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const char *path, vgg_error *err);
-vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, vgg_error *err);
+ * "vggsimd-ranges V ARCH" (V 1 or 2) and one line "LAYER VALUE [CHANNEL...]" per conv layer: its largest
+ * value, and optionally (version 2 files) the largest value of each of its output channels; '#' starts a
+ * comment.  Save writes atomically (version 2 when channels are given); load checks the architecture, that
+ * every conv layer of m has exactly one line, of finite values >= 0, with none or all of its channels, and that
+ * no other name appears.  ranges: vgg_model_num_layers floats (0 for other layers); channels: NULL, or
+ * vgg_model_num_channels floats (load: 0 for a layer the file gives none). */
+vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const float *channels, const char *path,
+                           vgg_error *err);
+vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, float *channels, vgg_error *err);
 /* A fingerprint of the conv base's weights (every kernel and bias value, whatever the file's naming); 0 when the
  * conv kernels were released.  Ranges fit the weights they were measured with: */
 uint64_t vgg_weights_fingerprint(const vgg_weights *w);
-/* vgg_ranges_save that also records w's fingerprint ("weights HEX" after the header), and vgg_ranges_load that
- * refuses, with VGG_ERR_ARG, a file that records another fingerprint than w's (a file without one is taken). */
-vgg_status vgg_ranges_save_for(const vgg_model *m, const vgg_weights *w, const float *ranges, const char *path,
-                               vgg_error *err);
+/* vgg_ranges_save that also records w's fingerprint ("weights HEX" after the header) and the channels, and
+ * vgg_ranges_load that reads them and refuses, with VGG_ERR_ARG, a file that records another fingerprint than
+ * w's (a file without one is taken). */
+vgg_status vgg_ranges_save_for(const vgg_model *m, const vgg_weights *w, const float *ranges, const float *channels,
+                               const char *path, vgg_error *err);
 vgg_status vgg_ranges_load_for(const vgg_model *m, const vgg_weights *w, const char *path, float *ranges,
-                               vgg_error *err);
+                               float *channels, vgg_error *err);
 
 /* ------------------------------------------------------- CPU and levels -- */
 

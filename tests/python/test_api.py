@@ -283,6 +283,21 @@ def test_int8_and_bf16_equal_the_cli_bit_for_bit(exe, tmp_path):
     assert np.array_equal(same.features(vggsimd.load_image(GOLDEN_PHOTO))["block5_pool"], want)
     with pytest.raises(ValueError, match="ranges holds 3 values"):
         vggsimd.VGG16(precision="int8", ranges=[1.0, 2.0, 3.0])
+    # calibrate() gives one value per layer, then each conv layer's channels.  Channel values equal to their
+    # layer's (every channel on the layer's unit) give the bits of the values per layer alone; the measured
+    # channel values give other bits (units per channel, folded into the next layer's weights).
+    nl = len(same.layers)
+    convs = [l for l in same.layers if l.kind == "Conv2D"]
+    assert len(values) == nl + sum(l.output_shape[-1] for l in convs)
+    flat = list(values[:nl]) + [values[same.layers.index(l)] for l in convs
+                                for _ in range(l.output_shape[-1])]
+    per_layer = vggsimd.VGG16(precision="int8", ranges=values[:nl], threads=2)
+    x = vggsimd.load_image(GOLDEN_PHOTO)
+    want_layer = per_layer.features(x)
+    got_flat = vggsimd.VGG16(precision="int8", ranges=flat, threads=2).features(x)
+    for b in vggsimd.BLOCKS:
+        assert np.array_equal(got_flat[b], want_layer[b]), b
+    assert not np.array_equal(want_layer["block5_pool"], want)
     with pytest.raises(ValueError, match="applies to precision='int8'"):
         vggsimd.VGG16(ranges=str(ranges))
     with pytest.raises(ValueError, match="precision"):
@@ -511,7 +526,7 @@ def test_low_precision_full_model_held_out(weights_top):
     held = vggsimd.load_images(pictures, resize="direct", preprocess="torch")
     ref_blocks, ref_logits = _float64_reference(weights_top, held)
     ranges = vggsimd.calibrate(cal, weights=weights_top, threads=2)  # the conv base's layers: all a top model takes
-    assert len(ranges) == 19
+    assert len(ranges) == 19 + 4224  # per layer, then the 13 conv layers' 4224 channels
     # Without ranges (calibrating on the bundled photo, as `vggsimd run` does), with the classifier too.
     p = vggsimd.VGG16(weights=weights_top, include_top=True, precision="int8", threads=2).predict(held[:1])
     assert p.shape == (1, 1000) and abs(float(p.sum()) - 1) < 1e-5
@@ -541,13 +556,19 @@ def test_low_precision_held_out_photo_set(weights_top):
     held = vggsimd.load_images([crops(p, 1)[0] for p in paths], resize="direct", preprocess="torch")  # centre squares
     ref_blocks, ref_logits = _float64_reference(weights_top, held)
     halves = [np.arange(0, len(held), 2), np.arange(1, len(held), 2)]
-    l2 = []
+    l2, l2_layer = [], []
     for h in range(2):
         ranges = vggsimd.calibrate(held[halves[1 - h]], weights=weights_top, threads=2)
         m = vggsimd.VGG16(weights=weights_top, include_top=True, precision="int8", ranges=ranges, threads=2)
         idx = halves[h]
         l2.append(_held_out_check(m, held[idx], [b[idx] for b in ref_blocks], ref_logits[idx], 5e-2,
                                   "int8, half %d, ranges from the other half" % h))
+        m = vggsimd.VGG16(weights=weights_top, include_top=True, precision="int8", threads=2,
+                          ranges=ranges[:len(m.layers)])  # the values per layer alone: one unit per layer
+        l2_layer.append(_held_out_check(m, held[idx], [b[idx] for b in ref_blocks], ref_logits[idx], 5e-2,
+                                        "int8, half %d, the other half's ranges per layer only" % h))
     assert np.concatenate(l2).mean() <= 3e-2, np.concatenate(l2)
+    # Channel ranges lower the error they were built for, on photos they were not measured on.
+    assert np.concatenate(l2).mean() <= 0.95 * np.concatenate(l2_layer).mean(), (l2, l2_layer)
     m = vggsimd.VGG16(weights=weights_top, include_top=True, precision="bf16", threads=2)
     assert _held_out_check(m, held, ref_blocks, ref_logits, 2e-2, "bf16").mean() <= 1e-2

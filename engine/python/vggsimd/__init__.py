@@ -284,7 +284,9 @@ def calibrate(images, output=None, arch="vgg16", weights=None, seed=0, size=224,
     """int8 calibration, as `vggsimd calibrate`: each layer's largest output value over `images` (paths, PIL
     images or arrays of RGB values, loaded with load_image at `size` with the weights' resize and preprocessing
     unless given; or an (N, H, W, 3) float32 array already preprocessed), measured with the float32 net.
-    Returns the values, one per layer (VGG16(precision="int8", ranges=values) takes them); output: also a
+    Returns the values, one per layer, then one per channel of each conv layer in layer order (the channel
+    ranges: each conv layer's output gets a unit per channel; VGG16(precision="int8", ranges=values) takes
+    them, or values[:len(model.layers)] for one unit per layer); output: also a
     ranges file for these weights (atomically).  Calibrate on photos like the ones you will run.  options: the
     engine's (isa, threads, algo), as for Model; the net measured is float32."""
     if options.get("precision") not in (None, "f32"):

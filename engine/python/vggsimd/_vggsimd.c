@@ -47,6 +47,7 @@ typedef struct {
   double last_forward; /* seconds inside vgg_net_forward_all in the last call */
   vgg_options opt;     /* the options the net was made with (ranges in rg) */
   float rg[64];
+  float *ch;           /* and the channel ranges (vgg_model_num_channels floats; NULL: none) */
   int nranges;         /* ranges given as values: their count */
   vgg_net *watch[64];  /* per conv layer asked for by layer_output: a net that writes its map whole */
   vgg_net *gcam[64];   /* per conv layer asked for by gradcam: a net made with it as gradcam_layer */
@@ -57,6 +58,7 @@ static void Net_dealloc(NetObject *self) {
   for (int i = 0; i < 64; i++) vgg_net_free(self->watch[i]), vgg_net_free(self->gcam[i]);
   vgg_net_free(self->watch_all);
   vgg_net_free(self->net);
+  free(self->ch);
   vgg_weights_free(self->w);
   vgg_model_free(self->m);
   if (self->lock) PyThread_free_lock(self->lock);
@@ -146,16 +148,21 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
     Py_XDECREF(ranges_seq);
     return -1;
   }
-  float *rg = self->rg;
+  float *rg = self->rg, *vals = NULL; /* the values given, split into rg and ch once the model is made */
   if (ranges_seq) {
     const Py_ssize_t nr = PySequence_Fast_GET_SIZE(ranges_seq);
-    for (Py_ssize_t i = 0; i < nr && i < 64; i++) {
+    if (nr > 1 << 20 || !(vals = malloc(sizeof(float) * (size_t)(nr + 1)))) {
+      Py_DECREF(ranges_seq);
+      return PyErr_SetString(PyExc_ValueError, "ranges holds too many values"), -1;
+    }
+    for (Py_ssize_t i = 0; i < nr; i++) {
       const double v = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(ranges_seq, i));
       if (v == -1.0 && PyErr_Occurred()) {
         Py_DECREF(ranges_seq);
+        free(vals);
         return -1;
       }
-      rg[i] = (float)v;
+      vals[i] = (float)v;
     }
     self->nranges = (int)nr;
     Py_DECREF(ranges_seq);
@@ -177,19 +184,28 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
       return -1;
     }
   }
-  if ((s = vgg_model_create((vgg_arch)a, top, h, w, &self->m, &err))) return raise_vgg(s, &err), -1;
+  if ((s = vgg_model_create((vgg_arch)a, top, h, w, &self->m, &err))) return free(vals), raise_vgg(s, &err), -1;
   /* One value per layer, or per conv-base layer for a model with the classifier (its layers take none: each
-   * image's input is quantised on its own scale), as calibrate() gives them for either. */
+   * image's input is quantised on its own scale), then optionally each conv layer's channels, as calibrate()
+   * gives them for either. */
   const int nbase = (int)(vgg_model_block_output(self->m, 5) - vgg_model_layer(self->m, 0)) + 1;
-  if (self->nranges && self->nranges != vgg_model_num_layers(self->m) && self->nranges != nbase) {
-    PyErr_Format(PyExc_ValueError, "ranges holds %d values; this model has %d layers (calibrate() gives one per layer)",
-                 self->nranges, vgg_model_num_layers(self->m));
+  const int nl = vgg_model_num_layers(self->m), nch = vgg_model_num_channels(self->m), nr = self->nranges;
+  const int per = nr == nl || nr == nl + nch ? nl : nr == nbase || nr == nbase + nch ? nbase : 0;
+  if (nr && !per) {
+    free(vals);
+    PyErr_Format(PyExc_ValueError, "ranges holds %d values; this model has %d layers and %d conv channels "
+                 "(calibrate() gives one per layer, then one per channel)", nr, nl, nch);
     return -1;
   }
+  if (!(self->ch = calloc((size_t)nch, sizeof(float)))) return free(vals), PyErr_NoMemory(), -1;
+  for (int i = 0; i < per; i++) rg[i] = vals[i];
+  for (int i = 0; per && nr > per && i < nch; i++) self->ch[i] = vals[per + i];
+  free(vals);
+  if (ranges_obj) o.channel_ranges = self->ch;
   Py_BEGIN_ALLOW_THREADS
   s = weights ? vgg_weights_load(self->m, weights, threads, &self->w, &err)
               : vgg_weights_init(self->m, seed, threads, &self->w, &err);
-  if (!s && ranges) s = vgg_ranges_load_for(self->m, self->w, ranges, rg, &err);
+  if (!s && ranges) s = vgg_ranges_load_for(self->m, self->w, ranges, rg, self->ch, &err);
   if (!s) s = vgg_net_create(self->m, self->w, &o, &self->net, &err);
   Py_END_ALLOW_THREADS
   if (s) return raise_vgg(s, &err), -1;
@@ -554,8 +570,8 @@ done:
   return ret;
 }
 
-/* calibrate(x) -> the largest output value of each layer over the images x (0 for layers without one), as
- * vgg_net_calibrate measures them on this float32 net. */
+/* calibrate(x) -> the largest output value of each layer over the images x (0 for layers without one), then of
+ * each conv layer's channels, as vgg_net_calibrate measures them on this float32 net. */
 static PyObject *Net_calibrate(NetObject *self, PyObject *xin) {
   if (!ready(self)) return NULL;
   if (self->opt.precision != VGG_PRECISION_F32) {
@@ -564,9 +580,10 @@ static PyObject *Net_calibrate(NetObject *self, PyObject *xin) {
   }
   PyArrayObject *x = input_array(self, xin);
   if (!x) return NULL;
-  const int nl = vgg_model_num_layers(self->m), n = (int)PyArray_DIMS(x)[0];
+  const int nl = vgg_model_num_layers(self->m), nch = vgg_model_num_channels(self->m), n = (int)PyArray_DIMS(x)[0];
   const vgg_layer *in = vgg_model_layer(self->m, 0);
-  float rg[64] = {0};
+  float rg[64] = {0}, *ch = calloc((size_t)nch, sizeof(float));
+  if (!ch) return Py_DECREF(x), PyErr_NoMemory();
   vgg_status s = VGG_OK;
   vgg_error err;
   for (int b0 = 0; b0 < n && !s; b0 += 16) {
@@ -574,18 +591,20 @@ static PyObject *Net_calibrate(NetObject *self, PyObject *xin) {
                           (float *)PyArray_DATA(x) + (size_t)b0 * in->out_h * in->out_w * 3};
     Py_BEGIN_ALLOW_THREADS
     PyThread_acquire_lock(self->lock, WAIT_LOCK);
-    s = vgg_net_calibrate(self->net, &t, rg, &err);
+    s = vgg_net_calibrate(self->net, &t, rg, ch, &err);
     PyThread_release_lock(self->lock);
     Py_END_ALLOW_THREADS
     if (!s && b0 + 16 < n && PyErr_CheckSignals() < 0) {
       Py_DECREF(x);
+      free(ch);
       return NULL;
     }
   }
   Py_DECREF(x);
-  if (s) return raise_vgg(s, &err);
-  PyObject *out = PyList_New(nl);
-  for (int i = 0; out && i < nl; i++) PyList_SET_ITEM(out, i, PyFloat_FromDouble(rg[i]));
+  if (s) return free(ch), raise_vgg(s, &err);
+  PyObject *out = PyList_New(nl + nch);
+  for (int i = 0; out && i < nl + nch; i++) PyList_SET_ITEM(out, i, PyFloat_FromDouble(i < nl ? rg[i] : ch[i - nl]));
+  free(ch);
   return out;
 }
 
@@ -596,26 +615,32 @@ static PyObject *Net_save_ranges(NetObject *self, PyObject *args) {
   if (!ready(self) || !PyArg_ParseTuple(args, "Os", &vals, &path)) return NULL;
   PyObject *seq = PySequence_Fast(vals, "values must be a sequence of floats");
   if (!seq) return NULL;
-  const int nl = vgg_model_num_layers(self->m);
-  if (PySequence_Fast_GET_SIZE(seq) != nl) {
-    PyErr_Format(PyExc_ValueError, "values holds %zd values; this model has %d layers", PySequence_Fast_GET_SIZE(seq), nl);
+  const int nl = vgg_model_num_layers(self->m), nch = vgg_model_num_channels(self->m);
+  const Py_ssize_t nv = PySequence_Fast_GET_SIZE(seq);
+  if (nv != nl && nv != nl + nch) {
+    PyErr_Format(PyExc_ValueError, "values holds %zd values; this model has %d layers and %d conv channels", nv, nl, nch);
     Py_DECREF(seq);
     return NULL;
   }
-  float rg[64];
-  for (int i = 0; i < nl; i++) {
-    rg[i] = (float)PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
-    if (rg[i] == -1.0f && PyErr_Occurred()) {
+  float rg[64], *ch = calloc((size_t)nch, sizeof(float));
+  if (!ch) return Py_DECREF(seq), PyErr_NoMemory();
+  for (Py_ssize_t i = 0; i < nv; i++) {
+    const float v = (float)PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+    if (v == -1.0f && PyErr_Occurred()) {
       Py_DECREF(seq);
+      free(ch);
       return NULL;
     }
+    if (i < nl) rg[i] = v;
+    else ch[i - nl] = v;
   }
   Py_DECREF(seq);
   vgg_error err;
   vgg_status s;
   Py_BEGIN_ALLOW_THREADS
-  s = vgg_ranges_save_for(self->m, self->w, rg, path, &err);
+  s = vgg_ranges_save_for(self->m, self->w, rg, ch, path, &err);
   Py_END_ALLOW_THREADS
+  free(ch);
   if (s) return raise_vgg(s, &err);
   Py_RETURN_NONE;
 }
@@ -696,7 +721,7 @@ static PyMethodDef Net_methods[] = {
     {"gradcam", (PyCFunction)Net_gradcam, METH_VARARGS,
      "gradcam(x, classes, layer) -> (maps (N, K, H, W), classes used (N, K), probabilities)"},
     {"summary", (PyCFunction)Net_summary, METH_NOARGS, "the Keras-style summary table"},
-    {"calibrate", (PyCFunction)Net_calibrate, METH_O, "calibrate(x): each layer's largest output value over x"},
+    {"calibrate", (PyCFunction)Net_calibrate, METH_O, "calibrate(x): each layer's largest output value over x, then each conv channel's"},
     {"save_ranges", (PyCFunction)Net_save_ranges, METH_VARARGS, "save_ranges(values, path): a ranges file"},
     {"layers", (PyCFunction)Net_layers, METH_NOARGS, "[(name, kind, output shape, params), ...]"},
     {"steps", (PyCFunction)Net_steps, METH_NOARGS, "the plan the net runs, step by step"},
