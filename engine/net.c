@@ -153,9 +153,8 @@ static vgg_status pack_dense(vgg_net *net, vgg_step *s, vgg_error *err) {
   vgg_advise_huge(q, (size_t)no * st);
   /* The first layer reads the conv base's bytes: with channel ranges, input i (NHWC, channel i % C) in units of
    * the conv base's unit times g[i % C], folded into its weights as into a conv layer's. */
-  const vgg_step *last = &net->steps[net->nbase - 1];
-  const float *g = s == &net->steps[net->nbase] && last->dtype == VGG_PRECISION_INT8 ? net->gch[last->rout] : NULL;
-  const int C = net->m->layers[last->last_layer].out_c;
+  const float *g = s == &net->steps[net->nbase] ? net->feat_g : NULL;
+  const int C = net->feat_c;
   int bad = 0;
 #pragma omp parallel num_threads(net->threads) reduction(| : bad)
   {
@@ -325,6 +324,9 @@ static vgg_status provision(vgg_net *net, int release, const float *ranges, vgg_
     }
   }
   if (st) return st;
+  const vgg_step *last = &net->steps[net->nbase - 1];
+  if (last->dtype == VGG_PRECISION_INT8) /* the conv base's output units, for the classifier (run_dense) */
+    net->feat_g = net->gch[last->rout], net->feat_c = m->layers[last->last_layer].out_c;
   for (int j = 0; j < ndense; j++)
     if ((st = pack_dense(net, &net->steps[dense[j]], err))) return st;
   if (i8dense) {

@@ -61,9 +61,10 @@ struct vgg_net {
   float *observe;                 /* calibration: per layer, the largest output value seen (NULL: off) */
   float *observe_ch;              /* and per channel (vgg_options.channel_ranges' layout; NULL: off) */
   float *gch[VGG_MAX_LAYERS];     /* int8 channel ranges: per conv layer, each channel's unit over the layer's
-                                   * (NULL: one unit), and the units of the whole layer per image (VGG_GROUP x
-                                   * out_c, cunit) */
-  float *cunit[VGG_MAX_LAYERS];
+                                   * (NULL: one unit) */
+  const float *feat_g;            /* int8: gch of the conv base's output (the classifier's first input), and its
+                                   * channels */
+  int feat_c;
   float *fbias[VGG_MAX_PARAMS];   /* the float first layer's bias over its channels' units (its step's bias) */
   int watch;                      /* the watched layer (vgg_options.watch_layer; 0: none) */
   vgg_watch_fn watch_fn;          /* during vgg_net_forward_watch: its callback and user pointer */

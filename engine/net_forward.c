@@ -36,26 +36,15 @@ static int task_next(const vgg_step *s, conv_task *k) {
   return 1;
 }
 
-/* The largest of n u8 values of `layer`'s output (255: the range was reached or passed); *used, the largest value
- * in units of the layer's unit: that byte, or with channel ranges (net->gch) the largest byte of a channel times
- * its unit over the layer's. */
+/* The largest of n u8 values of `layer`'s output (255: the range was reached or passed), from each channel's
+ * largest byte; *used, the largest value in units of the layer's unit: that byte, or with channel ranges
+ * (net->gch) the largest byte of a channel times its unit over the layer's.  (A VGG layer has at most 512
+ * channels: VGG_MAX_CH bounds the per-thread maxima.) */
 static int max_u8(const vgg_net *net, int layer, const uint8_t *p, size_t n, float *used) {
   const float *g = net->gch[layer];
   const int c = net->m->layers[layer].out_c;
   int m = 0;
   float u = 0;
-  if (!g) {
-    const size_t chunk = 65536;
-#pragma omp parallel for num_threads(net->threads) reduction(max : m) schedule(static)
-    for (size_t c0 = 0; c0 < n; c0 += chunk) {
-      const size_t e = n - c0 < chunk ? n - c0 : chunk;
-      uint8_t v = 0;
-      for (size_t i = 0; i < e; i++) v = p[c0 + i] > v ? p[c0 + i] : v;
-      m = v > m ? v : m;
-    }
-    *used = (float)m;
-    return m;
-  }
   const size_t px = n / (size_t)c, chunk = 256;
 #pragma omp parallel num_threads(net->threads) reduction(max : m, u)
   {
@@ -71,8 +60,9 @@ static int max_u8(const vgg_net *net, int layer, const uint8_t *p, size_t n, flo
         for (; k < c; k++) t[k] = row[k] > t[k] ? row[k] : t[k];
       }
     for (int k = 0; k < c; k++) {
+      const float v = g ? t[k] * g[k] : t[k];
       m = t[k] > m ? t[k] : m;
-      u = t[k] * g[k] > u ? t[k] * g[k] : u;
+      u = v > u ? v : u;
     }
   }
   *used = u;
@@ -312,9 +302,8 @@ static void run_dense(vgg_net *net, const vgg_step *s, const float *in, float *o
   if (s->dtype == VGG_PRECISION_INT8) {
     const size_t st = vgg_i8_dense_stride(ni);
     const int first = s == &net->steps[net->nbase] && net->steps[net->nbase - 1].dtype == VGG_PRECISION_INT8;
-    const vgg_step *last = &net->steps[net->nbase - 1];
-    const float *g = first ? net->gch[last->rout] : NULL;
-    const int C = net->m->layers[last->last_layer].out_c;
+    const float *g = first ? net->feat_g : NULL;
+    const int C = net->feat_c;
     for (int b = 0; b < nb; b++) {
       const float *x = in + (size_t)b * ni;
       float m = 0;

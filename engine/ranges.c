@@ -8,6 +8,7 @@
 
 #define RANGES_MAGIC "vggsimd-ranges"
 #define RANGES_MAX_BYTES (1 << 20)
+#define VGG_RANGES_MAX_CH 512 /* the most channels of a VGG layer */
 
 uint64_t vgg_weights_fingerprint(const vgg_weights *w) {
   const vgg_model *m = w->model;
@@ -108,17 +109,20 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
   for (int i = 0; i < m->nlayers; i++) ranges[i] = 0;
   for (int i = 0; channels && i < vgg_model_num_channels(m); i++) channels[i] = 0;
   unsigned char seen[VGG_MAX_LAYERS] = {0};
+  float cv[VGG_RANGES_MAX_CH]; /* a line's channel values */
   int version = 0, lineno = 0;
   char *save = NULL;
   for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
     lineno++;
     char *hash = strchr(ln, '#');
     if (hash) *hash = 0;
-    const char *tok[4] = {0};
+    const char *tok[4] = {0}, *cwhy = NULL; /* the first tokens; the first bad value after the second */
     int k = 0;
     char *ts = NULL;
-    for (char *t = strtok_r(ln, " \t\r", &ts); t; t = strtok_r(NULL, " \t\r", &ts), k++)
+    for (char *t = strtok_r(ln, " \t\r", &ts); t; t = strtok_r(NULL, " \t\r", &ts), k++) {
       if (k < 4) tok[k] = t;
+      if (k >= 2 && k - 2 < VGG_RANGES_MAX_CH && !cwhy) cwhy = parse_value(t, &cv[k - 2]);
+    }
     if (k == 0) continue;
     if (!version) {
       if (k != 3 || strcmp(tok[0], RANGES_MAGIC) || (strcmp(tok[1], "1") && strcmp(tok[1], "2"))) {
@@ -152,18 +156,10 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
                       : layer < 0                                    ? "not a conv layer of the model"
                       : seen[layer]                                  ? "layer listed twice"
                       : k != 2 && version < 2                        ? "expected 'LAYER VALUE' (channel values need version 2)"
-                      : k != 2 && k != 2 + nch                       ? "expected 'LAYER VALUE' and none or all of its channels' values"
+                      : k != 2 && (k != 2 + nch || nch > VGG_RANGES_MAX_CH) ? "expected 'LAYER VALUE' and none or all of its channels' values"
                                                                      : parse_value(tok[1], &ranges[layer]);
-    /* the channels: tokens after the second, read again from the line (strtok_r left a NUL after each) */
-    const char *t = why || k == 2 ? NULL : tok[1] + strlen(tok[1]) + 1;
-    float *c = channels && t ? channels + vgg_model_channel_offset(m, layer) : NULL;
-    for (int j = 0; t && !why && j < nch; j++) {
-      while (*t == ' ' || *t == '\t' || *t == '\r') t++;
-      float v;
-      why = parse_value(t, &v);
-      if (c) c[j] = v;
-      t += strlen(t) + 1;
-    }
+    if (!why) why = cwhy;
+    if (!why && channels && k > 2) memcpy(channels + vgg_model_channel_offset(m, layer), cv, sizeof(float) * nch);
     if (why) {
       s = vgg_fail(err, VGG_ERR_FORMAT, "%s:%d: %s", path, lineno, why);
       break;
