@@ -32,11 +32,61 @@ static float act_scale(const float *ranges, int layer) {
 }
 
 /* The s8 rule of weights, per output channel or row: a scale that maps its largest |w| to 127, each weight
- * divided by it, rounded to nearest even and clamped to [-127, 127]. */
+ * divided by it and rounded by vgg_s8_round_filter (in [-127, 127]). */
 static float s8_scale(float maxabs) { return maxabs > 0 ? maxabs / 127.0f : 1.0f; }
-static int8_t s8_round(float w, float scale) {
-  const float v = nearbyintf(w / scale);
-  return (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+
+/* Turns the largest |k| errors of one sign among e[0..n) the other way: k > 0, the largest positive ones (weights
+ * rounded up) down by one; k < 0, the most negative ones up; the earlier of equal errors first.  A weight at
+ * +-127 is not turned past it. */
+static void s8_turn(int8_t *q, float *e, int n, int k) {
+  enum { BATCH = 64 };
+  const float sign = k > 0 ? 1.0f : -1.0f; /* sign * e > 0: a candidate; the largest (nearest a half) first */
+  const int8_t lim = k > 0 ? -127 : 127;
+  for (int left = k > 0 ? k : -k; left > 0;) {
+    int idx[BATCH], m = 0;
+    const int want = left < BATCH ? left : BATCH;
+    float thr = 0; /* the gain to beat: 0 until idx is full, then its last */
+    for (int i = 0; i < n; i++) {
+      const float x = sign * e[i];
+      if (!(x > thr) || q[i] == lim) continue;
+      int j = m < want ? m++ : want - 1; /* insertion, idx kept in descending gain */
+      for (; j > 0 && x > sign * e[idx[j - 1]]; j--) idx[j] = idx[j - 1];
+      idx[j] = i;
+      if (m == want) thr = sign * e[idx[m - 1]];
+    }
+    for (int j = 0; j < m; j++) q[idx[j]] = (int8_t)(q[idx[j]] - (int)sign), e[idx[j]] -= sign;
+    if (m < want) break;
+    left -= m;
+  }
+}
+
+/* The s8 rounding of one filter that keeps its sums (net.h). */
+void vgg_s8_round_filter(const float *v, int n, int t, int8_t *q, float *e) {
+  const float half_even = 12582912.0f; /* 1.5 x 2^23: x + it - it is x rounded to nearest even, |x| < 2^22 */
+  for (int i = 0; i < n; i++) {
+    const float r = (v[i] + half_even) - half_even; /* |v| <= 127 (the scale's rule; weights are finite) */
+    q[i] = (int8_t)r;
+    e[i] = r - v[i];
+  }
+  if (t > 1)
+    for (int g = 0; g + t <= n; g += t) {
+      float s = 0;
+      for (int i = g; i < g + t; i++) s += e[i];
+      const int k = (int)((s + half_even) - half_even);
+      if (k == 1 || k == -1) { /* the usual case: one turn, the weight of the largest gain (s8_turn's choice) */
+        const float sign = (float)k;
+        int best = -1;
+        float bx = 0;
+        for (int i = g; i < g + t; i++)
+          if (sign * e[i] > bx && q[i] != (k > 0 ? -127 : 127)) bx = sign * e[i], best = i;
+        if (best >= 0) q[best] = (int8_t)(q[best] - k), e[best] -= sign;
+      } else if (k) {
+        s8_turn(q + g, e + g, t, k);
+      }
+    }
+  float s = 0;
+  for (int i = 0; i < n; i++) s += e[i];
+  s8_turn(q, e, n, (int)((s + half_even) - half_even));
 }
 
 /* int8 with channel ranges (opt->channel_ranges): per conv layer whose output int8 reads — every int8 conv, and
@@ -70,8 +120,8 @@ static int channel_units(vgg_net *net, const vgg_options *opt, vgg_error *err) {
 }
 
 /* The s8 weights of every conv layer an int8 net runs in int8, before the plan (which takes whether each meets
- * the exact F(4x4)'s bound, into w4_exact): one scale per output channel (its largest |w| maps to 127), s8
- * hwio, into net->q8 and q8s; pack_int8 packs and frees them. */
+ * the exact F(4x4)'s bound, into w4_exact): one scale per output channel (its largest |w| maps to 127), each
+ * filter rounded by vgg_s8_round_filter, s8 hwio, into net->q8 and q8s; pack_int8 packs and frees them. */
 static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_error *err) {
   const vgg_model *m = net->m;
   vgg_status st = VGG_OK;
@@ -80,26 +130,38 @@ static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_erro
     const vgg_layer *l = &m->layers[i];
     if (l->kind != VGG_LAYER_CONV) continue;
     const float *hwio = net->w->kernel[l->param];
-    const size_t nw = (size_t)9 * l->in_c * l->out_c;
-    const int co = l->out_c;
+    const int ci = l->in_c, co = l->out_c, n = 9 * ci;
+    const size_t nw = (size_t)n * co;
     int8_t *q = net->q8[l->param] = malloc(nw);
     float *sw = net->q8s[l->param] = malloc(sizeof(float) * co);
-    if (!q || !sw) {
+    float *f = malloc(sizeof(float) * nw), *e = malloc(sizeof(float) * n);
+    int8_t *qf = malloc((size_t)n);
+    if (!q || !sw || !f || !e || !qf) {
 #pragma omp critical(vgg_pack_err)
       if (!st) st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory quantising %s", l->name);
+      free(f), free(e), free(qf);
       continue;
     }
     /* With channel ranges, input channel c's bytes count in units of the producer's unit times gin[c]: its
-     * weights are multiplied by gin[c] before the rounding, so the kernel sees one unit per layer. */
+     * weights are multiplied by gin[c] before the rounding, so the kernel sees one unit per layer.  f: the
+     * filters [o][c][tap], each rounded as one (vgg_s8_round_filter) in groups of its 9 taps per input channel. */
     const float *gin = net->gch[vgg_plan_producer(m, i)];
-#define W(r) (gin ? hwio[r] * gin[(r) / co % l->in_c] : hwio[r])
-    for (int o = 0; o < co; o++) sw[o] = 0;
-    for (size_t r = 0; r < nw; r += co) /* hwio: rows of out_c */
-      for (int o = 0; o < co; o++) sw[o] = fabsf(W(r + o)) > sw[o] ? fabsf(W(r + o)) : sw[o];
-    for (int o = 0; o < co; o++) sw[o] = s8_scale(sw[o]);
-    for (size_t r = 0; r < nw; r += co)
-      for (int o = 0; o < co; o++) q[r + o] = s8_round(W(r + o), sw[o]);
-#undef W
+    for (int t = 0; t < 9; t++)
+      for (int c = 0; c < ci; c++)
+        for (int o = 0; o < co; o++) {
+          const float w = hwio[((size_t)t * ci + c) * co + o];
+          f[(size_t)o * n + c * 9 + t] = gin ? w * gin[c] : w;
+        }
+    for (int o = 0; o < co; o++) {
+      float *v = f + (size_t)o * n, mx = 0;
+      for (int k = 0; k < n; k++) mx = fabsf(v[k]) > mx ? fabsf(v[k]) : mx;
+      sw[o] = s8_scale(mx);
+      for (int k = 0; k < n; k++) v[k] /= sw[o];
+      vgg_s8_round_filter(v, n, 9, qf, e);
+      for (int c = 0; c < ci; c++)
+        for (int t = 0; t < 9; t++) q[((size_t)t * ci + c) * co + o] = qf[c * 9 + t];
+    }
+    free(f), free(e), free(qf);
     w4_exact[i] = (unsigned char)vgg_i8_w4_exact(q, l->in_c, l->out_c);
   }
   return st;
@@ -158,20 +220,31 @@ static vgg_status pack_dense(vgg_net *net, vgg_step *s, vgg_error *err) {
   int bad = 0;
 #pragma omp parallel num_threads(net->threads) reduction(| : bad)
   {
-    int8_t *row = malloc((size_t)ni);
-    float *r = malloc(sizeof(float) * (size_t)ni);
-    bad |= !row || !r;
+    int8_t *row = malloc((size_t)ni), *qr = malloc((size_t)ni);
+    float *r = malloc(sizeof(float) * (size_t)ni), *e = malloc(sizeof(float) * (size_t)ni);
+    bad |= !row || !qr || !r || !e;
+    /* The first layer reads the conv base's map (NHWC, flattened): its row rounded in groups of one channel's
+     * positions (r in channel-major order), as a conv's filter; later layers' rows as one group. */
+    const int P = s == &net->steps[net->nbase] && ni % C == 0 ? ni / C : 1, cs = ni / P;
 #pragma omp for schedule(static)
     for (int o = 0; o < no; o++) {
-      if (!row || !r) continue;
-      for (int i = 0; i < ni; i++) r[i] = g ? w[(size_t)o * ni + i] * g[i % C] : w[(size_t)o * ni + i];
+      if (!row || !qr || !r || !e) continue;
+      const float *wo = w + (size_t)o * ni;
       float m = 0;
-      for (int i = 0; i < ni; i++) m = fabsf(r[i]) > m ? fabsf(r[i]) : m;
+      for (int p = 0, i = 0; p < P; p++)
+        for (int c = 0; c < cs; c++, i++) { /* i = p cs + c */
+          const float x = !g ? wo[i] : wo[i] * g[P > 1 ? c : i % C]; /* P > 1: cs = C */
+          r[(size_t)c * P + p] = x;
+          m = fabsf(x) > m ? fabsf(x) : m;
+        }
       ws[o] = s8_scale(m);
-      for (int i = 0; i < ni; i++) row[i] = s8_round(r[i], ws[o]);
+      for (int i = 0; i < ni; i++) r[i] /= ws[o];
+      vgg_s8_round_filter(r, ni, P, qr, e);
+      for (int p = 0, i = 0; p < P; p++)
+        for (int c = 0; c < cs; c++, i++) row[i] = qr[(size_t)c * P + p];
       net->i8->dense_pack(row, 1, ni, q + (size_t)o * st);
     }
-    free(row), free(r);
+    free(row), free(qr), free(r), free(e);
   }
   if (bad) return vgg_fail(err, VGG_ERR_NOMEM, "out of memory packing %s", l->name);
   s->weights_i8 = q, s->qscale = ws;

@@ -119,4 +119,12 @@ double vgg_net_max_abs(const float *x, size_t n, int threads);
 /* With net->guard (an input past net->limit): step i's input (nb images at in) measured, and the step refused
  * (VGG_ERR_RANGE) when its values could pass VGG_VALUE_MAX. */
 vgg_status vgg_net_values_fit(vgg_net *net, int i, const float *in, int nb, vgg_error *err);
+/* The int8 nets' s8 rounding of one filter (an output channel's or a classifier row's weights): v[0..n) its
+ * weights in units of its scale, in groups of t that read one input channel (a 3x3 window; a classifier row's
+ * positions of one channel; t = 1: none).  Each weight to nearest (even), then in each group, and over the whole
+ * filter, the fewest roundings turned the other way (those nearest a half) that bring the sum of the errors
+ * within half a unit.  A map is mostly smooth, and its smooth part (a channel's local mean, the mean of all
+ * channels) meets the filter through those sums: keeping them roughly halves the error the rounding adds to a
+ * layer's output (docs/precision.md, "Weights rounded to keep their sums").  e: n floats of scratch. */
+void vgg_s8_round_filter(const float *v, int n, int t, int8_t *q, float *e);
 #endif

@@ -4,7 +4,7 @@
   /usr/bin/python3 scripts/int8_methods.py [--seed 0] [--preproc torch] [--bench-int8 J --bench-bf16 J]
 
 The model (PyTorch, float32) follows docs/precision.md, "What is computed": the first layer in float32, its
-output quantised to u8; every later conv on s8 weights (one scale per output channel, max |w| / 127) and u8
+output quantised to u8; every later conv on s8 weights (one scale per output channel, max |w| / 127, sums kept) and u8
 inputs (one unit per tensor, range x 33/32 / 254, round half to even); the range guard (a map reaching 255 is
 made again on the image's own largest value); the per-image narrowing (the output range from the share of
 its input's range the image used, times 1.3); u8 max-pooling.  Each method changes one thing:
@@ -16,6 +16,8 @@ its input's range the image used, times 1.3); u8 max-pooling.  Each method chang
   MSE              the same layers clipped where the calibration photos' quantisation error is least
   bias correction  each int8 layer's bias less its mean output error over the calibration photos (per channel)
   weights MSE      each output channel's weight scale where its quantisation error is least, not max |w|
+                   (every row rounds the s8 weights as the engine does, each filter's sums kept: "Weights
+                   rounded to keep their sums" in docs/precision.md; one row rounds them to nearest)
   channel ranges   each conv's output quantised with a unit per channel (its calibrated largest value, at
                    least 1/32 of the layer's largest), the next conv's weights multiplied by those units per
                    input channel before their s8 quantisation (so the kernels' sums are unchanged: the units
@@ -55,8 +57,30 @@ def preprocess(rgb, how):
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))[None]).float()
 
 
-def q_weights(w, mse=False):
-    """s8, one scale per output channel: max |w| / 127, or the clip of least squared error."""
+def turn(v, q, k):
+    """The engine's s8_turn on each row (last dim): the k largest errors q - v of k's sign turned by one."""
+    e = q - v
+    rank_dn = torch.argsort(torch.argsort(-e, dim=-1, stable=True), dim=-1)
+    rank_up = torch.argsort(torch.argsort(e, dim=-1, stable=True), dim=-1)
+    dn = (k > 0) & (rank_dn < k) & (e > 0) & (q > -127)
+    up = (k < 0) & (rank_up < -k) & (e < 0) & (q < 127)
+    return q - dn.to(q.dtype) + up.to(q.dtype)
+
+
+def keep_sums(v, q):
+    """The engine's s8_round_filter on weights v (units of their scale, [out][in][3][3]) rounded to q: in each
+    input channel's 3x3 group, then over each output channel's filter, the fewest roundings turned the other way
+    that bring the errors' sum within half a unit."""
+    o = v.shape[0]
+    g, gq = v.reshape(o, -1, 9), q.reshape(o, -1, 9)
+    gq = turn(g, gq, torch.round((gq - g).sum(-1, keepdim=True)))
+    f, fq = v.reshape(o, -1), gq.reshape(o, -1)
+    return turn(f, fq, torch.round((fq - f).sum(-1, keepdim=True))).reshape(v.shape)
+
+
+def q_weights(w, mse=False, nearest=False):
+    """s8, one scale per output channel: max |w| / 127, or the clip of least squared error; each filter's sums
+    kept (keep_sums: the engine), or each weight to nearest (nearest: the engine before)."""
     m = w.abs().amax(dim=(1, 2, 3), keepdim=True)
     best, clip = None, m
     for f in (np.linspace(0.5, 1.0, 51) if mse else [1.0]):
@@ -68,7 +92,9 @@ def q_weights(w, mse=False):
             better = e < best
             best, clip = torch.where(better, e, best), torch.where(better, m * f, clip)
     s = clip / 127
-    return torch.clamp(torch.round(w / s), -127, 127) * s
+    v = w / s
+    q = torch.clamp(torch.round(v), -127, 127)
+    return (q if nearest else keep_sums(v, q)) * s
 
 
 def bf16(t):
@@ -76,10 +102,11 @@ def bf16(t):
 
 
 class Model:
-    def __init__(self, tv, wmse=False):
+    def __init__(self, tv, wmse=False, nearest=False):
         self.w = [tv.features[i].weight.detach().float() for i in CONVS]
         self.b = [tv.features[i].bias.detach().float() for i in CONVS]
-        self.wq = [self.w[0]] + [q_weights(w, wmse) for w in self.w[1:]]
+        self.nearest = nearest
+        self.wq = [self.w[0]] + [q_weights(w, wmse, nearest) for w in self.w[1:]]
 
     def float_pass(self, x):
         """Block outputs and each conv's output (pooled where a pool follows) without quantisation."""
@@ -99,7 +126,7 @@ class Model:
         out = [self.w[0]]
         for k in range(1, 13):
             u = channel_units(pc[k - 1], alpha).view(1, -1, 1, 1)
-            out.append(q_weights(self.w[k] * u) / u)
+            out.append(q_weights(self.w[k] * u, nearest=self.nearest) / u)
         return out
 
     def int8_pass(self, x, cal, narrow=True, clip=None, bias=None, bf=(), collect=None, pc=None, wpc=None, alpha=0.5):
@@ -225,7 +252,7 @@ def main():
     torch.set_num_threads(2)
     torch.manual_seed(a.seed)
     tv = torchvision.models.vgg16().eval()
-    model, model_w = Model(tv), Model(tv, wmse=True)
+    model, model_w, model_n = Model(tv), Model(tv, wmse=True), Model(tv, nearest=True)
     photos = [p for p in PHOTOS if os.path.exists(p)]
     groups = [[preprocess(c, a.preproc) for c in crops(p)] for p in photos]
     half = halves(len(groups))
@@ -268,6 +295,8 @@ def main():
                 {k: round(float(v), 5) for k, v in held_in.items()}, best), file=sys.stderr, flush=True)
             conf["channel ranges folded into the next weights, alpha chosen on the calibration half"] = (
                 model, dict(pc=pc, wpc=model.channel_weights(pc, best), alpha=best))
+            conf["channel ranges, alpha 0.50, weights rounded to nearest (the engine before)"] = (
+                model_n, dict(pc=pc, wpc=model_n.channel_weights(pc, 0.5), alpha=0.5))
             for al in ALPHAS:
                 conf["channel ranges folded into the next weights, alpha %.2f" % al] = (
                     model, dict(pc=pc, wpc=model.channel_weights(pc, al), alpha=al))

@@ -2,6 +2,8 @@
  * every level, agreement between levels, and bad arguments. */
 #include "testutil.h"
 #include "internal.h" /* overflow_refused scales one layer's weights */
+#include "net.h"      /* vgg_s8_round_filter */
+#include <math.h>
 #include "vggsimd.h"
 #include <unistd.h>
 
@@ -674,6 +676,60 @@ static void shared_mapped_weights(void **s) {
   remove(path);
 }
 
+/* The int8 nets' rounding of weights (vgg_s8_round_filter): every weight on its floor or ceiling and within
+ * [-127, 127]; the filter's errors summing to at most half a unit; each group's within half a unit, but for
+ * the filter's own turns (one unit each); no more weights off their nearest value than the turns the sums ask;
+ * ties turned earliest first. */
+static void s8_rounding_keeps_sums(void **state) {
+  (void)state;
+  enum { NMAX = 49 * 40 };
+  static float v[NMAX], e[NMAX];
+  static int8_t q[NMAX];
+  uint64_t x = 88172645463325252ull;
+  const int shapes[][2] = {{9, 9}, {27, 9}, {576, 9}, {4617, 9}, {49 * 40, 49}, {1000, 1}, {7, 1}};
+  for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++)
+    for (int kind = 0; kind < 3; kind++) {
+      const int n = shapes[sh][0] < NMAX ? shapes[sh][0] : NMAX, t = shapes[sh][1];
+      for (int i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const double u = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+        v[i] = kind == 0 ? (float)(254 * u - 127) /* uniform */
+               : kind == 1 ? (float)(floor(40 * u) - 19.5) /* every weight a tie */
+                           : (float)(0.3 * tan(3.1 * (u - 0.5))); /* most near 0, a few large */
+      }
+      v[n / 2] = kind == 2 ? 127.0f : v[n / 2]; /* the largest |w|, as the scale makes it */
+      vgg_s8_round_filter(v, n, t, q, e);
+      double total = 0;
+      int off = 0, need = 0, loose = 0;
+      for (int i = 0; i < n; i++) {
+        assert_true(q[i] >= -127 && q[i] <= 127);
+        assert_true(q[i] == floorf(v[i]) || q[i] == ceilf(v[i]));
+        assert_true(fabsf(e[i] - ((float)q[i] - v[i])) < 1e-4f);
+        total += q[i] - (double)v[i];
+        off += q[i] != nearbyintf(v[i]);
+      }
+      assert_true(fabs(total) <= 0.5 + 1e-3);
+      double after_groups = 0;
+      for (int g = 0; t > 1 && g + t <= n; g += t) {
+        double s = 0, s0 = 0;
+        for (int i = g; i < g + t; i++) s += q[i] - (double)v[i], s0 += nearbyintf(v[i]) - (double)v[i];
+        need += abs((int)nearbyint(s0));
+        loose += fabs(s) > 0.5 + 1e-3 ? (int)ceil(fabs(s) - 0.5 - 1e-3) : 0; /* turns past the group's bound */
+        after_groups += s0 - nearbyint(s0);
+      }
+      if (t == 1)
+        for (int i = 0; i < n; i++) after_groups += nearbyintf(v[i]) - (double)v[i];
+      const int turns_total = abs((int)nearbyint(after_groups)) + 1; /* + 1: the float sums' rounding */
+      assert_true(off <= need + turns_total);
+      assert_true(loose <= turns_total);
+    }
+  /* Nine taps at 0.4: nearest gives 0 each, 3.6 short; the first four turn up. */
+  for (int i = 0; i < 9; i++) v[i] = 0.4f;
+  vgg_s8_round_filter(v, 9, 9, q, e);
+  const int8_t want[9] = {1, 1, 1, 1, 0, 0, 0, 0, 0};
+  assert_memory_equal(q, want, 9);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(threads_bit_identical),
                                      cmocka_unit_test(levels_agree_with_classifier),
@@ -683,6 +739,7 @@ int main(void) {
                                      cmocka_unit_test(band_equals_separate_steps),
                                      cmocka_unit_test(stage_profile),
                                      cmocka_unit_test(overflow_refused), cmocka_unit_test(bad_arguments),
-                                     cmocka_unit_test(shared_mapped_weights)};
+                                     cmocka_unit_test(shared_mapped_weights),
+                                     cmocka_unit_test(s8_rounding_keeps_sums)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -546,7 +546,8 @@ def test_low_precision_held_out_photo_set(weights_top):
     sky, the moon, coins, brick and grass textures), split in two halves: each half measured with int8 ranges
     calibrated on the other half, against float64 (_held_out_check: every block within 5e-2 for int8, 2e-2 for
     bf16, the top-1 class of decisive photos equal to float64's).  Block 5's relative L2 error, the mean over
-    the photos, within 3e-2 for int8 (measured 2.35e-2) and 1e-2 for bf16 (7.3e-3)."""
+    the photos, within 1.8e-2 for int8 (measured 1.56e-2; 1.95e-2 with the weights rounded to nearest, before
+    their sums were kept) and 1e-2 for bf16 (7.3e-3)."""
     import sys
     sys.path.insert(0, os.path.join(os.path.dirname(GOLDEN_PHOTO), "..", "..", "scripts"))
     from heldout_photos import PHOTOS, crops
@@ -567,7 +568,7 @@ def test_low_precision_held_out_photo_set(weights_top):
                           ranges=ranges[:len(m.layers)])  # the values per layer alone: one unit per layer
         l2_layer.append(_held_out_check(m, held[idx], [b[idx] for b in ref_blocks], ref_logits[idx], 5e-2,
                                         "int8, half %d, the other half's ranges per layer only" % h))
-    assert np.concatenate(l2).mean() <= 3e-2, np.concatenate(l2)
+    assert np.concatenate(l2).mean() <= 1.8e-2, np.concatenate(l2)
     # Channel ranges lower the error they were built for, on photos they were not measured on.
     assert np.concatenate(l2).mean() <= 0.95 * np.concatenate(l2_layer).mean(), (l2, l2_layer)
     m = vggsimd.VGG16(weights=weights_top, include_top=True, precision="bf16", threads=2)
