@@ -42,6 +42,14 @@ static void s8_turn(int8_t *q, float *e, int n, int k) {
   enum { BATCH = 64 };
   const float sign = k > 0 ? 1.0f : -1.0f; /* sign * e > 0: a candidate; the largest (nearest a half) first */
   const int8_t lim = k > 0 ? -127 : 127;
+  if (k == 1 || k == -1) { /* the usual case (a window's one turn): the largest candidate */
+    int best = -1;
+    float bx = 0;
+    for (int i = 0; i < n; i++)
+      if (sign * e[i] > bx && q[i] != lim) bx = sign * e[i], best = i;
+    if (best >= 0) q[best] = (int8_t)(q[best] - k), e[best] -= sign;
+    return;
+  }
   for (int left = k > 0 ? k : -k; left > 0;) {
     int idx[BATCH], m = 0;
     const int want = left < BATCH ? left : BATCH;
@@ -73,16 +81,7 @@ void vgg_s8_round_filter(const float *v, int n, int t, int8_t *q, float *e) {
       float s = 0;
       for (int i = g; i < g + t; i++) s += e[i];
       const int k = (int)((s + half_even) - half_even);
-      if (k == 1 || k == -1) { /* the usual case: one turn, the weight of the largest gain (s8_turn's choice) */
-        const float sign = (float)k;
-        int best = -1;
-        float bx = 0;
-        for (int i = g; i < g + t; i++)
-          if (sign * e[i] > bx && q[i] != (k > 0 ? -127 : 127)) bx = sign * e[i], best = i;
-        if (best >= 0) q[best] = (int8_t)(q[best] - k), e[best] -= sign;
-      } else if (k) {
-        s8_turn(q + g, e + g, t, k);
-      }
+      if (k) s8_turn(q + g, e + g, t, k);
     }
   float s = 0;
   for (int i = 0; i < n; i++) s += e[i];
