@@ -91,11 +91,14 @@ void vgg_s8_round_filter(const float *v, int n, int t, int8_t *q, float *e) {
 /* int8 with channel ranges (opt->channel_ranges): per conv layer whose output int8 reads — every int8 conv, and
  * the float conv right before the first when no one sees its map (not watched; no pool between, so not a block
  * output: its filters are scaled per channel, pack's loop) — each channel's unit over the layer's, max(channel's range / layer's,
- * VGG_CHANNEL_FLOOR)^VGG_CHANNEL_ALPHA, at most 1, into net->gch (NULL: the layer keeps one unit).  1 when out
- * of memory. */
+ * VGG_CHANNEL_FLOOR)^vgg_channel_alpha(opt->ranges_images), at most 1, into net->gch (NULL: the layer keeps one
+ * unit).  1 when out of memory. */
+float vgg_channel_alpha(int images) { return images >= VGG_CHANNEL_MANY ? VGG_CHANNEL_ALPHA_MANY : VGG_CHANNEL_ALPHA; }
+
 static int channel_units(vgg_net *net, const vgg_options *opt, vgg_error *err) {
   const vgg_model *m = net->m;
   if (!opt || !opt->channel_ranges || !opt->ranges) return 0;
+  const float alpha = vgg_channel_alpha(opt->ranges_images);
   const int first = vgg_plan_first_int8(m), p = first < m->nlayers ? vgg_plan_producer(m, first) : -1;
   for (int i = 0; i < m->nlayers; i++) {
     const vgg_layer *l = &m->layers[i];
@@ -111,7 +114,7 @@ static int channel_units(vgg_net *net, const vgg_options *opt, vgg_error *err) {
     }
     for (int k = 0; k < l->out_c; k++) {
       const float r = c[k] / R; /* NaN (a bad value) -> the floor */
-      const float g = powf(r > VGG_CHANNEL_FLOOR ? r : VGG_CHANNEL_FLOOR, VGG_CHANNEL_ALPHA);
+      const float g = powf(r > VGG_CHANNEL_FLOOR ? r : VGG_CHANNEL_FLOOR, alpha);
       net->gch[i][k] = g < 1 ? g : 1;
     }
   }

@@ -2,6 +2,7 @@
  * which fixes the u8 scale of every int8 activation (docs/precision.md). */
 #include "internal.h"
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ static const float *layer_channels(const vgg_model *m, const float *channels, in
 }
 
 static vgg_status ranges_save(const vgg_model *m, uint64_t fp, const float *ranges, const float *channels,
-                              const char *path, vgg_error *err) {
+                              int images, const char *path, vgg_error *err) {
   int version = 1;
   for (int i = 0; i < m->nlayers; i++)
     if (m->layers[i].kind == VGG_LAYER_CONV && layer_channels(m, channels, i)) version = 2;
@@ -59,6 +60,8 @@ static vgg_status ranges_save(const vgg_model *m, uint64_t fp, const float *rang
                    version == 2 ? ", then of each of its channels" : "", RANGES_MAGIC, version, vgg_arch_name(m->arch));
   if (fp) /* the weights they were measured with */
     n += snprintf(line + n, sizeof line - (size_t)n, "weights %016llx\n", (unsigned long long)fp);
+  if (images > 0) /* and on how many images (the channel units' exponent, vgg_channel_alpha) */
+    n += snprintf(line + n, sizeof line - (size_t)n, "images %d\n", images);
   s = vgg_outfile_write(&o, line, (size_t)n, err);
   for (int i = 0; !s && i < m->nlayers; i++) {
     if (m->layers[i].kind != VGG_LAYER_CONV) continue;
@@ -73,12 +76,12 @@ static vgg_status ranges_save(const vgg_model *m, uint64_t fp, const float *rang
 
 vgg_status vgg_ranges_save(const vgg_model *m, const float *ranges, const float *channels, const char *path,
                            vgg_error *err) {
-  return ranges_save(m, 0, ranges, channels, path, err);
+  return ranges_save(m, 0, ranges, channels, 0, path, err);
 }
 
 vgg_status vgg_ranges_save_for(const vgg_model *m, const vgg_weights *w, const float *ranges, const float *channels,
-                               const char *path, vgg_error *err) {
-  return ranges_save(m, vgg_weights_fingerprint(w), ranges, channels, path, err);
+                               int images, const char *path, vgg_error *err) {
+  return ranges_save(m, vgg_weights_fingerprint(w), ranges, channels, images, path, err);
 }
 
 /* A value of a ranges file: a finite float >= 0 (else the reason, for the error line). */
@@ -92,10 +95,11 @@ static const char *parse_value(const char *t, float *v) {
   return NULL;
 }
 
-/* Loads path; *fp gets its recorded fingerprint (0: none); channels (NULL: not read) each layer's values. */
+/* Loads path; *fp gets its recorded fingerprint (0: none), *images its image count (0: none); channels (NULL:
+ * not read) each layer's values. */
 static vgg_status ranges_load(const vgg_model *m, const char *path, float *ranges, float *channels, uint64_t *fp,
-                              vgg_error *err) {
-  *fp = 0;
+                              int *images, vgg_error *err) {
+  *fp = 0, *images = 0;
   unsigned char *data;
   size_t len;
   vgg_status s = vgg_read_file(path, RANGES_MAX_BYTES, "a ranges file", &data, &len, err);
@@ -148,6 +152,17 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
       *fp = v;
       continue;
     }
+    if (!strcmp(tok[0], "images") && k == 2 && !*images) {
+      char *end;
+      errno = 0;
+      const long v = strtol(tok[1], &end, 10);
+      if (*end || errno || v < 1 || v > INT_MAX || tok[1][0] == '+') {
+        s = vgg_fail(err, VGG_ERR_FORMAT, "%s:%d: 'images' needs a whole number from 1 to %d", path, lineno, INT_MAX);
+        break;
+      }
+      *images = (int)v;
+      continue;
+    }
     int layer = -1;
     for (int i = 0; i < m->nlayers && layer < 0; i++)
       if (m->layers[i].kind == VGG_LAYER_CONV && !strcmp(m->layers[i].name, tok[0])) layer = i;
@@ -176,13 +191,15 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
 
 vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, float *channels, vgg_error *err) {
   uint64_t fp;
-  return ranges_load(m, path, ranges, channels, &fp, err);
+  int images;
+  return ranges_load(m, path, ranges, channels, &fp, &images, err);
 }
 
 vgg_status vgg_ranges_load_for(const vgg_model *m, const vgg_weights *w, const char *path, float *ranges,
-                               float *channels, vgg_error *err) {
+                               float *channels, int *images, vgg_error *err) {
   uint64_t fp;
-  vgg_status s = ranges_load(m, path, ranges, channels, &fp, err);
+  int n;
+  vgg_status s = ranges_load(m, path, ranges, channels, &fp, images ? images : &n, err);
   if (s || !fp) return s;
   const uint64_t mine = vgg_weights_fingerprint(w);
   if (mine && mine != fp)

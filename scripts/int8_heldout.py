@@ -13,7 +13,8 @@ normal, torch.manual_seed(seed)), in torchvision naming; preprocessing: torch an
 
 Rows: vggsimd int8 with ranges calibrated held out (the range guard widens them per image where an image
 passes them), the same without their channel ranges (one unit per layer), with no ranges (calibrated on the bundled photo, guard on), with ranges from a low start
-(each range a quarter of the held-out one: the guard sets nearly every range from the image itself), and
+(each range a quarter of the held-out one: the guard sets nearly every range from the image itself), with
+--first K: ranges from the first K photos of the other half with either channel exponent, and
 PyTorch 1.13's static int8 recipe (onednn engine, per-channel weights, MinMax or Histogram observers,
 calibrated on the same held-out photos).  Figures: max |error| relative to max |block| (and relative L2)
 per block, over every measured image: the mean of block 5 and the worst block of the worst image."""
@@ -83,6 +84,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--photos", nargs="+", default=[p for p in PHOTOS if os.path.exists(p)])
     ap.add_argument("--no-torch-int8", action="store_true", help="skip PyTorch's recipe (slow)")
+    ap.add_argument("--first", type=int, nargs="*", default=[],
+                    help="also rows of ranges from the first K photos of the other half (2K crops), with the channel "
+                         "units' exponent of few images (0.5) and of many (0.75), for each K given")
     a = ap.parse_args()
     groups = [(os.path.basename(p), crops(p)) for p in a.photos]
     half = halves(len(groups))
@@ -112,6 +116,16 @@ def main():
                 ref = reference(tv64, x)
                 own = vggsimd.calibrate(x[:1], weights=wpath, threads=a.threads)
                 nl = len(noranges.layers)  # calibrate(): one value per layer, then one per conv channel
+                for k in a.first if name != "synthetic" else ():
+                    vk = vggsimd.calibrate(np.concatenate([xs[j] for j in half[1 - gi % 2][:k]]), weights=wpath,
+                                           threads=a.threads)
+                    for alpha, n in (("0.5", 1), ("0.75", vggsimd.CHANNEL_MANY)):  # the count sets the exponent
+                        m = vggsimd.VGG16(weights=wpath, precision="int8", ranges=vggsimd.Ranges(vk, n), threads=a.threads)
+                        for i in range(len(x)):
+                            rows.setdefault("vggsimd int8, ranges from %d photo%s of the other half, exponent %s"
+                                            % (k, "s" if k > 1 else "", alpha), []).append(
+                                errors([r[i:i + 1] for r in ref], [f[b] for f in [m.features(x[i:i + 1])]
+                                                                   for b in vggsimd.BLOCKS]))
                 conf = {"vggsimd int8, ranges calibrated held out": ranges,
                         "vggsimd int8, ranges calibrated held out, one unit per layer (no channel ranges)": ranges[:nl],
                         "vggsimd int8, no ranges (bundled photo)": None,

@@ -232,8 +232,21 @@ expect 0 "wrote $T/r0.txt" -- calibrate "$IMG/rgb8.png" -o "$T/r0.txt" --weights
 expect 0 "block5" -- run "$IMG/rgb8.png" --precision int8 --threads 2 --size 48
 grep -q "calibrating on the bundled photo" "$T/err" && ok || bad "int8 without --ranges does not say it calibrates"
 expect 0 "conv base" -- bench --isa scalar --threads 1 --reps 1 --size 32 --precision int8
-body=$(grep -v '^#' "$T/r.txt" | grep -v '^weights ' | tail -n +2)  # the conv lines
+body=$(grep -v '^#' "$T/r.txt" | grep -v '^weights ' | grep -v '^images ' | tail -n +2)  # the conv lines
 rng() { printf '%s\n' "$@" >"$T/bad.txt"; }
+# The file says how many images it was measured on: from 8 the channel units take the finer exponent (other
+# bits), below 8 or unsaid the same bits.
+grep -qx 'images 2' "$T/r.txt" && ok || bad "ranges file lacks 'images 2': $(head -4 "$T/r.txt")"
+for n in 7 "" 8; do
+  rng "vggsimd-ranges 2 vgg16" ${n:+"images $n"} "$body"
+  expect 0 "block5" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32 --npy "$T/img$n"
+done
+cmp -s "$T/img7/block5.npy" "$T/img/block5.npy" && ok || bad "'images 7' gives other bits than no count"
+cmp -s "$T/img7/block5.npy" "$T/img8/block5.npy" && bad "'images 8' gives the bits of 'images 7'" || ok
+for v in 0 -3 x 1.5 +4 99999999999; do
+  rng "vggsimd-ranges 2 vgg16" "images $v" "$body"
+  expect 1 "'images' needs a whole number from 1" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
+done
 rng "vggsimd-ranges 2 vgg16" "$(echo "$body" | head -12)"
 expect 1 "no range for block5_conv3" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 rng "vggsimd-ranges 2 vgg19" "$body"

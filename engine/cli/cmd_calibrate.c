@@ -9,7 +9,8 @@
 static const char help[] =
     "usage: vggsimd calibrate [IMAGE ...] -o FILE [options]\n"
     "  IMAGE            photos to measure the activations on (default: the bundled photo\n"
-    "                   " VGG_DATA_DIR "/chelsea.png); any format `vggsimd run` reads\n"
+    "                   " VGG_DATA_DIR "/chelsea.png); any format `vggsimd run` reads;\n"
+    "                   8 or more give the quiet channels finer int8 steps (the file records the count)\n"
     "  -o, --output FILE  the ranges file to write (atomically): per conv layer the largest output\n"
     "                   value over the photos, and of each of its channels (format:\n"
     "                   docs/precision.md); use it with\n"
@@ -83,7 +84,7 @@ int cmd_calibrate(int argc, char **argv) {
   if (!s) s = wpath ? vgg_weights_load(m, wpath, eo.threads, &w, &err) : vgg_weights_init(m, seed, eo.threads, &w, &err);
   if (!s && !(channels = calloc((size_t)vgg_model_num_channels(m), sizeof(float)))) snprintf(err.msg, sizeof err.msg, "out of memory"), s = VGG_ERR_NOMEM;
   if (!s) s = cli_calibrate(m, w, &eo, &io, pos, npos, ranges, channels, &err);
-  if (!s) s = vgg_ranges_save_for(m, w, ranges, channels, out, &err);
+  if (!s) s = vgg_ranges_save_for(m, w, ranges, channels, npos, out, &err);
   if (s) cli_error("calibrate", "%s", err.msg);
   else {
     printf("calibrated on %d photo%s; wrote %s\n", npos, npos > 1 ? "s" : "", out);

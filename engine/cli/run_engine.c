@@ -30,12 +30,13 @@ vgg_status run_engine_open(const run_conf *c, int h, int w, int lanes, run_engin
       !(e->channels = calloc((size_t)vgg_model_num_channels(e->m), sizeof(float))))
     snprintf(err->msg, sizeof err->msg, "out of memory"), s = VGG_ERR_NOMEM;
   if (!s && eo.precision == VGG_PRECISION_INT8) {
-    if (c->ranges) s = vgg_ranges_load_for(e->m, e->w, c->ranges, e->ranges, e->channels, err);
+    if (c->ranges) s = vgg_ranges_load_for(e->m, e->w, c->ranges, e->ranges, e->channels, &eo.ranges_images, err);
     else {
       static const char *const photo[] = {VGG_DATA_DIR "/chelsea.png"};
       fprintf(stderr, "vggsimd run: int8 without --ranges: calibrating on the bundled photo %s (ranges widened per "
                       "image where it passes them; a ranges file from `vggsimd calibrate` skips this)\n", photo[0]);
       s = cli_calibrate(e->m, e->w, &c->eo, &c->io, photo, 1, e->ranges, e->channels, err);
+      eo.ranges_images = 1;
     }
     eo.ranges = e->ranges, eo.channel_ranges = e->channels;
   }

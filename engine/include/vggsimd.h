@@ -292,10 +292,12 @@ typedef struct {
   const float *channel_ranges; /* int8, optional (NULL: none): each conv layer's largest output value per
                                channel (vgg_model_num_channels floats, as vgg_net_calibrate measures them).
                                With them a layer's output gets a unit per channel, the layer's unit times
-                               (channel's range / layer's)^VGG_CHANNEL_ALPHA (at least VGG_CHANNEL_FLOOR^alpha),
+                               (channel's range / layer's)^alpha (at least VGG_CHANNEL_FLOOR^alpha, alpha as
+                               vgg_channel_alpha(ranges_images) gives it),
                                folded into the next layer's weights before their s8 rounding: the same
                                kernels, finer steps for the channels of small values (docs/precision.md,
                                "Channel ranges").  A layer whose channel values are all 0 keeps one unit. */
+  int ranges_images;        /* int8: how many images the ranges were measured on (0: not known) */
   int watch_layer;          /* a conv or pool layer (vgg_model_layer's index) whose output
                                vgg_net_forward_watch hands out: the plan then fuses no pool into it and
                                writes its map whole (0: none; VGG_WATCH_ALL: every conv and pool layer,
@@ -475,12 +477,20 @@ int vgg_net_gradcam_layer(const vgg_net *net);
  * Call it once per batch of images; both then go in vgg_options. */
 vgg_status vgg_net_calibrate(vgg_net *net, const vgg_tensor *images, float *ranges, float *channels, vgg_error *err);
 /* The per-channel rule of vgg_options.channel_ranges: a channel's unit is the layer's unit times
- * max(channel's range / layer's, VGG_CHANNEL_FLOOR)^VGG_CHANNEL_ALPHA (the range ratio shared between the
- * activations and the next layer's weights, as in cross-layer equalisation). */
+ * max(channel's range / layer's, VGG_CHANNEL_FLOOR)^alpha: VGG_CHANNEL_ALPHA (the range ratio shared equally
+ * between the activations and the next layer's weights, as in cross-layer equalisation), and
+ * VGG_CHANNEL_ALPHA_MANY, finer units for the quiet channels, for ranges measured on VGG_CHANNEL_MANY images or
+ * more (their quiet channels' values are better known: few images underestimate them, and an image that passes
+ * a channel's range widens its whole layer). */
 #define VGG_CHANNEL_ALPHA 0.5f
+#define VGG_CHANNEL_ALPHA_MANY 0.75f
+#define VGG_CHANNEL_MANY 8
 #define VGG_CHANNEL_FLOOR (1.0f / 32)
+/* alpha for ranges measured on `images` images (0: not known). */
+float vgg_channel_alpha(int images);
 /* Ranges files (docs/precision.md): a text file with a header line
- * "vggsimd-ranges V ARCH" (V 1 or 2) and one line "LAYER VALUE [CHANNEL...]" per conv layer: its largest
+ * "vggsimd-ranges V ARCH" (V 1 or 2), optionally "weights HEX" and "images N" (vgg_ranges_save_for), and one
+ * line "LAYER VALUE [CHANNEL...]" per conv layer: its largest
  * value, and optionally (version 2 files) the largest value of each of its output channels; '#' starts a
  * comment.  Save writes atomically (version 2 when channels are given); load checks the architecture, that
  * every conv layer of m has exactly one line, of finite values >= 0, with none or all of its channels, and that
@@ -492,13 +502,14 @@ vgg_status vgg_ranges_load(const vgg_model *m, const char *path, float *ranges, 
 /* A fingerprint of the conv base's weights (every kernel and bias value, whatever the file's naming); 0 when the
  * conv kernels were released.  Ranges fit the weights they were measured with: */
 uint64_t vgg_weights_fingerprint(const vgg_weights *w);
-/* vgg_ranges_save that also records w's fingerprint ("weights HEX" after the header) and the channels, and
- * vgg_ranges_load that reads them and refuses, with VGG_ERR_ARG, a file that records another fingerprint than
- * w's (a file without one is taken). */
+/* vgg_ranges_save that also records w's fingerprint ("weights HEX" after the header), how many images the
+ * ranges were measured on ("images N", when images > 0) and the channels, and vgg_ranges_load that reads them
+ * (*images: 0 when the file does not say) and refuses, with VGG_ERR_ARG, a file that records another
+ * fingerprint than w's (a file without one is taken). */
 vgg_status vgg_ranges_save_for(const vgg_model *m, const vgg_weights *w, const float *ranges, const float *channels,
-                               const char *path, vgg_error *err);
+                               int images, const char *path, vgg_error *err);
 vgg_status vgg_ranges_load_for(const vgg_model *m, const vgg_weights *w, const char *path, float *ranges,
-                               float *channels, vgg_error *err);
+                               float *channels, int *images, vgg_error *err);
 
 /* ------------------------------------------------------- CPU and levels -- */
 

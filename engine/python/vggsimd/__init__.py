@@ -26,7 +26,7 @@ ARCHS = _vggsimd.ARCHS
 OPTION_NAMES = tuple(o[0] for o in _vggsimd.OPTIONS)
 _OPTIONS_DOC = "\n".join("  %s=%s: %s" % (name, metavar, text) for name, metavar, text, _ in _vggsimd.OPTIONS)
 __all__ = [a.upper() for a in ARCHS] + ["Model", "Layer", "load_image", "load_images", "preprocess_input",
-                                        "decode_predictions", "levels", "calibrate"]
+                                        "decode_predictions", "levels", "calibrate", "Ranges"]
 
 #: the photo int8 calibrates on when no ranges are given (as `vggsimd run --precision int8` does)
 BUNDLED_PHOTO = _os.path.join(_os.path.dirname(__file__), "chelsea.png")
@@ -140,9 +140,11 @@ class Model:
         self.ranges_source = ranges if isinstance(ranges, str) else "values" if ranges is not None else None
         if precision == "int8" and ranges is None:  # ranges do not depend on the input size: measured at 224
             photo = load_image(BUNDLED_PHOTO, resize=self.resize, preprocess=self.preprocess)
-            ranges, self.ranges_source = _vggsimd.Net(**make).calibrate(photo), BUNDLED_PHOTO
+            ranges, self.ranges_source = Ranges(_vggsimd.Net(**make).calibrate(photo), 1), BUNDLED_PHOTO
+        # values: the images calibrate() measured them on (the channel units' exponent); a file says its own
+        images = getattr(ranges, "images", 0) if isinstance(ranges, (list, tuple)) else 0
         self._net = _vggsimd.Net(top=bool(include_top), height=shape[0], width=shape[1], precision=precision,
-                                 ranges=ranges, **make)
+                                 ranges=ranges, ranges_images=images, **make)
         self.name = arch
         self.include_top = bool(include_top)
         self.input_shape = (None,) + shape
@@ -279,12 +281,26 @@ def _factory(arch):
 globals().update({a.upper(): _factory(a) for a in ARCHS})  # VGG11, VGG13, VGG16, VGG19
 
 
+#: ranges measured on this many images or more give int8's quiet channels finer units (vggsimd.h's VGG_CHANNEL_MANY)
+CHANNEL_MANY = _vggsimd.CHANNEL_MANY
+
+
+class Ranges(list):
+    """calibrate()'s values, a list of floats, with `images`: how many images they were measured on (int8's
+    channel units are finer for ranges measured on many images; a slice is a plain list, of unknown count)."""
+
+    def __init__(self, values, images=0):
+        super().__init__(values)
+        self.images = int(images)
+
+
 def calibrate(images, output=None, arch="vgg16", weights=None, seed=0, size=224, resize=None, preprocess=None,
               **options):
     """int8 calibration, as `vggsimd calibrate`: each layer's largest output value over `images` (paths, PIL
     images or arrays of RGB values, loaded with load_image at `size` with the weights' resize and preprocessing
     unless given; or an (N, H, W, 3) float32 array already preprocessed), measured with the float32 net.
-    Returns the values, one per layer, then one per channel of each conv layer in layer order (the channel
+    Returns the values (a Ranges: a list that also says on how many images they were measured), one per layer,
+    then one per channel of each conv layer in layer order (the channel
     ranges: each conv layer's output gets a unit per channel; VGG16(precision="int8", ranges=values) takes
     them, or values[:len(model.layers)] for one unit per layer); output: also a
     ranges file for these weights (atomically).  Calibrate on photos like the ones you will run.  options: the
@@ -299,9 +315,9 @@ def calibrate(images, output=None, arch="vgg16", weights=None, seed=0, size=224,
     else:
         items = [images] if isinstance(images, (str, bytes, _os.PathLike)) else images
         x = load_images(items, size=shape[0], resize=resize or m.resize, preprocess=preprocess or m.preprocess)
-    values = m._net.calibrate(x)
+    values = Ranges(m._net.calibrate(x), len(x))
     if output is not None:
-        m._net.save_ranges(values, _file(output, "output"))
+        m._net.save_ranges(values, _file(output, "output"), values.images)
     return values
 
 

@@ -99,9 +99,9 @@ static int take_options(PyObject *kw, vgg_options *o) {
 }
 
 static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"arch", "weights", "top", "height", "width", "seed", "ranges", NULL};
+  static char *kwlist[] = {"arch", "weights", "top", "height", "width", "seed", "ranges", "ranges_images", NULL};
   const char *arch = "vgg16", *weights = NULL, *ranges = NULL;
-  int top = 0, h = 224, w = 224;
+  int top = 0, h = 224, w = 224, images = 0;
   PyObject *seed_obj = NULL, *ranges_obj = NULL;
   if (self->net) {
     PyErr_SetString(PyExc_RuntimeError, "Net is already initialised");
@@ -112,8 +112,8 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
   vgg_options_init(&o);
   PyObject *rest = kw ? PyDict_Copy(kw) : NULL;
   if ((kw && !rest) || take_options(rest, &o) < 0 ||
-      !PyArg_ParseTupleAndKeywords(args, rest, "|szpiiOO", kwlist, &arch, &weights, &top, &h, &w, &seed_obj,
-                                   &ranges_obj)) {
+      !PyArg_ParseTupleAndKeywords(args, rest, "|szpiiOOi", kwlist, &arch, &weights, &top, &h, &w, &seed_obj,
+                                   &ranges_obj, &images)) {
     Py_XDECREF(rest);
     return -1;
   }
@@ -169,6 +169,7 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
   }
   /* The conv kernels stay with the weights: layer_output makes more nets from them. */
   o.ranges = ranges_obj ? rg : NULL;
+  o.ranges_images = images > 0 ? images : 0; /* values: the caller's count; a file: its own */
   const int threads = o.threads;
   vgg_error err;
   vgg_status s = VGG_OK;
@@ -205,7 +206,7 @@ static int Net_init(NetObject *self, PyObject *args, PyObject *kw) {
   Py_BEGIN_ALLOW_THREADS
   s = weights ? vgg_weights_load(self->m, weights, threads, &self->w, &err)
               : vgg_weights_init(self->m, seed, threads, &self->w, &err);
-  if (!s && ranges) s = vgg_ranges_load_for(self->m, self->w, ranges, rg, self->ch, &err);
+  if (!s && ranges) s = vgg_ranges_load_for(self->m, self->w, ranges, rg, self->ch, &o.ranges_images, &err);
   if (!s) s = vgg_net_create(self->m, self->w, &o, &self->net, &err);
   Py_END_ALLOW_THREADS
   if (s) return raise_vgg(s, &err), -1;
@@ -608,11 +609,13 @@ static PyObject *Net_calibrate(NetObject *self, PyObject *xin) {
   return out;
 }
 
-/* save_ranges(values, path): a ranges file of calibrate()'s values for this net's weights, written atomically. */
+/* save_ranges(values, path, images=0): a ranges file of calibrate()'s values for this net's weights, measured on
+ * `images` images (0: not recorded), written atomically. */
 static PyObject *Net_save_ranges(NetObject *self, PyObject *args) {
   PyObject *vals;
   const char *path;
-  if (!ready(self) || !PyArg_ParseTuple(args, "Os", &vals, &path)) return NULL;
+  int images = 0;
+  if (!ready(self) || !PyArg_ParseTuple(args, "Os|i", &vals, &path, &images)) return NULL;
   PyObject *seq = PySequence_Fast(vals, "values must be a sequence of floats");
   if (!seq) return NULL;
   const int nl = vgg_model_num_layers(self->m), nch = vgg_model_num_channels(self->m);
@@ -638,7 +641,7 @@ static PyObject *Net_save_ranges(NetObject *self, PyObject *args) {
   vgg_error err;
   vgg_status s;
   Py_BEGIN_ALLOW_THREADS
-  s = vgg_ranges_save_for(self->m, self->w, rg, ch, path, &err);
+  s = vgg_ranges_save_for(self->m, self->w, rg, ch, images, path, &err);
   Py_END_ALLOW_THREADS
   free(ch);
   if (s) return raise_vgg(s, &err);
@@ -722,7 +725,7 @@ static PyMethodDef Net_methods[] = {
      "gradcam(x, classes, layer) -> (maps (N, K, H, W), classes used (N, K), probabilities)"},
     {"summary", (PyCFunction)Net_summary, METH_NOARGS, "the Keras-style summary table"},
     {"calibrate", (PyCFunction)Net_calibrate, METH_O, "calibrate(x): each layer's largest output value over x, then each conv channel's"},
-    {"save_ranges", (PyCFunction)Net_save_ranges, METH_VARARGS, "save_ranges(values, path): a ranges file"},
+    {"save_ranges", (PyCFunction)Net_save_ranges, METH_VARARGS, "save_ranges(values, path, images=0): a ranges file"},
     {"layers", (PyCFunction)Net_layers, METH_NOARGS, "[(name, kind, output shape, params), ...]"},
     {"steps", (PyCFunction)Net_steps, METH_NOARGS, "the plan the net runs, step by step"},
     {NULL, NULL, 0, NULL}};
@@ -941,7 +944,8 @@ PyMODINIT_FUNC PyInit__vggsimd(void) {
       return NULL;
     }
   if (PyModule_AddObject(m, "Net", (PyObject *)&NetType) < 0 ||
-      PyModule_AddStringConstant(m, "__version__", VGGSIMD_VERSION) < 0) {
+      PyModule_AddStringConstant(m, "__version__", VGGSIMD_VERSION) < 0 ||
+      PyModule_AddIntConstant(m, "CHANNEL_MANY", VGG_CHANNEL_MANY) < 0) {
     Py_DECREF(&NetType);
     Py_DECREF(m);
     return NULL;
