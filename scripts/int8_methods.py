@@ -10,7 +10,7 @@ made again on the image's own largest value); the per-image narrowing (the outpu
 its input's range the image used, times 1.3); u8 max-pooling.  Each method changes one thing:
 
   max, static      the calibrated largest value, guard only (the engine before the narrowing)
-  max, narrowed    the engine now (the row to compare with scripts/int8_heldout.py's)
+  max, narrowed    one unit per layer (scripts/int8_heldout.py's row "... one unit per layer")
   percentile       the layers whose output is not a block output clipped at the 99.99th percentile of the
                    calibration photos' non-zero values (the guard off there: a deliberate clip)
   MSE              the same layers clipped where the calibration photos' quantisation error is least
@@ -21,7 +21,9 @@ its input's range the image used, times 1.3); u8 max-pooling.  Each method chang
   channel ranges   each conv's output quantised with a unit per channel (its calibrated largest value, at
                    least 1/32 of the layer's largest), the next conv's weights multiplied by those units per
                    input channel before their s8 quantisation (so the kernels' sums are unchanged: the units
-                   fold into the weights); narrowing and the guard scale all of a layer's units together
+                   fold into the weights); narrowing and the guard scale all of a layer's units together; the
+                   engine's rule is alpha 0.75 for ranges from 8 images or more (every calibration half here),
+                   0.5 for fewer
   bf16 layers      the named blocks' convs in bfloat16 (weights and inputs rounded), the rest int8
                    (--sensitivity: also each conv alone)
 
@@ -186,7 +188,7 @@ class Model:
 def channel_units(m, alpha):
     """A layer's per-channel ranges: each channel's calibrated largest value (at least 1/32 of the layer's) to the
     power alpha times the layer's to the power 1 - alpha: alpha 1 gives each channel its own range, 0 the layer's
-    (the engine now); between, the ratio of a channel's range to the layer's is shared between the activations
+    (one unit per layer); between, the ratio of a channel's range to the layer's is shared between the activations
     and the next layer's weights."""
     return torch.clamp(m, min=float(m.max()) / 32) ** alpha * float(m.max()) ** (1 - alpha)
 
@@ -276,7 +278,7 @@ def main():
             corr = bias_corrections(model, cal_x[::2], cal) if slow else None  # on half the crops: 12 passes each
             corr_w = bias_corrections(model_w, cal_x[::2], cal) if slow else None
             conf = {"max, static (the engine before the narrowing)": (model, dict(narrow=False)),
-                    "max, narrowed (the engine now)": (model, {}),
+                    "max, narrowed, one unit per layer": (model, {}),
                     "percentile 99.99, inner layers clipped": (model, dict(clip=pct)),
                     "MSE-optimal clip, inner layers": (model, dict(clip=mse)),
                     "bias correction": (model, dict(bias=corr)),
@@ -304,7 +306,7 @@ def main():
             if a.sensitivity:
                 conf.update({"%s alone in bf16" % NAMES[k]: (model, dict(bf=(k,))) for k in range(1, 13)})
             if a.only:
-                conf = {k: v for k, v in conf.items() if a.only in k or "engine now" in k}
+                conf = {k: v for k, v in conf.items() if a.only in k or "one unit per layer" in k}
             made[cal_idx] = (cal, conf)
             print("calibrated on %d crops: MSE clips %s" % (len(cal_x), np.round(mse, 2)), file=sys.stderr, flush=True)
         cal, conf = made[cal_idx]
