@@ -16,7 +16,7 @@ passes them), the same without their channel ranges (one unit per layer), with n
 (each range a quarter of the held-out one: the guard sets nearly every range from the image itself), with
 --first K: ranges from the first K photos of the other half with either channel exponent, and
 PyTorch 1.13's static int8 recipe (onednn engine, per-channel weights, MinMax or Histogram observers,
-calibrated on the same held-out photos).  Figures: max |error| relative to max |block| (and relative L2)
+calibrated on the same held-out photos); and vggsimd bf16, for scale (it takes no ranges).  Figures: max |error| relative to max |block| (and relative L2)
 per block, over every measured image: the mean of block 5 and the worst block of the worst image."""
 import argparse
 import os
@@ -105,6 +105,7 @@ def main():
         for pre in a.preproc:
             xs = [np.concatenate([vggsimd.load_image(c, resize="direct", preprocess=pre) for c in g]) for _, g in groups]
             noranges = vggsimd.VGG16(weights=wpath, precision="int8", threads=a.threads)
+            bf16 = vggsimd.VGG16(weights=wpath, precision="bf16", threads=a.threads)
             for gi, (name, _) in enumerate(groups):
                 if name == "synthetic":
                     cal = np.concatenate(xs[:-1])
@@ -130,6 +131,10 @@ def main():
                         "vggsimd int8, ranges calibrated held out, one unit per layer (no channel ranges)": ranges[:nl],
                         "vggsimd int8, no ranges (bundled photo)": None,
                         "vggsimd int8, ranges a quarter of the held-out ones": low}
+                for i in range(len(x)):  # bf16 takes no ranges: every image is held out
+                    f = bf16.features(x[i:i + 1])
+                    rows.setdefault("vggsimd bf16", []).append(
+                        errors([r[i:i + 1] for r in ref], [f[b] for b in vggsimd.BLOCKS]))
                 for label, rg in conf.items():
                     m = noranges if rg is None else vggsimd.VGG16(weights=wpath, precision="int8", ranges=rg,
                                                                  threads=a.threads)
