@@ -285,6 +285,18 @@ static inline uint16_t vgg_bf16_from_f32(float x) {
   if ((b & 0x7f800000u) == 0) return (uint16_t)((b >> 16) & 0x8000u);
   return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }
+/* x[0..n) to bf16, each to one of its two neighbours (the rounding of a Winograd filter's transformed weights
+ * over its input channels): to nearest (vgg_bf16_from_f32), then the values whose error has the sign of the
+ * errors' sum, nearest a half first (in 64 steps of their unit; the earlier first within a step), each turned
+ * to its other neighbour where that brings the sum nearer 0; in runs of 512 values.  Never a denormal or an infinity.  Compiled once (baseline flags), so every
+ * level's packing makes the same choices. */
+void vgg_bf16_round_sum(const float *x, int n, uint16_t *h);
+/* Output channel co's transformed filter at the alpha x alpha Winograd positions: for each input channel, row i
+ * and column j of G f G^T (G: alpha x 3 doubles, f its 3x3 filter in hwio) in double, rounded to float, then to
+ * bf16 by vgg_bf16_round_sum over the input channels; position (i, j) at dst + (i * alpha + j) * pos_stride, input
+ * channel ci at [(ci / 2) * pair_stride + ci % 2] (the bf16 GEMMs' channel pairs). */
+void vgg_bf16_wino_u(const float *hwio, int cin, int cout, int co, const double *g, int alpha, uint16_t *dst,
+                     size_t pos_stride, size_t pair_stride);
 /* bf16 -> float32 (exact); a denormal input reads as signed zero. */
 static inline float vgg_f32_from_bf16(uint32_t h) {
   uint32_t b = (h & 0xffffu) << 16;

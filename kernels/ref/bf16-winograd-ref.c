@@ -5,6 +5,7 @@
 #include "vec-scalar.h"
 #include "ref-config.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The transforms' multiply-adds fused, as the SIMD levels compute them: V must round to the same bf16. */
@@ -26,3 +27,75 @@
 #include "templates/f32-winograd-sizes.c.inc"
 
 const vgg_bf16_kernels vgg_bf16_kernels_ref = {.wino = {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}};
+
+/* The other bf16 neighbour of x than h (the one on x's other side), or h when there is none to take: x on the
+ * grid, or a neighbour that is zero, denormal or not finite. */
+static uint16_t other_side(float x, uint16_t h) {
+  const float r = vgg_f32_from_bf16(h);
+  if (r == x || r == 0) return h;
+  const uint16_t o = (uint16_t)(fabsf(r) > fabsf(x) ? h - 1 : h + 1); /* one step in magnitude, toward x */
+  const unsigned ex = (o >> 7) & 0xffu;
+  return ex == 0 || ex == 0xffu || ((o ^ h) & 0x8000u) ? h : o;
+}
+
+enum { SUM_RUN = 512 }; /* vgg_bf16_round_sum keeps the sum over runs of this many values */
+
+enum { STEPS = 64 }; /* how finely the turns are ordered by their distance from a half */
+
+static void round_sum_run(const float *x, int n, uint16_t *h) {
+  unsigned char key[SUM_RUN];
+  uint16_t other[SUM_RUN];
+  float err[SUM_RUN], step[SUM_RUN]; /* each value's error and its turn's change: exact (Sterbenz) */
+  int count[STEPS + 1] = {0};
+  double s = 0; /* the errors' sum */
+  for (int i = 0; i < n; i++) {
+    h[i] = vgg_bf16_from_f32(x[i]);
+    other[i] = other_side(x[i], h[i]);
+    const float r = vgg_f32_from_bf16(h[i]);
+    err[i] = r - x[i], step[i] = vgg_f32_from_bf16(other[i]) - r;
+    s += err[i];
+  }
+  /* The values whose error has the sum's sign (turning one moves the sum toward 0), nearest a half first: key
+   * (1 - 2 |e| / unit) in STEPS steps, the earlier first within a step; STEPS: not a candidate. */
+  for (int i = 0; i < n; i++) {
+    const int k = step[i] == 0 || (err[i] > 0) != (s > 0) ? STEPS
+                                                        : (int)((1 - 2 * fabsf(err[i]) / fabsf(step[i])) * STEPS);
+    key[i] = (unsigned char)(k < 0 ? 0 : k > STEPS ? STEPS : k);
+    count[key[i]]++;
+  }
+  int start[STEPS + 1], order[SUM_RUN];
+  for (int k = 0, at = 0; k <= STEPS; k++) start[k] = at, at += count[k];
+  for (int i = 0; i < n; i++) order[start[key[i]]++] = i;
+  for (int c = 0; c < n - count[STEPS]; c++) {
+    const int i = order[c];
+    if (fabs(s + step[i]) < fabs(s)) h[i] = other[i], s += step[i];
+  }
+}
+
+void vgg_bf16_round_sum(const float *x, int n, uint16_t *h) {
+  for (int i = 0; i < n; i += SUM_RUN) round_sum_run(x + i, n - i < SUM_RUN ? n - i : SUM_RUN, h + i);
+}
+
+void vgg_bf16_wino_u(const float *hwio, int cin, int cout, int co, const double *g, int alpha, uint16_t *dst,
+                     size_t pos_stride, size_t pair_stride) {
+  float f[9][SUM_RUN], x[SUM_RUN];
+  double t[3][SUM_RUN];
+  uint16_t h[SUM_RUN];
+  for (int c0 = 0; c0 < cin; c0 += SUM_RUN) {
+    const int n = cin - c0 < SUM_RUN ? cin - c0 : SUM_RUN;
+    for (int k = 0; k < 9; k++)
+      for (int ci = 0; ci < n; ci++) f[k][ci] = hwio[((size_t)k * cin + c0 + ci) * cout + co];
+    for (int i = 0; i < alpha; i++) {
+      const double *gi = g + 3 * i;
+      for (int c = 0; c < 3; c++) /* (G g) row i, column c */
+        for (int ci = 0; ci < n; ci++) t[c][ci] = gi[0] * f[c][ci] + gi[1] * f[3 + c][ci] + gi[2] * f[6 + c][ci];
+      for (int j = 0; j < alpha; j++) {
+        const double *gj = g + 3 * j;
+        for (int ci = 0; ci < n; ci++) x[ci] = (float)(t[0][ci] * gj[0] + t[1][ci] * gj[1] + t[2][ci] * gj[2]);
+        vgg_bf16_round_sum(x, n, h);
+        uint16_t *d = dst + (size_t)(i * alpha + j) * pos_stride;
+        for (int ci = 0; ci < n; ci++) d[(size_t)((c0 + ci) / 2) * pair_stride + (c0 + ci) % 2] = h[ci];
+      }
+    }
+  }
+}
