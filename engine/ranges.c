@@ -95,6 +95,15 @@ static const char *parse_value(const char *t, float *v) {
   return NULL;
 }
 
+/* t as a whole number in base 10 or 16 (digits only: no sign or space), from 1 to max; 0 when it is not one. */
+static unsigned long long whole_number(const char *t, int base, unsigned long long max) {
+  const size_t nd = strspn(t, base == 16 ? "0123456789abcdefABCDEF" : "0123456789");
+  if (!nd || t[nd]) return 0;
+  errno = 0;
+  const unsigned long long v = strtoull(t, NULL, base);
+  return errno || v > max ? 0 : v;
+}
+
 /* Loads path; *fp gets its recorded fingerprint (0: none), *images its image count (0: none); channels (NULL:
  * not read) each layer's values. */
 static vgg_status ranges_load(const vgg_model *m, const char *path, float *ranges, float *channels, uint64_t *fp,
@@ -142,10 +151,8 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
       continue;
     }
     if (!strcmp(tok[0], "weights") && k == 2 && !*fp) {
-      char *end;
-      errno = 0;
-      const unsigned long long v = strtoull(tok[1], &end, 16);
-      if (*end || errno || !v || strlen(tok[1]) != 16) {
+      const unsigned long long v = whole_number(tok[1], 16, ULLONG_MAX);
+      if (!v || strlen(tok[1]) != 16) {
         s = vgg_fail(err, VGG_ERR_FORMAT, "%s:%d: 'weights' needs a 16-digit hexadecimal fingerprint", path, lineno);
         break;
       }
@@ -153,10 +160,8 @@ static vgg_status ranges_load(const vgg_model *m, const char *path, float *range
       continue;
     }
     if (!strcmp(tok[0], "images") && k == 2 && !*images) {
-      char *end;
-      errno = 0;
-      const long v = strtol(tok[1], &end, 10);
-      if (*end || errno || v < 1 || v > INT_MAX || tok[1][0] == '+') {
+      const unsigned long long v = whole_number(tok[1], 10, INT_MAX);
+      if (!v) {
         s = vgg_fail(err, VGG_ERR_FORMAT, "%s:%d: 'images' needs a whole number from 1 to %d", path, lineno, INT_MAX);
         break;
       }

@@ -288,8 +288,8 @@ static inline uint16_t vgg_bf16_from_f32(float x) {
 /* x[0..n) to bf16, each to one of its two neighbours (the rounding of a Winograd filter's transformed weights
  * over its input channels): to nearest (vgg_bf16_from_f32), then the values whose error has the sign of the
  * errors' sum, nearest a half first (in 64 steps of their unit; the earlier first within a step), each turned
- * to its other neighbour where that brings the sum nearer 0; in runs of 512 values.  Never a denormal or an infinity.  Compiled once (baseline flags), so every
- * level's packing makes the same choices. */
+ * to its other neighbour where that brings the sum nearer 0; in runs of 512 values.  Never a denormal or an
+ * infinity.  Compiled once (baseline flags), so every level's packing makes the same choices. */
 void vgg_bf16_round_sum(const float *x, int n, uint16_t *h);
 /* Output channel co's transformed filter at the alpha x alpha Winograd positions: for each input channel, row i
  * and column j of G f G^T (G: alpha x 3 doubles, f its 3x3 filter in hwio) in double, rounded to float, then to

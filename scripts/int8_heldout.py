@@ -117,34 +117,32 @@ def main():
                 ref = reference(tv64, x)
                 own = vggsimd.calibrate(x[:1], weights=wpath, threads=a.threads)
                 nl = len(noranges.layers)  # calibrate(): one value per layer, then one per conv channel
+
+                def measure(label, m, n=len(x)):
+                    """Each of the first n images of x alone through m, against float64."""
+                    for i in range(n):
+                        f = m.features(x[i:i + 1])
+                        rows.setdefault(label, []).append(
+                            errors([r[i:i + 1] for r in ref], [f[b] for b in vggsimd.BLOCKS]))
+
                 for k in a.first if name != "synthetic" else ():
                     vk = vggsimd.calibrate(np.concatenate([xs[j] for j in half[1 - gi % 2][:k]]), weights=wpath,
                                            threads=a.threads)
                     for alpha, n in (("0.5", 1), ("0.75", vggsimd.CHANNEL_MANY)):  # the count sets the exponent
-                        m = vggsimd.VGG16(weights=wpath, precision="int8", ranges=vggsimd.Ranges(vk, n), threads=a.threads)
-                        for i in range(len(x)):
-                            rows.setdefault("vggsimd int8, ranges from %d photo%s of the other half, exponent %s"
-                                            % (k, "s" if k > 1 else "", alpha), []).append(
-                                errors([r[i:i + 1] for r in ref], [f[b] for f in [m.features(x[i:i + 1])]
-                                                                   for b in vggsimd.BLOCKS]))
+                        measure("vggsimd int8, ranges from %d photo%s of the other half, exponent %s"
+                                % (k, "s" if k > 1 else "", alpha),
+                                vggsimd.VGG16(weights=wpath, precision="int8", ranges=vggsimd.Ranges(vk, n),
+                                              threads=a.threads))
+                measure("vggsimd bf16", bf16)  # bf16 takes no ranges: every image is held out
                 conf = {"vggsimd int8, ranges calibrated held out": ranges,
                         "vggsimd int8, ranges calibrated held out, one unit per layer (no channel ranges)": ranges[:nl],
                         "vggsimd int8, no ranges (bundled photo)": None,
                         "vggsimd int8, ranges a quarter of the held-out ones": low}
-                for i in range(len(x)):  # bf16 takes no ranges: every image is held out
-                    f = bf16.features(x[i:i + 1])
-                    rows.setdefault("vggsimd bf16", []).append(
-                        errors([r[i:i + 1] for r in ref], [f[b] for b in vggsimd.BLOCKS]))
                 for label, rg in conf.items():
-                    m = noranges if rg is None else vggsimd.VGG16(weights=wpath, precision="int8", ranges=rg,
-                                                                 threads=a.threads)
-                    for i in range(len(x)):
-                        f = m.features(x[i:i + 1])
-                        rows.setdefault(label, []).append(errors([r[i:i + 1] for r in ref], [f[b] for b in vggsimd.BLOCKS]))
-                m = vggsimd.VGG16(weights=wpath, precision="int8", ranges=own, threads=a.threads)
-                f = m.features(x[:1])
-                rows.setdefault("vggsimd int8, ranges from the photo itself", []).append(
-                    errors([r[:1] for r in ref], [f[b] for b in vggsimd.BLOCKS]))
+                    measure(label, noranges if rg is None else vggsimd.VGG16(weights=wpath, precision="int8", ranges=rg,
+                                                                            threads=a.threads))
+                measure("vggsimd int8, ranges from the photo itself",
+                        vggsimd.VGG16(weights=wpath, precision="int8", ranges=own, threads=a.threads), 1)
                 if not a.no_torch_int8:
                     for obs in ("minmax", "histogram"):
                         got = torch_int8(tv, cal, x, obs)

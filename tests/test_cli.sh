@@ -247,6 +247,10 @@ for v in 0 -3 x 1.5 +4 99999999999; do
   rng "vggsimd-ranges 2 vgg16" "images $v" "$body"
   expect 1 "'images' needs a whole number from 1" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 done
+for v in -000000000000001 +000000000000001 0x00000000000001 0000000000000000; do # digits only, 16 of them, not 0
+  rng "vggsimd-ranges 2 vgg16" "weights $v" "$body"
+  expect 1 "'weights' needs a 16-digit hexadecimal" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
+done
 rng "vggsimd-ranges 2 vgg16" "$(echo "$body" | head -12)"
 expect 1 "no range for block5_conv3" -- run "$IMG/rgb8.png" --precision int8 --ranges "$T/bad.txt" --size 32
 rng "vggsimd-ranges 2 vgg19" "$body"

@@ -5,7 +5,6 @@
 #include "vec-scalar.h"
 #include "ref-config.h"
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* The transforms' multiply-adds fused, as the SIMD levels compute them: V must round to the same bf16. */

@@ -285,8 +285,8 @@ def test_int8_and_bf16_equal_the_cli_bit_for_bit(exe, tmp_path):
     # units take the finer exponent (other bits); a count below it gives the bits of none.
     assert isinstance(values, vggsimd.Ranges) and values.images == 2
     assert "images 2\n" in open(tmp_path / "py.txt").read()
-    assert vggsimd.calibrate(vggsimd.load_image(GOLDEN_PHOTO), threads=2).images == 1
     x = vggsimd.load_image(GOLDEN_PHOTO)
+    assert vggsimd.calibrate(x, threads=2).images == 1
     many = vggsimd.CHANNEL_MANY
     assert many == 8
     by_count = {n: vggsimd.VGG16(precision="int8", ranges=vggsimd.Ranges(values, n), threads=2).features(x)
@@ -305,7 +305,6 @@ def test_int8_and_bf16_equal_the_cli_bit_for_bit(exe, tmp_path):
     flat = list(values[:nl]) + [values[same.layers.index(l)] for l in convs
                                 for _ in range(l.output_shape[-1])]
     per_layer = vggsimd.VGG16(precision="int8", ranges=values[:nl], threads=2)
-    x = vggsimd.load_image(GOLDEN_PHOTO)
     want_layer = per_layer.features(x)
     got_flat = vggsimd.VGG16(precision="int8", ranges=flat, threads=2).features(x)
     for b in vggsimd.BLOCKS:
