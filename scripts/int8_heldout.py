@@ -12,12 +12,16 @@ Weights: torchvision's VGG16 initialisation (Kaiming
 normal, torch.manual_seed(seed)), in torchvision naming; preprocessing: torch and caffe.
 
 Rows: vggsimd int8 with ranges calibrated held out (the range guard widens them per image where an image
-passes them), the same without their channel ranges (one unit per layer), with no ranges (calibrated on the bundled photo, guard on), with ranges from a low start
-(each range a quarter of the held-out one: the guard sets nearly every range from the image itself), with
+passes them), the same without their channel ranges (one unit per layer), with no ranges (calibrated on the
+bundled photo, guard on), with ranges from a low start (each range a quarter of the held-out one: the guard sets
+nearly every range from the image itself), with
 --first K: ranges from the first K photos of the other half with either channel exponent, and
 PyTorch 1.13's static int8 recipe (onednn engine, per-channel weights, MinMax or Histogram observers,
-calibrated on the same held-out photos); and vggsimd bf16, for scale (it takes no ranges).  Figures: max |error| relative to max |block| (and relative L2)
-per block, over every measured image: the mean of block 5 and the worst block of the worst image."""
+calibrated on the same held-out photos); and vggsimd bf16, for scale (it takes no ranges), with --bf16-direct
+beside it a direct bf16 convolution emulated in PyTorch (weights to nearest, or with their sums kept).
+Figures: max |error| relative to max |block| (and relative L2) per block, over every measured image: the mean
+of block 5, the worst block of the worst image, and the number of images whose worst block passes 1e-2 (bf16's
+budget)."""
 import argparse
 import os
 import sys
@@ -48,6 +52,49 @@ def reference(model, x):
     with torch.no_grad():
         for i, layer in enumerate(model.features):
             t = layer(t)
+            if i in POOLS:
+                out.append(t.numpy().transpose(0, 2, 3, 1))
+    return out
+
+
+def bf16_keep_sums(w):
+    """A conv's OIHW weights rounded to bf16 as the engine rounds a Winograd filter's U: each output channel's
+    weights at each tap, over the input channels, with their errors' sum kept near 0 (vgg_bf16_round_sum)."""
+    import ctypes
+    lib = ctypes.CDLL(vggsimd._vggsimd.__file__)
+    out = np.empty_like(w)
+    for o in range(w.shape[0]):
+        for t in range(9):
+            x = np.ascontiguousarray(w[o, :, t // 3, t % 3], np.float32)
+            h = np.empty(len(x), np.uint16)
+            lib.vgg_bf16_round_sum(x.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(x)),
+                                   h.ctypes.data_as(ctypes.c_void_p))
+            out[o, :, t // 3, t % 3] = (h.astype(np.uint32) << 16).view(np.float32)
+    return out
+
+
+def bf16_direct(model, x, kept):
+    """The five block outputs of a direct bf16 convolution, emulated: every conv but the first (float32, as in
+    the engine) with its input rounded to bf16 (to nearest even) and its weights too (to nearest, or with kept,
+    a dict, as bf16_keep_sums: filled on the first call, per layer), products and sums in float64, each output
+    rounded to float32; NHWC.  What a direct kernel with bf16 operands and exact accumulation would give, to
+    set beside the engine's bf16 Winograd."""
+    bf = lambda t: t.float().bfloat16().double()  # noqa: E731
+    out, t, first = [], torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float64)), True
+    with torch.no_grad():
+        for i, layer in enumerate(model.features):
+            if isinstance(layer, torch.nn.Conv2d):
+                w, b = layer.weight.float().double(), layer.bias.float().double()
+                if not first and kept is not None:
+                    if i not in kept:
+                        kept[i] = torch.from_numpy(bf16_keep_sums(w.float().numpy())).double()
+                    w = kept[i]
+                elif not first:
+                    w = bf(w)
+                t = torch.nn.functional.conv2d(t if first else bf(t), w, b, padding=1)
+                t, first = t.float().double(), False
+            else:
+                t = layer(t)
             if i in POOLS:
                 out.append(t.numpy().transpose(0, 2, 3, 1))
     return out
@@ -87,6 +134,8 @@ def main():
     ap.add_argument("--first", type=int, nargs="*", default=[],
                     help="also rows of ranges from the first K photos of the other half (2K crops), with the channel "
                          "units' exponent of few images (0.5) and of many (0.75), for each K given")
+    ap.add_argument("--bf16-direct", action="store_true",
+                    help="also rows of a direct bf16 convolution, emulated in PyTorch (bf16_direct)")
     a = ap.parse_args()
     groups = [(os.path.basename(p), crops(p)) for p in a.photos]
     half = halves(len(groups))
@@ -102,6 +151,7 @@ def main():
         tv64 = torchvision.models.vgg16()
         tv64.load_state_dict(tv.state_dict())
         tv64 = tv64.double().eval()
+        kept = {}  # tv64's weights rounded with their sums kept (bf16_direct)
         for pre in a.preproc:
             xs = [np.concatenate([vggsimd.load_image(c, resize="direct", preprocess=pre) for c in g]) for _, g in groups]
             noranges = vggsimd.VGG16(weights=wpath, precision="int8", threads=a.threads)
@@ -134,6 +184,12 @@ def main():
                                 vggsimd.VGG16(weights=wpath, precision="int8", ranges=vggsimd.Ranges(vk, n),
                                               threads=a.threads))
                 measure("vggsimd bf16", bf16)  # bf16 takes no ranges: every image is held out
+                for keep in (False, True) if a.bf16_direct else ():
+                    got = bf16_direct(tv64, x, kept if keep else None)
+                    for i in range(len(x)):
+                        rows.setdefault("bf16 direct convolution, emulated, weights %s" % (
+                            "with their sums kept per tap" if keep else "to nearest"), []).append(
+                            errors([r[i:i + 1] for r in ref], [g[i:i + 1] for g in got]))
                 conf = {"vggsimd int8, ranges calibrated held out": ranges,
                         "vggsimd int8, ranges calibrated held out, one unit per layer (no channel ranges)": ranges[:nl],
                         "vggsimd int8, no ranges (bundled photo)": None,
@@ -150,13 +206,14 @@ def main():
                             rows.setdefault("PyTorch static int8 (onednn, %s observers)" % obs, []).append(
                                 errors([r[i:i + 1] for r in ref], [g[i:i + 1] for g in got]))
             print("seed %d %s done" % (seed, pre), file=sys.stderr)
-    print("| configuration | images | block 5 max (mean) | block 5 L2 (mean) | block 5 L2 (worst image) | worst block max |")
-    print("|---|---|---|---|---|---|")
+    print("| configuration | images | block 5 max (mean) | block 5 L2 (mean) | block 5 L2 (worst image) | worst block max "
+          "| images above 1e-2 |")
+    print("|---|---|---|---|---|---|---|")
     for label, errs in rows.items():
         e = np.array(errs)  # images x blocks x (max, l2)
-        print("| %s | %d | %.2e | %.2e | %.2e | %.2e (block %d) |" % (
+        print("| %s | %d | %.2e | %.2e | %.2e | %.2e (block %d) | %d |" % (
             label, len(e), e[:, 4, 0].mean(), e[:, 4, 1].mean(), e[:, 4, 1].max(), e[:, :, 0].max(),
-            int(np.unravel_index(e[:, :, 0].argmax(), e[:, :, 0].shape)[1]) + 1))
+            int(np.unravel_index(e[:, :, 0].argmax(), e[:, :, 0].shape)[1]) + 1, int((e[:, :, 0].max(1) > 1e-2).sum())))
 
 
 if __name__ == "__main__":
