@@ -61,38 +61,31 @@ def bf16_keep_sums(w):
     """A conv's OIHW weights rounded to bf16 as the engine rounds a Winograd filter's U: each output channel's
     weights at each tap, over the input channels, with their errors' sum kept near 0 (vgg_bf16_round_sum)."""
     import ctypes
-    lib = ctypes.CDLL(vggsimd._vggsimd.__file__)
-    out = np.empty_like(w)
-    for o in range(w.shape[0]):
-        for t in range(9):
-            x = np.ascontiguousarray(w[o, :, t // 3, t % 3], np.float32)
-            h = np.empty(len(x), np.uint16)
-            lib.vgg_bf16_round_sum(x.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(x)),
-                                   h.ctypes.data_as(ctypes.c_void_p))
-            out[o, :, t // 3, t % 3] = (h.astype(np.uint32) << 16).view(np.float32)
-    return out
+    round_sum = ctypes.CDLL(vggsimd._vggsimd.__file__).vgg_bf16_round_sum
+    runs = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(-1, w.shape[1]), np.float32)  # (o, tap) x channels
+    h = np.empty(runs.shape, np.uint16)
+    for r in range(len(runs)):
+        round_sum(runs[r].ctypes.data_as(ctypes.c_void_p), ctypes.c_int(runs.shape[1]),
+                  h[r].ctypes.data_as(ctypes.c_void_p))
+    f = (h.astype(np.uint32) << 16).view(np.float32).reshape(w.shape[0], 3, 3, -1)
+    return np.ascontiguousarray(f.transpose(0, 3, 1, 2))
 
 
-def bf16_direct(model, x, kept):
+def bf16_direct(model, x, weights):
     """The five block outputs of a direct bf16 convolution, emulated: every conv but the first (float32, as in
-    the engine) with its input rounded to bf16 (to nearest even) and its weights too (to nearest, or with kept,
-    a dict, as bf16_keep_sums: filled on the first call, per layer), products and sums in float64, each output
-    rounded to float32; NHWC.  What a direct kernel with bf16 operands and exact accumulation would give, to
-    set beside the engine's bf16 Winograd."""
-    bf = lambda t: t.float().bfloat16().double()  # noqa: E731
-    out, t, first = [], torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float64)), True
+    the engine) with its input rounded to bf16 (to nearest even) and its weights replaced by weights[i] (the
+    conv at features index i, already rounded to bf16), products and sums in float64, each output rounded to
+    float32; NHWC.  What a direct kernel with bf16 operands and exact accumulation would give, to set beside
+    the engine's bf16 Winograd."""
+    out, t = [], torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float64))
     with torch.no_grad():
         for i, layer in enumerate(model.features):
-            if isinstance(layer, torch.nn.Conv2d):
-                w, b = layer.weight.float().double(), layer.bias.float().double()
-                if not first and kept is not None:
-                    if i not in kept:
-                        kept[i] = torch.from_numpy(bf16_keep_sums(w.float().numpy())).double()
-                    w = kept[i]
-                elif not first:
-                    w = bf(w)
-                t = torch.nn.functional.conv2d(t if first else bf(t), w, b, padding=1)
-                t, first = t.float().double(), False
+            if i in weights:
+                t = torch.nn.functional.conv2d(t.float().bfloat16().double(), weights[i], layer.bias.float().double(),
+                                               padding=1).float().double()
+            elif isinstance(layer, torch.nn.Conv2d):  # the first: float32
+                t = torch.nn.functional.conv2d(t, layer.weight.float().double(), layer.bias.float().double(),
+                                               padding=1).float().double()
             else:
                 t = layer(t)
             if i in POOLS:
@@ -151,7 +144,13 @@ def main():
         tv64 = torchvision.models.vgg16()
         tv64.load_state_dict(tv.state_dict())
         tv64 = tv64.double().eval()
-        kept = {}  # tv64's weights rounded with their sums kept (bf16_direct)
+        convs = [i for i, l in enumerate(tv64.features) if isinstance(l, torch.nn.Conv2d)][1:]
+        w32 = {i: tv64.features[i].weight.detach().float() for i in convs}
+        direct = {  # bf16_direct's weights, each conv's after the first rounded to bf16 once
+            "to nearest": {i: w.bfloat16().double() for i, w in w32.items()},
+            "with their sums kept per tap": {i: torch.from_numpy(bf16_keep_sums(w.numpy())).double()
+                                             for i, w in w32.items()},
+        } if a.bf16_direct else {}
         for pre in a.preproc:
             xs = [np.concatenate([vggsimd.load_image(c, resize="direct", preprocess=pre) for c in g]) for _, g in groups]
             noranges = vggsimd.VGG16(weights=wpath, precision="int8", threads=a.threads)
@@ -168,12 +167,15 @@ def main():
                 own = vggsimd.calibrate(x[:1], weights=wpath, threads=a.threads)
                 nl = len(noranges.layers)  # calibrate(): one value per layer, then one per conv channel
 
+                def record(label, got, n=len(x)):
+                    """The errors of the first n images' block outputs got (five arrays, NHWC) against float64."""
+                    for i in range(n):
+                        rows.setdefault(label, []).append(errors([r[i:i + 1] for r in ref], [g[i:i + 1] for g in got]))
+
                 def measure(label, m, n=len(x)):
                     """Each of the first n images of x alone through m, against float64."""
-                    for i in range(n):
-                        f = m.features(x[i:i + 1])
-                        rows.setdefault(label, []).append(
-                            errors([r[i:i + 1] for r in ref], [f[b] for b in vggsimd.BLOCKS]))
+                    feats = [m.features(x[i:i + 1]) for i in range(n)]
+                    record(label, [np.concatenate([f[b] for f in feats]) for b in vggsimd.BLOCKS], n)
 
                 for k in a.first if name != "synthetic" else ():
                     vk = vggsimd.calibrate(np.concatenate([xs[j] for j in half[1 - gi % 2][:k]]), weights=wpath,
@@ -184,12 +186,8 @@ def main():
                                 vggsimd.VGG16(weights=wpath, precision="int8", ranges=vggsimd.Ranges(vk, n),
                                               threads=a.threads))
                 measure("vggsimd bf16", bf16)  # bf16 takes no ranges: every image is held out
-                for keep in (False, True) if a.bf16_direct else ():
-                    got = bf16_direct(tv64, x, kept if keep else None)
-                    for i in range(len(x)):
-                        rows.setdefault("bf16 direct convolution, emulated, weights %s" % (
-                            "with their sums kept per tap" if keep else "to nearest"), []).append(
-                            errors([r[i:i + 1] for r in ref], [g[i:i + 1] for g in got]))
+                for how, weights in direct.items():
+                    record("bf16 direct convolution, emulated, weights " + how, bf16_direct(tv64, x, weights))
                 conf = {"vggsimd int8, ranges calibrated held out": ranges,
                         "vggsimd int8, ranges calibrated held out, one unit per layer (no channel ranges)": ranges[:nl],
                         "vggsimd int8, no ranges (bundled photo)": None,
@@ -201,10 +199,7 @@ def main():
                         vggsimd.VGG16(weights=wpath, precision="int8", ranges=own, threads=a.threads), 1)
                 if not a.no_torch_int8:
                     for obs in ("minmax", "histogram"):
-                        got = torch_int8(tv, cal, x, obs)
-                        for i in range(len(x)):
-                            rows.setdefault("PyTorch static int8 (onednn, %s observers)" % obs, []).append(
-                                errors([r[i:i + 1] for r in ref], [g[i:i + 1] for g in got]))
+                        record("PyTorch static int8 (onednn, %s observers)" % obs, torch_int8(tv, cal, x, obs))
             print("seed %d %s done" % (seed, pre), file=sys.stderr)
     print("| configuration | images | block 5 max (mean) | block 5 L2 (mean) | block 5 L2 (worst image) | worst block max "
           "| images above 1e-2 |")
