@@ -122,8 +122,11 @@ static int channel_units(vgg_net *net, const vgg_options *opt, vgg_error *err) {
 }
 
 /* The s8 weights of every conv layer an int8 net runs in int8, before the plan (which takes whether each meets
- * the exact F(4x4)'s bound, into w4_exact): one scale per output channel (its largest |w| maps to 127), each
- * filter rounded by vgg_s8_round_filter, s8 hwio, into net->q8 and q8s; pack_int8 packs and frees them. */
+ * the exact F(4x4)'s bound, into w4_exact, where the kernels have it): one scale per output channel (its largest
+ * |w| maps to 127), each filter rounded by vgg_s8_round_filter, s8 hwio, into net->q8 and q8s; pack_int8 packs
+ * and frees them.  The filters are taken QOB output channels at a time, so that hwio is read and written in
+ * runs of QOB values rather than one value per row. */
+#define QOB 16
 static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_error *err) {
   const vgg_model *m = net->m;
   vgg_status st = VGG_OK;
@@ -133,11 +136,10 @@ static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_erro
     if (l->kind != VGG_LAYER_CONV) continue;
     const float *hwio = net->w->kernel[l->param];
     const int ci = l->in_c, co = l->out_c, n = 9 * ci;
-    const size_t nw = (size_t)n * co;
-    int8_t *q = net->q8[l->param] = malloc(nw);
+    int8_t *q = net->q8[l->param] = malloc((size_t)n * co);
     float *sw = net->q8s[l->param] = malloc(sizeof(float) * co);
-    float *f = malloc(sizeof(float) * nw), *e = malloc(sizeof(float) * n);
-    int8_t *qf = malloc((size_t)n);
+    float *f = malloc(sizeof(float) * n * QOB), *e = malloc(sizeof(float) * n);
+    int8_t *qf = malloc((size_t)n * QOB);
     if (!q || !sw || !f || !e || !qf) {
 #pragma omp critical(vgg_pack_err)
       if (!st) st = vgg_fail(err, VGG_ERR_NOMEM, "out of memory quantising %s", l->name);
@@ -146,28 +148,39 @@ static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_erro
     }
     /* With channel ranges, input channel c's bytes count in units of the producer's unit times gin[c]: its
      * weights are multiplied by gin[c] before the rounding, so the kernel sees one unit per layer.  f: the
-     * filters [o][c][tap], each rounded as one (vgg_s8_round_filter) in groups of its 9 taps per input channel. */
+     * block's filters [o][c][tap], each rounded as one (vgg_s8_round_filter) in groups of its 9 taps per input
+     * channel, into qf in the same order. */
     const float *gin = net->gch[vgg_plan_producer(m, i)];
-    for (int t = 0; t < 9; t++)
-      for (int c = 0; c < ci; c++)
-        for (int o = 0; o < co; o++) {
-          const float w = hwio[((size_t)t * ci + c) * co + o];
-          f[(size_t)o * n + c * 9 + t] = gin ? w * gin[c] : w;
+    for (int o0 = 0; o0 < co; o0 += QOB) {
+      const int nb = co - o0 < QOB ? co - o0 : QOB;
+      for (int t = 0; t < 9; t++)
+        for (int c = 0; c < ci; c++) {
+          const float *r = hwio + ((size_t)t * ci + c) * co + o0;
+          for (int j = 0; j < nb; j++) f[(size_t)j * n + c * 9 + t] = gin ? r[j] * gin[c] : r[j];
         }
-    for (int o = 0; o < co; o++) {
-      float *v = f + (size_t)o * n, mx = 0;
-      for (int k = 0; k < n; k++) mx = fabsf(v[k]) > mx ? fabsf(v[k]) : mx;
-      sw[o] = s8_scale(mx);
-      for (int k = 0; k < n; k++) v[k] /= sw[o];
-      vgg_s8_round_filter(v, n, 9, qf, e);
-      for (int c = 0; c < ci; c++)
-        for (int t = 0; t < 9; t++) q[((size_t)t * ci + c) * co + o] = qf[c * 9 + t];
+      for (int j = 0; j < nb; j++) {
+        float *v = f + (size_t)j * n, m[16] = {0}, mx = 0; /* the largest |w|: 16 lanes, which vectorise */
+        int k = 0;
+        for (; k + 16 <= n; k += 16)
+          for (int z = 0; z < 16; z++) m[z] = fabsf(v[k + z]) > m[z] ? fabsf(v[k + z]) : m[z];
+        for (; k < n; k++) m[0] = fabsf(v[k]) > m[0] ? fabsf(v[k]) : m[0];
+        for (int z = 0; z < 16; z++) mx = m[z] > mx ? m[z] : mx;
+        sw[o0 + j] = s8_scale(mx);
+        for (int k = 0; k < n; k++) v[k] /= sw[o0 + j];
+        vgg_s8_round_filter(v, n, 9, qf + (size_t)j * n, e);
+      }
+      for (int t = 0; t < 9; t++)
+        for (int c = 0; c < ci; c++) {
+          int8_t *r = q + ((size_t)t * ci + c) * co + o0;
+          for (int j = 0; j < nb; j++) r[j] = qf[(size_t)j * n + c * 9 + t];
+        }
     }
     free(f), free(e), free(qf);
-    w4_exact[i] = (unsigned char)vgg_i8_w4_exact(q, l->in_c, l->out_c);
+    w4_exact[i] = (unsigned char)(net->i8->w4_conv && vgg_i8_w4_exact(q, l->in_c, l->out_c));
   }
   return st;
 }
+#undef QOB
 
 /* int8 conv step s: its s8 weights (quantise_convs) packed for the kernels of its algorithm; the
  * requantisation scale and bias per channel into qsb (kernels.h). */

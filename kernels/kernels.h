@@ -291,12 +291,13 @@ static inline uint16_t vgg_bf16_from_f32(float x) {
  * to its other neighbour where that brings the sum nearer 0; in runs of 512 values.  Never a denormal or an
  * infinity.  Compiled once (baseline flags), so every level's packing makes the same choices. */
 void vgg_bf16_round_sum(const float *x, int n, uint16_t *h);
-/* Output channel co's transformed filter at the alpha x alpha Winograd positions: for each input channel, row i
- * and column j of G f G^T (G: alpha x 3 doubles, f its 3x3 filter in hwio) in double, rounded to float, then to
- * bf16 by vgg_bf16_round_sum over the input channels; position (i, j) at dst + (i * alpha + j) * pos_stride, input
- * channel ci at [(ci / 2) * pair_stride + ci % 2] (the bf16 GEMMs' channel pairs). */
-void vgg_bf16_wino_u(const float *hwio, int cin, int cout, int co, const double *g, int alpha, uint16_t *dst,
-                     size_t pos_stride, size_t pair_stride);
+/* One output channel's transformed filter at the alpha x alpha Winograd positions: for each input channel, row i
+ * and column j of G f G^T (G: alpha x 3 doubles, f its 3x3 filter: tap k of input channel ci at
+ * w[k * tap_stride + ci * ci_stride]) in double, rounded to float, then to bf16 by vgg_bf16_round_sum over the
+ * input channels; position (i, j) at dst + (i * alpha + j) * pos_stride, input channel ci at
+ * [(ci / 2) * pair_stride + ci % 2] (the bf16 GEMMs' channel pairs). */
+void vgg_bf16_wino_u(const float *w, int cin, size_t tap_stride, size_t ci_stride, const double *g, int alpha,
+                     uint16_t *dst, size_t pos_stride, size_t pair_stride);
 /* bf16 -> float32 (exact); a denormal input reads as signed zero. */
 static inline float vgg_f32_from_bf16(uint32_t h) {
   uint32_t b = (h & 0xffffu) << 16;

@@ -75,15 +75,15 @@ void vgg_bf16_round_sum(const float *x, int n, uint16_t *h) {
   for (int i = 0; i < n; i += SUM_RUN) round_sum_run(x + i, n - i < SUM_RUN ? n - i : SUM_RUN, h + i);
 }
 
-void vgg_bf16_wino_u(const float *hwio, int cin, int cout, int co, const double *g, int alpha, uint16_t *dst,
-                     size_t pos_stride, size_t pair_stride) {
+void vgg_bf16_wino_u(const float *w, int cin, size_t tap_stride, size_t ci_stride, const double *g, int alpha,
+                     uint16_t *dst, size_t pos_stride, size_t pair_stride) {
   float f[9][SUM_RUN], x[SUM_RUN];
   double t[3][SUM_RUN];
   uint16_t h[SUM_RUN];
   for (int c0 = 0; c0 < cin; c0 += SUM_RUN) {
     const int n = cin - c0 < SUM_RUN ? cin - c0 : SUM_RUN;
     for (int k = 0; k < 9; k++)
-      for (int ci = 0; ci < n; ci++) f[k][ci] = hwio[((size_t)k * cin + c0 + ci) * cout + co];
+      for (int ci = 0; ci < n; ci++) f[k][ci] = w[k * tap_stride + (size_t)(c0 + ci) * ci_stride];
     for (int i = 0; i < alpha; i++) {
       const double *gi = g + 3 * i;
       for (int c = 0; c < 3; c++) /* (G g) row i, column c */

@@ -141,14 +141,20 @@ void vgg_u8_dequantize(const uint8_t *q, float *x, size_t n, float scale) {
 }
 
 int vgg_i8_w4_exact(const int8_t *hwio, int cin, int cout) {
-  for (int o = 0; o < cout; o++) {
-    int64_t pos = 0, neg = 0;
+  enum { OB = 64 }; /* output channels at a time, read along hwio's rows */
+  for (int o0 = 0; o0 < cout; o0 += OB) {
+    const int nb = cout - o0 < OB ? cout - o0 : OB;
+    int32_t pos[OB] = {0}, neg[OB] = {0}; /* at most 9 VGG_I8_MAX_CIN 128 < 2^31 */
     for (int64_t k = 0; k < 9 * (int64_t)cin; k++) {
-      const int v = hwio[k * cout + o];
-      if (v > 0) pos += v;
-      else neg -= v;
+      const int8_t *r = hwio + k * cout + o0;
+      for (int j = 0; j < nb; j++) {
+        const int v = r[j];
+        pos[j] += v > 0 ? v : 0;
+        neg[j] += v < 0 ? -v : 0;
+      }
     }
-    if (255 * (pos > neg ? pos : neg) >= ((int64_t)1 << 25)) return 0;
+    for (int j = 0; j < nb; j++)
+      if (255 * (int64_t)(pos[j] > neg[j] ? pos[j] : neg[j]) >= ((int64_t)1 << 25)) return 0;
   }
   return 1;
 }
