@@ -583,8 +583,10 @@ vgg_status vgg_net_forward_all(vgg_net *net, const vgg_tensor *input, vgg_block_
   const int group = net->first_group < net->nbase ? VGG_GROUP : 1;
   vgg_status st;
   if (nb > 1 && (st = group_buffers(net, err))) return st;
-  /* Inputs past the bound that holds for any image: each conv step's real input checked before it runs. */
-  net->guard = vgg_net_max_abs(input->data, (size_t)nb * input->h * input->w * 3, net->threads) > net->limit;
+  /* Inputs past the bound that holds for any image, or weights with no such bound (a bias alone past it, 0): each
+   * conv step's real input checked before it runs. */
+  net->guard = !(net->limit > 0) ||
+               vgg_net_max_abs(input->data, (size_t)nb * input->h * input->w * 3, net->threads) > net->limit;
   for (int g0 = 0; g0 < nb; g0 += group) {
     const int n = nb - g0 < group ? nb - g0 : group;
     const float *feat = conv_base(net, input->data, g0, n, on_block, user, err);

@@ -388,5 +388,20 @@ rc=$?
   [ "$(ls "$T/nmixed")" = "$(printf 'a.npy\nc.npy')" ] && cmp -s "$T/nmixed/a.npy/block5.npy" "$T/nref/block5.npy" && ok ||
   bad "a folder with an overflowing .npy: want exit 1, one line for it, the others' outputs (exit $rc): $(cat "$T/err"; ls "$T/nmixed")"
 
+# Weights whose first biases alone pass the float32 bound (3e38): no input is small enough, and the message says
+# so (it gave "inputs up to 0" before).
+vgg init --seed 2 -o "$T/bb.safetensors" >/dev/null 2>&1
+/usr/bin/python3 - "$T/bb.safetensors" "$ROOT/scripts" <<'PY' 2>"$T/err" || bad "making weights with biases of 3e38: $(cat "$T/err")"
+import sys
+sys.path.insert(0, sys.argv[2])
+import numpy as np, safetensors_io as st
+w = {k: np.array(v) for k, v in st.read(sys.argv[1]).items()}
+w["features.0.bias"][:] = 3e38
+st.write(sys.argv[1], w)
+PY
+for p in f32 bf16; do
+  expect 1 "would overflow float32 in block1_conv1 for any input: its biases reach 3e+38" -- run "$T/in.npy" --size 32 --weights "$T/bb.safetensors" --precision $p
+done
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
