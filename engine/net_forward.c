@@ -140,12 +140,17 @@ static void run_conv_i8(vgg_net *net, const vgg_step *s, const uint8_t *in, uint
     }
 }
 
+/* vgg_u8_quantize, by the int8 kernels' own where they have one (the same bits). */
+static void u8_quantize(const vgg_net *net, const float *x, uint8_t *q, size_t n, float inv_scale) {
+  (net->i8->quantize ? net->i8->quantize : vgg_u8_quantize)(x, q, n, inv_scale);
+}
+
 /* n float32 values quantised to u8 with the unit `scale`. */
 static void quantize(const vgg_net *net, const float *in, uint8_t *out, size_t n, float scale) {
   const size_t chunk = 65536;
   const float inv = 1.0f / scale;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
-  for (size_t c = 0; c < n; c += chunk) vgg_u8_quantize(in + c, out + c, n - c < chunk ? n - c : chunk, inv);
+  for (size_t c = 0; c < n; c += chunk) u8_quantize(net, in + c, out + c, n - c < chunk ? n - c : chunk, inv);
 }
 
 static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, float *out_f, int nb, int slot0) {
@@ -225,10 +230,10 @@ static void conv_quant(vgg_net *net, const vgg_step *s, const float *in, uint8_t
         conv_rows(net, s, in + k.b * in_img, y, y1, k.oc0, k.oc1, f);
         uint8_t *qy = q + ((size_t)k.b * H + y) * row;
         if (k.oc1 - k.oc0 == l->out_c)
-          vgg_u8_quantize(f, qy, (size_t)(y1 - y) * row, inv);
+          u8_quantize(net, f, qy, (size_t)(y1 - y) * row, inv);
         else
           for (size_t p = 0; p < (size_t)(y1 - y) * l->out_w; p++)
-            vgg_u8_quantize(f + p * l->out_c + k.oc0, qy + p * l->out_c + k.oc0, (size_t)(k.oc1 - k.oc0), inv);
+            u8_quantize(net, f + p * l->out_c + k.oc0, qy + p * l->out_c + k.oc0, (size_t)(k.oc1 - k.oc0), inv);
       }
     }
   }
@@ -317,7 +322,7 @@ static void run_dense(vgg_net *net, const vgg_step *s, const float *in, float *o
           for (int k = 0; k < C; k++) vgg_u8_quantize(x + p + k, net->clsq + b * st + p + k, 1, inv[k]);
         continue;
       }
-      vgg_u8_quantize(x, net->clsq + b * st, (size_t)ni, unit > 0 ? (first ? 1.0f / unit : 255.0f / m) : 0.0f);
+      u8_quantize(net, x, net->clsq + b * st, (size_t)ni, unit > 0 ? (first ? 1.0f / unit : 255.0f / m) : 0.0f);
     }
   }
 #pragma omp parallel for num_threads(net->threads) schedule(static)

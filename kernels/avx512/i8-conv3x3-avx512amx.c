@@ -264,10 +264,11 @@ float vgg_i8_dot_peak__avx512amx(int64_t iters) {
   return (float)c[0];
 }
 
-/* The AVX512-VNNI set's classifier (this set needs AVX512-VNNI too). */
+/* The AVX512-VNNI set's classifier and quantisation (this set needs AVX512-VNNI too). */
 void vgg_i8_dense_pack__avx512vnni(const int8_t *q, int rows, int n_in, int8_t *packed);
 void vgg_i8_gemv_4x1v__avx512vnni(const uint8_t *x, const float *xs, int nb, const int8_t *w, const float *ws,
                                   const float *bias, float *y, int n_in, int n_out, int relu, int o0, int o1);
+void vgg_u8_quantize__avx512(const float *x, uint8_t *q, size_t n, float inv_scale);
 
 const vgg_i8_kernels vgg_set_avx512amx = {
     .oc_block = OCB,
@@ -281,4 +282,5 @@ const vgg_i8_kernels vgg_set_avx512amx = {
     .dense_pack = vgg_i8_dense_pack__avx512vnni,
     .dense = vgg_i8_gemv_4x1v__avx512vnni,
     .dense_name = "vgg_i8_gemv_4x1v__avx512vnni",
+    .quantize = vgg_u8_quantize__avx512,
 };

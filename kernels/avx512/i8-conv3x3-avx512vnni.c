@@ -42,4 +42,15 @@ static inline __mmask32 vgg_mask32(int n) { return n == 32 ? ~(__mmask32)0 : (__
 #define I_STORE16(p, v, n) _mm512_mask_storeu_epi16((p), vgg_mask32(n), (v))
 #include "templates/i8-wino4x4-exact.c.inc"
 
-const vgg_i8_kernels vgg_set_avx512vnni = VGG_I8_ENTRY(VGG_I8_W4_FIELDS);
+/* vgg_u8_quantize's operations 16 at a time (the product, max with 0 first so that NaN gives 0, min with 255,
+ * rounding to nearest even), the tail masked: the same bits.  The AMX set takes it too. */
+void vgg_u8_quantize__avx512(const float *x, uint8_t *q, size_t n, float inv_scale) {
+  const __m512 s = _mm512_set1_ps(inv_scale), lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(255.0f);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+    const __m512 y = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), s), lo), hi);
+    _mm_mask_storeu_epi8(q + i, m, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y)));
+  }
+}
+
+const vgg_i8_kernels vgg_set_avx512vnni = VGG_I8_ENTRY(VGG_I8_W4_FIELDS, .quantize = vgg_u8_quantize__avx512);
