@@ -240,8 +240,8 @@ typedef struct {
   vgg_i8_dense_pack_fn dense_pack; /* the classifier */
   vgg_i8_dense_fn dense;
   const char *dense_name;
-  /* float32 to u8 with vgg_u8_quantize's operations, so its bits (the float32 layer's output before the first
-   * int8 layer); NULL: vgg_u8_quantize itself. */
+  /* float32 to u8 with vgg_u8_quantize's operations, so its bits (where an int8 net quantises float32 values: the
+   * float32 layer's output before the first int8 layer, the classifier's input); NULL: vgg_u8_quantize itself. */
   void (*quantize)(const float *x, uint8_t *q, size_t n, float inv_scale);
 } vgg_i8_kernels;
 /* 1 when every output channel of the s8 hwio weights meets the exact Winograd kernels' bound. */
