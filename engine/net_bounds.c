@@ -67,9 +67,9 @@ vgg_status vgg_net_values_fit(vgg_net *net, int i, const float *in, int nb, vgg_
   const double mx = vgg_net_max_abs(in, (size_t)l->in_h * l->in_w * l->in_c * nb, net->threads);
   if (vgg_net_growth(s) * net->l1[i] * mx + net->bmax[i] <= VGG_VALUE_MAX) return VGG_OK;
   if (!isfinite(mx)) return vgg_fail(err, VGG_ERR_RANGE, "the input holds a non-finite value (NaN or Inf)");
-  if (i == 0 && net->bmax[0] >= VGG_VALUE_MAX) /* no input is small enough: the biases alone reach the limit */
+  if (net->bmax[i] >= VGG_VALUE_MAX) /* no input is small enough: the layer's biases alone reach the limit */
     return vgg_fail(err, VGG_ERR_RANGE, "these weights would overflow float32 in %s for any input: its biases reach "
-                    "%.3g", l->name, net->bmax[0]);
+                    "%.3g", l->name, net->bmax[i]);
   if (i == 0)
     return vgg_fail(err, VGG_ERR_RANGE, "input values up to %.3g would overflow float32 in %s with these weights "
                     "(they take inputs up to %.3g in magnitude)", mx, l->name, net->limit);

@@ -19,11 +19,12 @@ nearly every range from the image itself), with
 PyTorch 1.13's static int8 recipe (onednn engine, per-channel weights, MinMax or Histogram observers,
 calibrated on the same held-out photos); and vggsimd bf16, for scale (it takes no ranges), with --bf16-direct
 beside it a direct bf16 convolution emulated in PyTorch (weights to nearest, or with their sums kept), and with
---torch-bf16 PyTorch's own bf16 (the model in bfloat16, and torch.autocast).
+--torch-bf16 PyTorch's own bf16 (the model in bfloat16).
 Figures: max |error| relative to max |block| (and relative L2) per block, over every measured image: the mean
 of block 5, the worst block of the worst image, and the number of images whose worst block passes 1e-2 (bf16's
 budget)."""
 import argparse
+import copy
 import os
 import sys
 import tempfile
@@ -94,17 +95,12 @@ def bf16_direct(model, x, weights):
     return out
 
 
-def torch_bf16(model, x, autocast):
-    """PyTorch's bf16 on the conv base, as a user would run it: the model in bfloat16 (every layer's weights,
-    inputs and outputs), or float32 under torch.autocast (convs in bfloat16, their outputs bfloat16); NHWC."""
-    import copy
-    m = copy.deepcopy(model.features).float().eval()
-    if not autocast:
-        m = m.bfloat16()
-    out, t = [], torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32))
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-        t = t if autocast else t.bfloat16()
-        for i, layer in enumerate(m):
+def torch_bf16(features, x):
+    """PyTorch's bf16 on the conv base, as a user would run it: `features`, the model's conv base in bfloat16
+    (every layer's weights, inputs and outputs; torch.autocast gave the same figures to the digit); NHWC."""
+    out, t = [], torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32)).bfloat16()
+    with torch.no_grad():
+        for i, layer in enumerate(features):
             t = layer(t)
             if i in POOLS:
                 out.append(t.float().numpy().astype(np.float64).transpose(0, 2, 3, 1))
@@ -145,8 +141,7 @@ def main():
     ap.add_argument("--first", type=int, nargs="*", default=[],
                     help="also rows of ranges from the first K photos of the other half (2K crops), with the channel "
                          "units' exponent of few images (0.5) and of many (0.75), for each K given")
-    ap.add_argument("--torch-bf16", action="store_true",
-                    help="also rows of PyTorch's bf16: the model in bfloat16, and float32 under torch.autocast")
+    ap.add_argument("--torch-bf16", action="store_true", help="also a row of PyTorch's bf16 (the model in bfloat16)")
     ap.add_argument("--bf16-direct", action="store_true",
                     help="also rows of a direct bf16 convolution, emulated in PyTorch (bf16_direct)")
     a = ap.parse_args()
@@ -171,6 +166,7 @@ def main():
             "with their sums kept per tap": {i: torch.from_numpy(bf16_keep_sums(w.numpy())).double()
                                              for i, w in w32.items()},
         } if a.bf16_direct else {}
+        tbf16 = copy.deepcopy(tv.features).bfloat16().eval() if a.torch_bf16 else None  # rounded once, tv kept
         for pre in a.preproc:
             xs = [np.concatenate([vggsimd.load_image(c, resize="direct", preprocess=pre) for c in g]) for _, g in groups]
             noranges = vggsimd.VGG16(weights=wpath, precision="int8", threads=a.threads)
@@ -206,9 +202,8 @@ def main():
                                 vggsimd.VGG16(weights=wpath, precision="int8", ranges=vggsimd.Ranges(vk, n),
                                               threads=a.threads))
                 measure("vggsimd bf16", bf16)  # bf16 takes no ranges: every image is held out
-                if a.torch_bf16:
-                    record("PyTorch bf16 (the model in bfloat16)", torch_bf16(tv64, x, False))
-                    record("PyTorch bf16 (torch.autocast)", torch_bf16(tv64, x, True))
+                if tbf16 is not None:
+                    record("PyTorch bf16 (the model in bfloat16)", torch_bf16(tbf16, x))
                 for how, weights in direct.items():
                     record("bf16 direct convolution, emulated, weights " + how, bf16_direct(tv64, x, weights))
                 conf = {"vggsimd int8, ranges calibrated held out": ranges,
