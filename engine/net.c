@@ -199,6 +199,12 @@ static void pack_int8(vgg_net *net, const vgg_step *s) {
     qs[l->out_c + o] = bias[o] / so;
     qs[2 * l->out_c + o] = sw[o]; /* for requantisation with widened ranges (run_conv_i8) */
   }
+  /* Filter by filter for the range guard (without the memory, the guard probes instead). */
+  const size_t n = (size_t)9 * l->in_c;
+  int8_t *f = net->qf[l->param] = malloc(n * l->out_c);
+  for (int o0 = 0; f && o0 < l->out_c; o0 += 64) /* 64 filters at a time: 64 runs written along, 64 bytes read */
+    for (size_t k = 0; k < n; k++)
+      for (int o = o0; o < l->out_c && o < o0 + 64; o++) f[(size_t)o * n + k] = q[k * l->out_c + o];
   free(q), free(sw);
   net->q8[l->param] = NULL, net->q8s[l->param] = NULL;
 }
@@ -516,7 +522,8 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
 void vgg_net_free(vgg_net *net) {
   if (!net) return;
   for (int p = 0; p < VGG_MAX_PARAMS; p++)
-    vgg_free(net->packed[p]), vgg_free(net->qsb[p]), free(net->q8[p]), free(net->q8s[p]), free(net->fbias[p]);
+    vgg_free(net->packed[p]), vgg_free(net->qsb[p]), free(net->q8[p]), free(net->q8s[p]), free(net->qf[p]),
+        free(net->fbias[p]);
   for (int i = 0; i < VGG_MAX_LAYERS; i++) free(net->gch[i]);
   vgg_free(net->qtmp);
   vgg_free(net->qbuf);

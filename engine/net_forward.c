@@ -69,6 +69,59 @@ static int max_u8(const vgg_net *net, int layer, const uint8_t *p, size_t n, flo
   return m;
 }
 
+/* The requantisation (kernels.h: scale and bias per output channel) of int8 conv step s for image `slot`: the
+ * step's own, or from the image's units (pack_int8's arithmetic) into the image's scratch. */
+static void image_requant(vgg_net *net, const vgg_step *s, int slot, const float **qs, const float **qb) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const float si = net->scale[slot][s->rin], so = net->scale[slot][s->rout];
+  *qs = s->qscale, *qb = s->qbias;
+  if (si == s->in_scale && so == s->out_scale) return;
+  const float *sw = s->qscale + 2 * l->out_c, *g = net->gch[s->layer];
+  float *t = net->qtmp + (size_t)slot * net->qtmp_stride;
+  for (int o = 0; o < l->out_c; o++) {
+    const float sou = g ? so * g[o] : so;
+    t[o] = si * sw[o] / sou, t[l->out_c + o] = s->bias[o] / sou;
+  }
+  *qs = t, *qb = t + l->out_c;
+}
+
+/* The range guard's exact fit for int8 conv step s on image `slot` (input in, output map p): the largest
+ * requantised value y (kernels.h, before the clamp) of the outputs that reached 255, each from its exact sum
+ * over in and the filters net->qf; -1 without the filters or when more than 1 in PEEK_SHARE outputs reached
+ * 255 (a probe run of the layer then costs less). */
+#define PEEK_SHARE 64
+static float saturated_max(vgg_net *net, const vgg_step *s, int slot, const uint8_t *in, const uint8_t *p) {
+  const vgg_layer *l = &net->m->layers[s->layer];
+  const int8_t *f = net->qf[l->param];
+  if (!f) return -1;
+  const int H = l->in_h, W = l->in_w, C = l->out_c, ci = l->in_c;
+  const size_t n = (size_t)H * W * C;
+  size_t hits = 0;
+#pragma omp parallel for num_threads(net->threads) reduction(+ : hits) schedule(static)
+  for (size_t i = 0; i < n; i++) hits += p[i] == 255;
+  if (hits > n / PEEK_SHARE) return -1;
+  const float *qs, *qb;
+  image_requant(net, s, slot, &qs, &qb);
+  float y = -1;
+#pragma omp parallel for num_threads(net->threads) reduction(max : y) schedule(dynamic, 4)
+  for (int r = 0; r < H; r++)
+    for (int x = 0; x < W; x++)
+      for (int o = 0; o < C; o++) {
+        if (p[((size_t)r * W + x) * C + o] != 255) continue;
+        int32_t acc = 0;
+        for (int t = 0; t < 9; t++) {
+          const int yy = r + t / 3 - 1, xx = x + t % 3 - 1;
+          if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+          const uint8_t *a = in + ((size_t)yy * W + xx) * ci;
+          const int8_t *w = f + ((size_t)o * 9 + t) * ci;
+          for (int c = 0; c < ci; c++) acc += a[c] * w[c];
+        }
+        const float v = fmaf((float)acc, qs[o], qb[o]);
+        y = v > y ? v : y;
+      }
+  return y;
+}
+
 /* The range guard, after a step wrote the n u8 values at p of `layer`'s output for image `slot`: 1 when the
  * step must run again for that image, with the unit net->scale[slot][layer] widen has set.  A map without a
  * 255 stands (its largest value is kept for narrow()).  One with a 255 may have been clipped: its range is made
@@ -78,7 +131,8 @@ static int max_u8(const vgg_net *net, int layer, const uint8_t *p, size_t n, flo
  * unit of the image's own largest value.  With `fit` (the float32 layer whose output int8 reads first: no
  * range before it to narrow it from), a map using less than half its range is made again on the range
  * (m + 1) / 254 of it, as a probe's.  With channel ranges every channel's unit moves with the layer's. */
-static int widen(vgg_net *net, int slot, int layer, const uint8_t *p, size_t n, int fit) {
+static int widen(vgg_net *net, int slot, int layer, const uint8_t *p, size_t n, int fit, const vgg_step *s,
+                 const uint8_t *in) {
   unsigned char *st = &net->widen_state[slot][layer];
   float *peak = &net->peak[slot][layer], *sc = &net->scale[slot][layer];
   if (*st == 2 && !net->gch[layer]) return *peak = 254, 0;
@@ -86,7 +140,16 @@ static int widen(vgg_net *net, int slot, int layer, const uint8_t *p, size_t n, 
   const int m = max_u8(net, layer, p, n, &used);
   if (*st == 2) return *peak = used, 0;
   if (*st == 0 && m < 255 && !(fit && m < 127 && m > 0)) return *peak = used, 0;
-  if (m == 255 && *sc * 4 > net->base_scale[layer] * GROW_MAX) return *peak = used, 0;
+  const float cap = net->base_scale[layer] * GROW_MAX;
+  const float y = m == 255 && *st == 0 && s ? saturated_max(net, s, slot, in, p) : -1;
+  if (y > 0) { /* the exact largest value: the range that holds it just below 255, in one run */
+    if (*sc >= cap) return *peak = used, 0;
+    const float g = (y + 0.5f) / 254.0f;
+    *sc = *sc * g < cap ? *sc * g : cap, *st = 2;
+    net->regrown++;
+    return 1;
+  }
+  if (m == 255 && *sc * 4 > cap) return *peak = used, 0;
   if (m == 255) *sc *= 4, *st = 1;
   else *sc = *sc * (float)(m + 1) / 254.0f, *st = 2;
   net->regrown++;
@@ -117,18 +180,7 @@ static void run_conv_i8(vgg_net *net, const vgg_step *s, const uint8_t *in, uint
   const long rows = (long)s->rows * nb;
   const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
   const float *qs[VGG_GROUP], *qb[VGG_GROUP];
-  for (int b = 0; b < nb; b++) {
-    const float si = net->scale[slot0 + b][s->rin], so = net->scale[slot0 + b][s->rout];
-    qs[b] = s->qscale, qb[b] = s->qbias;
-    if (si == s->in_scale && so == s->out_scale) continue;
-    const float *sw = s->qscale + 2 * l->out_c, *g = net->gch[s->layer]; /* pack_int8's arithmetic, this image's units */
-    float *t = net->qtmp + (size_t)(slot0 + b) * net->qtmp_stride;
-    for (int o = 0; o < l->out_c; o++) {
-      const float sou = g ? so * g[o] : so;
-      t[o] = si * sw[o] / sou, t[l->out_c + o] = s->bias[o] / sou;
-    }
-    qs[b] = t, qb[b] = t + l->out_c;
-  }
+  for (int b = 0; b < nb; b++) image_requant(net, s, slot0 + b, &qs[b], &qb[b]);
   const vgg_i8_conv3x3_fn fn = s->algo == VGG_ALGO_WINO4 ? net->i8->w4_conv : net->i8->conv;
 #pragma omp parallel for num_threads(net->threads) schedule(static)
   for (int t = 0; t < ntask; t++)
@@ -163,7 +215,7 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
   } else if (s->quant_in) { /* each image quantised with its range, widened while it saturates */
     for (int b = 0; b < nb; b++)
       do quantize(net, in_f + b * in_img, net->qbuf + b * in_img, in_img, net->scale[slot0 + b][s->rin]);
-      while (widen(net, slot0 + b, s->rin, net->qbuf + b * in_img, in_img, 1));
+      while (widen(net, slot0 + b, s->rin, net->qbuf + b * in_img, in_img, 1, NULL, NULL));
     in = net->qbuf;
   }
   if (s->op == VGG_STEP_POOL) {
@@ -179,7 +231,7 @@ static void run_step_i8(vgg_net *net, const vgg_step *s, const float *in_f, floa
   for (int b = 0; b < nb; b++) narrow(net, s, slot0 + b);
   run_conv_i8(net, s, in, out, nb, slot0);
   for (int b = 0; b < nb; b++) /* the range guard */
-    while (widen(net, slot0 + b, s->rout, out + b * out_img, out_img, 0))
+    while (widen(net, slot0 + b, s->rout, out + b * out_img, out_img, 0, s, in + b * in_img))
       run_conv_i8(net, s, in + b * in_img, out + b * out_img, 1, slot0 + b);
 }
 
@@ -244,7 +296,7 @@ static void run_conv_quant(vgg_net *net, const vgg_step *s, const float *in, uin
   const size_t in_img = (size_t)l->in_h * l->in_w * l->in_c, out_img = (size_t)l->out_h * l->out_w * l->out_c;
   conv_quant(net, s, in, q, nb, slot0);
   for (int b = 0; b < nb; b++) /* the range guard */
-    while (widen(net, slot0 + b, s->layer, q + b * out_img, out_img, 1))
+    while (widen(net, slot0 + b, s->layer, q + b * out_img, out_img, 1, NULL, NULL))
       conv_quant(net, s, in + b * in_img, q + b * out_img, 1, slot0 + b);
 }
 

@@ -346,9 +346,10 @@ vgg_status vgg_net_create(const vgg_model *m, const vgg_weights *w, const vgg_op
                           vgg_net **out, vgg_error *err);
 void vgg_net_free(vgg_net *net);
 /* int8: the layer runs the range guard added in the last forward pass (a layer whose u8 output reaches 255 for
- * an image, the largest value its range holds, runs again for that image with its range 4 times wider, then with
- * the range fitted to that image's largest value, up to 4096 times the calibrated one: no value is clipped, and
- * each image's result is the same alone or in a batch); 0 for other precisions. */
+ * an image, the largest value its range holds, runs again for that image with the range fitted to that image's
+ * largest value, found from the exact sums of the outputs that reached 255, or where many did by a run with the
+ * range 4 times wider first; up to 4096 times the calibrated one: no value is clipped, and each image's result
+ * is the same alone or in a batch); 0 for other precisions. */
 int vgg_net_ranges_widened(const vgg_net *net);
 /* The level and kernel names in use, e.g. for `vggsimd cpu`. */
 const char *vgg_net_isa(const vgg_net *net);

@@ -447,6 +447,29 @@ def test_int8_range_guard_held_out(tmp_path):
     assert m._net.ranges_widened > 0
 
 
+def test_int8_range_guard_exact_fit():
+    """A layer whose range an image passes by a little runs once more, not twice: the guard sums the few outputs
+    that reached 255 exactly (their u8 inputs and s8 filters) and runs the layer on the range that holds the
+    largest of them just below 255 (a probe run first, before).  The photo on its own ranges (one unit per layer)
+    with block3_conv2's cut to 0.9: one layer run added, and every block as near float32 as with its own ranges
+    (the refitted range is the photo's own largest value, within a unit)."""
+    x = vggsimd.load_image(PHOTO)
+    f32 = vggsimd.VGG16(threads=2)
+    names = [l.name for l in f32.layers]
+    own = list(vggsimd.calibrate(x, threads=2))[:len(names)]
+    cut = list(own)
+    cut[names.index("block3_conv2")] *= 0.9
+    ref = f32.features(x)
+    errs = []
+    for label, ranges in (("own", own), ("cut", cut)):
+        m = vggsimd.VGG16(precision="int8", ranges=ranges, threads=2)
+        got = m.features(x)
+        errs.append([np.linalg.norm(got[b] - ref[b]) / np.linalg.norm(ref[b]) for b in vggsimd.BLOCKS])
+        assert m._net.ranges_widened == (1 if label == "cut" else 0), (label, m._net.ranges_widened)
+    for b in range(3, 5):
+        assert errs[1][b] <= 1.05 * errs[0][b], errs
+
+
 def test_int8_ranges_narrowed_per_image():
     """Each int8 layer's range starts from the share of its input's range the image used (narrow() in
     net_forward.c; the first layer's output is fitted by the guard): a dim copy of a photo (its values a
