@@ -124,10 +124,13 @@ static float saturated_max(vgg_net *net, const vgg_step *s, int slot, const uint
 
 /* The range guard, after a step wrote the n u8 values at p of `layer`'s output for image `slot`: 1 when the
  * step must run again for that image, with the unit net->scale[slot][layer] widen has set.  A map without a
- * 255 stands (its largest value is kept for narrow()).  One with a 255 may have been clipped: its range is made
- * 4 times wider (a probe), and from the probe's largest value m < 255 the range that holds that largest value
- * just below 255, (m + 1) / 254 of the probe's (the true largest value is at most m + 1/2 probe units); a probe
- * that saturates again widens 4 times more, up to GROW_MAX.  So no value is clipped, and the range is within a
+ * 255 stands (its largest value is kept for narrow()).  One with a 255 may have been clipped.  For int8 conv
+ * step s (with its u8 input `in`; NULL elsewhere) the largest value y of the outputs that reached 255 comes from
+ * their exact sums (saturated_max), and the range is set to (y + 1/2) / 254 of it: one more run, the largest
+ * value just below 255.  Otherwise (no step, or too many outputs at 255) the range is made 4 times wider (a
+ * probe), and from the probe's largest value m < 255 the range that holds that largest value just below 255,
+ * (m + 1) / 254 of the probe's (the true largest value is at most m + 1/2 probe units); a probe that saturates
+ * again widens 4 times more.  Either way up to GROW_MAX.  So no value is clipped, and the range is within a
  * unit of the image's own largest value.  With `fit` (the float32 layer whose output int8 reads first: no
  * range before it to narrow it from), a map using less than half its range is made again on the range
  * (m + 1) / 254 of it, as a probe's.  With channel ranges every channel's unit moves with the layer's. */
