@@ -137,6 +137,7 @@ static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_erro
     const float *hwio = net->w->kernel[l->param];
     const int ci = l->in_c, co = l->out_c, n = 9 * ci;
     int8_t *q = net->q8[l->param] = malloc((size_t)n * co);
+    int8_t *keep = net->qf[l->param] = malloc((size_t)n * co); /* the range guard's (NULL: it probes) */
     float *sw = net->q8s[l->param] = malloc(sizeof(float) * co);
     float *f = malloc(sizeof(float) * n * QOB), *e = malloc(sizeof(float) * n);
     int8_t *qf = malloc((size_t)n * QOB);
@@ -174,6 +175,7 @@ static vgg_status quantise_convs(vgg_net *net, unsigned char *w4_exact, vgg_erro
           int8_t *r = q + ((size_t)t * ci + c) * co + o0;
           for (int j = 0; j < nb; j++) r[j] = qf[(size_t)j * n + c * 9 + t];
         }
+      if (keep) memcpy(keep + (size_t)o0 * n, qf, (size_t)nb * n); /* filter by filter, as rounded */
     }
     free(f), free(e), free(qf);
     w4_exact[i] = (unsigned char)(net->i8->w4_conv && vgg_i8_w4_exact(q, l->in_c, l->out_c));
@@ -199,12 +201,6 @@ static void pack_int8(vgg_net *net, const vgg_step *s) {
     qs[l->out_c + o] = bias[o] / so;
     qs[2 * l->out_c + o] = sw[o]; /* for requantisation with widened ranges (run_conv_i8) */
   }
-  /* Filter by filter for the range guard (without the memory, the guard probes instead). */
-  const size_t n = (size_t)9 * l->in_c;
-  int8_t *f = net->qf[l->param] = malloc(n * l->out_c);
-  for (int o0 = 0; f && o0 < l->out_c; o0 += 64) /* 64 filters at a time: 64 runs written along, 64 bytes read */
-    for (size_t k = 0; k < n; k++)
-      for (int o = o0; o < l->out_c && o < o0 + 64; o++) f[(size_t)o * n + k] = q[k * l->out_c + o];
   free(q), free(sw);
   net->q8[l->param] = NULL, net->q8s[l->param] = NULL;
 }

@@ -46,8 +46,9 @@ struct vgg_net {
   float *qsb[VGG_MAX_PARAMS];     /* int8 conv: requantisation scales and biases, cout each */
   int8_t *q8[VGG_MAX_PARAMS];     /* int8 conv, while the net is made: s8 hwio weights and their scales */
   float *q8s[VGG_MAX_PARAMS];
-  int8_t *qf[VGG_MAX_PARAMS];     /* int8 conv: the same s8 weights filter by filter, [cout][3][3][cin], for the
-                                   * range guard's exact sums of the outputs that reached 255 (NULL: it probes) */
+  int8_t *qf[VGG_MAX_PARAMS];     /* int8 conv: the same s8 weights filter by filter, [cout][cin][3][3] (as
+                                   * quantise_convs rounds them), for the range guard's exact sums of the outputs
+                                   * that reached 255 (NULL: it probes) */
   uint8_t *qbuf;                  /* int8: a float32 input quantised (the step with quant_in) */
   float *deq;                     /* int8: block outputs dequantised for the caller and the classifier */
   /* int8 range guard (widen): each layer's calibrated unit; per image of the running group, the unit of each

@@ -113,8 +113,8 @@ static float saturated_max(vgg_net *net, const vgg_step *s, int slot, const uint
           const int yy = r + t / 3 - 1, xx = x + t % 3 - 1;
           if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
           const uint8_t *a = in + ((size_t)yy * W + xx) * ci;
-          const int8_t *w = f + ((size_t)o * 9 + t) * ci;
-          for (int c = 0; c < ci; c++) acc += a[c] * w[c];
+          const int8_t *w = f + (size_t)o * 9 * ci + t; /* [cout][cin][3][3] */
+          for (int c = 0; c < ci; c++) acc += a[c] * w[(size_t)c * 9];
         }
         const float v = fmaf((float)acc, qs[o], qb[o]);
         y = v > y ? v : y;
