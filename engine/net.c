@@ -38,15 +38,18 @@ static float s8_scale(float maxabs) { return maxabs > 0 ? maxabs / 127.0f : 1.0f
 /* Turns the largest |k| errors of one sign among e[0..n) the other way: k > 0, the largest positive ones (weights
  * rounded up) down by one; k < 0, the most negative ones up; the earlier of equal errors first.  A weight at
  * +-127 is not turned past it. */
-static void s8_turn(int8_t *q, float *e, int n, int k) {
+static inline void s8_turn(int8_t *q, float *e, int n, int k) {
   enum { BATCH = 64 };
   const float sign = k > 0 ? 1.0f : -1.0f; /* sign * e > 0: a candidate; the largest (nearest a half) first */
   const int8_t lim = k > 0 ? -127 : 127;
-  if (k == 1 || k == -1) { /* the usual case (a window's one turn): the largest candidate */
+  if (k == 1 || k == -1) { /* the usual case (a window's one turn): the largest candidate, found without branches */
     int best = -1;
     float bx = 0;
-    for (int i = 0; i < n; i++)
-      if (sign * e[i] > bx && q[i] != lim) bx = sign * e[i], best = i;
+    for (int i = 0; i < n; i++) {
+      const float x = sign * e[i];
+      const int take = (x > bx) & (q[i] != lim);
+      bx = take ? x : bx, best = take ? i : best;
+    }
     if (best >= 0) q[best] = (int8_t)(q[best] - k), e[best] -= sign;
     return;
   }
