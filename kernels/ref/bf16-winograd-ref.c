@@ -27,45 +27,56 @@
 
 const vgg_bf16_kernels vgg_bf16_kernels_ref = {.wino = {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}};
 
-/* The other bf16 neighbour of x than h (the one on x's other side), or h when there is none to take: x on the
- * grid, or a neighbour that is zero, denormal or not finite. */
-static uint16_t other_side(float x, uint16_t h) {
-  const float r = vgg_f32_from_bf16(h);
-  if (r == x || r == 0) return h;
-  const uint16_t o = (uint16_t)(fabsf(r) > fabsf(x) ? h - 1 : h + 1); /* one step in magnitude, toward x */
-  const unsigned ex = (o >> 7) & 0xffu;
-  return ex == 0 || ex == 0xffu || ((o ^ h) & 0x8000u) ? h : o;
+static inline uint32_t f32_bits(float x) {
+  uint32_t b;
+  memcpy(&b, &x, 4);
+  return b;
 }
 
 enum { SUM_RUN = 512 }; /* vgg_bf16_round_sum keeps the sum over runs of this many values */
 
 enum { STEPS = 64 }; /* how finely the turns are ordered by their distance from a half */
 
+/* The loops over the run are written without branches (selects, the float to int conversion unconditional) so
+ * that the compiler vectorizes them at the baseline flags; the results are those of the rule as stated. */
 static void round_sum_run(const float *x, int n, uint16_t *h) {
   unsigned char key[SUM_RUN];
   uint16_t other[SUM_RUN];
   float err[SUM_RUN], step[SUM_RUN]; /* each value's error and its turn's change: exact (Sterbenz) */
-  int count[STEPS + 1] = {0};
-  double s = 0; /* the errors' sum */
   for (int i = 0; i < n; i++) {
-    h[i] = vgg_bf16_from_f32(x[i]);
-    other[i] = other_side(x[i], h[i]);
-    const float r = vgg_f32_from_bf16(h[i]);
-    err[i] = r - x[i], step[i] = vgg_f32_from_bf16(other[i]) - r;
-    s += err[i];
+    /* h: vgg_bf16_from_f32; other: the other neighbour, on x's other side, or h when there is none to take (x
+     * on the grid, or a neighbour that is zero, denormal or not finite); r, ro: their values. */
+    const uint32_t b = f32_bits(x[i]), e8 = b & 0x7f800000u;
+    const uint32_t hn = e8 == 0x7f800000u && (b & 0x7fffffu) ? (b >> 16) | 0x40u
+                        : e8 == 0                           ? (b >> 16) & 0x8000u
+                                                            : (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+    const float r = vgg_f32_from_bf16(hn);
+    const uint32_t o = (fabsf(r) > fabsf(x[i]) ? hn - 1 : hn + 1) & 0xffffu, ex = (o >> 7) & 0xffu;
+    const uint32_t ot = (r == x[i]) | (r == 0) | (ex == 0) | (ex == 0xffu) | (((o ^ hn) & 0x8000u) != 0) ? hn : o;
+    h[i] = (uint16_t)hn, other[i] = (uint16_t)ot;
+    err[i] = r - x[i], step[i] = vgg_f32_from_bf16(ot) - r;
   }
+  double s = 0; /* the errors' sum */
+  for (int i = 0; i < n; i++) s += err[i];
   /* The values whose error has the sum's sign (turning one moves the sum toward 0), nearest a half first: key
    * (1 - 2 |e| / unit) in STEPS steps, the earlier first within a step; STEPS: not a candidate. */
+  const int positive = s > 0;
   for (int i = 0; i < n; i++) {
-    const int k = step[i] == 0 || (err[i] > 0) != (s > 0) ? STEPS
-                                                        : (int)((1 - 2 * fabsf(err[i]) / fabsf(step[i])) * STEPS);
-    key[i] = (unsigned char)(k < 0 ? 0 : k > STEPS ? STEPS : k);
-    count[key[i]]++;
+    float q = (1 - 2 * fabsf(err[i]) / fabsf(step[i])) * STEPS;
+    q = q >= 0 ? q : 0; /* NaN (no step) to 0: not taken below */
+    q = q <= STEPS ? q : STEPS;
+    const int k = (int)q, candidate = (step[i] != 0) & ((err[i] > 0) == positive);
+    key[i] = (unsigned char)(candidate ? k : STEPS);
   }
-  int start[STEPS + 1], order[SUM_RUN];
-  for (int k = 0, at = 0; k <= STEPS; k++) start[k] = at, at += count[k];
-  for (int i = 0; i < n; i++) order[start[key[i]]++] = i;
-  for (int c = 0; c < n - count[STEPS]; c++) {
+  /* A counting sort of the candidates by key, stable (the earlier first): their list, then their counts (four
+   * tallies, so repeated keys do not wait on each other), then each in its place. */
+  int list[SUM_RUN], m = 0;
+  for (int i = 0; i < n; i++) list[m] = i, m += key[i] < STEPS;
+  int count[4][STEPS] = {{0}}, start[STEPS], order[SUM_RUN];
+  for (int j = 0; j < m; j++) count[j & 3][key[list[j]]]++;
+  for (int k = 0, at = 0; k < STEPS; k++) start[k] = at, at += count[0][k] + count[1][k] + count[2][k] + count[3][k];
+  for (int j = 0; j < m; j++) order[start[key[list[j]]]++] = list[j];
+  for (int c = 0; c < m; c++) {
     const int i = order[c];
     if (fabs(s + step[i]) < fabs(s)) h[i] = other[i], s += step[i];
   }
