@@ -142,6 +142,7 @@ def main():
                     help="also rows of ranges from the first K photos of the other half (2K crops), with the channel "
                          "units' exponent of few images (0.5) and of many (0.75), for each K given")
     ap.add_argument("--torch-bf16", action="store_true", help="also a row of PyTorch's bf16 (the model in bfloat16)")
+    ap.add_argument("--bf16-only", action="store_true", help="only the bf16 rows (no int8 net, no calibration)")
     ap.add_argument("--bf16-direct", action="store_true",
                     help="also rows of a direct bf16 convolution, emulated in PyTorch (bf16_direct)")
     a = ap.parse_args()
@@ -169,19 +170,15 @@ def main():
         tbf16 = copy.deepcopy(tv.features).bfloat16().eval() if a.torch_bf16 else None  # rounded once, tv kept
         for pre in a.preproc:
             xs = [np.concatenate([vggsimd.load_image(c, resize="direct", preprocess=pre) for c in g]) for _, g in groups]
-            noranges = vggsimd.VGG16(weights=wpath, precision="int8", threads=a.threads)
+            noranges = None if a.bf16_only else vggsimd.VGG16(weights=wpath, precision="int8", threads=a.threads)
             bf16 = vggsimd.VGG16(weights=wpath, precision="bf16", threads=a.threads)
             for gi, (name, _) in enumerate(groups):
                 if name == "synthetic":
                     cal = np.concatenate(xs[:-1])
                 else:
                     cal = np.concatenate([xs[j] for j in half[1 - gi % 2]])
-                ranges = vggsimd.calibrate(cal, weights=wpath, threads=a.threads)
-                low = [r / 4 for r in ranges]
                 x = xs[gi]
                 ref = reference(tv64, x)
-                own = vggsimd.calibrate(x[:1], weights=wpath, threads=a.threads)
-                nl = len(noranges.layers)  # calibrate(): one value per layer, then one per conv channel
 
                 def record(label, got, n=len(x)):
                     """The errors of the first n images' block outputs got (five arrays, NHWC) against float64."""
@@ -193,6 +190,17 @@ def main():
                     feats = [m.features(x[i:i + 1]) for i in range(n)]
                     record(label, [np.concatenate([f[b] for f in feats]) for b in vggsimd.BLOCKS], n)
 
+                if a.bf16_only:
+                    measure("vggsimd bf16", bf16)  # bf16 takes no ranges: every image is held out
+                    if tbf16 is not None:
+                        record("PyTorch bf16 (the model in bfloat16)", torch_bf16(tbf16, x))
+                    for how, weights in direct.items():
+                        record("bf16 direct convolution, emulated, weights " + how, bf16_direct(tv64, x, weights))
+                    continue
+                ranges = vggsimd.calibrate(cal, weights=wpath, threads=a.threads)
+                low = [r / 4 for r in ranges]
+                own = vggsimd.calibrate(x[:1], weights=wpath, threads=a.threads)
+                nl = len(noranges.layers)  # calibrate(): one value per layer, then one per conv channel
                 for k in a.first if name != "synthetic" else ():
                     vk = vggsimd.calibrate(np.concatenate([xs[j] for j in half[1 - gi % 2][:k]]), weights=wpath,
                                            threads=a.threads)

@@ -24,6 +24,16 @@ static inline void vgg_store_bf16(uint16_t *dst, __m512 v, int n) {
   else _mm256_mask_storeu_epi16(dst, (__mmask16)((1u << n) - 1u), h);
 }
 #define V_STORE_BF16(p, v, n) vgg_store_bf16((p), (v), (n))
+/* hi = v rounded; lo = v - hi (exact), rounded.  hi is never denormal (vcvtneps2bf16 flushes), so widening it
+ * back is a shift. */
+static inline void vgg_store_bf16_split(uint16_t *hi, uint16_t *lo, __m512 v, int n) {
+  const __m256i h = (__m256i)_mm512_cvtneps_pbh(v);
+  const __m512 hf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  if (n == 16) _mm256_storeu_si256((__m256i *)hi, h);
+  else _mm256_mask_storeu_epi16(hi, (__mmask16)((1u << n) - 1u), h);
+  vgg_store_bf16(lo, _mm512_sub_ps(v, hf), n);
+}
+#define V_STORE_BF16_SPLIT(hi, lo, v, n) vgg_store_bf16_split((hi), (lo), (v), (n))
 
 #define TB2 VGG_AVX512_WINO2_TB
 #define TB4 VGG_AVX512_WINO4_TB

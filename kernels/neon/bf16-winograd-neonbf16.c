@@ -44,14 +44,16 @@ static inline void vgg_fz_restore(uint64_t old) { __asm__ volatile("msr fpcr, %0
 #define BF_GEMMS_BEGIN() const uint64_t vgg_fpcr = vgg_fz_on()
 #define BF_GEMMS_END() vgg_fz_restore(vgg_fpcr)
 
-static inline void vgg_store_bf16(uint16_t *dst, float32x4_t v, int n) {
+/* v rounded to bf16 as the reference rounds (vgg_bf16_from_f32), in the low halves of 32-bit lanes. */
+static inline uint32x4_t vgg_round_bf16(float32x4_t v) {
   const uint32x4_t b = vreinterpretq_u32_f32(v), hi = vshrq_n_u32(b, 16);
   const uint32x4_t rne = vshrq_n_u32(vaddq_u32(b, vaddq_u32(vdupq_n_u32(0x7fffu), vandq_u32(hi, vdupq_n_u32(1u)))), 16);
   const uint32x4_t nan = vcgtq_u32(vandq_u32(b, vdupq_n_u32(0x7fffffffu)), vdupq_n_u32(0x7f800000u));
   const uint32x4_t tiny = vceqq_u32(vandq_u32(b, vdupq_n_u32(0x7f800000u)), vdupq_n_u32(0));
-  uint32x4_t r = vbslq_u32(tiny, vandq_u32(hi, vdupq_n_u32(0x8000u)), rne);
-  r = vbslq_u32(nan, vorrq_u32(hi, vdupq_n_u32(0x40u)), r);
-  const uint16x4_t h = vmovn_u32(r);
+  const uint32x4_t r = vbslq_u32(tiny, vandq_u32(hi, vdupq_n_u32(0x8000u)), rne);
+  return vbslq_u32(nan, vorrq_u32(hi, vdupq_n_u32(0x40u)), r);
+}
+static inline void vgg_store_u16x4(uint16_t *dst, uint16x4_t h, int n) {
   if (n == 4) vst1_u16(dst, h);
   else {
     uint16_t t[4];
@@ -59,7 +61,16 @@ static inline void vgg_store_bf16(uint16_t *dst, float32x4_t v, int n) {
     memcpy(dst, t, sizeof(uint16_t) * (size_t)n);
   }
 }
+static inline void vgg_store_bf16(uint16_t *dst, float32x4_t v, int n) { vgg_store_u16x4(dst, vmovn_u32(vgg_round_bf16(v)), n); }
+/* hi = v rounded; lo = v - hi (exact), rounded.  hi is never denormal (flushed), so widening it back is a
+ * shift. */
+static inline void vgg_store_bf16_split(uint16_t *hi, uint16_t *lo, float32x4_t v, int n) {
+  const uint32x4_t h = vgg_round_bf16(v);
+  vgg_store_u16x4(hi, vmovn_u32(h), n);
+  vgg_store_bf16(lo, vsubq_f32(v, vreinterpretq_f32_u32(vshlq_n_u32(h, 16))), n);
+}
 #define V_STORE_BF16(p, v, n) vgg_store_bf16((p), (v), (n))
+#define V_STORE_BF16_SPLIT(hi, lo, v, n) vgg_store_bf16_split((hi), (lo), (v), (n))
 
 #define TB2 VGG_NEON_WINO2_TB
 #define TB4 VGG_NEON_WINO4_TB

@@ -547,9 +547,8 @@ def _held_out_check(m, held, ref_blocks, ref_logits, budget, label):
 def test_low_precision_full_model_held_out(weights_top):
     """int8 and bf16 through the whole model (the classifier in the same precision) on pictures the int8 ranges
     were not calibrated on, against torchvision's vgg16 in float64 (_held_out_check): every block within 5e-2
-    (int8) and 2e-2 (bf16: 1e-2 holds on the golden photo, test_e2e.c, but not on every picture here: 1.02e-2
-    measured, the worst block), the logits within the same budget, the top-1 class of decisive pictures
-    equal to float64's."""
+    (int8) and 1e-2 (bf16: 2e-2 before V(1, 1) was split, when 1.02e-2 was measured here), the logits within
+    the same budget, the top-1 class of decisive pictures equal to float64's."""
     from PIL import Image
     big = Image.open(os.path.join(IMG, "large_1200x800.jpg")).convert("RGB")
     cal = vggsimd.load_images([big.crop(b).resize((224, 224)) for b in ((0, 0, 800, 800), (400, 0, 1200, 800))],
@@ -565,7 +564,7 @@ def test_low_precision_full_model_held_out(weights_top):
     # Without ranges (calibrating on the bundled photo, as `vggsimd run` does), with the classifier too.
     p = vggsimd.VGG16(weights=weights_top, include_top=True, precision="int8", threads=2).predict(held[:1])
     assert p.shape == (1, 1000) and abs(float(p.sum()) - 1) < 1e-5
-    for prec, budget in (("int8", 5e-2), ("bf16", 2e-2)):
+    for prec, budget in (("int8", 5e-2), ("bf16", 1e-2)):
         m = vggsimd.VGG16(weights=weights_top, include_top=True, precision=prec,
                           ranges=ranges if prec == "int8" else None, threads=2)
         assert [s["dtype"] for s in m.steps() if s["op"] == "dense"] == [prec] * 3, m.steps()
@@ -579,11 +578,11 @@ def test_low_precision_held_out_photo_set(weights_top):
     """int8 and bf16 on 15 photos no setting was chosen on (python3-skimage's and python3-matplotlib's sample
     photos and the project's two: people, a cat, a rocket, coffee, a motorcycle, stained tissue, a retina, deep
     sky, the moon, coins, brick and grass textures), split in two halves: each half measured with int8 ranges
-    calibrated on the other half, against float64 (_held_out_check: every block within 5e-2 for int8, 2e-2 for
+    calibrated on the other half, against float64 (_held_out_check: every block within 5e-2 for int8, 1e-2 for
     bf16, the top-1 class of decisive photos equal to float64's).  Block 5's relative L2 error, the mean over
     the photos, within 1.8e-2 for int8 (measured 1.51e-2: one half's ranges from 8 photos, so the finer channel
     exponent, the other's from 7; 1.95e-2 with the weights rounded to nearest, before their sums were kept) and
-    1e-2 for bf16 (6.6e-3)."""
+    1e-2 for bf16 (4.8e-3; 6.6e-3 before V(1, 1) was split, every block then within 2e-2)."""
     import sys
     sys.path.insert(0, os.path.join(os.path.dirname(GOLDEN_PHOTO), "..", "..", "scripts"))
     from heldout_photos import PHOTOS, crops
@@ -608,4 +607,4 @@ def test_low_precision_held_out_photo_set(weights_top):
     # Channel ranges lower the error they were built for, on photos they were not measured on.
     assert np.concatenate(l2).mean() <= 0.95 * np.concatenate(l2_layer).mean(), (l2, l2_layer)
     m = vggsimd.VGG16(weights=weights_top, include_top=True, precision="bf16", threads=2)
-    assert _held_out_check(m, held, ref_blocks, ref_logits, 2e-2, "bf16").mean() <= 1e-2
+    assert _held_out_check(m, held, ref_blocks, ref_logits, 1e-2, "bf16").mean() <= 1e-2
