@@ -61,7 +61,9 @@ static inline void vgg_store_u16x4(uint16_t *dst, uint16x4_t h, int n) {
     memcpy(dst, t, sizeof(uint16_t) * (size_t)n);
   }
 }
-static inline void vgg_store_bf16(uint16_t *dst, float32x4_t v, int n) { vgg_store_u16x4(dst, vmovn_u32(vgg_round_bf16(v)), n); }
+static inline void vgg_store_bf16(uint16_t *dst, float32x4_t v, int n) {
+  vgg_store_u16x4(dst, vmovn_u32(vgg_round_bf16(v)), n);
+}
 /* hi = v rounded; lo = v - hi (exact), rounded.  hi is never denormal (flushed), so widening it back is a
  * shift. */
 static inline void vgg_store_bf16_split(uint16_t *hi, uint16_t *lo, float32x4_t v, int n) {

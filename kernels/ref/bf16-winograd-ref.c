@@ -20,7 +20,8 @@
 #define BF_LOADW(p) ((uint32_t)vgg_load4(p))
 #define BF_DOT(acc, x, w) vgg_bf16_dot2((acc), (x), (w))
 #define V_STORE_BF16(p, v, n) (*(p) = vgg_bf16_from_f32(v))
-#define V_STORE_BF16_SPLIT(hi, lo, v, n) (*(hi) = vgg_bf16_from_f32(v), *(lo) = vgg_bf16_from_f32((v) - vgg_f32_from_bf16(*(hi))))
+#define V_STORE_BF16_SPLIT(hi, lo, v, n) \
+  (*(hi) = vgg_bf16_from_f32(v), *(lo) = vgg_bf16_from_f32((v) - vgg_f32_from_bf16(*(hi))))
 
 #define TB2 64
 #define TB4 32
