@@ -29,12 +29,6 @@
 
 const vgg_bf16_kernels vgg_bf16_kernels_ref = {.wino = {VGG_BF16_WINO_ENTRY(2, NR), VGG_BF16_WINO_ENTRY(4, NR)}};
 
-static inline uint32_t f32_bits(float x) {
-  uint32_t b;
-  memcpy(&b, &x, 4);
-  return b;
-}
-
 enum { SUM_RUN = 512 }; /* vgg_bf16_round_sum keeps the sum over runs of this many values */
 
 enum { STEPS = 64 }; /* how finely the turns are ordered by their distance from a half */
@@ -46,12 +40,9 @@ static void round_sum_run(const float *x, int n, uint16_t *h) {
   uint16_t other[SUM_RUN];
   float err[SUM_RUN], step[SUM_RUN]; /* each value's error and its turn's change: exact (Sterbenz) */
   for (int i = 0; i < n; i++) {
-    /* h: vgg_bf16_from_f32; other: the other neighbour, on x's other side, or h when there is none to take (x
-     * on the grid, or a neighbour that is zero, denormal or not finite); r, ro: their values. */
-    const uint32_t b = f32_bits(x[i]), e8 = b & 0x7f800000u;
-    const uint32_t hn = e8 == 0x7f800000u && (b & 0x7fffffu) ? (b >> 16) | 0x40u
-                        : e8 == 0                           ? (b >> 16) & 0x8000u
-                                                            : (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+    /* other: the other neighbour, on x's other side, or h when there is none to take (x on the grid, or a
+     * neighbour that is zero, denormal or not finite); r: h's value. */
+    const uint32_t hn = vgg_bf16_from_f32(x[i]);
     const float r = vgg_f32_from_bf16(hn);
     const uint32_t o = (fabsf(r) > fabsf(x[i]) ? hn - 1 : hn + 1) & 0xffffu, ex = (o >> 7) & 0xffu;
     const uint32_t ot = (r == x[i]) | (r == 0) | (ex == 0) | (ex == 0xffu) | (((o ^ hn) & 0x8000u) != 0) ? hn : o;
